@@ -1,0 +1,3 @@
+from ops_watch.cli import main
+
+main()

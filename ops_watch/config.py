@@ -1,0 +1,333 @@
+"""Configuration: TOML read with tomllib, validated with pydantic; every problem names its key path.
+
+Relative paths in the file are resolved against the directory the file is in, so the same config
+works from any working directory (the systemd unit, `make demo`, tests).
+
+Secrets never sit in the file itself: each secret setting `x` is given as `x_file` (a path; a relative
+path is looked up in $CREDENTIALS_DIRECTORY first, which is where systemd's LoadCredential= puts it) or
+`x_env` (the name of an environment variable). The value is held as a SecretStr and registered with the
+log redactor, so it never reaches output or logs.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from apscheduler.triggers.cron import CronTrigger
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from ops_watch.log import register_secret
+from ops_watch.timeutil import parse_duration
+
+
+class ConfigError(Exception):
+    """Start-up cannot go on: `problems` lists each as 'file: key.path: reason'."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+Duration = Annotated[timedelta, BeforeValidator(lambda v: parse_duration(v) if isinstance(v, str | int | float) else v)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SecretRef(_Model):
+    """Where a secret comes from; resolved once at load."""
+
+    file: Path | None = None
+    env: str | None = None
+
+
+def _resolve_secret(owner: str, ref: SecretRef, base: Path) -> SecretStr:
+    if ref.file is not None:
+        path = ref.file
+        if not path.is_absolute():
+            creds = os.environ.get("CREDENTIALS_DIRECTORY")
+            path = Path(creds) / path if creds and (Path(creds) / path).exists() else base / path
+        try:
+            value = path.read_text(encoding="utf-8").rstrip("\r\n")
+        except OSError as exc:
+            raise ValueError(f"cannot read {owner}_file {str(path)!r}: {exc.strerror}") from None
+    elif ref.env is not None:
+        if ref.env not in os.environ:
+            raise ValueError(f"environment variable {ref.env} (from {owner}_env) is not set")
+        value = os.environ[ref.env]
+    else:
+        return SecretStr("")
+    register_secret(value)
+    return SecretStr(value)
+
+
+def _secret_fields(data: dict[str, Any], names: tuple[str, ...], base: Path) -> dict[str, Any]:
+    """Turn `x_file` / `x_env` keys into a resolved `x` SecretStr; refuse a secret written inline."""
+    data = dict(data)
+    for name in names:
+        if name in data and not isinstance(data[name], SecretStr):
+            raise ValueError(f"{name}: do not write a secret in the file; use {name}_file or {name}_env")
+        file_, env = data.pop(f"{name}_file", None), data.pop(f"{name}_env", None)
+        if file_ is not None and env is not None:
+            raise ValueError(f"{name}: give {name}_file or {name}_env, not both")
+        if file_ is not None or env is not None:
+            data[name] = _resolve_secret(name, SecretRef(file=file_, env=env), base)
+    return data
+
+
+class SiteConfig(_Model):
+    name: str = "市大数据中心"
+    timezone: str = "Asia/Shanghai"
+    language: Literal["zh", "en"] = "zh"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {v!r} (use an IANA name such as Asia/Shanghai)") from None
+        return v
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class PathsConfig(_Model):
+    state_dir: Path = Path("var")
+    rules_dir: Path = Path("rules")
+
+
+class StoreConfig(_Model):
+    url: str = ""  # empty: SQLite file ops-watch.db in state_dir
+    busy_timeout_ms: int = Field(default=5000, ge=0)
+    password: SecretStr = SecretStr("")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _secrets(cls, data: Any, info: Any) -> Any:
+        return _secret_fields(data, ("password",), _base(info)) if isinstance(data, dict) else data
+
+
+class IngestConfig(_Model):
+    drop_dir: Path = Path("var/drop")
+    sheet: str | None = None  # XLSX sheet to read; default the first
+    max_bad_rows_reported: int = Field(default=10000, ge=1)
+
+
+class ScheduleEntry(_Model):
+    every: Duration | None = None
+    cron: str | None = None
+    enabled: bool = True
+
+    @model_validator(mode="after")
+    def _one_trigger(self) -> ScheduleEntry:
+        if self.enabled and (self.every is None) == (self.cron is None):
+            raise ValueError("give exactly one of 'every' (e.g. \"5m\") or 'cron' (e.g. \"0 8 * * mon\")")
+        if self.cron is not None:
+            try:
+                CronTrigger.from_crontab(self.cron)
+            except ValueError as exc:
+                raise ValueError(f"cron {self.cron!r}: {exc}") from None
+        if self.every is not None and self.every.total_seconds() < 1:
+            raise ValueError("'every' must be at least 1s")
+        return self
+
+
+def _every(text: str) -> ScheduleEntry:
+    return ScheduleEntry(every=parse_duration(text))
+
+
+class ScheduleConfig(_Model):
+    collect: ScheduleEntry = Field(default_factory=lambda: _every("5m"))
+    ingest: ScheduleEntry = Field(default_factory=lambda: _every("1m"))
+    evaluate: ScheduleEntry = Field(default_factory=lambda: _every("5m"))
+    notify: ScheduleEntry = Field(default_factory=lambda: _every("1m"))
+    report_weekly: ScheduleEntry = Field(default_factory=lambda: ScheduleEntry(cron="0 8 * * mon"))
+    purge: ScheduleEntry = Field(default_factory=lambda: ScheduleEntry(cron="30 3 * * *"))
+
+
+class LocalSourceConfig(_Model):
+    enabled: bool = True
+    resource_id: str = ""  # empty: the host name
+
+
+class CollectConfig(_Model):
+    local: LocalSourceConfig = Field(default_factory=LocalSourceConfig)
+
+
+class EmailConfig(_Model):
+    enabled: bool = True
+    transport: Literal["file", "smtp"] = "file"
+    outbox_dir: Path = Path("var/outbox")
+    host: str = "127.0.0.1"
+    port: int = Field(default=25, ge=1, le=65535)
+    security: Literal["none", "starttls", "tls"] = "none"
+    username: str = ""
+    password: SecretStr = SecretStr("")
+    timeout: Duration = timedelta(seconds=30)
+    sender: str = "ops-watch@localhost"
+    recipients: list[str] = Field(default_factory=lambda: ["supervision@example.org"])
+
+    @model_validator(mode="before")
+    @classmethod
+    def _secrets(cls, data: Any, info: Any) -> Any:
+        return _secret_fields(data, ("password",), _base(info)) if isinstance(data, dict) else data
+
+    @field_validator("recipients")
+    @classmethod
+    def _addresses(cls, v: list[str]) -> list[str]:
+        for addr in v:
+            if "@" not in addr:
+                raise ValueError(f"{addr!r} is not an email address")
+        return v
+
+
+class NotifyConfig(_Model):
+    language: Literal["zh", "en"] | None = None  # default: site.language
+    max_attempts: int = Field(default=12, ge=1)
+    retry_base: Duration = timedelta(seconds=30)
+    retry_cap: Duration = timedelta(hours=1)
+    email: EmailConfig = Field(default_factory=EmailConfig)
+
+
+class RetentionConfig(_Model):
+    # The Cybersecurity Law asks for network logs kept not less than six months; keep our audit trail longer.
+    days: int = Field(default=400, ge=183)
+
+
+class LogConfig(_Model):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["auto", "json", "console"] = "auto"
+
+
+class Config(_Model):
+    site: SiteConfig = Field(default_factory=SiteConfig)
+    paths: PathsConfig = Field(default_factory=PathsConfig)
+    store: StoreConfig = Field(default_factory=StoreConfig)
+    ingest: IngestConfig = Field(default_factory=IngestConfig)
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    collect: CollectConfig = Field(default_factory=CollectConfig)
+    notify: NotifyConfig = Field(default_factory=NotifyConfig)
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
+    log: LogConfig = Field(default_factory=LogConfig)
+
+    # Set by load_config, not by the file.
+    source_path: Path | None = Field(default=None, exclude=True)
+
+    def resolve(self, path: Path) -> Path:
+        """A configured path, relative to the config file's directory."""
+        base = self.source_path.parent if self.source_path else Path.cwd()
+        return path if path.is_absolute() else (base / path)
+
+    @property
+    def state_dir(self) -> Path:
+        return self.resolve(self.paths.state_dir)
+
+    @property
+    def rules_dir(self) -> Path:
+        return self.resolve(self.paths.rules_dir)
+
+    @property
+    def drop_dir(self) -> Path:
+        return self.resolve(self.ingest.drop_dir)
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.resolve(self.notify.email.outbox_dir)
+
+    @property
+    def language(self) -> str:
+        return self.notify.language or self.site.language
+
+    @property
+    def store_url(self) -> str:
+        if self.store.url:
+            return self.store.url
+        return f"sqlite:///{self.state_dir / 'ops-watch.db'}"
+
+
+def _base(info: Any) -> Path:
+    ctx = getattr(info, "context", None) or {}
+    return Path(ctx.get("base", Path.cwd()))
+
+
+def _key_path(loc: tuple[Any, ...]) -> str:
+    parts = []
+    for item in loc:
+        if isinstance(item, int):
+            parts[-1:] = [f"{parts[-1]}[{item}]"] if parts else [f"[{item}]"]
+        elif item not in ("function-after", "function-before") and not str(item).startswith("function-"):
+            parts.append(str(item))
+    return ".".join(parts)
+
+
+def _reason(err: dict[str, Any]) -> str:
+    msg = str(err["msg"])
+    if err["type"] == "extra_forbidden":
+        return "unknown setting (check the spelling against config.example.toml)"
+    for prefix in ("Value error, ", "Assertion failed, "):
+        if msg.startswith(prefix):
+            msg = msg[len(prefix) :]
+    return msg[:1].lower() + msg[1:]
+
+
+@dataclass(frozen=True)
+class _Located:
+    file: str
+
+
+def format_validation_error(file: str, exc: ValidationError) -> list[str]:
+    return [f"{file}: {_key_path(e['loc']) or '(top level)'}: {_reason(e)}" for e in exc.errors()]
+
+
+def parse_config(data: dict[str, Any], path: Path) -> Config:
+    """Validate an already-read mapping; raise ConfigError listing every problem."""
+    try:
+        cfg = Config.model_validate(data, context={"base": path.parent})
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(path.name, exc)) from None
+    return cfg.model_copy(update={"source_path": path.resolve()})
+
+
+def load_config(path: Path | str) -> Config:
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read the config file: {exc.strerror}"]) from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError([f"{path.name}: not UTF-8 text (byte {exc.start})"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{path.name}: not valid TOML: {exc}"]) from None
+    return parse_config(data, path)
+
+
+def default_config_path() -> Path:
+    """$OPS_WATCH_CONFIG, else ./config.toml, else /etc/ops-watch/config.toml."""
+    env = os.environ.get("OPS_WATCH_CONFIG")
+    if env:
+        return Path(env)
+    local = Path("config.toml")
+    if local.exists():
+        return local
+    return Path("/etc/ops-watch/config.toml")

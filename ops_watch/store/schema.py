@@ -1,0 +1,191 @@
+"""Every table, declared in one place. Times are stored as UTC and come back timezone-aware on every backend."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out; SQLite keeps naive UTC text."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r} reached the store: give it a zone first")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class EvidenceBatch(Base):
+    """One arrival of evidence: a dropped or hand-ingested file, or one poll of a source."""
+
+    __tablename__ = "evidence_batches"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(64), index=True)
+    source: Mapped[str] = mapped_column(String(1024))  # file name or source name
+    sha256: Mapped[str | None] = mapped_column(String(64), unique=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    status: Mapped[str] = mapped_column(String(16))  # accepted | partial | rejected
+    rows_total: Mapped[int] = mapped_column(Integer, default=0)
+    rows_ok: Mapped[int] = mapped_column(Integer, default=0)
+    rows_bad: Mapped[int] = mapped_column(Integer, default=0)
+    rows_duplicate: Mapped[int] = mapped_column(Integer, default=0)
+    detail: Mapped[str] = mapped_column(Text, default="")
+    stored_path: Mapped[str] = mapped_column(String(1024), default="")
+
+
+class RowError(Base):
+    """A refused row of a batch: kept so nothing is lost silently."""
+
+    __tablename__ = "row_errors"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("evidence_batches.id", ondelete="CASCADE"), index=True)
+    row: Mapped[int] = mapped_column(Integer)
+    column: Mapped[str] = mapped_column(String(256), default="")
+    value: Mapped[str] = mapped_column(Text, default="")
+    reason: Mapped[str] = mapped_column(Text)
+
+
+class InventoryResource(Base):
+    """An allocated cloud resource, as the latest inventory says."""
+
+    __tablename__ = "inventory_resources"
+    resource_id: Mapped[str] = mapped_column(String(256), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(128), index=True)
+    tenant_unit: Mapped[str] = mapped_column(String(256), index=True)
+    type: Mapped[str] = mapped_column(String(32))
+    vcpu: Mapped[int] = mapped_column(Integer, default=0)
+    memory_gb: Mapped[float] = mapped_column(Float, default=0.0)
+    storage_gb: Mapped[float] = mapped_column(Float, default=0.0)
+    backup_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    address: Mapped[str] = mapped_column(String(256), default="")
+    allocated_from: Mapped[date | None] = mapped_column(Date)
+    allocated_to: Mapped[date | None] = mapped_column(Date)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("evidence_batches.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class StaffMember(Base):
+    """The contractor's staff registry."""
+
+    __tablename__ = "staff"
+    person_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), index=True)
+    card_numbers: Mapped[list[str]] = mapped_column(JSON, default=list)
+    role: Mapped[str] = mapped_column(String(128), default="")
+    employer: Mapped[str] = mapped_column(String(256), default="")
+    active_from: Mapped[date | None] = mapped_column(Date)
+    active_to: Mapped[date | None] = mapped_column(Date)
+    certificates: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("evidence_batches.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class UtilizationSample(Base):
+    """One measurement of a resource: CPU and memory in percent, storage in GB."""
+
+    __tablename__ = "utilization_samples"
+    __table_args__ = (UniqueConstraint("resource_id", "at", name="uq_utilization_resource_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    resource_id: Mapped[str] = mapped_column(String(256))
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    cpu_pct: Mapped[float | None] = mapped_column(Float)
+    mem_pct: Mapped[float | None] = mapped_column(Float)
+    storage_used_gb: Mapped[float | None] = mapped_column(Float)
+    storage_total_gb: Mapped[float | None] = mapped_column(Float)
+    source: Mapped[str] = mapped_column(String(64), default="")
+
+
+class Finding(Base):
+    __tablename__ = "findings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
+    rule_id: Mapped[str] = mapped_column(String(128), index=True)
+    check: Mapped[str] = mapped_column(String(128))
+    area: Mapped[str] = mapped_column(String(64), default="")
+    severity: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), index=True)  # open | acknowledged | silenced | resolved
+    subject: Mapped[str] = mapped_column(String(512))
+    period_start: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    period_end: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    summary: Mapped[str] = mapped_column(Text)
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime())
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    silenced_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class FindingEvent(Base):
+    """Every change of a finding's status, with who and why: the audit trail."""
+
+    __tablename__ = "finding_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    finding_id: Mapped[int] = mapped_column(ForeignKey("findings.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    action: Mapped[str] = mapped_column(String(32))  # opened | reopened | acknowledged | silenced | unsilenced | resolved
+    actor: Mapped[str] = mapped_column(String(128), default="ops-watch")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class OutboxMessage(Base):
+    """A message written before any attempt to send it; it stays until a server accepted it."""
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32))  # email
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    recipients: Mapped[list[str]] = mapped_column(JSON, default=list)
+    subject: Mapped[str] = mapped_column(Text)
+    body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text, default="")
+    message_id: Mapped[str] = mapped_column(String(256), unique=True)
+    references: Mapped[str] = mapped_column(String(256), default="")
+    finding_id: Mapped[int | None] = mapped_column(ForeignKey("findings.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent | dead
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
