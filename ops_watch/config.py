@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -50,45 +49,70 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class SecretRef(_Model):
-    """Where a secret comes from; resolved once at load."""
+def _secret_path(path: Path, base: Path) -> Path:
+    if path.is_absolute():
+        return path
+    creds = os.environ.get("CREDENTIALS_DIRECTORY")
+    if creds and (Path(creds) / path).exists():
+        return Path(creds) / path
+    return base / path
 
-    file: Path | None = None
-    env: str | None = None
 
-
-def _resolve_secret(owner: str, ref: SecretRef, base: Path) -> SecretStr:
-    if ref.file is not None:
-        path = ref.file
-        if not path.is_absolute():
-            creds = os.environ.get("CREDENTIALS_DIRECTORY")
-            path = Path(creds) / path if creds and (Path(creds) / path).exists() else base / path
+def read_secret(file: Path | None, env: str | None, base: Path) -> SecretStr:
+    """The secret's current value (read at use, so a rotated credential is picked up)."""
+    if file is not None:
+        path = _secret_path(file, base)
         try:
             value = path.read_text(encoding="utf-8").rstrip("\r\n")
         except OSError as exc:
-            raise ValueError(f"cannot read {owner}_file {str(path)!r}: {exc.strerror}") from None
-    elif ref.env is not None:
-        if ref.env not in os.environ:
-            raise ValueError(f"environment variable {ref.env} (from {owner}_env) is not set")
-        value = os.environ[ref.env]
+            raise ValueError(f"cannot read {path}: {exc.strerror}") from None
+    elif env is not None:
+        if env not in os.environ:
+            raise ValueError(f"environment variable {env} is not set")
+        value = os.environ[env]
     else:
         return SecretStr("")
     register_secret(value)
     return SecretStr(value)
 
 
-def _secret_fields(data: dict[str, Any], names: tuple[str, ...], base: Path) -> dict[str, Any]:
-    """Turn `x_file` / `x_env` keys into a resolved `x` SecretStr; refuse a secret written inline."""
-    data = dict(data)
-    for name in names:
-        if name in data and not isinstance(data[name], SecretStr):
-            raise ValueError(f"{name}: do not write a secret in the file; use {name}_file or {name}_env")
-        file_, env = data.pop(f"{name}_file", None), data.pop(f"{name}_env", None)
-        if file_ is not None and env is not None:
-            raise ValueError(f"{name}: give {name}_file or {name}_env, not both")
-        if file_ is not None or env is not None:
-            data[name] = _resolve_secret(name, SecretRef(file=file_, env=env), base)
-    return data
+def _validate_secret_file(v: Path | None, info: Any) -> Path | None:
+    if v is not None:
+        read_secret(v, None, _base(info))
+    return v
+
+
+def _validate_secret_env(v: str | None, info: Any) -> str | None:
+    if v is not None:
+        read_secret(None, v, _base(info))
+    return v
+
+
+def _no_inline_secret(v: Any) -> None:
+    if v is not None:
+        raise ValueError("do not write a secret in the file; use password_file or password_env")
+    return None
+
+
+class _WithPassword(_Model):
+    """A password given as password_file or password_env; checked at load, read at use."""
+
+    password: None = None
+    password_file: Path | None = None
+    password_env: str | None = None
+
+    _inline = field_validator("password", mode="before")(_no_inline_secret)
+    _file = field_validator("password_file")(_validate_secret_file)
+    _env = field_validator("password_env")(_validate_secret_env)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> _WithPassword:
+        if self.password_file is not None and self.password_env is not None:
+            raise ValueError("give password_file or password_env, not both")
+        return self
+
+    def secret(self, base: Path) -> SecretStr:
+        return read_secret(self.password_file, self.password_env, base)
 
 
 class SiteConfig(_Model):
@@ -115,15 +139,9 @@ class PathsConfig(_Model):
     rules_dir: Path = Path("rules")
 
 
-class StoreConfig(_Model):
+class StoreConfig(_WithPassword):
     url: str = ""  # empty: SQLite file ops-watch.db in state_dir
     busy_timeout_ms: int = Field(default=5000, ge=0)
-    password: SecretStr = SecretStr("")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _secrets(cls, data: Any, info: Any) -> Any:
-        return _secret_fields(data, ("password",), _base(info)) if isinstance(data, dict) else data
 
 
 class IngestConfig(_Model):
@@ -173,7 +191,7 @@ class CollectConfig(_Model):
     local: LocalSourceConfig = Field(default_factory=LocalSourceConfig)
 
 
-class EmailConfig(_Model):
+class EmailConfig(_WithPassword):
     enabled: bool = True
     transport: Literal["file", "smtp"] = "file"
     outbox_dir: Path = Path("var/outbox")
@@ -181,15 +199,9 @@ class EmailConfig(_Model):
     port: int = Field(default=25, ge=1, le=65535)
     security: Literal["none", "starttls", "tls"] = "none"
     username: str = ""
-    password: SecretStr = SecretStr("")
     timeout: Duration = timedelta(seconds=30)
     sender: str = "ops-watch@localhost"
     recipients: list[str] = Field(default_factory=lambda: ["supervision@example.org"])
-
-    @model_validator(mode="before")
-    @classmethod
-    def _secrets(cls, data: Any, info: Any) -> Any:
-        return _secret_fields(data, ("password",), _base(info)) if isinstance(data, dict) else data
 
     @field_validator("recipients")
     @classmethod
@@ -234,8 +246,7 @@ class Config(_Model):
 
     def resolve(self, path: Path) -> Path:
         """A configured path, relative to the config file's directory."""
-        base = self.source_path.parent if self.source_path else Path.cwd()
-        return path if path.is_absolute() else (base / path)
+        return path if path.is_absolute() else (self.config_dir / path)
 
     @property
     def state_dir(self) -> Path:
@@ -252,6 +263,16 @@ class Config(_Model):
     @property
     def outbox_dir(self) -> Path:
         return self.resolve(self.notify.email.outbox_dir)
+
+    def store_password(self) -> str:
+        return self.store.secret(self.config_dir).get_secret_value()
+
+    def smtp_password(self) -> str:
+        return self.notify.email.secret(self.config_dir).get_secret_value()
+
+    @property
+    def config_dir(self) -> Path:
+        return self.source_path.parent if self.source_path else Path.cwd()
 
     @property
     def language(self) -> str:
@@ -287,11 +308,6 @@ def _reason(err: dict[str, Any]) -> str:
         if msg.startswith(prefix):
             msg = msg[len(prefix) :]
     return msg[:1].lower() + msg[1:]
-
-
-@dataclass(frozen=True)
-class _Located:
-    file: str
 
 
 def format_validation_error(file: str, exc: ValidationError) -> list[str]:

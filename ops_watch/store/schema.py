@@ -154,6 +154,10 @@ class Finding(Base):
     last_seen: Mapped[datetime] = mapped_column(UTCDateTime())
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     silenced_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The status the center was last told about ("" = never); the notifier works from the difference.
+    notified_status: Mapped[str] = mapped_column(String(16), default="")
+    # Message-ID of the first mail about this finding: later mails reply to it, so they thread together.
+    thread_message_id: Mapped[str] = mapped_column(String(256), default="")
 
 
 class FindingEvent(Base):

@@ -1,0 +1,401 @@
+"""The `ops-watch` command. With daemon.py, the only place that wires the parts together."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+from sqlalchemy import func, select
+
+from ops_watch import __version__
+from ops_watch.config import Config, ConfigError, default_config_path
+from ops_watch.log import setup_logging
+from ops_watch.output import FORMATS, render
+from ops_watch.runtime import Runtime, load_settings, open_runtime
+from ops_watch.store import StoreError
+from ops_watch.timeutil import format_local, parse_date, parse_datetime, parse_duration, utcnow
+
+EXIT_FAILURE, EXIT_CONFIG = 1, 2
+FINDING_COLUMNS = ["id", "rule", "check", "severity", "status", "subject", "period_start", "period_end", "summary",
+                   "evidence", "first_seen", "last_seen", "resolved_at"]
+FINDING_TABLE = ["id", "severity", "status", "rule", "subject", "summary", "first_seen"]
+
+format_option = click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
+                             help="Output format.")
+
+
+def _fail(message: str, code: int = EXIT_FAILURE) -> NoReturn:
+    click.echo(message, err=True)
+    sys.exit(code)
+
+
+def _config_problems(exc: ConfigError) -> NoReturn:
+    for problem in exc.problems:
+        click.echo(problem, err=True)
+    _fail(f"{len(exc.problems)} problem(s); nothing was started.", EXIT_CONFIG)
+
+
+@contextmanager
+def _runtime(ctx: click.Context) -> Iterator[Runtime]:
+    path: Path = ctx.obj["config_path"]
+    try:
+        rt = open_runtime(path)
+    except ConfigError as exc:
+        _config_problems(exc)
+    except StoreError as exc:
+        _fail(str(exc))
+    setup_logging(ctx.obj["log_level"] or "warning", rt.config.log.format)
+    try:
+        yield rt
+    finally:
+        rt.close()
+
+
+def _local(cfg: Config) -> Callable[[datetime | None], str]:
+    return lambda value: format_local(value, cfg.site.zone)
+
+
+def finding_row(f: Any, cfg: Config, *, local_times: bool) -> dict[str, Any]:
+    show = _local(cfg) if local_times else (lambda v: v.isoformat() if v else None)
+    return {
+        "id": f.id, "rule": f.rule_id, "check": f.check, "area": f.area, "severity": f.severity,
+        "status": f.status, "subject": f.subject, "period_start": show(f.period_start),
+        "period_end": show(f.period_end), "summary": f.summary, "evidence": f.evidence,
+        "first_seen": show(f.first_seen), "last_seen": show(f.last_seen), "resolved_at": show(f.resolved_at),
+        "silenced_until": show(f.silenced_until),
+    }
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config_path", type=click.Path(path_type=Path), default=None,
+              help="Config file [default: $OPS_WATCH_CONFIG, ./config.toml, /etc/ops-watch/config.toml].")
+@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default=None,
+              help="Override log.level for this command.")
+@click.version_option(__version__, prog_name="ops-watch")
+@click.pass_context
+def main(ctx: click.Context, config_path: Path | None, log_level: str | None) -> None:
+    """ops-watch: supervise the cloud-operations contractor against the contract."""
+    ctx.ensure_object(dict)
+    ctx.obj["config_path"] = config_path or default_config_path()
+    ctx.obj["log_level"] = log_level
+    setup_logging(log_level or "warning", "auto")
+
+
+# --- run -----------------------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="Run ingest, collect, evaluate and notify once, print, and exit.")
+@click.pass_context
+def run(ctx: click.Context, once: bool) -> None:
+    """Run the daemon (or one pass of its main jobs with --once)."""
+    from ops_watch import daemon
+
+    path: Path = ctx.obj["config_path"]
+    try:
+        config, _ = load_settings(path)
+    except ConfigError as exc:
+        _config_problems(exc)
+    setup_logging(ctx.obj["log_level"] or config.log.level, config.log.format)
+    if not once:
+        sys.exit(daemon.run_daemon(path, once=False))
+    with _runtime(ctx) as rt:
+        setup_logging(ctx.obj["log_level"] or config.log.level, config.log.format)
+        from ops_watch.jobs import run_once
+
+        results = run_once(rt)
+        _print_once_summary(rt, results)
+        if any("error" in r for r in results.values()):
+            sys.exit(EXIT_FAILURE)
+
+
+def _print_once_summary(rt: Runtime, results: dict[str, dict[str, Any]]) -> None:
+    from ops_watch.store.schema import EvidenceBatch, Finding, OutboxMessage
+
+    cfg = rt.config
+    with rt.store.session() as session:
+        batches = session.scalars(select(EvidenceBatch).where(EvidenceBatch.sha256.is_not(None))
+                                  .order_by(EvidenceBatch.id)).all()
+        active = session.scalars(select(Finding).where(Finding.status != "resolved")
+                                 .order_by(Finding.severity, Finding.id)).all()
+        messages = session.scalar(select(func.count()).select_from(OutboxMessage)) or 0
+    click.echo("== Evidence files ==")
+    click.echo(render([{"kind": b.kind, "file": b.source, "status": b.status, "ok": b.rows_ok, "bad": b.rows_bad,
+                        "dup": b.rows_duplicate, "note": b.detail} for b in batches],
+                      ["kind", "file", "status", "ok", "bad", "dup", "note"], "table"))
+    click.echo("\n== Findings (active) ==")
+    click.echo(render([finding_row(f, cfg, local_times=True) for f in active], FINDING_TABLE, "table"))
+    click.echo("\n== Jobs ==")
+    for name, counts in results.items():
+        click.echo(f"{name}: " + ", ".join(f"{k}={v}" for k, v in counts.items()))
+    click.echo("\n== Files ==")
+    click.echo(f"store:          {cfg.store_url if cfg.store.url else cfg.state_dir / 'ops-watch.db'}")
+    click.echo(f"emails (.eml):  {cfg.outbox_dir}  ({messages} message(s) in the outbox)")
+    click.echo(f"processed:      {cfg.drop_dir / 'processed'}")
+    click.echo(f"rejected:       {cfg.drop_dir / 'rejected'}  (each with a .errors.csv report)")
+
+
+# --- check ---------------------------------------------------------------------------------------------------
+
+
+@main.command("check")
+@click.option("--at", "at_text", help="Evaluate as of this time (site time unless it has a zone).")
+@click.option("--since", "since_text", help="Replay day by day from this date (needs --until).")
+@click.option("--until", "until_text", help="Last day of the replay.")
+@click.option("--dry-run", is_flag=True, help="Evaluate and show, but change no finding.")
+@format_option
+@click.pass_context
+def check_cmd(ctx: click.Context, at_text: str | None, since_text: str | None, until_text: str | None,
+              dry_run: bool, fmt: str) -> None:
+    """Evaluate the rules once, or replay a past period day by day."""
+    from ops_watch import engine
+
+    with _runtime(ctx) as rt:
+        zone, lang = rt.config.site.zone, rt.config.language
+        if since_text or until_text:
+            if not (since_text and until_text) or at_text or dry_run:
+                _fail("--since and --until go together, without --at or --dry-run", EXIT_CONFIG)
+            try:
+                since, until = parse_date(since_text), parse_date(until_text)
+                evaluations = engine.replay(rt.store, rt.rules, since, until, zone=zone, language=lang)
+            except ValueError as exc:
+                _fail(str(exc), EXIT_CONFIG)
+        else:
+            try:
+                at = parse_datetime(at_text, zone) if at_text else utcnow()
+            except ValueError as exc:
+                _fail(f"--at: {exc}", EXIT_CONFIG)
+            evaluations = [engine.evaluate(rt.store, rt.rules, at, zone=zone, language=lang, dry_run=dry_run)]
+        rows = [{"at": format_local(e.at, zone), **e.counts()} for e in evaluations]
+        click.echo(render(rows, ["at", "opened", "reopened", "resolved", "still_open", "failed_rules"], fmt))
+        for e in evaluations:
+            for rule_id, error in e.failed_rules.items():
+                click.echo(f"rule {rule_id} failed: {error}", err=True)
+        if any(e.failed_rules for e in evaluations):
+            sys.exit(EXIT_FAILURE)
+
+
+# --- findings ------------------------------------------------------------------------------------------------
+
+
+@main.group()
+def findings() -> None:
+    """List, show, acknowledge and silence findings."""
+
+
+@findings.command("list")
+@click.option("--status", type=click.Choice(["active", "open", "acknowledged", "silenced", "resolved", "all"]),
+              default="active", show_default=True, help="active = open, acknowledged or silenced.")
+@click.option("--rule", "rule_id", help="Only this rule.")
+@click.option("--severity", type=click.Choice(["info", "warning", "critical"]))
+@format_option
+@click.pass_context
+def findings_list(ctx: click.Context, status: str, rule_id: str | None, severity: str | None, fmt: str) -> None:
+    """List findings (newest first)."""
+    from ops_watch.store.schema import Finding
+
+    with _runtime(ctx) as rt:
+        query = select(Finding).order_by(Finding.first_seen.desc(), Finding.id.desc())
+        if status == "active":
+            query = query.where(Finding.status != "resolved")
+        elif status != "all":
+            query = query.where(Finding.status == status)
+        if rule_id:
+            query = query.where(Finding.rule_id == rule_id)
+        if severity:
+            query = query.where(Finding.severity == severity)
+        with rt.store.session() as session:
+            rows = [finding_row(f, rt.config, local_times=fmt == "table") for f in session.scalars(query)]
+        click.echo(render(rows, FINDING_TABLE if fmt == "table" else FINDING_COLUMNS, fmt))
+
+
+@findings.command("show")
+@click.argument("finding_id", type=int)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.pass_context
+def findings_show(ctx: click.Context, finding_id: int, fmt: str) -> None:
+    """One finding with its evidence and history."""
+    from ops_watch.store.schema import Finding, FindingEvent
+
+    with _runtime(ctx) as rt:
+        with rt.store.session() as session:
+            f = session.get(Finding, finding_id)
+            if f is None:
+                _fail(f"no finding with id {finding_id}")
+            row = finding_row(f, rt.config, local_times=fmt == "table")
+            events = session.scalars(select(FindingEvent).where(FindingEvent.finding_id == f.id)
+                                     .order_by(FindingEvent.id)).all()
+            history = [{"at": format_local(e.at, rt.config.site.zone) if fmt == "table" else e.at.isoformat(),
+                        "action": e.action, "by": e.actor, "why": e.reason,
+                        "until": e.until.isoformat() if e.until else None} for e in events]
+        if fmt == "json":
+            import json
+
+            click.echo(json.dumps({**row, "history": history}, ensure_ascii=False, indent=2))
+            return
+        for key in ["id", "rule", "check", "area", "severity", "status", "subject", "summary", "period_start",
+                    "period_end", "first_seen", "last_seen", "resolved_at", "silenced_until"]:
+            if row.get(key) not in (None, ""):
+                click.echo(f"{key:15} {row[key]}")
+        click.echo("evidence:")
+        for key, value in (row["evidence"] or {}).items():
+            click.echo(f"  {key}: {value}")
+        click.echo("history:")
+        click.echo(render(history, ["at", "action", "by", "why", "until"], "table"))
+
+
+def _who_why(by: str, why: str) -> None:
+    if not by.strip() or not why.strip():
+        _fail("--by and --why must not be empty: the record says who decided and why", EXIT_CONFIG)
+
+
+@findings.command("ack")
+@click.argument("finding_id", type=int)
+@click.option("--by", required=True, help="Who acknowledges.")
+@click.option("--why", required=True, help="Why (e.g. the rectification agreed).")
+@click.pass_context
+def findings_ack(ctx: click.Context, finding_id: int, by: str, why: str) -> None:
+    """Acknowledge a finding: it stays until resolved, but is not re-sent."""
+    from ops_watch import engine
+
+    _who_why(by, why)
+    with _runtime(ctx) as rt:
+        try:
+            engine.acknowledge(rt.store, finding_id, by, why)
+        except engine.FindingError as exc:
+            _fail(str(exc))
+        click.echo(f"finding {finding_id} acknowledged by {by}")
+
+
+@findings.command("silence")
+@click.argument("finding_id", type=int)
+@click.option("--for", "duration", help="How long, e.g. 8h, 7d.")
+@click.option("--until", "until_text", help="Until this time (site time).")
+@click.option("--by", required=True, help="Who silences.")
+@click.option("--why", required=True, help="Why.")
+@click.pass_context
+def findings_silence(ctx: click.Context, finding_id: int, duration: str | None, until_text: str | None, by: str,
+                     why: str) -> None:
+    """Silence a finding until a time; it opens again then if it still holds."""
+    from ops_watch import engine
+
+    _who_why(by, why)
+    if (duration is None) == (until_text is None):
+        _fail("give exactly one of --for or --until", EXIT_CONFIG)
+    with _runtime(ctx) as rt:
+        try:
+            until = (utcnow() + parse_duration(duration) if duration
+                     else parse_datetime(until_text, rt.config.site.zone))
+            engine.silence(rt.store, finding_id, until, by, why)
+        except ValueError as exc:
+            _fail(str(exc), EXIT_CONFIG)
+        except engine.FindingError as exc:
+            _fail(str(exc))
+        click.echo(f"finding {finding_id} silenced until {format_local(until, rt.config.site.zone)} by {by}")
+
+
+# --- rules, config, db ---------------------------------------------------------------------------------------
+
+
+@main.group("rules")
+def rules_group() -> None:
+    """The rules and the checks they use."""
+
+
+@rules_group.command("list")
+@format_option
+@click.pass_context
+def rules_list(ctx: click.Context, fmt: str) -> None:
+    """Every rule with its check, severity and params."""
+    try:
+        _, rules = load_settings(ctx.obj["config_path"])
+    except ConfigError as exc:
+        _config_problems(exc)
+    rows = [{"id": r.id, "check": r.check.name, "area": r.check.area, "severity": r.severity,
+             "enabled": r.enabled, "title": r.title, "file": r.file,
+             "params": r.params.model_dump(mode="json")} for r in rules.rules]
+    click.echo(render(rows, ["id", "check", "area", "severity", "enabled", "title", "file", "params"], fmt))
+
+
+@main.group("config")
+def config_group() -> None:
+    """The configuration file."""
+
+
+@config_group.command("check")
+@click.pass_context
+def config_check(ctx: click.Context) -> None:
+    """Validate the config and the rules; list every problem (exit 2) or say they are fine."""
+    path: Path = ctx.obj["config_path"]
+    try:
+        config, rules = load_settings(path)
+    except ConfigError as exc:
+        _config_problems(exc)
+    click.echo(f"{path}: ok; rules in {config.rules_dir}: {len(rules.rules)} rule(s) "
+               f"({len(rules.enabled)} enabled) in {len(rules.files)} file(s), contract sections: "
+               f"{', '.join(sorted(rules.contract))}")
+
+
+@main.group("db")
+def db_group() -> None:
+    """The store."""
+
+
+@db_group.command("upgrade")
+@click.pass_context
+def db_upgrade(ctx: click.Context) -> None:
+    """Migrate the store to the newest schema (a new database is created)."""
+    from ops_watch.store.db import Store, make_engine
+
+    try:
+        config, _ = load_settings(ctx.obj["config_path"])
+    except ConfigError as exc:
+        _config_problems(exc)
+    config.state_dir.mkdir(parents=True, exist_ok=True)
+    store = Store(make_engine(config.store_url, config.store.busy_timeout_ms,
+                              config.store_password()))
+    try:
+        before, after = store.upgrade()
+    except StoreError as exc:
+        _fail(str(exc))
+    finally:
+        store.dispose()
+    click.echo(f"store schema: {before or '(new database)'} -> {after}")
+
+
+# --- ingest --------------------------------------------------------------------------------------------------
+
+
+@main.command("ingest")
+@click.argument("kind")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@format_option
+@click.pass_context
+def ingest_cmd(ctx: click.Context, kind: str, files: tuple[Path, ...], fmt: str) -> None:
+    """Ingest evidence files of KIND by hand (they are not moved) and print the counts."""
+    from ops_watch.formats import KINDS
+    from ops_watch.ingest import ingest_file
+
+    if kind not in KINDS:
+        _fail(f"unknown evidence kind {kind!r} (known: {', '.join(sorted(KINDS))})", EXIT_CONFIG)
+    with _runtime(ctx) as rt:
+        rows, errors = [], []
+        for path in files:
+            if not path.is_file():
+                rows.append({"file": str(path), "status": "rejected", "reason": "no such file"})
+                continue
+            r = ingest_file(rt.store, rt.config, kind, path, move=False)
+            rows.append({"file": str(path), "status": r.status, "total": r.rows_total, "ok": r.rows_ok,
+                         "bad": r.rows_bad, "duplicate": r.rows_duplicate, "reason": r.reason,
+                         "report": str(r.report_path) if r.report_path else ""})
+            errors += [f"{path}: row {e.row}: {e.column}: {e.value!r}: {e.reason}" for e in r.errors[:20]]
+        click.echo(render(rows, ["file", "status", "total", "ok", "bad", "duplicate", "reason", "report"], fmt))
+        for line in errors:
+            click.echo(line, err=True)
+        if any(r["status"] == "rejected" for r in rows):
+            sys.exit(EXIT_FAILURE)

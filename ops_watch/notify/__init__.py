@@ -1,0 +1,1 @@
+"""Notifications: findings become messages in a persistent outbox, and transports deliver them."""

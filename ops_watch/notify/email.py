@@ -1,0 +1,92 @@
+"""Email: build MIME messages from outbox rows, and the transports that hand them over (file, SMTP)."""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from collections.abc import Callable
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime
+from pathlib import Path
+
+from ops_watch.config import EmailConfig
+from ops_watch.store.schema import OutboxMessage
+
+
+class DeliveryError(Exception):
+    """The transport could not hand the message over; the outbox retries it later."""
+
+
+def build_message(msg: OutboxMessage, sender: str) -> EmailMessage:
+    mail = EmailMessage()
+    mail["Subject"] = msg.subject  # EmailMessage encodes non-ASCII headers (RFC 2047)
+    mail["From"] = sender
+    mail["To"] = ", ".join(msg.recipients)
+    mail["Date"] = format_datetime(msg.created_at)
+    mail["Message-ID"] = msg.message_id
+    if msg.references:
+        mail["In-Reply-To"] = msg.references
+        mail["References"] = msg.references
+    mail["X-Mailer"] = "ops-watch"
+    mail.set_content(msg.body_text, charset="utf-8")
+    if msg.body_html:
+        mail.add_alternative(msg.body_html, subtype="html", charset="utf-8")
+    return mail
+
+
+def _file_transport(cfg: EmailConfig, outbox_dir: Path) -> Callable[[OutboxMessage], str]:
+    def send(msg: OutboxMessage) -> str:
+        outbox_dir.mkdir(parents=True, exist_ok=True)
+        stamp = msg.created_at.strftime("%Y%m%dT%H%M%SZ")
+        final = outbox_dir / f"{stamp}-{msg.id:06d}.eml"
+        tmp = final.with_suffix(".eml.tmp")
+        try:
+            tmp.write_bytes(bytes(build_message(msg, cfg.sender)))
+            tmp.replace(final)  # a reader never sees half a message
+        except OSError as exc:
+            raise DeliveryError(f"cannot write {final}: {exc.strerror}") from None
+        return ""
+
+    return send
+
+
+def _smtp_transport(cfg: EmailConfig, password: str) -> Callable[[OutboxMessage], str]:
+    timeout = cfg.timeout.total_seconds()
+
+    def send(msg: OutboxMessage) -> str:
+        where = f"{cfg.host}:{cfg.port}"
+        try:
+            if cfg.security == "tls":
+                client: smtplib.SMTP = smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=timeout,
+                                                        context=ssl.create_default_context())
+            else:
+                client = smtplib.SMTP(cfg.host, cfg.port, timeout=timeout)
+            with client:
+                if cfg.security == "starttls":
+                    client.starttls(context=ssl.create_default_context())
+                if cfg.username:
+                    client.login(cfg.username, password)
+                refused = client.send_message(build_message(msg, cfg.sender), cfg.sender, msg.recipients)
+        except smtplib.SMTPAuthenticationError as exc:
+            raise DeliveryError(f"SMTP {where}: login refused ({exc.smtp_code})") from None
+        except smtplib.SMTPRecipientsRefused as exc:
+            raise DeliveryError(f"SMTP {where}: every recipient refused: {', '.join(exc.recipients)}") from None
+        except smtplib.SMTPResponseException as exc:
+            raise DeliveryError(f"SMTP {where}: {exc.smtp_code} {exc.smtp_error!r}") from None
+        except (TimeoutError, smtplib.SMTPException, OSError, ssl.SSLError) as exc:
+            raise DeliveryError(f"SMTP {where}: {type(exc).__name__}: {exc}") from None
+        if refused:
+            # The server took the message for the others: resending would duplicate it for them.
+            return f"SMTP {where}: accepted, but refused {', '.join(refused)}"
+        return ""
+
+    return send
+
+
+def email_transport(cfg: EmailConfig, outbox_dir: Path, password: str = "") -> Callable[[OutboxMessage], str]:
+    return _file_transport(cfg, outbox_dir) if cfg.transport == "file" else _smtp_transport(cfg, password)
+
+
+def message_id(kind: str, key: str, at: datetime, domain: str = "ops-watch.local") -> str:
+    return f"<{kind}.{key}.{at.strftime('%Y%m%d%H%M%S%f')}@{domain}>"
