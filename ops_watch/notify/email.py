@@ -37,11 +37,11 @@ def build_message(msg: OutboxMessage, sender: str) -> EmailMessage:
 
 def _file_transport(cfg: EmailConfig, outbox_dir: Path) -> Callable[[OutboxMessage], str]:
     def send(msg: OutboxMessage) -> str:
-        outbox_dir.mkdir(parents=True, exist_ok=True)
         stamp = msg.created_at.strftime("%Y%m%dT%H%M%SZ")
         final = outbox_dir / f"{stamp}-{msg.id:06d}.eml"
         tmp = final.with_suffix(".eml.tmp")
         try:
+            outbox_dir.mkdir(parents=True, exist_ok=True)
             tmp.write_bytes(bytes(build_message(msg, cfg.sender)))
             tmp.replace(final)  # a reader never sees half a message
         except OSError as exc:

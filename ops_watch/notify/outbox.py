@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from zoneinfo import ZoneInfo
 
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, PackageLoader
 from sqlalchemy import select
 
 from ops_watch.config import Config
@@ -30,7 +30,7 @@ _COLOUR = {"info": "#555555", "warning": "#b36b00", "critical": "#c0392b", "reso
 def _env(autoescape: bool) -> Environment:
     return Environment(
         loader=PackageLoader("ops_watch.notify", "templates"),
-        autoescape=select_autoescape(["html"]) if autoescape else False,
+        autoescape=autoescape,
         keep_trailing_newline=True,
     )
 

@@ -1,11 +1,12 @@
 """initial schema
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-27
 """
-import sqlalchemy as sa
 from alembic import op
+import sqlalchemy as sa
+
 
 revision = '0001'
 down_revision = None
@@ -52,6 +53,8 @@ def upgrade() -> None:
     sa.Column('last_seen', sa.DateTime(timezone=True), nullable=False),
     sa.Column('resolved_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('silenced_until', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('notified_status', sa.String(length=16), nullable=False),
+    sa.Column('thread_message_id', sa.String(length=256), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_findings')),
     sa.UniqueConstraint('fingerprint', name=op.f('uq_findings_fingerprint'))
     )
