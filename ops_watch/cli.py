@@ -103,7 +103,7 @@ def run(ctx: click.Context, once: bool) -> None:
         _config_problems(exc)
     setup_logging(ctx.obj["log_level"] or config.log.level, config.log.format)
     if not once:
-        sys.exit(daemon.run_daemon(path, once=False))
+        sys.exit(daemon.run_daemon(path, once=False, log_level=ctx.obj["log_level"]))
     with _runtime(ctx) as rt:
         setup_logging(ctx.obj["log_level"] or config.log.level, config.log.format)
         from ops_watch.jobs import run_once
