@@ -76,14 +76,18 @@ def read_secret(file: Path | None, env: str | None, base: Path) -> SecretStr:
     return SecretStr(value)
 
 
+def _checking_secrets(info: Any) -> bool:
+    return bool((getattr(info, "context", None) or {}).get("check_secrets", True))
+
+
 def _validate_secret_file(v: Path | None, info: Any) -> Path | None:
-    if v is not None:
+    if v is not None and _checking_secrets(info):
         read_secret(v, None, _base(info))
     return v
 
 
 def _validate_secret_env(v: str | None, info: Any) -> str | None:
-    if v is not None:
+    if v is not None and _checking_secrets(info):
         read_secret(None, v, _base(info))
     return v
 
@@ -314,16 +318,20 @@ def format_validation_error(file: str, exc: ValidationError) -> list[str]:
     return [f"{file}: {_key_path(e['loc']) or '(top level)'}: {_reason(e)}" for e in exc.errors()]
 
 
-def parse_config(data: dict[str, Any], path: Path) -> Config:
-    """Validate an already-read mapping; raise ConfigError listing every problem."""
+def parse_config(data: dict[str, Any], path: Path, check_secrets: bool = True) -> Config:
+    """Validate an already-read mapping; raise ConfigError listing every problem.
+
+    check_secrets=False is for commands an operator runs by hand that need no secret: under systemd
+    the secrets come from $CREDENTIALS_DIRECTORY, which such a command does not have.
+    """
     try:
-        cfg = Config.model_validate(data, context={"base": path.parent})
+        cfg = Config.model_validate(data, context={"base": path.parent, "check_secrets": check_secrets})
     except ValidationError as exc:
         raise ConfigError(format_validation_error(path.name, exc)) from None
     return cfg.model_copy(update={"source_path": path.resolve()})
 
 
-def load_config(path: Path | str) -> Config:
+def load_config(path: Path | str, check_secrets: bool = True) -> Config:
     path = Path(path)
     try:
         raw = path.read_bytes()
@@ -335,7 +343,7 @@ def load_config(path: Path | str) -> Config:
         raise ConfigError([f"{path.name}: not UTF-8 text (byte {exc.start})"]) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([f"{path.name}: not valid TOML: {exc}"]) from None
-    return parse_config(data, path)
+    return parse_config(data, path, check_secrets)
 
 
 def default_config_path() -> Path:

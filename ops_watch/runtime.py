@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ops_watch.config import Config, load_config
+from ops_watch.config import Config, ConfigError, load_config
 from ops_watch.rules import RuleSet, load_rules
 from ops_watch.store import Store, open_store
 
@@ -20,20 +20,18 @@ class Runtime:
         self.store.dispose()
 
 
-def load_settings(config_path: Path) -> tuple[Config, RuleSet]:
+def load_settings(config_path: Path, check_secrets: bool = True) -> tuple[Config, RuleSet]:
     """Config and rules, validated together; raises ConfigError listing every problem of both."""
-    from ops_watch.config import ConfigError
-
-    config = load_config(config_path)
-    try:
-        rules = load_rules(config.rules_dir)
-    except ConfigError:
-        raise
-    return config, rules
+    config = load_config(config_path, check_secrets)
+    return config, load_rules(config.rules_dir)
 
 
-def open_runtime(config_path: Path) -> Runtime:
-    config, rules = load_settings(config_path)
+def open_runtime(config_path: Path, check_secrets: bool = True) -> Runtime:
+    config, rules = load_settings(config_path, check_secrets)
     config.state_dir.mkdir(parents=True, exist_ok=True)
-    store = open_store(config.store_url, config.store.busy_timeout_ms, config.store_password())
+    try:
+        password = config.store_password()
+    except ValueError as exc:
+        raise ConfigError([f"{config_path.name}: store.password: {exc}"]) from None
+    store = open_store(config.store_url, config.store.busy_timeout_ms, password)
     return Runtime(config=config, rules=rules, store=store)

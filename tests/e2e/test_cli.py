@@ -1,0 +1,139 @@
+"""The command line as a user runs it: a subprocess on a config in a temp dir, with the sample evidence."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+FINDING_KEYS = {"id", "rule", "check", "severity", "status", "subject", "period_start", "period_end", "summary",
+                "evidence", "first_seen", "last_seen", "resolved_at"}
+
+
+def ops(config: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run([sys.executable, "-m", "ops_watch", "--config", str(config), *args],
+                          capture_output=True, text=True, timeout=120)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}")
+    return proc
+
+
+@pytest.fixture
+def demo_config(config_file, tmp_path) -> Path:
+    cfg = config_file()
+    shutil.copytree(REPO / "examples", tmp_path / "var" / "drop")
+    return cfg
+
+
+def test_run_once_on_the_examples_prints_findings_and_writes_mail(demo_config, tmp_path):
+    proc = ops(demo_config, "run", "--once")
+    out = proc.stdout
+    assert "== Findings (active) ==" in out and "evidence-refused" in out
+    assert "inventory" in out and "partial" in out
+    emails = list((tmp_path / "var" / "outbox").glob("*.eml"))
+    assert emails, out
+    # The files were moved out of the drop folder, with a report beside the partly bad one.
+    assert not list((tmp_path / "var" / "drop" / "inventory").glob("*.csv"))
+    assert list((tmp_path / "var" / "drop" / "processed").rglob("*.errors.csv"))
+
+    rows = json.loads(ops(demo_config, "findings", "list", "--format", "json").stdout)
+    assert rows and all(FINDING_KEYS <= set(r) for r in rows)
+    refused = next(r for r in rows if r["rule"] == "evidence-refused")
+    assert refused["evidence"]["rows_bad"] >= 1 and refused["status"] == "open"
+
+    # A second pass changes nothing: the same evidence, the same findings, no new mail.
+    ops(demo_config, "run", "--once")
+    assert len(json.loads(ops(demo_config, "findings", "list", "--format", "json").stdout)) == len(rows)
+    assert len(list((tmp_path / "var" / "outbox").glob("*.eml"))) == len(emails)
+
+
+def test_ack_silence_and_show_keep_who_and_why(demo_config):
+    ops(demo_config, "run", "--once")
+    rows = json.loads(ops(demo_config, "findings", "list", "--format", "json").stdout)
+    first, second = rows[0]["id"], rows[-1]["id"]
+    ops(demo_config, "findings", "ack", str(first), "--by", "张科长", "--why", "已要求运维单位重报")
+    shown = json.loads(ops(demo_config, "findings", "show", str(first), "--format", "json").stdout)
+    assert shown["status"] == "acknowledged"
+    assert shown["history"][-1] | {"at": None} == {"at": None, "action": "acknowledged", "by": "张科长",
+                                                   "why": "已要求运维单位重报", "until": None}
+    if second != first:
+        ops(demo_config, "findings", "silence", str(second), "--for", "2d", "--by", "张科长", "--why", "维护窗口")
+        assert json.loads(ops(demo_config, "findings", "show", str(second), "--format", "json").stdout)[
+            "status"] == "silenced"
+    bad = ops(demo_config, "findings", "ack", "99999", "--by", "x", "--why", "y", check=False)
+    assert bad.returncode == 1 and "no finding with id 99999" in bad.stderr
+    empty = ops(demo_config, "findings", "ack", str(first), "--by", " ", "--why", "y", check=False)
+    assert empty.returncode == 2
+
+
+def test_findings_list_csv_and_table(demo_config):
+    ops(demo_config, "run", "--once")
+    table = ops(demo_config, "findings", "list").stdout
+    assert table.splitlines()[0].split()[:3] == ["id", "severity", "status"]
+    rows = list(csv.DictReader(io.StringIO(ops(demo_config, "findings", "list", "--format", "csv").stdout)))
+    assert rows and FINDING_KEYS <= set(rows[0])
+
+
+def test_check_at_and_replay(demo_config):
+    ops(demo_config, "ingest", "inventory", *map(str, (REPO / "examples" / "inventory").glob("*")), check=False)
+    out = json.loads(ops(demo_config, "check", "--at", "2026-11-20 09:00", "--format", "json").stdout)
+    assert len(out) == 1 and out[0]["at"] == "2026-11-20 09:00"
+    replay = json.loads(ops(demo_config, "check", "--since", "2026-11-01", "--until", "2026-11-07",
+                            "--format", "json").stdout)
+    assert [r["at"][:10] for r in replay] == [f"2026-11-0{d}" for d in range(1, 8)]
+    wrong = ops(demo_config, "check", "--since", "2026-11-07", check=False)
+    assert wrong.returncode == 2 and "--since and --until go together" in wrong.stderr
+    wrong = ops(demo_config, "check", "--at", "yesterday-ish", check=False)
+    assert wrong.returncode == 2 and "--at:" in wrong.stderr
+
+
+def test_broken_config_lists_every_problem_and_exits_2(config_file):
+    cfg = config_file('[notify.email]\nport = "abc"\nsecurity = "ssl3"\n[site]\ntimezone = "Nowhere/City"\n')
+    proc = ops(cfg, "config", "check", check=False)
+    assert proc.returncode == 2
+    lines = proc.stderr.splitlines()
+    assert "config.toml: notify.email.port: input should be a valid integer, unable to parse string as an integer" in lines
+    assert any(line.startswith("config.toml: notify.email.security: ") for line in lines)
+    assert any(line.startswith("config.toml: site.timezone: unknown time zone") for line in lines)
+    # The daemon refuses to start on it the same way.
+    assert ops(cfg, "run", "--once", check=False).returncode == 2
+
+
+def test_broken_rules_are_reported_by_config_check(config_file, tmp_path):
+    cfg = config_file()
+    (tmp_path / "rules" / "extra.toml").write_text('[[rule]]\nid = "x"\ncheck = "nope"\nseverity = "info"\n')
+    proc = ops(cfg, "config", "check", check=False)
+    assert proc.returncode == 2 and "extra.toml: rule x: check: unknown check 'nope'" in proc.stderr
+    ok = ops(config_file(), "rules", "list", "--format", "json", check=False)
+    assert ok.returncode == 2  # the broken file is still there
+
+
+def test_config_check_ok_and_rules_list(config_file):
+    cfg = config_file()
+    assert "ok; rules in" in ops(cfg, "config", "check").stdout
+    rules = json.loads(ops(cfg, "rules", "list", "--format", "json").stdout)
+    assert {r["id"] for r in rules} >= {"inventory-fresh", "evidence-refused"}
+    assert next(r for r in rules if r["id"] == "inventory-fresh")["params"] == {"kind": "inventory",
+                                                                                   "max_age": "P35D"}
+
+
+def test_db_upgrade_creates_then_reports_current(config_file):
+    cfg = config_file()
+    assert "(new database) -> 0001" in ops(cfg, "db", "upgrade").stdout
+    assert "0001 -> 0001" in ops(cfg, "db", "upgrade").stdout
+
+
+def test_secret_never_in_output(config_file, tmp_path):
+    (tmp_path / "pw").write_text("Zq9-very-secret")
+    cfg = config_file(f'[notify.email]\ntransport = "smtp"\nport = 1\nhost = "127.0.0.1"\ntimeout = "2s"\n'
+                      f'username = "u"\npassword_file = "{tmp_path / "pw"}"\n')
+    shutil.copytree(REPO / "examples", tmp_path / "var" / "drop")
+    proc = ops(cfg, "--log-level", "debug", "run", "--once", check=False)
+    assert "Zq9-very-secret" not in proc.stdout + proc.stderr
