@@ -21,12 +21,26 @@ from ops_watch.store import StoreError
 from ops_watch.timeutil import format_local, parse_date, parse_datetime, parse_duration, utcnow
 
 EXIT_FAILURE, EXIT_CONFIG = 1, 2
-FINDING_COLUMNS = ["id", "rule", "check", "severity", "status", "subject", "period_start", "period_end", "summary",
-                   "evidence", "first_seen", "last_seen", "resolved_at"]
+FINDING_COLUMNS = [
+    "id",
+    "rule",
+    "check",
+    "severity",
+    "status",
+    "subject",
+    "period_start",
+    "period_end",
+    "summary",
+    "evidence",
+    "first_seen",
+    "last_seen",
+    "resolved_at",
+]
 FINDING_TABLE = ["id", "severity", "status", "rule", "subject", "summary", "first_seen"]
 
-format_option = click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
-                             help="Output format.")
+format_option = click.option(
+    "--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True, help="Output format."
+)
 
 
 def _fail(message: str, code: int = EXIT_FAILURE) -> NoReturn:
@@ -63,19 +77,38 @@ def _local(cfg: Config) -> Callable[[datetime | None], str]:
 def finding_row(f: Any, cfg: Config, *, local_times: bool) -> dict[str, Any]:
     show = _local(cfg) if local_times else (lambda v: v.isoformat() if v else None)
     return {
-        "id": f.id, "rule": f.rule_id, "check": f.check, "area": f.area, "severity": f.severity,
-        "status": f.status, "subject": f.subject, "period_start": show(f.period_start),
-        "period_end": show(f.period_end), "summary": f.summary, "evidence": f.evidence,
-        "first_seen": show(f.first_seen), "last_seen": show(f.last_seen), "resolved_at": show(f.resolved_at),
+        "id": f.id,
+        "rule": f.rule_id,
+        "check": f.check,
+        "area": f.area,
+        "severity": f.severity,
+        "status": f.status,
+        "subject": f.subject,
+        "period_start": show(f.period_start),
+        "period_end": show(f.period_end),
+        "summary": f.summary,
+        "evidence": f.evidence,
+        "first_seen": show(f.first_seen),
+        "last_seen": show(f.last_seen),
+        "resolved_at": show(f.resolved_at),
         "silenced_until": show(f.silenced_until),
     }
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--config", "config_path", type=click.Path(path_type=Path), default=None,
-              help="Config file [default: $OPS_WATCH_CONFIG, ./config.toml, /etc/ops-watch/config.toml].")
-@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default=None,
-              help="Override log.level for this command.")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Config file [default: $OPS_WATCH_CONFIG, ./config.toml, /etc/ops-watch/config.toml].",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    default=None,
+    help="Override log.level for this command.",
+)
 @click.version_option(__version__, prog_name="ops-watch")
 @click.pass_context
 def main(ctx: click.Context, config_path: Path | None, log_level: str | None) -> None:
@@ -119,15 +152,32 @@ def _print_once_summary(rt: Runtime, results: dict[str, dict[str, Any]]) -> None
 
     cfg = rt.config
     with rt.store.session() as session:
-        batches = session.scalars(select(EvidenceBatch).where(EvidenceBatch.sha256.is_not(None))
-                                  .order_by(EvidenceBatch.id)).all()
-        active = session.scalars(select(Finding).where(Finding.status != "resolved")
-                                 .order_by(Finding.severity, Finding.id)).all()
+        batches = session.scalars(
+            select(EvidenceBatch).where(EvidenceBatch.sha256.is_not(None)).order_by(EvidenceBatch.id)
+        ).all()
+        active = session.scalars(
+            select(Finding).where(Finding.status != "resolved").order_by(Finding.severity, Finding.id)
+        ).all()
         messages = session.scalar(select(func.count()).select_from(OutboxMessage)) or 0
     click.echo("== Evidence files ==")
-    click.echo(render([{"kind": b.kind, "file": b.source, "status": b.status, "ok": b.rows_ok, "bad": b.rows_bad,
-                        "dup": b.rows_duplicate, "note": b.detail} for b in batches],
-                      ["kind", "file", "status", "ok", "bad", "dup", "note"], "table"))
+    click.echo(
+        render(
+            [
+                {
+                    "kind": b.kind,
+                    "file": b.source,
+                    "status": b.status,
+                    "ok": b.rows_ok,
+                    "bad": b.rows_bad,
+                    "dup": b.rows_duplicate,
+                    "note": b.detail,
+                }
+                for b in batches
+            ],
+            ["kind", "file", "status", "ok", "bad", "dup", "note"],
+            "table",
+        )
+    )
     click.echo("\n== Findings (active) ==")
     click.echo(render([finding_row(f, cfg, local_times=True) for f in active], FINDING_TABLE, "table"))
     click.echo("\n== Jobs ==")
@@ -150,8 +200,14 @@ def _print_once_summary(rt: Runtime, results: dict[str, dict[str, Any]]) -> None
 @click.option("--dry-run", is_flag=True, help="Evaluate and show, but change no finding.")
 @format_option
 @click.pass_context
-def check_cmd(ctx: click.Context, at_text: str | None, since_text: str | None, until_text: str | None,
-              dry_run: bool, fmt: str) -> None:
+def check_cmd(
+    ctx: click.Context,
+    at_text: str | None,
+    since_text: str | None,
+    until_text: str | None,
+    dry_run: bool,
+    fmt: str,
+) -> None:
     """Evaluate the rules once, or replay a past period day by day."""
     from ops_watch import engine
 
@@ -189,13 +245,20 @@ def findings() -> None:
 
 
 @findings.command("list")
-@click.option("--status", type=click.Choice(["active", "open", "acknowledged", "silenced", "resolved", "all"]),
-              default="active", show_default=True, help="active = open, acknowledged or silenced.")
+@click.option(
+    "--status",
+    type=click.Choice(["active", "open", "acknowledged", "silenced", "resolved", "all"]),
+    default="active",
+    show_default=True,
+    help="active = open, acknowledged or silenced.",
+)
 @click.option("--rule", "rule_id", help="Only this rule.")
 @click.option("--severity", type=click.Choice(["info", "warning", "critical"]))
 @format_option
 @click.pass_context
-def findings_list(ctx: click.Context, status: str, rule_id: str | None, severity: str | None, fmt: str) -> None:
+def findings_list(
+    ctx: click.Context, status: str, rule_id: str | None, severity: str | None, fmt: str
+) -> None:
     """List findings (newest first)."""
     from ops_watch.store.schema import Finding
 
@@ -228,18 +291,40 @@ def findings_show(ctx: click.Context, finding_id: int, fmt: str) -> None:
             if f is None:
                 _fail(f"no finding with id {finding_id}")
             row = finding_row(f, rt.config, local_times=fmt == "table")
-            events = session.scalars(select(FindingEvent).where(FindingEvent.finding_id == f.id)
-                                     .order_by(FindingEvent.id)).all()
-            history = [{"at": format_local(e.at, rt.config.site.zone) if fmt == "table" else e.at.isoformat(),
-                        "action": e.action, "by": e.actor, "why": e.reason,
-                        "until": e.until.isoformat() if e.until else None} for e in events]
+            events = session.scalars(
+                select(FindingEvent).where(FindingEvent.finding_id == f.id).order_by(FindingEvent.id)
+            ).all()
+            history = [
+                {
+                    "at": format_local(e.at, rt.config.site.zone) if fmt == "table" else e.at.isoformat(),
+                    "action": e.action,
+                    "by": e.actor,
+                    "why": e.reason,
+                    "until": e.until.isoformat() if e.until else None,
+                }
+                for e in events
+            ]
         if fmt == "json":
             import json
 
             click.echo(json.dumps({**row, "history": history}, ensure_ascii=False, indent=2))
             return
-        for key in ["id", "rule", "check", "area", "severity", "status", "subject", "summary", "period_start",
-                    "period_end", "first_seen", "last_seen", "resolved_at", "silenced_until"]:
+        for key in [
+            "id",
+            "rule",
+            "check",
+            "area",
+            "severity",
+            "status",
+            "subject",
+            "summary",
+            "period_start",
+            "period_end",
+            "first_seen",
+            "last_seen",
+            "resolved_at",
+            "silenced_until",
+        ]:
             if row.get(key) not in (None, ""):
                 click.echo(f"{key:15} {row[key]}")
         click.echo("evidence:")
@@ -279,8 +364,9 @@ def findings_ack(ctx: click.Context, finding_id: int, by: str, why: str) -> None
 @click.option("--by", required=True, help="Who silences.")
 @click.option("--why", required=True, help="Why.")
 @click.pass_context
-def findings_silence(ctx: click.Context, finding_id: int, duration: str | None, until_text: str | None, by: str,
-                     why: str) -> None:
+def findings_silence(
+    ctx: click.Context, finding_id: int, duration: str | None, until_text: str | None, by: str, why: str
+) -> None:
     """Silence a finding until a time; it opens again then if it still holds."""
     from ops_watch import engine
 
@@ -289,8 +375,11 @@ def findings_silence(ctx: click.Context, finding_id: int, duration: str | None, 
         _fail("give exactly one of --for or --until", EXIT_CONFIG)
     with _runtime(ctx) as rt:
         try:
-            until = (utcnow() + parse_duration(duration) if duration
-                     else parse_datetime(until_text, rt.config.site.zone))
+            until = (
+                utcnow() + parse_duration(duration)
+                if duration
+                else parse_datetime(until_text, rt.config.site.zone)
+            )
             engine.silence(rt.store, finding_id, until, by, why)
         except ValueError as exc:
             _fail(str(exc), EXIT_CONFIG)
@@ -316,9 +405,19 @@ def rules_list(ctx: click.Context, fmt: str) -> None:
         _, rules = load_settings(ctx.obj["config_path"], check_secrets=False)
     except ConfigError as exc:
         _config_problems(exc)
-    rows = [{"id": r.id, "check": r.check.name, "area": r.check.area, "severity": r.severity,
-             "enabled": r.enabled, "title": r.title, "file": r.file,
-             "params": r.params.model_dump(mode="json")} for r in rules.rules]
+    rows = [
+        {
+            "id": r.id,
+            "check": r.check.name,
+            "area": r.check.area,
+            "severity": r.severity,
+            "enabled": r.enabled,
+            "title": r.title,
+            "file": r.file,
+            "params": r.params.model_dump(mode="json"),
+        }
+        for r in rules.rules
+    ]
     click.echo(render(rows, ["id", "check", "area", "severity", "enabled", "title", "file", "params"], fmt))
 
 
@@ -336,9 +435,11 @@ def config_check(ctx: click.Context) -> None:
         config, rules = load_settings(path)
     except ConfigError as exc:
         _config_problems(exc)
-    click.echo(f"{path}: ok; rules in {config.rules_dir}: {len(rules.rules)} rule(s) "
-               f"({len(rules.enabled)} enabled) in {len(rules.files)} file(s), contract sections: "
-               f"{', '.join(sorted(rules.contract))}")
+    click.echo(
+        f"{path}: ok; rules in {config.rules_dir}: {len(rules.rules)} rule(s) "
+        f"({len(rules.enabled)} enabled) in {len(rules.files)} file(s), contract sections: "
+        f"{', '.join(sorted(rules.contract))}"
+    )
 
 
 @main.group("db")
@@ -357,8 +458,7 @@ def db_upgrade(ctx: click.Context) -> None:
     except ConfigError as exc:
         _config_problems(exc)
     config.state_dir.mkdir(parents=True, exist_ok=True)
-    store = Store(make_engine(config.store_url, config.store.busy_timeout_ms,
-                              config.store_password()))
+    store = Store(make_engine(config.store_url, config.store.busy_timeout_ms, config.store_password()))
     try:
         before, after = store.upgrade()
     except StoreError as exc:
@@ -379,7 +479,7 @@ def db_upgrade(ctx: click.Context) -> None:
 def ingest_cmd(ctx: click.Context, kind: str, files: tuple[Path, ...], fmt: str) -> None:
     """Ingest evidence files of KIND by hand (they are not moved) and print the counts."""
     from ops_watch.formats import KINDS
-    from ops_watch.ingest import ingest_file
+    from ops_watch.ingest import IngestError, ingest_file
 
     if kind not in KINDS:
         _fail(f"unknown evidence kind {kind!r} (known: {', '.join(sorted(KINDS))})", EXIT_CONFIG)
@@ -389,12 +489,27 @@ def ingest_cmd(ctx: click.Context, kind: str, files: tuple[Path, ...], fmt: str)
             if not path.is_file():
                 rows.append({"file": str(path), "status": "rejected", "reason": "no such file"})
                 continue
-            r = ingest_file(rt.store, rt.config, kind, path, move=False)
-            rows.append({"file": str(path), "status": r.status, "total": r.rows_total, "ok": r.rows_ok,
-                         "bad": r.rows_bad, "duplicate": r.rows_duplicate, "reason": r.reason,
-                         "report": str(r.report_path) if r.report_path else ""})
+            try:
+                r = ingest_file(rt.store, rt.config, kind, path, move=False)
+            except IngestError as exc:
+                rows.append({"file": str(path), "status": "rejected", "reason": str(exc)})
+                continue
+            rows.append(
+                {
+                    "file": str(path),
+                    "status": r.status,
+                    "total": r.rows_total,
+                    "ok": r.rows_ok,
+                    "bad": r.rows_bad,
+                    "duplicate": r.rows_duplicate,
+                    "reason": r.reason,
+                    "report": str(r.report_path) if r.report_path else "",
+                }
+            )
             errors += [f"{path}: row {e.row}: {e.column}: {e.value!r}: {e.reason}" for e in r.errors[:20]]
-        click.echo(render(rows, ["file", "status", "total", "ok", "bad", "duplicate", "reason", "report"], fmt))
+        click.echo(
+            render(rows, ["file", "status", "total", "ok", "bad", "duplicate", "reason", "report"], fmt)
+        )
         for line in errors:
             click.echo(line, err=True)
         if any(r["status"] == "rejected" for r in rows):

@@ -42,7 +42,9 @@ class ConfigError(Exception):
         super().__init__("\n".join(problems))
 
 
-Duration = Annotated[timedelta, BeforeValidator(lambda v: parse_duration(v) if isinstance(v, str | int | float) else v)]
+Duration = Annotated[
+    timedelta, BeforeValidator(lambda v: parse_duration(v) if isinstance(v, str | int | float) else v)
+]
 
 
 class _Model(BaseModel):

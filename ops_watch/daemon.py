@@ -329,9 +329,7 @@ class Daemon:
         if config.store_url != old.config.store_url:
             try:
                 config.state_dir.mkdir(parents=True, exist_ok=True)
-                store = open_store(
-                    config.store_url, config.store.busy_timeout_ms, config.store_password()
-                )
+                store = open_store(config.store_url, config.store.busy_timeout_ms, config.store_password())
             except (StoreError, OSError) as exc:
                 log.error("store problem", problem=str(exc))
                 log.error("reload refused: keeping the running config and rules", problems=1)

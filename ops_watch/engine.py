@@ -50,12 +50,23 @@ class Evaluation:
         }
 
 
-def _event(session: Session, finding: Finding, at: datetime, action: str, actor: str = "ops-watch",
-           reason: str = "", until: datetime | None = None) -> None:
-    session.add(FindingEvent(finding_id=finding.id, at=at, action=action, actor=actor, reason=reason, until=until))
+def _event(
+    session: Session,
+    finding: Finding,
+    at: datetime,
+    action: str,
+    actor: str = "ops-watch",
+    reason: str = "",
+    until: datetime | None = None,
+) -> None:
+    session.add(
+        FindingEvent(finding_id=finding.id, at=at, action=action, actor=actor, reason=reason, until=until)
+    )
 
 
-def _apply(session: Session, rule: Rule, drafts: list[FindingDraft], at: datetime, result: Evaluation) -> None:
+def _apply(
+    session: Session, rule: Rule, drafts: list[FindingDraft], at: datetime, result: Evaluation
+) -> None:
     current = {d.fingerprint(rule.id): d for d in drafts}
     known = {
         f.fingerprint: f
@@ -71,9 +82,20 @@ def _apply(session: Session, rule: Rule, drafts: list[FindingDraft], at: datetim
         severity = draft.severity or rule.severity
         if finding is None:
             finding = Finding(
-                fingerprint=fp, rule_id=rule.id, check=rule.check.name, area=rule.check.area, severity=severity,
-                status="open", subject=draft.subject, period_start=draft.period_start, period_end=draft.period_end,
-                summary=draft.summary, evidence=draft.evidence, first_seen=at, last_seen=at, notified_status="",
+                fingerprint=fp,
+                rule_id=rule.id,
+                check=rule.check.name,
+                area=rule.check.area,
+                severity=severity,
+                status="open",
+                subject=draft.subject,
+                period_start=draft.period_start,
+                period_end=draft.period_end,
+                summary=draft.summary,
+                evidence=draft.evidence,
+                first_seen=at,
+                last_seen=at,
+                notified_status="",
                 thread_message_id="",
             )
             session.add(finding)
@@ -98,8 +120,15 @@ def _apply(session: Session, rule: Rule, drafts: list[FindingDraft], at: datetim
             result.resolved.append(finding.id)
 
 
-def evaluate(store: Store, rules: RuleSet, at: datetime | None = None, *, zone: ZoneInfo,
-             language: str = "zh", dry_run: bool = False) -> Evaluation:
+def evaluate(
+    store: Store,
+    rules: RuleSet,
+    at: datetime | None = None,
+    *,
+    zone: ZoneInfo,
+    language: str = "zh",
+    dry_run: bool = False,
+) -> Evaluation:
     """Run every enabled rule once at `at` (default now) and update the findings."""
     at = at or utcnow()
     result = Evaluation(at=at)
@@ -129,8 +158,9 @@ def evaluate(store: Store, rules: RuleSet, at: datetime | None = None, *, zone: 
     return result
 
 
-def replay(store: Store, rules: RuleSet, since: date, until: date, *, zone: ZoneInfo,
-           language: str = "zh") -> list[Evaluation]:
+def replay(
+    store: Store, rules: RuleSet, since: date, until: date, *, zone: ZoneInfo, language: str = "zh"
+) -> list[Evaluation]:
     """Evaluate at the end of each site-local day from `since` to `until`, as the daemon would have live."""
     if until < since:
         raise ValueError(f"--until {until} is before --since {since}")
@@ -165,7 +195,9 @@ def acknowledge(store: Store, finding_id: int, by: str, why: str, at: datetime |
         return finding
 
 
-def silence(store: Store, finding_id: int, until: datetime, by: str, why: str, at: datetime | None = None) -> Finding:
+def silence(
+    store: Store, finding_id: int, until: datetime, by: str, why: str, at: datetime | None = None
+) -> Finding:
     at = at or utcnow()
     if until <= at:
         raise FindingError("a silence must end in the future")

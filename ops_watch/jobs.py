@@ -25,12 +25,32 @@ def collect(rt: Runtime) -> dict[str, Any]:
     if cfg.enabled:
         s = local.sample(cfg.resource_id)
         with rt.store.session() as session:
-            session.add(UtilizationSample(resource_id=s.resource_id, at=s.at, cpu_pct=s.cpu_pct, mem_pct=s.mem_pct,
-                                          storage_used_gb=s.storage_used_gb, storage_total_gb=s.storage_total_gb,
-                                          source="local"))
-            session.add(EvidenceBatch(kind="utilization", source="local", sha256=None, received_at=s.at,
-                                      status="accepted", rows_total=1, rows_ok=1, rows_bad=0, rows_duplicate=0,
-                                      detail="", stored_path=""))
+            session.add(
+                UtilizationSample(
+                    resource_id=s.resource_id,
+                    at=s.at,
+                    cpu_pct=s.cpu_pct,
+                    mem_pct=s.mem_pct,
+                    storage_used_gb=s.storage_used_gb,
+                    storage_total_gb=s.storage_total_gb,
+                    source="local",
+                )
+            )
+            session.add(
+                EvidenceBatch(
+                    kind="utilization",
+                    source="local",
+                    sha256=None,
+                    received_at=s.at,
+                    status="accepted",
+                    rows_total=1,
+                    rows_ok=1,
+                    rows_bad=0,
+                    rows_duplicate=0,
+                    detail="",
+                    stored_path="",
+                )
+            )
         counts["samples"] += 1
     return counts
 
@@ -55,7 +75,12 @@ def evaluate(rt: Runtime) -> dict[str, Any]:
 def notify(rt: Runtime) -> dict[str, Any]:
     queued = queue_finding_messages(rt.store, rt.config)
     delivered = deliver_due(rt.store, rt.config)
-    return {"queued": queued.queued, "sent": delivered.sent, "failed": delivered.failed, "dead": delivered.dead}
+    return {
+        "queued": queued.queued,
+        "sent": delivered.sent,
+        "failed": delivered.failed,
+        "dead": delivered.dead,
+    }
 
 
 def report_weekly(rt: Runtime) -> dict[str, Any]:

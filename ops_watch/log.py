@@ -10,7 +10,9 @@ from typing import Any
 
 import structlog
 
-_SECRET_KEYS = re.compile(r"(pass(word|phrase)?|secret|token|authorization|api_key|credential)", re.IGNORECASE)
+_SECRET_KEYS = re.compile(
+    r"(pass(word|phrase)?|secret|token|authorization|api_key|credential)", re.IGNORECASE
+)
 _secret_values: set[str] = set()
 _lock = threading.Lock()
 MASK = "***"
@@ -61,7 +63,9 @@ def setup_logging(level: str = "info", fmt: str = "auto", stream: Any = None) ->
     stream = stream or sys.stderr
     use_console = fmt == "console" or (fmt == "auto" and hasattr(stream, "isatty") and stream.isatty())
     renderer: Any = (
-        structlog.dev.ConsoleRenderer(colors=False) if use_console else structlog.processors.JSONRenderer(ensure_ascii=False)
+        structlog.dev.ConsoleRenderer(colors=False)
+        if use_console
+        else structlog.processors.JSONRenderer(ensure_ascii=False)
     )
     processors: list[Any] = [
         structlog.contextvars.merge_contextvars,

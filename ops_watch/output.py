@@ -43,17 +43,23 @@ def render_table(rows: Sequence[dict[str, Any]], columns: Sequence[str], max_wid
     if not rows:
         return "(none)"
     cells = [[_clip(_cell(r.get(c)).replace("\n", " "), max_width) for c in columns] for r in rows]
-    widths = [max([display_width(c)] + [display_width(row[i]) for row in cells]) for i, c in enumerate(columns)]
+    widths = [
+        max([display_width(c)] + [display_width(row[i]) for row in cells]) for i, c in enumerate(columns)
+    ]
 
     def line(values: Sequence[str]) -> str:
-        return "  ".join(v + " " * (w - display_width(v)) for v, w in zip(values, widths, strict=True)).rstrip()
+        return "  ".join(
+            v + " " * (w - display_width(v)) for v, w in zip(values, widths, strict=True)
+        ).rstrip()
 
     return "\n".join([line(columns), line(["-" * w for w in widths])] + [line(r) for r in cells])
 
 
 def render(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: str) -> str:
     if fmt == "json":
-        return json.dumps([{c: r.get(c) for c in columns} for r in rows], ensure_ascii=False, indent=2, default=_cell)
+        return json.dumps(
+            [{c: r.get(c) for c in columns} for r in rows], ensure_ascii=False, indent=2, default=_cell
+        )
     if fmt == "csv":
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")

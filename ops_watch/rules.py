@@ -118,7 +118,9 @@ def parse_rules(data: dict[str, Any], file: str, problems: list[str]) -> list[Ru
         return []
     rules: list[Rule] = []
     for index, raw in enumerate(entries):
-        label = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else f"rule[{index}]"
+        label = (
+            raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else f"rule[{index}]"
+        )
         prefix = f"{file}: rule {label}: "
         try:
             entry = RuleEntry.model_validate(raw)
@@ -127,7 +129,9 @@ def parse_rules(data: dict[str, Any], file: str, problems: list[str]) -> list[Ru
             continue
         spec = CHECKS.get(entry.check)
         if spec is None:
-            problems.append(f"{prefix}check: unknown check {entry.check!r} (known: {', '.join(sorted(CHECKS))})")
+            problems.append(
+                f"{prefix}check: unknown check {entry.check!r} (known: {', '.join(sorted(CHECKS))})"
+            )
             continue
         try:
             params = spec.params.model_validate(entry.params)
@@ -166,4 +170,12 @@ def load_rules(rules_dir: Path) -> RuleSet:
     return ruleset
 
 
-__all__ = ["CONTRACT_SECTIONS", "SEVERITIES", "Rule", "RuleSet", "load_rules", "parse_rules", "parse_contract"]
+__all__ = [
+    "CONTRACT_SECTIONS",
+    "SEVERITIES",
+    "Rule",
+    "RuleSet",
+    "load_rules",
+    "parse_rules",
+    "parse_contract",
+]

@@ -72,7 +72,9 @@ def parse_datetime(value: object, site_zone: ZoneInfo) -> datetime:
             return as_utc(datetime.strptime(text, fmt), site_zone)
         except ValueError:
             continue
-    raise ValueError(f"{text!r} is not a time (expected e.g. 2026-11-02 08:30:00 or 2026-11-02T08:30:00+08:00)")
+    raise ValueError(
+        f"{text!r} is not a time (expected e.g. 2026-11-02 08:30:00 or 2026-11-02T08:30:00+08:00)"
+    )
 
 
 def parse_date(value: object) -> date:

@@ -89,7 +89,9 @@ def evidence_freshness(ctx: CheckContext, params: FreshnessParams) -> Iterator[F
     if latest is None:
         yield FindingDraft(
             subject=params.kind,
-            summary=ctx.t(f"尚未收到任何「{title_zh}」证据", f"no {title_en} evidence has ever been received"),
+            summary=ctx.t(
+                f"尚未收到任何「{title_zh}」证据", f"no {title_en} evidence has ever been received"
+            ),
             evidence={"kind": params.kind, "latest": None, "max_age_hours": float(_hours(params.max_age))},
         )
         return
@@ -161,16 +163,28 @@ def evidence_refused(ctx: CheckContext, params: RefusedParams) -> Iterator[Findi
     for batch in ctx.session.scalars(query.order_by(EvidenceBatch.id)):
         title_zh, title_en = titles.get(batch.kind, (batch.kind, batch.kind))
         if batch.status == "rejected":
-            summary = ctx.t(f"「{title_zh}」文件 {batch.source} 被拒收：{batch.detail}",
-                            f"{title_en} file {batch.source} rejected: {batch.detail}")
+            summary = ctx.t(
+                f"「{title_zh}」文件 {batch.source} 被拒收：{batch.detail}",
+                f"{title_en} file {batch.source} rejected: {batch.detail}",
+            )
         else:
-            summary = ctx.t(f"「{title_zh}」文件 {batch.source} 有 {batch.rows_bad} 行被拒（共 {batch.rows_total} 行）",
-                            f"{title_en} file {batch.source}: {batch.rows_bad} of {batch.rows_total} rows refused")
+            summary = ctx.t(
+                f"「{title_zh}」文件 {batch.source} 有 {batch.rows_bad} 行被拒（共 {batch.rows_total} 行）",
+                f"{title_en} file {batch.source}: {batch.rows_bad} of {batch.rows_total} rows refused",
+            )
         yield FindingDraft(
             subject=f"{batch.kind}/{batch.source}#{batch.id}",
             summary=summary,
             period_start=from_store(batch.received_at),
-            evidence={"batch_id": batch.id, "kind": batch.kind, "file": batch.source, "status": batch.status,
-                      "rows_total": batch.rows_total, "rows_ok": batch.rows_ok, "rows_bad": batch.rows_bad,
-                      "reason": batch.detail, "report": batch.stored_path},
+            evidence={
+                "batch_id": batch.id,
+                "kind": batch.kind,
+                "file": batch.source,
+                "status": batch.status,
+                "rows_total": batch.rows_total,
+                "rows_ok": batch.rows_ok,
+                "rows_bad": batch.rows_bad,
+                "reason": batch.detail,
+                "report": batch.stored_path,
+            },
         )

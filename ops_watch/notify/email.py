@@ -58,8 +58,9 @@ def _smtp_transport(cfg: EmailConfig, password: str) -> Callable[[OutboxMessage]
         where = f"{cfg.host}:{cfg.port}"
         try:
             if cfg.security == "tls":
-                client: smtplib.SMTP = smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=timeout,
-                                                        context=ssl.create_default_context())
+                client: smtplib.SMTP = smtplib.SMTP_SSL(
+                    cfg.host, cfg.port, timeout=timeout, context=ssl.create_default_context()
+                )
             else:
                 client = smtplib.SMTP(cfg.host, cfg.port, timeout=timeout)
             with client:
@@ -71,7 +72,9 @@ def _smtp_transport(cfg: EmailConfig, password: str) -> Callable[[OutboxMessage]
         except smtplib.SMTPAuthenticationError as exc:
             raise DeliveryError(f"SMTP {where}: login refused ({exc.smtp_code})") from None
         except smtplib.SMTPRecipientsRefused as exc:
-            raise DeliveryError(f"SMTP {where}: every recipient refused: {', '.join(exc.recipients)}") from None
+            raise DeliveryError(
+                f"SMTP {where}: every recipient refused: {', '.join(exc.recipients)}"
+            ) from None
         except smtplib.SMTPResponseException as exc:
             raise DeliveryError(f"SMTP {where}: {exc.smtp_code} {exc.smtp_error!r}") from None
         except (TimeoutError, smtplib.SMTPException, OSError, ssl.SSLError) as exc:

@@ -46,9 +46,16 @@ def _render(finding: Finding, event: str, language: str, zone: ZoneInfo) -> tupl
     severity = severity_label(finding.severity, language)
     head = t("已解决", "RESOLVED") if event == "resolved" else severity
     subject = f"[ops-watch][{head}] {finding.summary}"
-    values = dict(f=finding, event=event, severity=severity, t=t, local=partial(format_local, site_zone=zone),
-                  lang=language, subject=subject,
-                  colour=_COLOUR["resolved" if event == "resolved" else finding.severity])
+    values = dict(
+        f=finding,
+        event=event,
+        severity=severity,
+        t=t,
+        local=partial(format_local, site_zone=zone),
+        lang=language,
+        subject=subject,
+        colour=_COLOUR["resolved" if event == "resolved" else finding.severity],
+    )
     text = _env(False).get_template("finding.txt.j2").render(values)
     html = _env(True).get_template("finding.html.j2").render(values)
     return subject, text, html
@@ -90,12 +97,23 @@ def queue_finding_messages(store: Store, config: Config, at: datetime | None = N
             mid = message_id(event, finding.fingerprint[:12], at)
             if not finding.thread_message_id:
                 finding.thread_message_id = mid
-            session.add(OutboxMessage(
-                channel="email", created_at=at, recipients=list(email.recipients), subject=subject,
-                body_text=text, body_html=html, message_id=mid,
-                references="" if finding.thread_message_id == mid else finding.thread_message_id,
-                finding_id=finding.id, status="pending", attempts=0, next_attempt_at=at, last_error="",
-            ))
+            session.add(
+                OutboxMessage(
+                    channel="email",
+                    created_at=at,
+                    recipients=list(email.recipients),
+                    subject=subject,
+                    body_text=text,
+                    body_html=html,
+                    message_id=mid,
+                    references="" if finding.thread_message_id == mid else finding.thread_message_id,
+                    finding_id=finding.id,
+                    status="pending",
+                    attempts=0,
+                    next_attempt_at=at,
+                    last_error="",
+                )
+            )
             result.queued += 1
     return result
 
@@ -117,7 +135,9 @@ def deliver_due(store: Store, config: Config, at: datetime | None = None, limit:
     at = at or utcnow()
     result = DeliveryResult()
     email = config.notify.email
-    transport = email_transport(email, config.outbox_dir, config.smtp_password() if email.transport == "smtp" else "")
+    transport = email_transport(
+        email, config.outbox_dir, config.smtp_password() if email.transport == "smtp" else ""
+    )
     with store.session() as session:
         due = session.scalars(
             select(OutboxMessage)
@@ -145,13 +165,22 @@ def deliver_due(store: Store, config: Config, at: datetime | None = None, limit:
             if row.attempts >= config.notify.max_attempts:
                 row.status = "dead"
                 result.dead += 1
-                log.error("message dead after retries", message_id=row.message_id, attempts=row.attempts,
-                          error=error)
+                log.error(
+                    "message dead after retries",
+                    message_id=row.message_id,
+                    attempts=row.attempts,
+                    error=error,
+                )
             else:
                 row.next_attempt_at = at + backoff(config, row.attempts)
                 result.failed += 1
-                log.warning("message not sent, will retry", message_id=row.message_id, attempts=row.attempts,
-                            retry_at=row.next_attempt_at.isoformat(), error=error)
+                log.warning(
+                    "message not sent, will retry",
+                    message_id=row.message_id,
+                    attempts=row.attempts,
+                    retry_at=row.next_attempt_at.isoformat(),
+                    error=error,
+                )
         if note is None:
             break  # the server is likely down for all: leave the rest due rather than time out on each
     return result

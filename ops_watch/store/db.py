@@ -40,7 +40,9 @@ def make_engine(url: str, busy_timeout_ms: int = 5000, password: str = "") -> En
     try:
         parsed = make_url(url)
     except ArgumentError:
-        raise StoreError(f"store.url {url!r} is not a database URL (e.g. postgresql+psycopg://user@host/db)") from None
+        raise StoreError(
+            f"store.url {url!r} is not a database URL (e.g. postgresql+psycopg://user@host/db)"
+        ) from None
     if password and parsed.password is None:
         parsed = parsed.set(password=password)
     kwargs: dict[str, Any] = {}
@@ -55,8 +57,10 @@ def make_engine(url: str, busy_timeout_ms: int = 5000, password: str = "") -> En
     try:
         engine = create_engine(parsed, **kwargs)
     except ModuleNotFoundError as exc:
-        raise StoreError(f"the database driver for {parsed.drivername} is not installed ({exc.name}): "
-                         "pip install 'ops-watch[postgres]'") from None
+        raise StoreError(
+            f"the database driver for {parsed.drivername} is not installed ({exc.name}): "
+            "pip install 'ops-watch[postgres]'"
+        ) from None
     if engine.dialect.name == "sqlite":
 
         @event.listens_for(engine, "connect")
@@ -128,8 +132,9 @@ def open_store(url: str, busy_timeout_ms: int = 5000, password: str = "", upgrad
             store.check_revision()
     except OperationalError as exc:
         store.dispose()
-        raise StoreError(f"cannot open the store at {make_url(url).render_as_string(hide_password=True)}: "
-                         f"{exc.orig}") from None
+        raise StoreError(
+            f"cannot open the store at {make_url(url).render_as_string(hide_password=True)}: {exc.orig}"
+        ) from None
     except BaseException:
         store.dispose()
         raise

@@ -167,7 +167,9 @@ class FindingEvent(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     finding_id: Mapped[int] = mapped_column(ForeignKey("findings.id", ondelete="CASCADE"), index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime())
-    action: Mapped[str] = mapped_column(String(32))  # opened | reopened | acknowledged | silenced | unsilenced | resolved
+    action: Mapped[str] = mapped_column(
+        String(32)
+    )  # opened | reopened | acknowledged | silenced | unsilenced | resolved
     actor: Mapped[str] = mapped_column(String(128), default="ops-watch")
     reason: Mapped[str] = mapped_column(Text, default="")
     until: Mapped[datetime | None] = mapped_column(UTCDateTime())

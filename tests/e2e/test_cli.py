@@ -13,13 +13,30 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-FINDING_KEYS = {"id", "rule", "check", "severity", "status", "subject", "period_start", "period_end", "summary",
-                "evidence", "first_seen", "last_seen", "resolved_at"}
+FINDING_KEYS = {
+    "id",
+    "rule",
+    "check",
+    "severity",
+    "status",
+    "subject",
+    "period_start",
+    "period_end",
+    "summary",
+    "evidence",
+    "first_seen",
+    "last_seen",
+    "resolved_at",
+}
 
 
 def ops(config: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run([sys.executable, "-m", "ops_watch", "--config", str(config), *args],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "ops_watch", "--config", str(config), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     if check and proc.returncode != 0:
         raise AssertionError(f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}")
     return proc
@@ -61,12 +78,30 @@ def test_ack_silence_and_show_keep_who_and_why(demo_config):
     ops(demo_config, "findings", "ack", str(first), "--by", "张科长", "--why", "已要求运维单位重报")
     shown = json.loads(ops(demo_config, "findings", "show", str(first), "--format", "json").stdout)
     assert shown["status"] == "acknowledged"
-    assert shown["history"][-1] | {"at": None} == {"at": None, "action": "acknowledged", "by": "张科长",
-                                                   "why": "已要求运维单位重报", "until": None}
+    assert shown["history"][-1] | {"at": None} == {
+        "at": None,
+        "action": "acknowledged",
+        "by": "张科长",
+        "why": "已要求运维单位重报",
+        "until": None,
+    }
     if second != first:
-        ops(demo_config, "findings", "silence", str(second), "--for", "2d", "--by", "张科长", "--why", "维护窗口")
-        assert json.loads(ops(demo_config, "findings", "show", str(second), "--format", "json").stdout)[
-            "status"] == "silenced"
+        ops(
+            demo_config,
+            "findings",
+            "silence",
+            str(second),
+            "--for",
+            "2d",
+            "--by",
+            "张科长",
+            "--why",
+            "维护窗口",
+        )
+        assert (
+            json.loads(ops(demo_config, "findings", "show", str(second), "--format", "json").stdout)["status"]
+            == "silenced"
+        )
     bad = ops(demo_config, "findings", "ack", "99999", "--by", "x", "--why", "y", check=False)
     assert bad.returncode == 1 and "no finding with id 99999" in bad.stderr
     empty = ops(demo_config, "findings", "ack", str(first), "--by", " ", "--why", "y", check=False)
@@ -82,11 +117,18 @@ def test_findings_list_csv_and_table(demo_config):
 
 
 def test_check_at_and_replay(demo_config):
-    ops(demo_config, "ingest", "inventory", *map(str, (REPO / "examples" / "inventory").glob("*")), check=False)
+    ops(
+        demo_config,
+        "ingest",
+        "inventory",
+        *map(str, (REPO / "examples" / "inventory").glob("*")),
+        check=False,
+    )
     out = json.loads(ops(demo_config, "check", "--at", "2026-11-20 09:00", "--format", "json").stdout)
     assert len(out) == 1 and out[0]["at"] == "2026-11-20 09:00"
-    replay = json.loads(ops(demo_config, "check", "--since", "2026-11-01", "--until", "2026-11-07",
-                            "--format", "json").stdout)
+    replay = json.loads(
+        ops(demo_config, "check", "--since", "2026-11-01", "--until", "2026-11-07", "--format", "json").stdout
+    )
     assert [r["at"][:10] for r in replay] == [f"2026-11-0{d}" for d in range(1, 8)]
     wrong = ops(demo_config, "check", "--since", "2026-11-07", check=False)
     assert wrong.returncode == 2 and "--since and --until go together" in wrong.stderr
@@ -99,7 +141,10 @@ def test_broken_config_lists_every_problem_and_exits_2(config_file):
     proc = ops(cfg, "config", "check", check=False)
     assert proc.returncode == 2
     lines = proc.stderr.splitlines()
-    assert "config.toml: notify.email.port: input should be a valid integer, unable to parse string as an integer" in lines
+    assert (
+        "config.toml: notify.email.port: input should be a valid integer, unable to parse string as an integer"
+        in lines
+    )
     assert any(line.startswith("config.toml: notify.email.security: ") for line in lines)
     assert any(line.startswith("config.toml: site.timezone: unknown time zone") for line in lines)
     # The daemon refuses to start on it the same way.
@@ -120,8 +165,10 @@ def test_config_check_ok_and_rules_list(config_file):
     assert "ok; rules in" in ops(cfg, "config", "check").stdout
     rules = json.loads(ops(cfg, "rules", "list", "--format", "json").stdout)
     assert {r["id"] for r in rules} >= {"inventory-fresh", "evidence-refused"}
-    assert next(r for r in rules if r["id"] == "inventory-fresh")["params"] == {"kind": "inventory",
-                                                                                   "max_age": "P35D"}
+    assert next(r for r in rules if r["id"] == "inventory-fresh")["params"] == {
+        "kind": "inventory",
+        "max_age": "P35D",
+    }
 
 
 def test_db_upgrade_creates_then_reports_current(config_file):
@@ -132,8 +179,10 @@ def test_db_upgrade_creates_then_reports_current(config_file):
 
 def test_secret_never_in_output(config_file, tmp_path):
     (tmp_path / "pw").write_text("Zq9-very-secret")
-    cfg = config_file(f'[notify.email]\ntransport = "smtp"\nport = 1\nhost = "127.0.0.1"\ntimeout = "2s"\n'
-                      f'username = "u"\npassword_file = "{tmp_path / "pw"}"\n')
+    cfg = config_file(
+        f'[notify.email]\ntransport = "smtp"\nport = 1\nhost = "127.0.0.1"\ntimeout = "2s"\n'
+        f'username = "u"\npassword_file = "{tmp_path / "pw"}"\n'
+    )
     shutil.copytree(REPO / "examples", tmp_path / "var" / "drop")
     proc = ops(cfg, "--log-level", "debug", "run", "--once", check=False)
     assert "Zq9-very-secret" not in proc.stdout + proc.stderr

@@ -27,13 +27,19 @@ class ToggleParams(Params):
 
 if "test_toggle" not in CHECKS:
 
-    @check("test_toggle", params=ToggleParams, area="governance",
-           example='[[rule]]\nid = "toggle"\ncheck = "test_toggle"\nseverity = "info"\n')
+    @check(
+        "test_toggle",
+        params=ToggleParams,
+        area="governance",
+        example='[[rule]]\nid = "toggle"\ncheck = "test_toggle"\nseverity = "info"\n',
+    )
     def _toggle(ctx: CheckContext, params: ToggleParams) -> Iterator[FindingDraft]:
         if STATE["raise"]:
             raise RuntimeError("evidence table unreadable")
         for subject in STATE["failing"]:  # type: ignore[attr-defined]
-            yield FindingDraft(subject=subject, summary=f"{subject} fails", evidence={"seen_at": ctx.at.isoformat()})
+            yield FindingDraft(
+                subject=subject, summary=f"{subject} fails", evidence={"seen_at": ctx.at.isoformat()}
+            )
 
 
 @pytest.fixture(autouse=True)
@@ -43,7 +49,9 @@ def _reset() -> None:
 
 def _rules(*rules: tuple[str, str, Params]) -> RuleSet:
     load_all()
-    return RuleSet(rules=[Rule(rid, CHECKS[name], "warning", "", True, params, "t.toml") for rid, name, params in rules])
+    return RuleSet(
+        rules=[Rule(rid, CHECKS[name], "warning", "", True, params, "t.toml") for rid, name, params in rules]
+    )
 
 
 def _toggle_rules() -> RuleSet:
@@ -57,8 +65,12 @@ def _findings(store) -> list[Finding]:
 
 def _actions(store, finding_id: int) -> list[str]:
     with store.session() as s:
-        return [e.action for e in s.scalars(select(FindingEvent).where(FindingEvent.finding_id == finding_id)
-                                            .order_by(FindingEvent.id))]
+        return [
+            e.action
+            for e in s.scalars(
+                select(FindingEvent).where(FindingEvent.finding_id == finding_id).order_by(FindingEvent.id)
+            )
+        ]
 
 
 def test_open_update_resolve_reopen(store):
@@ -139,7 +151,9 @@ def test_findings_of_a_removed_rule_are_resolved_with_the_reason(store):
     f = _findings(store)[0]
     assert f.status == "resolved"
     with store.session() as s:
-        last = s.scalars(select(FindingEvent).where(FindingEvent.finding_id == f.id).order_by(FindingEvent.id.desc())).first()
+        last = s.scalars(
+            select(FindingEvent).where(FindingEvent.finding_id == f.id).order_by(FindingEvent.id.desc())
+        ).first()
         assert last.reason == "rule removed or disabled"
 
 
@@ -150,10 +164,25 @@ def test_dry_run_changes_nothing(store):
     assert _findings(store) == []
 
 
-def _batch(store, kind: str, at: datetime, ok: int = 10, bad: int = 0, status: str = "accepted", name: str = "f.csv"):
+def _batch(
+    store, kind: str, at: datetime, ok: int = 10, bad: int = 0, status: str = "accepted", name: str = "f.csv"
+):
     with store.session() as s:
-        s.add(EvidenceBatch(kind=kind, source=name, sha256=None, received_at=at, status=status, rows_total=ok + bad,
-                            rows_ok=ok, rows_bad=bad, rows_duplicate=0, detail="", stored_path=""))
+        s.add(
+            EvidenceBatch(
+                kind=kind,
+                source=name,
+                sha256=None,
+                received_at=at,
+                status=status,
+                rows_total=ok + bad,
+                rows_ok=ok,
+                rows_bad=bad,
+                rows_duplicate=0,
+                detail="",
+                stored_path="",
+            )
+        )
 
 
 def test_freshness_opens_resolves_and_a_new_silent_spell_is_a_new_finding(store):
@@ -164,7 +193,9 @@ def test_freshness_opens_resolves_and_a_new_silent_spell_is_a_new_finding(store)
     [never] = _findings(store)
     assert never.subject == "inventory" and "尚未收到" in never.summary
     _batch(store, "inventory", T0 + timedelta(hours=1))
-    _batch(store, "inventory", T0 + timedelta(hours=2), ok=0, bad=5, status="rejected")  # no usable rows: not fresh
+    _batch(
+        store, "inventory", T0 + timedelta(hours=2), ok=0, bad=5, status="rejected"
+    )  # no usable rows: not fresh
     engine.evaluate(store, rules, T0 + timedelta(hours=3), zone=ZONE)
     assert _findings(store)[0].status == "resolved"
     engine.evaluate(store, rules, T0 + timedelta(hours=26), zone=ZONE)

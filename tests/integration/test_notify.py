@@ -20,10 +20,21 @@ T0 = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)
 
 def _finding(store, status: str = "open", fp: str = "f" * 40, notified: str = "") -> int:
     with store.session() as s:
-        f = Finding(fingerprint=fp, rule_id="inventory-fresh", check="evidence_freshness", area="evidence",
-                    severity="warning", status=status, subject="inventory", summary="「资源清单」已 25.0 小时没有新证据",
-                    evidence={"kind": "inventory", "note": "<script>alert(1)</script>"}, first_seen=T0, last_seen=T0,
-                    notified_status=notified, thread_message_id="")
+        f = Finding(
+            fingerprint=fp,
+            rule_id="inventory-fresh",
+            check="evidence_freshness",
+            area="evidence",
+            severity="warning",
+            status=status,
+            subject="inventory",
+            summary="「资源清单」已 25.0 小时没有新证据",
+            evidence={"kind": "inventory", "note": "<script>alert(1)</script>"},
+            first_seen=T0,
+            last_seen=T0,
+            notified_status=notified,
+            thread_message_id="",
+        )
         s.add(f)
         s.flush()
         return f.id
@@ -87,7 +98,9 @@ def test_english_by_setting(store, config_file):
 
 @pytest.fixture
 def smtp_server():
-    aiosmtpd = pytest.importorskip("aiosmtpd.controller", reason="aiosmtpd not installed (pip install -e .[test])")
+    aiosmtpd = pytest.importorskip(
+        "aiosmtpd.controller", reason="aiosmtpd not installed (pip install -e .[test])"
+    )
 
     class Handler:
         def __init__(self) -> None:
@@ -107,11 +120,13 @@ def smtp_server():
 
 
 def _smtp_config(config_file, port: int, extra: str = ""):
-    return load_config(config_file(
-        f'[notify]\nmax_attempts = 3\nretry_base = "1m"\nretry_cap = "10m"\n'
-        f'[notify.email]\ntransport = "smtp"\nhost = "127.0.0.1"\nport = {port}\ntimeout = "5s"\n'
-        f'sender = "ops-watch@center.example"\nrecipients = ["a@center.example", "b@center.example"]\n{extra}'
-    ))
+    return load_config(
+        config_file(
+            f'[notify]\nmax_attempts = 3\nretry_base = "1m"\nretry_cap = "10m"\n'
+            f'[notify.email]\ntransport = "smtp"\nhost = "127.0.0.1"\nport = {port}\ntimeout = "5s"\n'
+            f'sender = "ops-watch@center.example"\nrecipients = ["a@center.example", "b@center.example"]\n{extra}'
+        )
+    )
 
 
 def test_smtp_delivery_to_a_real_server(store, config_file, smtp_server):

@@ -1,0 +1,99 @@
+"""Rows of a table -> records of a kind: find the header, then parse each data row. Pure: no I/O of its own."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from ops_watch.formats.spec import (
+    Fault,
+    HeaderError,
+    HeaderMap,
+    ParseContext,
+    Problem,
+    RecordKind,
+    match_header,
+    no_header_fault,
+    parse_row,
+    require_columns,
+    shown,
+)
+from ops_watch.formats.tabular import SourceRow, is_blank
+
+HEADER_SEARCH_ROWS = 5  # title rows above the header (common in Excel sheets) are skipped up to this many
+
+
+class FileRejected(Exception):
+    """The whole file is refused; `faults` say why (one per missing column, or one for the file)."""
+
+    def __init__(self, faults: list[Fault]):
+        super().__init__("; ".join(f.problem.en for f in faults))
+        self.faults = faults
+
+
+@dataclass(slots=True)
+class ParsedRow:
+    number: int  # as Excel shows it
+    record: Any | None  # None when the row is bad
+    faults: list[Fault]
+
+
+@dataclass
+class RecordStream:
+    header_map: HeaderMap
+    header_row: int
+    rows: Iterator[ParsedRow]  # data rows, blank ones left out
+
+
+def find_header(kind: RecordKind, rows: Iterator[SourceRow]) -> tuple[HeaderMap, int]:
+    """The header is the first non-blank row naming a column of the kind, among the first few non-blank rows."""
+    first: SourceRow | None = None
+    seen = 0
+    for row in rows:
+        if is_blank(row.cells):
+            continue
+        first = first or row
+        try:
+            header_map, matched = match_header(kind, row.cells)
+            if matched:
+                require_columns(kind, header_map)
+                return header_map, row.number
+        except HeaderError as exc:
+            raise FileRejected(exc.faults) from None
+        seen += 1
+        if seen >= HEADER_SEARCH_ROWS:
+            break
+    if first is None:
+        raise FileRejected(
+            [Fault("", "", "", Problem("空文件：没有表头也没有数据", "empty file: no header and no data"))]
+        )
+    raise FileRejected([no_header_fault(kind, first.cells)])
+
+
+def _read_fault(row: SourceRow, header_map: HeaderMap) -> Fault:
+    """A row the reader could not read cleanly: name the damaged cell when it is known."""
+    assert row.fault is not None
+    if row.fault_cell is None:
+        return Fault("", "", ", ".join(shown(c, 60) for c in row.cells)[:200], row.fault)
+    column = next((name for name, pos in header_map.positions.items() if pos == row.fault_cell), "")
+    label = header_map.label(column) if column else f"#{row.fault_cell + 1}"
+    return Fault(column, label, shown(row.cells[row.fault_cell]), row.fault)
+
+
+def _parsed(
+    kind: RecordKind, header_map: HeaderMap, rows: Iterator[SourceRow], ctx: ParseContext
+) -> Iterator[ParsedRow]:
+    for row in rows:
+        if row.fault is not None:
+            yield ParsedRow(row.number, None, [_read_fault(row, header_map)])
+        elif not is_blank(row.cells):
+            record, faults = parse_row(kind, header_map, row.cells, ctx)
+            yield ParsedRow(row.number, record, faults)
+
+
+def read_records(kind: RecordKind, rows: Iterable[SourceRow], ctx: ParseContext) -> RecordStream:
+    """Start reading: raises FileRejected when the header is missing or incomplete."""
+    it = iter(rows)
+    header_map, header_row = find_header(kind, it)
+    return RecordStream(header_map, header_row, _parsed(kind, header_map, it, ctx))

@@ -1,0 +1,320 @@
+"""What an evidence kind is: its columns, how one row becomes a record, and where records go.
+
+Pure: no I/O, no sessions. A kind module declares one RecordKind; `ops_watch.formats` registers it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import unicodedata
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A reason shown to people, in both languages; `text(language)` picks one."""
+
+    zh: str
+    en: str
+
+    def text(self, language: str) -> str:
+        return self.zh if language == "zh" else self.en
+
+
+class CellError(ValueError):
+    """A value a parser refuses. `column` is set when a whole-row check blames a particular column."""
+
+    def __init__(self, zh: str, en: str, column: str | None = None):
+        super().__init__(en)
+        self.problem = Problem(zh, en)
+        self.column = column
+
+
+@dataclass(frozen=True)
+class ParseContext:
+    """What a parser may need besides the cell: the site's zone for times without one."""
+
+    zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
+
+
+CellParser = Callable[[Any, ParseContext], Any]
+
+
+class _NoDefault:
+    def __repr__(self) -> str:
+        return "NO_DEFAULT"
+
+
+NO_DEFAULT: Any = _NoDefault()
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a kind.
+
+    `required`: the header must have it. `default`: the value of an empty cell (and of an absent optional
+    column); NO_DEFAULT means an empty cell makes the row bad.
+    """
+
+    name: str
+    aliases: tuple[str, ...]
+    parse: CellParser
+    required: bool = True
+    default: Any = NO_DEFAULT
+    type_doc: str = "text"
+    example: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.required and self.default is NO_DEFAULT:
+            object.__setattr__(self, "default", None)
+
+    @property
+    def accepted_names(self) -> tuple[str, ...]:
+        return (self.name, *self.aliases)
+
+
+WriteMode = Literal["upsert", "append"]
+
+
+@dataclass(frozen=True)
+class RecordKind:
+    """An evidence kind: columns in, records out, and how they are written.
+
+    - `build(values, ctx)` turns the parsed column values into a record (a dataclass whose fields are
+      columns of `table`); it may raise CellError for checks across columns.
+    - `write_mode` "upsert": a record replaces the stored one with the same `key` (the primary key),
+      latest file wins. "append": a record whose `key` (a unique key) is already stored is a duplicate
+      and is ignored.
+    - `table` must have a `batch_id` column: every record remembers the file it came from, and the
+      ingest counts what a file added by it.
+    - `time_column`: the column holding the time the evidence is about (door events, backups), used by
+      evidence_freshness; None when the kind has no such time.
+    """
+
+    name: str
+    title_zh: str
+    title_en: str
+    columns: tuple[Column, ...] = field(repr=False)
+    record_type: type = field(repr=False)
+    build: Callable[[dict[str, Any], ParseContext], Any] = field(repr=False)
+    table: type
+    write_mode: WriteMode
+    key: tuple[str, ...]
+    time_column: str | None = None
+
+    def __post_init__(self) -> None:
+        table_columns = set(self.table.__table__.columns.keys())
+        problems = []
+        names = [c.name for c in self.columns]
+        if len(set(names)) != len(names):
+            problems.append("column names repeat")
+        seen: dict[str, str] = {}
+        for col in self.columns:
+            for alias in col.accepted_names:
+                norm = normalize_header(alias)
+                if seen.setdefault(norm, col.name) != col.name:
+                    problems.append(f"alias {alias!r} of {col.name} also names {seen[norm]}")
+        fields = {f.name for f in dataclasses.fields(self.record_type)}
+        for name in sorted(fields - table_columns):
+            problems.append(f"record field {name} is not a column of {self.table.__name__}")
+        for name in self.key:
+            if name not in fields:
+                problems.append(f"key column {name} is not a record field")
+        if "batch_id" not in table_columns:
+            problems.append(f"{self.table.__name__} has no batch_id column")
+        if self.time_column is not None and self.time_column not in table_columns:
+            problems.append(f"time_column {self.time_column} is not a column of {self.table.__name__}")
+        if self.write_mode not in ("upsert", "append"):
+            problems.append(f"write_mode {self.write_mode!r} is not upsert or append")
+        if problems:
+            raise TypeError(f"evidence kind {self.name}: " + "; ".join(problems))
+        object.__setattr__(self, "_field_names", tuple(sorted(fields)))
+
+    @property
+    def field_names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in dataclasses.fields(self.record_type))
+
+    def to_row(self, record: Any) -> dict[str, Any]:
+        """A record as a row of `table` (shallow, unlike dataclasses.asdict: it runs once per row)."""
+        return {name: getattr(record, name) for name in self._field_names}
+
+
+def normalize_header(text: object) -> str:
+    """How header cells are compared: width-folded (（GB） = (GB)), case-folded, without spaces, _ or -."""
+    folded = unicodedata.normalize("NFKC", "" if text is None else str(text)).casefold()
+    return "".join(ch for ch in folded if not ch.isspace() and ch not in "_-")
+
+
+def is_empty(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def shown(value: object, limit: int = 200) -> str:
+    """A cell as a person would recognise it in a report."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        text = value.date().isoformat() if value.time() == time() and value.tzinfo is None else str(value)
+    elif isinstance(value, date | time):
+        text = value.isoformat()
+    elif isinstance(value, float) and value.is_integer():
+        text = str(int(value))
+    else:
+        text = str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One refused cell (or row, when `column` is ""): which column, the value, why."""
+
+    column: str  # the kind's column name, "" for the row as a whole
+    label: str  # the column as the file's header names it
+    value: str
+    problem: Problem
+
+
+@dataclass(frozen=True)
+class HeaderMap:
+    positions: dict[str, int]  # column name -> index in the row
+    labels: dict[str, str]  # column name -> header text as written in the file
+    ignored: tuple[str, ...]  # header cells that name no column of the kind
+
+    def label(self, column: str) -> str:
+        return self.labels.get(column, column)
+
+
+class HeaderError(Exception):
+    """The header cannot be used; `faults` name each missing or doubled column."""
+
+    def __init__(self, faults: list[Fault]):
+        super().__init__("; ".join(f.problem.en for f in faults))
+        self.faults = faults
+
+
+def _aliases_text(col: Column, sep: str) -> str:
+    return sep.join(col.accepted_names)
+
+
+def match_header(kind: RecordKind, header: Sequence[object]) -> tuple[HeaderMap, int]:
+    """Map header cells to the kind's columns. Returns the map and how many cells matched (0: not a header)."""
+    by_alias = {normalize_header(a): col for col in kind.columns for a in col.accepted_names}
+    positions: dict[str, int] = {}
+    labels: dict[str, str] = {}
+    ignored: list[str] = []
+    doubled: list[Fault] = []
+    for i, cell in enumerate(header):
+        if is_empty(cell):
+            continue
+        col = by_alias.get(normalize_header(cell))
+        if col is None:
+            ignored.append(str(cell).strip())
+        elif col.name in positions:
+            first = labels[col.name]
+            doubled.append(
+                Fault(
+                    col.name,
+                    str(cell).strip(),
+                    str(cell).strip(),
+                    Problem(
+                        f"列「{first}」和「{str(cell).strip()}」都表示 {col.name}，请删除其中一列",
+                        f"columns {first!r} and {str(cell).strip()!r} both mean {col.name}: remove one",
+                    ),
+                )
+            )
+        else:
+            positions[col.name] = i
+            labels[col.name] = str(cell).strip()
+    if doubled:
+        raise HeaderError(doubled)
+    return HeaderMap(positions, labels, tuple(ignored)), len(positions)
+
+
+def require_columns(kind: RecordKind, header_map: HeaderMap) -> None:
+    """Raise HeaderError naming every missing required column with the names it may have."""
+    missing = [c for c in kind.columns if c.required and c.name not in header_map.positions]
+    if missing:
+        raise HeaderError(
+            [
+                Fault(
+                    c.name,
+                    c.name,
+                    "",
+                    Problem(
+                        f"缺少必需的列 {c.name}（可用列名：{_aliases_text(c, '、')}）",
+                        f"required column {c.name} is missing (accepted names: {_aliases_text(c, ', ')})",
+                    ),
+                )
+                for c in missing
+            ]
+        )
+
+
+def no_header_fault(kind: RecordKind, first_row: Sequence[object]) -> Fault:
+    required = [c for c in kind.columns if c.required]
+    sample_zh = "、".join(c.aliases[0] if c.aliases else c.name for c in required)
+    sample_en = ", ".join(c.name for c in required)
+    first = ", ".join(shown(v, 40) for v in first_row if not is_empty(v))[:200]
+    return Fault(
+        "",
+        "",
+        first,
+        Problem(
+            f"找不到表头：开头几行都不含{kind.title_zh}的列名。第一行应为列名，例如：{sample_zh}",
+            f"no header row: none of the first rows names a column of {kind.name}. "
+            f"The first row must hold the column names, e.g. {sample_en}",
+        ),
+    )
+
+
+def parse_row(
+    kind: RecordKind, header_map: HeaderMap, cells: Sequence[object], ctx: ParseContext
+) -> tuple[Any | None, list[Fault]]:
+    """One data row -> (record, []) or (None, every fault found in the row)."""
+    values: dict[str, Any] = {}
+    faults: list[Fault] = []
+    for col in kind.columns:
+        pos = header_map.positions.get(col.name)
+        raw = cells[pos] if pos is not None and pos < len(cells) else None
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            if col.default is NO_DEFAULT:
+                faults.append(
+                    Fault(
+                        col.name,
+                        header_map.label(col.name),
+                        "",
+                        Problem("必填，不能为空", "required: the cell is empty"),
+                    )
+                )
+            else:
+                values[col.name] = col.default
+            continue
+        try:
+            values[col.name] = col.parse(raw, ctx)
+        except CellError as exc:
+            faults.append(Fault(col.name, header_map.label(col.name), shown(raw), exc.problem))
+        except (ValueError, TypeError, ArithmeticError) as exc:
+            faults.append(
+                Fault(col.name, header_map.label(col.name), shown(raw), Problem(str(exc), str(exc)))
+            )
+    if faults:
+        return None, faults
+    try:
+        return kind.build(values, ctx), []
+    except CellError as exc:
+        name = exc.column or ""
+        value = shown(values.get(name)) if name else ""
+        return None, [Fault(name, header_map.label(name) if name else "", value, exc.problem)]
+
+
+def build_record(record_type: type) -> Callable[[Mapping[str, Any], ParseContext], Any]:
+    """The plain build: the parsed values are the record's fields."""
+
+    def build(values: Mapping[str, Any], _ctx: ParseContext) -> Any:
+        return record_type(**values)
+
+    return build

@@ -1,0 +1,335 @@
+"""Streaming rows out of CSV and XLSX files, numbered as Excel shows them (the first row is 1).
+
+CSV is read line by line in UTF-8, UTF-8 with BOM or GB18030 (what Chinese Excel saves), detected from
+the first bytes; XLSX with openpyxl in read-only mode. Neither is ever loaded whole. Whole-file problems
+raise TableError; a row that cannot be read comes out with `fault` set and the reading goes on.
+
+This module reads files but knows nothing of kinds, headers or the store.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from ops_watch.formats.spec import Problem
+
+DETECT_CHUNK = 64 * 1024
+DETECT_LIMIT = 1024 * 1024  # an all-ASCII start is read this far looking for the first non-ASCII byte
+MAX_LINE = 1024 * 1024
+CSV_SUFFIXES = (".csv", ".txt", ".tsv")
+XLSX_SUFFIXES = (".xlsx", ".xlsm")
+_ZIP_MAGIC = b"PK\x03\x04"
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls (Excel 97-2003) and other old Office files
+
+
+class TableError(Exception):
+    """The file as a whole cannot be read as a table."""
+
+    def __init__(self, zh: str, en: str):
+        super().__init__(en)
+        self.problem = Problem(zh, en)
+
+
+@dataclass(slots=True)
+class SourceRow:
+    number: int  # as Excel shows it: the first row of the file is 1
+    cells: list[Any]
+    fault: Problem | None = None  # the row could not be read properly (bad bytes, a broken line)
+    fault_cell: int | None = None  # which cell holds the damage, when known
+
+
+@dataclass
+class Table:
+    """An open file: `rows()` yields every row (blank ones too, so numbers stay right)."""
+
+    path: Path
+    detail: dict[str, str] = field(default_factory=dict)  # encoding, delimiter, sheet: for the batch record
+    _rows: Iterator[SourceRow] | None = None
+    _close: Any = None
+
+    def rows(self) -> Iterator[SourceRow]:
+        assert self._rows is not None
+        return self._rows
+
+    def close(self) -> None:
+        if self._close is not None:
+            self._close()
+            self._close = None
+
+    def __enter__(self) -> Table:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+
+def is_blank(cells: list[Any]) -> bool:
+    for c in cells:  # a plain loop: this runs for every row
+        if c is not None and (not isinstance(c, str) or c.strip()):
+            return False
+    return True
+
+
+def open_table(path: Path, sheet: str | None = None) -> Table:
+    """Open a CSV or XLSX file for streaming. The content decides, the name only breaks ties."""
+    try:
+        with open(path, "rb") as f:
+            magic = f.read(8)
+    except OSError as exc:
+        raise TableError(f"无法读取文件：{exc.strerror}", f"cannot read the file: {exc.strerror}") from None
+    suffix = path.suffix.lower()
+    if magic.startswith(_OLE_MAGIC):
+        raise TableError(
+            "这是旧版 Excel 97-2003（.xls）文件，请另存为 .xlsx 或 CSV 后重新放入",
+            "this is an old Excel 97-2003 (.xls) file: save it as .xlsx or CSV and drop it again",
+        )
+    if magic.startswith(_ZIP_MAGIC):
+        return _open_xlsx(path, sheet)
+    if suffix in XLSX_SUFFIXES:
+        if not magic:
+            raise TableError("空文件", "empty file")
+        raise TableError(
+            "不是有效的 XLSX 工作簿（文件已损坏或不是 Excel 文件）",
+            "not a valid XLSX workbook (damaged or not an Excel file)",
+        )
+    if suffix in CSV_SUFFIXES:
+        return _open_csv(path)
+    raise TableError(
+        f"不支持的文件类型「{path.suffix or '(无扩展名)'}」：请提交 CSV 或 XLSX 文件",
+        f"unsupported file type {path.suffix or '(no extension)'!r}: drop CSV or XLSX files",
+    )
+
+
+# --- CSV ---------------------------------------------------------------------------------------------
+
+
+def _decodes(data: bytes, encoding: str, final: bool = True) -> str | None:
+    try:
+        return codecs.getincrementaldecoder(encoding)().decode(data, final=final)
+    except UnicodeDecodeError:
+        return None
+
+
+def _best_by_lines(sample: bytes, eof: bool) -> str | None:
+    """For a start that decodes whole in neither encoding: the one most lines decode in, if that is most lines."""
+    lines = sample.split(b"\n")
+    if not eof:
+        lines = lines[:-1]  # may be cut short
+    foreign = [line for line in lines if not line.isascii()]
+    if not foreign:
+        return None
+    scores = {enc: sum(_decodes(line, enc) is not None for line in foreign) for enc in ("utf-8", "gb18030")}
+    best = max(scores, key=lambda enc: scores[enc])  # utf-8 first on a tie
+    return best if scores[best] * 2 > len(foreign) else None
+
+
+def _detect_encoding(f: IO[bytes]) -> tuple[str, int, bool]:
+    """(encoding, bytes to skip for a BOM, sure?) from the start of the file; TableError when it is not text.
+
+    An all-ASCII start is read further (up to DETECT_LIMIT) for the first non-ASCII byte. A start that
+    neither encoding decodes whole (a few lines saved in another encoding) takes the encoding most of its
+    lines decode in; the other lines become bad rows. Less than that is a file in a wrong encoding.
+    """
+    head = f.read(DETECT_CHUNK)
+    if not head.strip():
+        raise TableError("空文件：没有表头也没有数据", "empty file: no header and no data")
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8", len(codecs.BOM_UTF8), True
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or head[:200].count(b"\x00") > 20:
+        raise TableError(
+            "这是 UTF-16（Excel「Unicode 文本」）文件：请另存为「CSV UTF-8（逗号分隔）」",
+            "this is UTF-16 text (Excel 'Unicode Text'): save it as 'CSV UTF-8 (comma delimited)'",
+        )
+    sample = head
+    while sample.isascii() and len(sample) < DETECT_LIMIT:
+        more = f.read(DETECT_CHUNK)
+        if not more:
+            break
+        sample += more
+    if sample.count(b"\x00") > len(sample) // 1000:
+        raise TableError("文件含有二进制数据，不是 CSV 文本", "the file holds binary data, not CSV text")
+    if sample.isascii():
+        return "utf-8", 0, False
+    eof = not f.read(1)
+    for encoding in ("utf-8", "gb18030"):
+        decoded = _decodes(sample, encoding, final=eof)
+        if decoded is not None:
+            controls = sum(1 for ch in decoded if ord(ch) < 32 and ch not in "\t\r\n")
+            if controls > max(2, len(decoded) // 100):
+                raise TableError(
+                    "文件含有乱码或二进制数据，不是 CSV 文本",
+                    "the file holds garbage or binary data, not CSV text",
+                )
+            return encoding, 0, True
+    encoding = _best_by_lines(sample, eof)
+    if encoding is not None:
+        return encoding, 0, True
+    raise TableError(
+        "无法识别文件编码（应为 UTF-8 或 GB18030/GBK）：请用 Excel 另存为「CSV UTF-8（逗号分隔）」",
+        "cannot decode the file as UTF-8 or GB18030/GBK: save it from Excel as 'CSV UTF-8 (comma delimited)'",
+    )
+
+
+def _delimiter(first_line: str) -> str:
+    counts = {d: first_line.count(d) for d in (",", "\t", ";")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] > 0 else ","
+
+
+class _CsvLines:
+    """Decoded lines for csv.reader, one at a time; remembers what went wrong in the current record."""
+
+    def __init__(self, f: IO[bytes], encoding: str, sure: bool):
+        self.f = f
+        self.encoding = encoding
+        self.sure = sure
+        self.fault: Problem | None = None
+
+    def __iter__(self) -> Iterator[str]:
+        return self
+
+    def __next__(self) -> str:
+        raw = self.f.readline(MAX_LINE)
+        if not raw:
+            raise StopIteration
+        if len(raw) == MAX_LINE and not raw.endswith(b"\n"):
+            while (more := self.f.readline(MAX_LINE)) and not more.endswith(b"\n"):
+                pass
+            self.fault = Problem(
+                f"此行超过 {MAX_LINE // 1024} KB，已跳过（文件可能已损坏）",
+                f"line longer than {MAX_LINE // 1024} KB, skipped (is the file damaged?)",
+            )
+            return "\ufffd\n"
+        try:
+            return raw.decode(self.encoding)
+        except UnicodeDecodeError as exc:
+            if not self.sure:
+                # The start was plain ASCII, so UTF-8 was a guess: a GBK line now settles it.
+                try:
+                    line = raw.decode("gb18030")
+                except UnicodeDecodeError:
+                    pass
+                else:
+                    self.encoding, self.sure = "gb18030", True
+                    return line
+            bad = raw[exc.start : exc.start + 4].hex(" ")
+            self.fault = Problem(
+                f"含有无法按 {self.encoding} 解码的字节（{bad}），此行可能混入了其他编码或乱码",
+                f"bytes that are not valid {self.encoding} ({bad}): the row mixes encodings or holds garbage",
+            )
+            return raw.decode(self.encoding, errors="replace")
+
+
+def _open_csv(path: Path) -> Table:
+    f = open(path, "rb")  # noqa: SIM115 - closed by Table.close
+    try:
+        encoding, skip, sure = _detect_encoding(f)
+        f.seek(skip)
+        first = f.readline(MAX_LINE)
+        f.seek(skip)
+    except BaseException:
+        f.close()
+        raise
+    delimiter = _delimiter(first.decode(encoding, errors="replace"))
+    lines = _CsvLines(f, encoding, sure)
+    table = Table(
+        path, {"format": "csv", "encoding": "utf-8-sig" if skip else encoding, "delimiter": delimiter}
+    )
+    table._rows = _csv_rows(lines, delimiter, table)
+    table._close = f.close
+    return table
+
+
+def _csv_rows(lines: _CsvLines, delimiter: str, table: Table) -> Iterator[SourceRow]:
+    reader = csv.reader(lines, delimiter=delimiter)
+    number = 0
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            number += 1
+            lines.fault = None
+            yield SourceRow(
+                number,
+                [],
+                Problem(f"CSV 格式错误：{exc}（引号不成对？）", f"broken CSV: {exc} (unbalanced quotes?)"),
+            )
+            continue
+        number += 1
+        fault, lines.fault = lines.fault, None
+        if fault is None:
+            yield SourceRow(number, cells)
+        else:
+            damaged = next((i for i, c in enumerate(cells) if "\ufffd" in c), None)
+            yield SourceRow(number, cells, fault, damaged)
+    if lines.encoding != table.detail["encoding"] and table.detail["encoding"] != "utf-8-sig":
+        table.detail["encoding"] = lines.encoding
+
+
+# --- XLSX --------------------------------------------------------------------------------------------
+
+
+def _open_xlsx(path: Path, sheet: str | None) -> Table:
+    import openpyxl  # only when a workbook arrives: it is not small
+
+    f = open(path, "rb")  # noqa: SIM115 - a file object, so openpyxl does not judge the file by its name
+    try:
+        wb = openpyxl.load_workbook(f, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        f.close()
+        raise TableError(
+            f"不是有效的 XLSX 工作簿（{type(exc).__name__}）：请用 Excel 打开后另存为 .xlsx",
+            f"not a readable XLSX workbook ({type(exc).__name__}: {exc}): open it in Excel and save as .xlsx",
+        ) from None
+    except Exception as exc:  # openpyxl raises many kinds of errors on damaged parts
+        f.close()
+        raise TableError(
+            f"XLSX 工作簿已损坏（{type(exc).__name__}）",
+            f"damaged XLSX workbook ({type(exc).__name__}: {exc})",
+        ) from None
+    try:
+        if sheet is not None:
+            if sheet not in wb.sheetnames:
+                raise TableError(
+                    f"工作簿中没有名为「{sheet}」的工作表（现有：{'、'.join(wb.sheetnames)}）",
+                    f"the workbook has no sheet named {sheet!r} (it has: {', '.join(wb.sheetnames)})",
+                )
+            ws = wb[sheet]
+        else:
+            if not wb.worksheets:
+                raise TableError("工作簿中没有工作表", "the workbook has no worksheet")
+            ws = wb.worksheets[0]
+        if hasattr(ws, "reset_dimensions"):
+            ws.reset_dimensions()  # some tools write a wrong <dimension>; read what is there
+    except BaseException:
+        wb.close()
+        f.close()
+        raise
+
+    def close() -> None:
+        wb.close()
+        f.close()
+
+    table = Table(path, {"format": "xlsx", "sheet": ws.title})
+    table._rows = _xlsx_rows(ws)
+    table._close = close
+    return table
+
+
+def _xlsx_rows(ws: Any) -> Iterator[SourceRow]:
+    try:
+        for number, values in enumerate(ws.iter_rows(min_row=1, values_only=True), start=1):
+            yield SourceRow(number, list(values))
+    except Exception as exc:  # a damaged part shows only when it is reached
+        raise TableError(
+            f"XLSX 工作簿读到中途出错，文件可能已损坏（{type(exc).__name__}）",
+            f"the XLSX workbook broke off while reading (damaged?): {type(exc).__name__}: {exc}",
+        ) from None

@@ -1,0 +1,674 @@
+"""Evidence files into the store: one file by hand (`ingest_file`) or every settled file of the drop folder.
+
+A file is read as a stream (formats.tabular), each row parsed by its kind (formats.<kind>) and written in
+chunks inside one transaction, with one EvidenceBatch row saying what happened. The same bytes twice are a
+duplicate and change nothing. Bad rows are kept: in RowError (up to ingest.max_bad_rows_reported) and, all
+of them, in a `<name>.errors.csv` report beside the file. The drop folder scan moves each file to
+processed/ or rejected/ and never stops because of one file.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any, Literal
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ops_watch.config import Config
+from ops_watch.formats import KINDS, RecordKind
+from ops_watch.formats.records import FileRejected, read_records
+from ops_watch.formats.spec import Fault, ParseContext, Problem
+from ops_watch.formats.tabular import TableError, open_table
+from ops_watch.log import get_logger
+from ops_watch.store import Store
+from ops_watch.store.schema import EvidenceBatch, RowError
+from ops_watch.timeutil import format_local, utcnow
+
+log = get_logger(__name__)
+
+Status = Literal["accepted", "partial", "rejected", "duplicate"]
+CHUNK_ROWS = 5000
+SETTLE_SECONDS = 2.0
+REPORT_SUFFIX = ".errors.csv"
+REPORT_COLUMNS = ("file", "row", "column", "value", "reason")
+UNSORTED = "unsorted"  # the kind recorded for a file dropped at the top of the drop folder
+_OUTCOME_DIRS = ("processed", "rejected")
+
+
+class IngestError(Exception):
+    """The file cannot be ingested at all (it cannot be read): nothing was written."""
+
+
+@dataclass(frozen=True)
+class RowIssue:
+    """One line of the report: row 0 (shown blank) is the file as a whole."""
+
+    file: str
+    row: int
+    column: str
+    value: str
+    reason: str
+
+
+@dataclass
+class IngestResult:
+    path: Path
+    kind: str
+    status: Status
+    rows_total: int = 0
+    rows_ok: int = 0
+    rows_bad: int = 0
+    rows_duplicate: int = 0
+    batch_id: int | None = None
+    report_path: Path | None = None
+    stored_path: Path | None = None
+    reason: str = ""  # the whole-file reason of a rejected or duplicate file
+    errors: list[RowIssue] = field(default_factory=list)  # the first ingest.max_bad_rows_reported
+    problem: Problem | None = field(default=None, repr=False)  # `reason` in both languages
+
+    def summary(self, language: str = "zh") -> str:
+        """One line for people: what became of the file."""
+        if language == "zh":
+            words = {
+                "accepted": "已接收",
+                "partial": "部分接收",
+                "rejected": "已拒收",
+                "duplicate": "重复文件",
+            }
+            parts = [
+                f"{self.path.name}：{words[self.status]}，共 {self.rows_total} 行，有效 {self.rows_ok}，"
+                f"错误 {self.rows_bad}，重复 {self.rows_duplicate}"
+            ]
+            parts += [f"原因：{self.reason}"] if self.reason else []
+            parts += [f"错误报告：{self.report_path}"] if self.report_path else []
+            return "；".join(parts)
+        parts = [
+            f"{self.path.name}: {self.status}, {self.rows_total} rows, {self.rows_ok} ok, "
+            f"{self.rows_bad} bad, {self.rows_duplicate} duplicate"
+        ]
+        parts += [f"reason: {self.reason}"] if self.reason else []
+        parts += [f"report: {self.report_path}"] if self.report_path else []
+        return "; ".join(parts)
+
+
+# --- pieces ------------------------------------------------------------------------------------------
+
+
+def file_sha256(path: Path) -> str:
+    """The digest of a file, read in chunks (never the whole file in memory)."""
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def _excel_safe(text: str) -> str:
+    """Keep a report cell from being run as a formula when the report is opened in Excel."""
+    if text[:1] in ("=", "+", "@", "\t", "\r") or (
+        text[:1] == "-" and not text[1:2].isdigit() and text[1:2] != "."
+    ):
+        return "'" + text
+    return text
+
+
+class _Report:
+    """Every fault of a file, streamed to a temporary CSV (UTF-8 with BOM, so Excel opens it right)."""
+
+    def __init__(self, file: str):
+        self.file = file
+        self.lines = 0
+        self._tmp: Path | None = None
+        self._f: IO[str] | None = None
+        self._writer: Any = None
+
+    def add(self, issue: RowIssue) -> None:
+        if self._writer is None:
+            fd, name = tempfile.mkstemp(prefix="ops-watch-report-", suffix=".csv")
+            self._tmp = Path(name)
+            self._f = os.fdopen(fd, "w", encoding="utf-8-sig", newline="")
+            self._writer = csv.writer(self._f)
+            self._writer.writerow(REPORT_COLUMNS)
+        row = str(issue.row) if issue.row else ""
+        self._writer.writerow([issue.file, row, issue.column, _excel_safe(issue.value), issue.reason])
+        self.lines += 1
+
+    def place(self, target: Path, mode: int = 0o644) -> Path | None:
+        """Move the report to `target` (readable as `mode`); None when there was nothing to report."""
+        self.close()
+        if self._tmp is None:
+            return None
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.chmod(self._tmp, mode)  # mkstemp made it private
+        shutil.move(str(self._tmp), target)
+        self._tmp = None
+        return target
+
+    def close(self) -> None:
+        if self._f is not None:
+            self._f.close()
+            self._f = None
+
+    def discard(self) -> None:
+        self.close()
+        if self._tmp is not None:
+            self._tmp.unlink(missing_ok=True)
+            self._tmp = None
+
+
+def _insert_statement(session: Session, kind: RecordKind, columns: list[str]) -> Any:
+    """INSERT .. ON CONFLICT for the kind's write mode, in the dialect of the store (SQLite or PostgreSQL)."""
+    table = kind.table.__table__
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    else:  # pragma: no cover - the store refuses other databases
+        raise IngestError(f"ingest supports SQLite and PostgreSQL, not {dialect}")
+    stmt = dialect_insert(table)
+    if kind.write_mode == "upsert":
+        updates = {c: stmt.excluded[c] for c in columns if c not in kind.key}
+        return stmt.on_conflict_do_update(index_elements=list(kind.key), set_=updates)
+    return stmt.on_conflict_do_nothing(index_elements=list(kind.key))
+
+
+class _RecordWriter:
+    """Rows of one batch, written CHUNK_ROWS at a time; within a chunk a repeated key keeps the row the mode wants."""
+
+    def __init__(self, session: Session, kind: RecordKind, batch_id: int, now: datetime):
+        self.session = session
+        self.kind = kind
+        self.batch_id = batch_id
+        columns = kind.table.__table__.columns
+        self.extra: dict[str, Any] = {"batch_id": batch_id}
+        if "updated_at" in columns:
+            self.extra["updated_at"] = now
+        self.pending: dict[tuple[Any, ...], dict[str, Any]] = {}
+        self.stmt: Any = None
+
+    def add(self, row: dict[str, Any]) -> None:
+        row.update(self.extra)
+        key = tuple(row[c] for c in self.kind.key)
+        if self.kind.write_mode == "upsert":
+            self.pending.pop(key, None)  # the later row of the file wins
+            self.pending[key] = row
+        else:
+            self.pending.setdefault(key, row)
+        if len(self.pending) >= CHUNK_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        rows = list(self.pending.values())
+        if self.stmt is None:
+            self.stmt = _insert_statement(self.session, self.kind, list(rows[0]))
+        self.session.execute(self.stmt, rows)
+        self.pending.clear()
+
+    def stored(self) -> int:
+        """How many distinct records this batch holds in the store now."""
+        self.flush()
+        table = self.kind.table.__table__
+        return (
+            self.session.scalar(
+                select(func.count()).select_from(table).where(table.c.batch_id == self.batch_id)
+            )
+            or 0
+        )
+
+
+# --- one file ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Counts:
+    total: int = 0
+    ok: int = 0
+    bad: int = 0
+    duplicate: int = 0
+
+
+class _FileIngest:
+    """The state of ingesting one file: counts, the faults kept, the report being written."""
+
+    def __init__(self, config: Config, kind_name: str, path: Path):
+        self.config = config
+        self.language = config.language
+        self.kind_name = kind_name
+        self.path = path
+        self.now = utcnow()
+        self.counts = _Counts()
+        self.report = _Report(path.name)
+        self.limit = config.ingest.max_bad_rows_reported
+        self.issues: list[RowIssue] = []  # the first `limit`, for RowError and the result
+        self.issues_stored = 0  # how many of `issues` are in RowError already
+        self.detail: dict[str, Any] = {}
+
+    def fault(self, row: int, fault: Fault) -> None:
+        issue = RowIssue(
+            self.path.name, row, fault.label or fault.column, fault.value, fault.problem.text(self.language)
+        )
+        self.report.add(issue)
+        if len(self.issues) < self.limit or row == 0:  # a whole-file reason is always kept
+            self.issues.append(issue)
+
+    def load(self, session: Session, kind: RecordKind, batch_id: int) -> None:
+        """Stream the file's rows into the store; raise FileRejected or TableError for a whole-file problem."""
+        ctx = ParseContext(zone=self.config.site.zone)
+        writer = _RecordWriter(session, kind, batch_id, self.now)
+        with open_table(self.path, self.config.ingest.sheet) as table:
+            stream = read_records(kind, table.rows(), ctx)
+            self.detail.update(table.detail, header_row=stream.header_row)
+            if stream.header_map.ignored:
+                self.detail["ignored_columns"] = list(stream.header_map.ignored)
+            good = 0
+            for row in stream.rows:
+                self.counts.total += 1
+                if row.record is None:
+                    self.counts.bad += 1
+                    for f in row.faults:
+                        self.fault(row.number, f)
+                else:
+                    good += 1
+                    writer.add(kind.to_row(row.record))
+                if len(self.issues) - self.issues_stored >= 1000:
+                    self.store_issues(session, batch_id)
+            self.detail.update(table.detail)  # the CSV reader may have settled its encoding late
+        self.counts.ok = writer.stored()
+        self.counts.duplicate = good - self.counts.ok
+
+    def store_issues(self, session: Session, batch_id: int) -> None:
+        """Write the issues kept so far and not yet written to RowError."""
+        issues = self.issues[self.issues_stored :]
+        if issues:
+            session.execute(
+                insert(RowError),
+                [
+                    {
+                        "batch_id": batch_id,
+                        "row": i.row,
+                        "column": i.column[:256],
+                        "value": i.value,
+                        "reason": i.reason,
+                    }
+                    for i in issues
+                ],
+            )
+        self.issues_stored = len(self.issues)
+
+    def status(self) -> tuple[Status, Problem | None]:
+        c = self.counts
+        if c.total == 0:
+            return "rejected", Problem("表头下没有数据行", "no data rows under the header")
+        if c.ok + c.duplicate == 0:
+            return "rejected", Problem(
+                f"没有可用的行：全部 {c.total} 行都有错误（见错误报告）",
+                f"no usable row: all {c.total} rows are bad (see the report)",
+            )
+        return ("partial" if c.bad else "accepted"), None
+
+
+def _batch(kind: str, path: Path, now: datetime, sha256: str | None, status: str) -> EvidenceBatch:
+    return EvidenceBatch(
+        kind=kind[:64],
+        source=path.name[:1024],
+        sha256=sha256,
+        received_at=now,
+        status=status,
+        rows_total=0,
+        rows_ok=0,
+        rows_bad=0,
+        rows_duplicate=0,
+        detail="",
+        stored_path="",
+    )
+
+
+def _duplicate_of(store: Store, digest: str) -> EvidenceBatch | None:
+    with store.session() as session:
+        return session.scalars(select(EvidenceBatch).where(EvidenceBatch.sha256 == digest)).first()
+
+
+def _duplicate_problem(config: Config, earlier: EvidenceBatch) -> Problem:
+    when = format_local(earlier.received_at, config.site.zone)
+    return Problem(
+        f"与 {when} 已导入的「{earlier.source}」（批次 {earlier.id}）内容完全相同，未重复导入",
+        f"same content as {earlier.source!r} ingested at {when} (batch {earlier.id}); nothing changed",
+    )
+
+
+def ingest_file(store: Store, config: Config, kind: str, path: Path, *, move: bool = False) -> IngestResult:
+    """Ingest one file as `kind`. With move=True (the drop folder) the file then goes to processed/ or rejected/
+    under config.drop_dir, with its report beside it; otherwise it stays where it is and the report goes to
+    <state_dir>/ingest-reports/<day>/<name>.errors.csv.
+
+    Raises IngestError only when the file cannot be read at all; every other problem is in the result.
+    """
+    path = Path(path)
+    try:
+        digest = file_sha256(path)
+    except OSError as exc:
+        raise IngestError(f"cannot read {path}: {exc.strerror or exc}") from None
+    state = _FileIngest(config, kind, path)
+    state.detail["sha256"] = digest
+    spec = KINDS.get(kind)
+    if spec is None:
+        return _reject(store, state, [_unknown_kind_fault(kind)], move=move)
+    earlier = _duplicate_of(store, digest)
+    if earlier is not None:
+        return _duplicate(config, state, earlier, move=move)
+    try:
+        with store.session() as session:
+            batch = _batch(kind, path, state.now, digest, "accepted")
+            session.add(batch)
+            session.flush()
+            state.load(session, spec, batch.id)
+            status, reason = state.status()
+            if reason is not None:
+                state.detail["reason"] = reason.en
+                state.fault(0, Fault("", "", "", reason))
+            state.store_issues(session, batch.id)
+            target = _target(config, state, status, move)
+            _fill(batch, state, status, target)
+            if status == "rejected":
+                # A refused file may come again once fixed, or dropped into the right folder.
+                batch.sha256 = None
+            batch_id = batch.id
+    except FileRejected as exc:
+        return _reject(store, state, exc.faults, move=move)
+    except TableError as exc:
+        return _reject(store, state, [Fault("", "", "", exc.problem)], move=move)
+    except IntegrityError:
+        # Another ingest of the same bytes committed first.
+        earlier = _duplicate_of(store, digest)
+        if earlier is None:
+            raise
+        state.report.discard()
+        state.report, state.issues = _Report(path.name), []
+        return _duplicate(config, state, earlier, move=move)
+    result = _result(state, status, batch_id, reason)
+    return _place(store, state, result, target, move=move)
+
+
+def _fill(batch: EvidenceBatch, state: _FileIngest, status: str, target: Path) -> None:
+    c = state.counts
+    batch.status = status
+    batch.rows_total, batch.rows_ok, batch.rows_bad, batch.rows_duplicate = c.total, c.ok, c.bad, c.duplicate
+    batch.detail = json.dumps(state.detail, ensure_ascii=False, default=str)
+    batch.stored_path = str(target)
+
+
+def _result(state: _FileIngest, status: Status, batch_id: int | None, reason: Problem | None) -> IngestResult:
+    c = state.counts
+    return IngestResult(
+        path=state.path,
+        kind=state.kind_name,
+        status=status,
+        rows_total=c.total,
+        rows_ok=c.ok,
+        rows_bad=c.bad,
+        rows_duplicate=c.duplicate,
+        batch_id=batch_id,
+        reason=reason.text(state.language) if reason else "",
+        errors=list(state.issues),
+        problem=reason,
+    )
+
+
+def _unknown_kind_fault(kind: str) -> Fault:
+    known = ", ".join(sorted(KINDS))
+    if kind == UNSORTED:
+        return Fault(
+            "",
+            "",
+            "",
+            Problem(
+                f"文件应放在以证据类型命名的子目录中（{known}）",
+                f"put the file in the subfolder named after its kind ({known})",
+            ),
+        )
+    return Fault(
+        "",
+        "",
+        kind,
+        Problem(
+            f"未知的证据类型「{kind}」（子目录名应为：{known}）",
+            f"unknown evidence kind {kind!r} (the subfolder must be one of: {known})",
+        ),
+    )
+
+
+def _reject(store: Store, state: _FileIngest, faults: list[Fault], *, move: bool) -> IngestResult:
+    """Record a whole-file refusal: a batch without sha256 (so a fixed or re-sorted copy is taken), its reasons."""
+    # Whatever was read and written before the refusal was rolled back.
+    state.counts.ok = state.counts.duplicate = state.issues_stored = 0
+    for f in faults:
+        state.fault(0, f)
+    reason = Problem("；".join(f.problem.zh for f in faults), "; ".join(f.problem.en for f in faults))
+    state.detail["reason"] = reason.en
+    target = _target(state.config, state, "rejected", move)
+    with store.session() as session:
+        batch = _batch(state.kind_name, state.path, state.now, None, "rejected")
+        session.add(batch)
+        session.flush()
+        _fill(batch, state, "rejected", target)
+        state.store_issues(session, batch.id)
+        batch_id = batch.id
+    return _place(store, state, _result(state, "rejected", batch_id, reason), target, move=move)
+
+
+def _duplicate(config: Config, state: _FileIngest, earlier: EvidenceBatch, *, move: bool) -> IngestResult:
+    """The same bytes were ingested before: nothing is written; a dropped copy goes to rejected/ with a note."""
+    problem = _duplicate_problem(config, earlier)
+    result = IngestResult(
+        path=state.path,
+        kind=state.kind_name,
+        status="duplicate",
+        batch_id=earlier.id,
+        reason=problem.text(state.language),
+        problem=problem,
+    )
+    if move:
+        state.fault(0, Fault("", "", "", problem))
+        target = _target(config, state, "rejected", True)
+        result.errors = list(state.issues)
+        return _place(None, state, result, target, move=True)
+    return result
+
+
+# --- where files go ----------------------------------------------------------------------------------
+
+
+def _kind_dir(kind: str) -> str:
+    return kind.replace("/", "_").replace("\\", "_") or UNSORTED
+
+
+def _target(config: Config, state: _FileIngest, status: str, move: bool) -> Path:
+    """Where the file will be: a free name in processed/ or rejected/ (nothing is ever overwritten)."""
+    if not move:
+        return state.path.resolve()
+    day = state.now.astimezone(config.site.zone).date()
+    folder = config.drop_dir / ("rejected" if status in ("rejected", "duplicate") else "processed")
+    return _free_name(folder / _kind_dir(state.kind_name) / day.isoformat(), state.path.name)
+
+
+def _free_name(folder: Path, name: str) -> Path:
+    stem, dot, suffix = name.rpartition(".")
+    if not stem:
+        stem, dot, suffix = name, "", ""
+    n = 0
+    while True:
+        candidate = folder / (name if n == 0 else f"{stem}-{n}{dot}{suffix}")
+        if not candidate.exists() and not candidate.with_name(candidate.name + REPORT_SUFFIX).exists():
+            return candidate
+        n += 1
+
+
+def _move_no_clobber(src: Path, target: Path) -> Path:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        try:
+            os.link(src, target)  # fails if the name was taken meanwhile: never overwrites
+        except FileExistsError:
+            target = _free_name(target.parent, src.name)
+            continue
+        except OSError:
+            # No hard links here (another file system, or a share): check, then move.
+            if target.exists():
+                target = _free_name(target.parent, src.name)
+            shutil.move(str(src), target)
+            return target
+        src.unlink()
+        return target
+
+
+def _report_target(config: Config, state: _FileIngest, target: Path, move: bool) -> Path:
+    """Beside the moved file; for a file ingested by hand, under state_dir (never beside the user's file)."""
+    if move:
+        return target.with_name(target.name + REPORT_SUFFIX)
+    day = state.now.astimezone(config.site.zone).date().isoformat()
+    free = _free_name(config.state_dir / "ingest-reports" / day, state.path.name)
+    return free.with_name(free.name + REPORT_SUFFIX)
+
+
+def _mode(target: Path, move: bool) -> int:
+    """A report is as readable as the file it reports on (the contractor reads both in the drop folder)."""
+    try:
+        return target.stat().st_mode & 0o666 if move else 0o644
+    except OSError:
+        return 0o644
+
+
+def _place(
+    store: Store | None, state: _FileIngest, result: IngestResult, target: Path, *, move: bool
+) -> IngestResult:
+    """After the commit: move the file (drop folder) and put the report beside it."""
+    if move:
+        try:
+            moved = _move_no_clobber(state.path, target)
+        except OSError as exc:
+            log.error("cannot move evidence file", file=str(state.path), to=str(target), error=str(exc))
+            moved = state.path
+        if (
+            moved != target
+            and store is not None
+            and result.batch_id is not None
+            and result.status != "duplicate"
+        ):
+            with store.session() as session:
+                session.execute(
+                    update(EvidenceBatch)
+                    .where(EvidenceBatch.id == result.batch_id)
+                    .values(stored_path=str(moved))
+                )
+        target = moved
+    result.stored_path = target
+    try:
+        result.report_path = state.report.place(
+            _report_target(state.config, state, target, move), _mode(target, move)
+        )
+    except OSError as exc:
+        log.error("cannot write the ingest report", file=str(state.path), error=str(exc))
+        state.report.discard()
+    return result
+
+
+# --- the drop folder ---------------------------------------------------------------------------------
+
+
+def _skipped_name(name: str) -> bool:
+    lower = name.lower()
+    return name.startswith((".", "~$")) or lower.endswith((".tmp", ".part", ".crdownload", REPORT_SUFFIX))
+
+
+def pending_files(
+    drop_dir: Path, *, now: float | None = None, settle: float = SETTLE_SECONDS
+) -> list[tuple[str, Path]]:
+    """(kind, file) for every settled file in the drop folder, oldest first (so the newest file wins an upsert).
+
+    The kind is the first subfolder's name; a file at the top gets UNSORTED. Files still being written (changed
+    in the last `settle` seconds, or named like a temporary file) are left for the next scan.
+    """
+    now = time.time() if now is None else now
+    found: list[tuple[float, str, str, Path]] = []
+    for top in drop_dir.iterdir():
+        if top.name in _OUTCOME_DIRS or _skipped_name(top.name):
+            continue
+        if top.is_dir() and not top.is_symlink():
+            kind = top.name.lower() if top.name.lower() in KINDS else top.name
+            candidates: Iterator[Path] = (
+                p
+                for p in top.rglob("*")
+                if not any(part.startswith(".") for part in p.relative_to(top).parts)
+            )
+        else:
+            kind, candidates = UNSORTED, iter([top])
+        for path in candidates:
+            try:
+                st = path.lstat()
+            except OSError:
+                continue
+            if (
+                not path.is_file()
+                or path.is_symlink()
+                or _skipped_name(path.name)
+                or now - st.st_mtime < settle
+            ):
+                continue
+            found.append((st.st_mtime, kind, str(path), path))
+    found.sort(key=lambda item: (item[0], item[2]))
+    return [(kind, path) for _, kind, _, path in found]
+
+
+def ingest_drop_folder(store: Store, config: Config) -> list[IngestResult]:
+    """Ingest every settled file of config.drop_dir; a file that fails is logged and left for the next scan."""
+    drop_dir = config.drop_dir
+    try:
+        drop_dir.mkdir(parents=True, exist_ok=True)
+        for name in KINDS:
+            (drop_dir / name).mkdir(exist_ok=True)
+        files = pending_files(drop_dir)
+    except OSError as exc:
+        log.error("cannot scan the drop folder", drop_dir=str(drop_dir), error=str(exc))
+        return []
+    results: list[IngestResult] = []
+    for kind, path in files:
+        try:
+            result = ingest_file(store, config, kind, path, move=True)
+        except Exception as exc:
+            log.error(
+                "evidence file not ingested; it stays for the next scan",
+                file=str(path),
+                kind=kind,
+                error=f"{type(exc).__name__}: {exc}",
+                exc_info=True,
+            )
+            continue
+        results.append(result)
+        event = log.info if result.status in ("accepted", "duplicate") else log.warning
+        event(
+            "evidence file ingested",
+            file=path.name,
+            kind=kind,
+            status=result.status,
+            rows_total=result.rows_total,
+            rows_ok=result.rows_ok,
+            rows_bad=result.rows_bad,
+            rows_duplicate=result.rows_duplicate,
+            batch_id=result.batch_id,
+            reason=result.problem.en if result.problem else "",
+            stored_path=str(result.stored_path or ""),
+            report=str(result.report_path or ""),
+        )
+    return results
