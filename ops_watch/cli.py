@@ -148,36 +148,41 @@ def run(ctx: click.Context, once: bool) -> None:
 
 
 def _print_once_summary(rt: Runtime, results: dict[str, dict[str, Any]]) -> None:
-    from ops_watch.store.schema import EvidenceBatch, Finding, OutboxMessage
+    from ops_watch.store.schema import EvidenceBatch, Finding, OutboxMessage, RowError
 
     cfg = rt.config
     with rt.store.session() as session:
         batches = session.scalars(
-            select(EvidenceBatch).where(EvidenceBatch.sha256.is_not(None)).order_by(EvidenceBatch.id)
+            select(EvidenceBatch).where(EvidenceBatch.stored_path != "").order_by(EvidenceBatch.id)
         ).all()
         active = session.scalars(
             select(Finding).where(Finding.status != "resolved").order_by(Finding.severity, Finding.id)
         ).all()
         messages = session.scalar(select(func.count()).select_from(OutboxMessage)) or 0
+        refused = session.execute(
+            select(EvidenceBatch.source, RowError.row, RowError.column, RowError.value, RowError.reason)
+            .join(RowError, RowError.batch_id == EvidenceBatch.id)
+            .order_by(RowError.id)
+            .limit(20)
+        ).all()
+    files = [
+        {
+            "kind": b.kind,
+            "file": b.source,
+            "status": b.status,
+            "ok": b.rows_ok,
+            "bad": b.rows_bad,
+            "dup": b.rows_duplicate,
+        }
+        for b in batches
+    ]
     click.echo("== Evidence files ==")
-    click.echo(
-        render(
-            [
-                {
-                    "kind": b.kind,
-                    "file": b.source,
-                    "status": b.status,
-                    "ok": b.rows_ok,
-                    "bad": b.rows_bad,
-                    "dup": b.rows_duplicate,
-                    "note": b.detail,
-                }
-                for b in batches
-            ],
-            ["kind", "file", "status", "ok", "bad", "dup", "note"],
-            "table",
+    click.echo(render(files, ["kind", "file", "status", "ok", "bad", "dup"], "table"))
+    if refused:
+        click.echo("\n== Refused rows (first 20; every one is in the .errors.csv report) ==")
+        click.echo(
+            render([r._asdict() for r in refused], ["source", "row", "column", "value", "reason"], "table")
         )
-    )
     click.echo("\n== Findings (active) ==")
     click.echo(render([finding_row(f, cfg, local_times=True) for f in active], FINDING_TABLE, "table"))
     click.echo("\n== Jobs ==")

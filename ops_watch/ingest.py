@@ -376,7 +376,7 @@ def ingest_file(store: Store, config: Config, kind: str, path: Path, *, move: bo
             state.load(session, spec, batch.id)
             status, reason = state.status()
             if reason is not None:
-                state.detail["reason"] = reason.en
+                state.detail["reason"], state.detail["reason_zh"] = reason.en, reason.zh
                 state.fault(0, Fault("", "", "", reason))
             state.store_issues(session, batch.id)
             target = _target(config, state, status, move)
@@ -456,7 +456,7 @@ def _reject(store: Store, state: _FileIngest, faults: list[Fault], *, move: bool
     for f in faults:
         state.fault(0, f)
     reason = Problem("；".join(f.problem.zh for f in faults), "; ".join(f.problem.en for f in faults))
-    state.detail["reason"] = reason.en
+    state.detail["reason"], state.detail["reason_zh"] = reason.en, reason.zh
     target = _target(state.config, state, "rejected", move)
     with store.session() as session:
         batch = _batch(state.kind_name, state.path, state.now, None, "rejected")

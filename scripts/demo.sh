@@ -9,6 +9,8 @@ OPS_WATCH=${OPS_WATCH:-.venv/bin/ops-watch}
 rm -rf var
 mkdir -p var/drop
 cp -r examples/. var/drop/
+# The drop folder leaves files alone while they may still be being written (modified in the last seconds).
+find var/drop -type f -exec touch -d '1 minute ago' {} +
 echo "ops-watch demo: evidence from examples/ copied to var/drop/; running the main job once"
 echo
 "$OPS_WATCH" --config config.example.toml --log-level warning run --once

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from typing import Any
 
 from pydantic import field_validator
 from sqlalchemy import func, select
@@ -116,6 +118,15 @@ def evidence_freshness(ctx: CheckContext, params: FreshnessParams) -> Iterator[F
             "max_age_hours": round(params.max_age.total_seconds() / 3600, 2),
         },
     )
+
+
+def _detail(text: str) -> dict[str, Any]:
+    """The batch's detail is JSON written by ingest; an old or hand-made row may hold plain text."""
+    try:
+        value = json.loads(text) if text else {}
+    except ValueError:
+        return {"reason": text}
+    return value if isinstance(value, dict) else {"reason": text}
 
 
 class RefusedParams(Params):
