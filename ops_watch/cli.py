@@ -124,8 +124,11 @@ def main(ctx: click.Context, config_path: Path | None, log_level: str | None) ->
 
 @main.command()
 @click.option("--once", is_flag=True, help="Run ingest, collect, evaluate and notify once, print, and exit.")
+@click.option(
+    "--at", "at_text", help="With --once: evaluate as of this time (site time unless it has a zone)."
+)
 @click.pass_context
-def run(ctx: click.Context, once: bool) -> None:
+def run(ctx: click.Context, once: bool, at_text: str | None) -> None:
     """Run the daemon (or one pass of its main jobs with --once)."""
     from ops_watch import daemon
 
@@ -135,15 +138,73 @@ def run(ctx: click.Context, once: bool) -> None:
     except ConfigError as exc:
         _config_problems(exc)
     setup_logging(ctx.obj["log_level"] or config.log.level, config.log.format)
+    if at_text and not once:
+        _fail("--at goes with --once: the daemon always evaluates as of now", EXIT_CONFIG)
+    try:
+        at = parse_datetime(at_text, config.site.zone) if at_text else None
+    except ValueError as exc:
+        _fail(f"--at: {exc}", EXIT_CONFIG)
     if not once:
         sys.exit(daemon.run_daemon(path, once=False, log_level=ctx.obj["log_level"]))
     with _runtime(ctx) as rt:
         setup_logging(ctx.obj["log_level"] or config.log.level, config.log.format)
         from ops_watch.jobs import run_once
 
-        results = run_once(rt)
+        results = run_once(rt, at)
         _print_once_summary(rt, results)
         if any("error" in r for r in results.values()):
+            sys.exit(EXIT_FAILURE)
+
+
+@main.command("collect")
+@click.option("--source", "source_name", help="Only this source (local, ssh, prometheus).")
+@format_option
+@click.pass_context
+def collect_cmd(ctx: click.Context, source_name: str | None, fmt: str) -> None:
+    """Run one collection cycle now and print what each source measured or why it could not."""
+    from ops_watch.collect import collect_cycle
+    from ops_watch.sources import build_collectors
+    from ops_watch.store.schema import CollectionStatus
+
+    with _runtime(ctx) as rt:
+        try:
+            collectors = build_collectors(rt.config, only=source_name)
+        except KeyError as exc:
+            _fail(str(exc.args[0]), EXIT_CONFIG)
+        if not collectors:
+            _fail(
+                f"no enabled source{' ' + source_name if source_name else ''}: see [collect.*] in the config",
+                EXIT_CONFIG,
+            )
+        try:
+            counts = collect_cycle(rt.store, rt.config, collectors)
+        finally:
+            for collector in collectors.values():
+                collector.close()
+        with rt.store.session() as session:
+            statuses = session.scalars(
+                select(CollectionStatus)
+                .where(CollectionStatus.source.in_(list(collectors)))
+                .order_by(CollectionStatus.source, CollectionStatus.target)
+            ).all()
+            rows = [
+                {
+                    "source": s.source,
+                    "target": s.target,
+                    "ok": s.consecutive_failures == 0,
+                    "error_kind": s.error_kind,
+                    "error": s.last_error,
+                    "last_success": format_local(s.last_success, rt.config.site.zone),
+                }
+                for s in statuses
+            ]
+        click.echo(render(rows, ["source", "target", "ok", "error_kind", "error", "last_success"], fmt))
+        if fmt == "table":
+            click.echo(
+                f"\n{counts['samples']} new sample(s) from {len(collectors)} source(s); "
+                f"{counts['failed']} target(s) failed"
+            )
+        if counts["failed"]:
             sys.exit(EXIT_FAILURE)
 
 
@@ -519,3 +580,146 @@ def ingest_cmd(ctx: click.Context, kind: str, files: tuple[Path, ...], fmt: str)
             click.echo(line, err=True)
         if any(r["status"] == "rejected" for r in rows):
             sys.exit(EXIT_FAILURE)
+
+
+# --- resources -----------------------------------------------------------------------------------------------
+
+
+@main.group("resources")
+def resources_group() -> None:
+    """Utilization and what can be reclaimed (R1, R2)."""
+
+
+RECLAIM_COLUMNS = [
+    "resource_id",
+    "platform",
+    "tenant_unit",
+    "check",
+    "action",
+    "reclaim_vcpu",
+    "reclaim_memory_gb",
+    "reclaim_storage_gb",
+    "recommended_vcpu",
+    "monthly_cost",
+    "currency",
+    "cost_basis",
+    "status",
+    "finding_id",
+    "summary",
+]
+
+
+@resources_group.command("idle")
+@click.option("--at", "at_text", help="As of this time (site time unless it has a zone); default now.")
+@format_option
+@click.pass_context
+def resources_idle(ctx: click.Context, at_text: str | None, fmt: str) -> None:
+    """The reclaim list: idle and oversized resources with what they cost per month, and the total saving."""
+    from ops_watch.utilization import reclaim_list, reclaim_totals
+
+    with _runtime(ctx) as rt:
+        at = _at(at_text, rt.config)
+        with rt.store.session() as session:
+            rows = reclaim_list(session, at)
+        totals = reclaim_totals(rows)
+        if fmt == "json":
+            import json
+
+            click.echo(
+                json.dumps(
+                    {"at": at.isoformat(), "items": rows, "totals": totals},
+                    ensure_ascii=False,
+                    indent=2,
+                    default=str,
+                )
+            )
+            return
+        columns = RECLAIM_COLUMNS if fmt == "csv" else RECLAIM_COLUMNS[:12]
+        click.echo(render(rows, columns, fmt))
+        if fmt == "table":
+            zh = rt.config.language == "zh"
+            cur = totals["currency"]
+            click.echo("")
+            click.echo(
+                ("可回收：" if zh else "reclaimable: ")
+                + f"{totals['reclaim_vcpu']} vCPU, {totals['reclaim_memory_gb']:g} GB "
+                + ("内存" if zh else "memory")
+                + f", {totals['reclaim_storage_gb']:g} GB "
+                + ("存储" if zh else "storage")
+            )
+            click.echo(
+                ("每月可节省（按合同单价）：" if zh else "monthly saving at contract unit prices: ")
+                + f"{totals['monthly_saving']:,.2f} {cur}"
+            )
+            if totals["notional_monthly"]:
+                click.echo(
+                    (
+                        "固定费用平台闲置资源折算（不直接节省）："
+                        if zh
+                        else "idle capacity on fixed-fee platforms, notional (no direct saving): "
+                    )
+                    + f"{totals['notional_monthly']:,.2f} {cur}"
+                )
+            if totals["to_verify_monthly"]:
+                click.echo(
+                    ("待核实（无采样数据的资源）：" if zh else "to verify (resources without samples): ")
+                    + f"{totals['to_verify_monthly']:,.2f} {cur}"
+                )
+            if totals["unpriced"]:
+                click.echo(
+                    ("无单价的条目：" if zh else "items without a unit price: ") + str(totals["unpriced"])
+                )
+
+
+USAGE_COLUMNS = [
+    "platform",
+    "tenant_unit",
+    "resources",
+    "measured",
+    "vcpu",
+    "used_vcpu_mean",
+    "cpu_pct",
+    "cpu_p95_pct",
+    "memory_gb",
+    "memory_pct",
+    "storage_gb",
+    "storage_pct",
+]
+
+
+@resources_group.command("usage")
+@click.option("--platform", help="Only this platform.")
+@click.option("--days", type=click.IntRange(1, 400), default=14, show_default=True, help="Look-back window.")
+@click.option("--at", "at_text", help="As of this time (site time unless it has a zone); default now.")
+@format_option
+@click.pass_context
+def resources_usage(
+    ctx: click.Context, platform: str | None, days: int, at_text: str | None, fmt: str
+) -> None:
+    """Allocated and used capacity per platform and tenant unit over the window."""
+    from datetime import timedelta
+
+    from ops_watch.utilization import usage_summary
+
+    with _runtime(ctx) as rt:
+        at = _at(at_text, rt.config)
+        with rt.store.session() as session:
+            rows = usage_summary(session, at, timedelta(days=days), platform, zone=rt.config.site.zone)
+        if fmt == "table":
+            for r in rows:
+                r["tenant_unit"] = r.get("tenant_unit") or (
+                    "（全平台）" if rt.config.language == "zh" else "(all)"
+                )
+                for key in ("cpu_pct", "cpu_p95_pct", "memory_pct", "storage_pct", "used_vcpu_mean"):
+                    if isinstance(r.get(key), float):
+                        r[key] = f"{r[key]:.1f}"
+        click.echo(
+            render(rows, USAGE_COLUMNS if fmt == "table" else list(rows[0]) if rows else USAGE_COLUMNS, fmt)
+        )
+
+
+def _at(at_text: str | None, config: Config) -> datetime:
+    try:
+        return parse_datetime(at_text, config.site.zone) if at_text else utcnow()
+    except ValueError as exc:
+        _fail(f"--at: {exc}", EXIT_CONFIG)

@@ -94,9 +94,10 @@ def _validate_secret_env(v: str | None, info: Any) -> str | None:
     return v
 
 
-def _no_inline_secret(v: Any) -> None:
+def _no_inline_secret(v: Any, info: Any) -> None:
     if v is not None:
-        raise ValueError("do not write a secret in the file; use password_file or password_env")
+        name = info.field_name
+        raise ValueError(f"do not write a secret in the file; use {name}_file or {name}_env")
     return None
 
 
@@ -193,8 +194,80 @@ class LocalSourceConfig(_Model):
     resource_id: str = ""  # empty: the host name
 
 
+class SshHost(_Model):
+    """A host listed in the config rather than (or beside) the inventory."""
+
+    resource_id: str = Field(min_length=1)
+    address: str = Field(min_length=1)  # host or host:port
+    user: str = ""  # empty: collect.ssh.user
+
+
+class SshSourceConfig(_Model):
+    enabled: bool = False
+    # Hosts: every inventory resource with an address, plus those listed here.
+    from_inventory: bool = True
+    hosts: list[SshHost] = Field(default_factory=list)
+    user: str = "opswatch"
+    port: int = Field(default=22, ge=1, le=65535)
+    key_file: Path | None = None
+    passphrase: None = None
+    passphrase_file: Path | None = None
+    passphrase_env: str | None = None
+    known_hosts: Path = Path("known_hosts")
+    # "strict": only keys already in known_hosts; "accept-new": trust a host's first key (and write it),
+    # refuse a changed one. A daemon never asks.
+    host_key_policy: Literal["strict", "accept-new"] = "strict"
+    jump_host: str = ""  # user@host:port of a bastion, empty: none
+    pool: int = Field(default=50, ge=1, le=1000)
+    connect_timeout: Duration = timedelta(seconds=10)
+    command_timeout: Duration = timedelta(seconds=20)
+
+    _inline = field_validator("passphrase", mode="before")(_no_inline_secret)
+    _file = field_validator("passphrase_file")(_validate_secret_file)
+    _env = field_validator("passphrase_env")(_validate_secret_env)
+
+    def passphrase_value(self, base: Path) -> str:
+        return read_secret(self.passphrase_file, self.passphrase_env, base).get_secret_value()
+
+
+class PrometheusSourceConfig(_WithPassword):
+    enabled: bool = False
+    url: str = "http://127.0.0.1:9090"
+    # Which label of node_exporter's series names the resource, and what in the inventory it matches:
+    # the resource id, or the address (host, with any :port ignored on both sides).
+    match_label: str = "instance"
+    match_to: Literal["resource_id", "address"] = "address"
+    # Only series whose job label is this (empty: any job).
+    job: str = "node"
+    username: str = ""  # basic auth; the password comes from password_file / password_env
+    bearer_token: None = None
+    bearer_token_file: Path | None = None
+    bearer_token_env: str | None = None
+    verify_tls: bool = True
+    ca_file: Path | None = None
+    timeout: Duration = timedelta(seconds=30)
+    # After downtime, read back at most this far with range queries, at this step.
+    backfill_max: Duration = timedelta(days=7)
+    step: Duration = timedelta(minutes=5)
+
+    _token_inline = field_validator("bearer_token", mode="before")(_no_inline_secret)
+    _token_file = field_validator("bearer_token_file")(_validate_secret_file)
+    _token_env = field_validator("bearer_token_env")(_validate_secret_env)
+
+    def token_value(self, base: Path) -> str:
+        return read_secret(self.bearer_token_file, self.bearer_token_env, base).get_secret_value()
+
+
 class CollectConfig(_Model):
     local: LocalSourceConfig = Field(default_factory=LocalSourceConfig)
+    ssh: SshSourceConfig = Field(default_factory=SshSourceConfig)
+    prometheus: PrometheusSourceConfig = Field(default_factory=PrometheusSourceConfig)
+
+
+class UtilizationConfig(_Model):
+    # Raw samples are kept this many days; hourly roll-ups (mean, max, p95) much longer, and checks read those.
+    raw_days: int = Field(default=35, ge=1)
+    rollup_days: int = Field(default=400, ge=30)
 
 
 class EmailConfig(_WithPassword):
@@ -243,6 +316,7 @@ class Config(_Model):
     ingest: IngestConfig = Field(default_factory=IngestConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     collect: CollectConfig = Field(default_factory=CollectConfig)
+    utilization: UtilizationConfig = Field(default_factory=UtilizationConfig)
     notify: NotifyConfig = Field(default_factory=NotifyConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
     log: LogConfig = Field(default_factory=LogConfig)

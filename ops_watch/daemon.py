@@ -312,6 +312,21 @@ class Daemon:
         finally:
             sdnotify.ready(self.status_line())
 
+    def _close_collectors(self, old: Runtime) -> None:
+        """The new runtime builds its collectors from the new config; the old ones' connections are closed,
+        but not under a collect job that is still using them (it holds the job's lock)."""
+        lock = self._job_locks.get("collect")
+        if lock is not None and not lock.acquire(timeout=30):
+            log.warning("collect still running at reload; its connections close when the daemon stops")
+            return
+        try:
+            for collector in (old._collectors or {}).values():
+                collector.close()
+            old._collectors = None
+        finally:
+            if lock is not None:
+                lock.release()
+
     def _reload(self) -> bool:
         log.info("reloading", config=str(self.config_path))
         try:
@@ -354,6 +369,7 @@ class Daemon:
                 store.dispose()
             return False
         self.runtime = Runtime(config=config, rules=rules, store=store)
+        self._close_collectors(old)
         if store is not old.store:
             old.store.dispose()  # connections still used by a running job close when it returns them
         log.info("reloaded", rescheduled=changed, store_reopened=store is not old.store)

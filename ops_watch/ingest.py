@@ -18,7 +18,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, Literal
 
@@ -33,6 +33,7 @@ from ops_watch.formats.spec import Fault, ParseContext, Problem
 from ops_watch.formats.tabular import TableError, open_table
 from ops_watch.log import get_logger
 from ops_watch.store import Store
+from ops_watch.store.bulk import conflict_insert
 from ops_watch.store.schema import EvidenceBatch, RowError
 from ops_watch.timeutil import format_local, utcnow
 
@@ -167,19 +168,8 @@ class _Report:
 
 def _insert_statement(session: Session, kind: RecordKind, columns: list[str]) -> Any:
     """INSERT .. ON CONFLICT for the kind's write mode, in the dialect of the store (SQLite or PostgreSQL)."""
-    table = kind.table.__table__
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    else:  # pragma: no cover - the store refuses other databases
-        raise IngestError(f"ingest supports SQLite and PostgreSQL, not {dialect}")
-    stmt = dialect_insert(table)
-    if kind.write_mode == "upsert":
-        updates = {c: stmt.excluded[c] for c in columns if c not in kind.key}
-        return stmt.on_conflict_do_update(index_elements=list(kind.key), set_=updates)
-    return stmt.on_conflict_do_nothing(index_elements=list(kind.key))
+    mode = "upsert" if kind.write_mode == "upsert" else "ignore"
+    return conflict_insert(session, kind.table.__table__, kind.key, columns, mode)
 
 
 class _RecordWriter:
@@ -319,12 +309,22 @@ class _FileIngest:
         return ("partial" if c.bad else "accepted"), None
 
 
+def _file_time(path: Path, now: datetime) -> datetime:
+    """When the file was produced (its modification time), never later than its arrival."""
+    try:
+        produced = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
+    except OSError:
+        return now
+    return min(produced, now)
+
+
 def _batch(kind: str, path: Path, now: datetime, sha256: str | None, status: str) -> EvidenceBatch:
     return EvidenceBatch(
         kind=kind[:64],
         source=path.name[:1024],
         sha256=sha256,
         received_at=now,
+        evidence_time=_file_time(path, now),
         status=status,
         rows_total=0,
         rows_ok=0,

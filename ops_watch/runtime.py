@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ops_watch.config import Config, ConfigError, load_config
 from ops_watch.rules import RuleSet, load_rules
 from ops_watch.store import Store, open_store
+
+if TYPE_CHECKING:
+    from ops_watch.sources import Collector
 
 
 @dataclass
@@ -15,8 +19,20 @@ class Runtime:
     config: Config
     rules: RuleSet
     store: Store
+    _collectors: dict[str, Collector] | None = field(default=None, repr=False)
+
+    def collectors(self) -> dict[str, Collector]:
+        """The enabled collectors, built once and kept: they hold connections and counters between cycles."""
+        if self._collectors is None:
+            from ops_watch.sources import build_collectors
+
+            self._collectors = build_collectors(self.config)
+        return self._collectors
 
     def close(self) -> None:
+        for collector in (self._collectors or {}).values():
+            collector.close()
+        self._collectors = None
         self.store.dispose()
 
 

@@ -2,18 +2,27 @@
 # One pass of ops-watch on the embedded default: SQLite under ./var, the sample evidence of examples/
 # copied into the drop folder, the local host measured with psutil, email written as .eml files.
 # ./var is the demo's own state and is started afresh each time, so the demo always shows the same story.
+#
+# The examples are two weeks of a site's evidence, up to Monday 2026-11-16. The demo judges them as the
+# daemon would have that Monday morning (AS_OF), so it finds the same things whatever today's date is.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OPS_WATCH=${OPS_WATCH:-.venv/bin/ops-watch}
+AS_OF="2026-11-16 09:00"
 
 rm -rf var
 mkdir -p var/drop
 cp -r examples/. var/drop/
-# The drop folder leaves files alone while they may still be being written (modified in the last seconds).
-find var/drop -type f -exec touch -d '1 minute ago' {} +
-echo "ops-watch demo: evidence from examples/ copied to var/drop/; running the main job once"
+# A file's modification time is when its evidence was produced: the contractor sent these files that
+# Monday at 08:00 (site time). (The drop folder also leaves alone files modified in the last seconds.)
+find var/drop -type f -exec touch -d '2026-11-16 08:00 +0800' {} +
+echo "ops-watch demo: evidence from examples/ copied to var/drop/; running the main job once, as of $AS_OF"
 echo
-"$OPS_WATCH" --config config.example.toml --log-level warning run --once
+"$OPS_WATCH" --config config.example.toml --log-level warning run --once --at "$AS_OF"
+echo
+echo "== Reclaim list as of $AS_OF =="
+"$OPS_WATCH" --config config.example.toml resources idle --at "$AS_OF"
 echo
 echo "Next: .venv/bin/ops-watch --config config.example.toml findings list --status all"
+echo "      .venv/bin/ops-watch --config config.example.toml resources usage --at \"$AS_OF\""
 echo "      .venv/bin/ops-watch --config config.example.toml findings show 1"

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Install the system components the test suite starts on loopback: PostgreSQL (initdb, pg_ctl),
-# OpenSSH's sshd and client, and systemd-analyze.
+# OpenSSH's sshd and client, systemd-analyze, and Prometheus with node_exporter.
 #
 # Quick and idempotent: when everything is present it only checks and says so. It installs the missing
-# packages (postgresql, openssh-server, openssh-client, systemd) with apt-get, only when run as root on a
-# system that has apt-get; otherwise it lists what is missing and exits 0, and the tests that need
-# those components skip with the reason (in CI they fail instead). In CI a failed apt-get fails.
+# packages (postgresql, openssh-server, openssh-client, systemd, prometheus, prometheus-node-exporter)
+# with apt-get, only when run as root on a system that has apt-get; otherwise it lists what is missing
+# and exits 0, and the tests that need those components skip with the reason (in CI they fail instead).
+# In CI a failed apt-get fails.
 #
 # Usage: scripts/install-test-deps.sh [--check]   (--check: report only, never install)
 set -euo pipefail
@@ -27,15 +28,19 @@ have_postgresql() {
 have_sshd() { [[ -x /usr/sbin/sshd ]] || command -v sshd >/dev/null 2>&1; }
 have_ssh_client() { command -v ssh >/dev/null 2>&1 && command -v ssh-keygen >/dev/null 2>&1; }
 have_systemd_analyze() { command -v systemd-analyze >/dev/null 2>&1; }
+have_prometheus() { command -v prometheus >/dev/null 2>&1; }
+have_node_exporter() { command -v prometheus-node-exporter >/dev/null 2>&1; }
 
 missing=()
 have_postgresql || missing+=(postgresql)
 have_sshd || missing+=(openssh-server)
 have_ssh_client || missing+=(openssh-client)
 have_systemd_analyze || missing+=(systemd)
+have_prometheus || missing+=(prometheus)
+have_node_exporter || missing+=(prometheus-node-exporter)
 
 if ((${#missing[@]} == 0)); then
-    echo "test components: PostgreSQL, sshd, ssh, systemd-analyze all present"
+    echo "test components: PostgreSQL, sshd, ssh, systemd-analyze, Prometheus, node_exporter all present"
     exit 0
 fi
 
@@ -46,9 +51,10 @@ if ((check_only)) || [[ "$(id -u)" != 0 ]] || ! command -v apt-get >/dev/null 2>
     exit 0
 fi
 
-# Package scripts must not start services (a PostgreSQL cluster, sshd on port 22): the tests start
-# their own on loopback and stop them. A policy-rc.d that exits 101 tells invoke-rc.d "not now";
-# only add one for the duration of the install when the system has none.
+# Package scripts must not start services (a PostgreSQL cluster, sshd on port 22, Prometheus on 9090,
+# node_exporter on 9100): the tests start their own on loopback and stop them. A policy-rc.d that exits
+# 101 tells invoke-rc.d (and deb-systemd-invoke) "not now"; only add one for the duration of the install
+# when the system has none.
 policy=/usr/sbin/policy-rc.d
 added_policy=0
 if [[ ! -e "$policy" ]]; then
@@ -70,6 +76,14 @@ if ((added_policy)); then
     trap - EXIT
 fi
 
+# The Prometheus packages also enable their units for the next boot; the tests start their own on free
+# ports, so keep them off (only the ones installed here: a site's own Prometheus is left alone).
+for unit in prometheus prometheus-node-exporter; do
+    if [[ " ${missing[*]} " == *" $unit "* ]] && command -v systemctl >/dev/null 2>&1; then
+        systemctl disable "$unit.service" >/dev/null 2>&1 || true
+    fi
+done
+
 if ((install_rc != 0)); then
     echo "apt-get failed (exit $install_rc) installing ${missing[*]}" >&2
     if is_ci; then
@@ -84,6 +98,8 @@ have_postgresql || still+=(postgresql)
 have_sshd || still+=(openssh-server)
 have_ssh_client || still+=(openssh-client)
 have_systemd_analyze || still+=(systemd)
+have_prometheus || still+=(prometheus)
+have_node_exporter || still+=(prometheus-node-exporter)
 if ((${#still[@]})); then
     echo "installed, but still not found: ${still[*]}" >&2
     if is_ci; then

@@ -91,6 +91,6 @@ def check(name: str, *, params: type[Params], area: str, example: str) -> Callab
 
 def load_all() -> dict[str, CheckSpec]:
     """Import every check module so each registers itself."""
-    from ops_watch.checks import evidence  # noqa: F401
+    from ops_watch.checks import collection, evidence, resources  # noqa: F401
 
     return CHECKS

@@ -15,8 +15,9 @@ from ops_watch.config import Duration
 from ops_watch.store.schema import EvidenceBatch
 from ops_watch.timeutil import format_local, from_store
 
-# Kinds that arrive from collectors rather than files; they have no RecordKind but do write batches.
-COLLECTED_KINDS = {"utilization": ("资源利用率", "utilization samples")}
+# Kinds that arrive from collectors only and have no RecordKind, but do write batches. (utilization is a
+# RecordKind now: console exports come through the drop folder, and freshness counts by the samples' time.)
+COLLECTED_KINDS: dict[str, tuple[str, str]] = {}
 
 
 def _kind_titles() -> dict[str, tuple[str, str]]:
@@ -51,7 +52,8 @@ def latest_evidence_time(ctx: CheckContext, kind: str) -> datetime | None:
     """When the newest evidence of `kind` up to ctx.at was produced.
 
     Kinds whose records carry their own time (door events, backups) count by that time, so a month
-    dropped at once is judged as it happened; other kinds count by when a batch with usable rows arrived.
+    dropped at once is judged as it happened; other kinds count by when a batch with usable rows was produced
+    (a dropped file's modification time, a poll's time).
     """
     from ops_watch.formats import KINDS
 
@@ -59,9 +61,10 @@ def latest_evidence_time(ctx: CheckContext, kind: str) -> datetime | None:
     if spec is not None and spec.time_column:
         column = getattr(spec.table, spec.time_column)
         return ctx.session.scalar(select(func.max(column)).where(column <= ctx.at))
+    produced = func.coalesce(EvidenceBatch.evidence_time, EvidenceBatch.received_at)
     return ctx.session.scalar(
-        select(func.max(EvidenceBatch.received_at)).where(
-            EvidenceBatch.kind == kind, EvidenceBatch.rows_ok > 0, EvidenceBatch.received_at <= ctx.at
+        select(func.max(produced)).where(
+            EvidenceBatch.kind == kind, EvidenceBatch.rows_ok > 0, produced <= ctx.at
         )
     )
 
@@ -163,9 +166,10 @@ def evidence_refused(ctx: CheckContext, params: RefusedParams) -> Iterator[Findi
     One finding per file; it resolves once `within` has passed (time for the sender to correct and
     resend) or earlier when acknowledged.
     """
+    produced = func.coalesce(EvidenceBatch.evidence_time, EvidenceBatch.received_at)
     query = select(EvidenceBatch).where(
-        EvidenceBatch.received_at <= ctx.at,
-        EvidenceBatch.received_at > ctx.at - params.within,
+        produced <= ctx.at,
+        produced > ctx.at - params.within,
         (EvidenceBatch.rows_bad > 0) | (EvidenceBatch.status == "rejected"),
     )
     if params.kinds:
@@ -186,7 +190,7 @@ def evidence_refused(ctx: CheckContext, params: RefusedParams) -> Iterator[Findi
         yield FindingDraft(
             subject=f"{batch.kind}/{batch.source}#{batch.id}",
             summary=summary,
-            period_start=from_store(batch.received_at),
+            period_start=from_store(batch.evidence_time or batch.received_at),
             evidence={
                 "batch_id": batch.id,
                 "kind": batch.kind,

@@ -27,6 +27,17 @@ RESOURCE_TYPES = {
 
 _GB = ("GB", "G")
 
+# Which source measures a resource: with several enabled, each only tries the resources meant for it.
+COLLECT_VIA = {
+    "ssh": "ssh",
+    "prometheus": "prometheus",
+    "file": "file",
+    "导入": "file",
+    "none": "none",
+    "不采集": "none",
+    "无": "none",
+}
+
 COLUMNS = (
     Column("resource_id", ("资源ID", "资源编号", "resource id"), fields.text(256), example="JWY-VM-0001"),
     Column("platform", ("云平台", "平台"), fields.text(128), example="警务云"),
@@ -78,6 +89,16 @@ COLUMNS = (
         example="10.12.3.41",
     ),
     Column(
+        "collect_via",
+        ("采集方式", "collect via", "source"),
+        fields.choice(COLLECT_VIA),
+        required=False,
+        default="",
+        type_doc="empty (any enabled source that can reach it) | ssh | prometheus | file (only dropped exports) "
+        "| none (not measured); 不采集 = none",
+        example="ssh",
+    ),
+    Column(
         "allocated_from",
         ("分配日期", "启用日期"),
         fields.date_value(),
@@ -107,6 +128,7 @@ class InventoryRecord:
     storage_gb: float
     backup_required: bool
     address: str
+    collect_via: str
     allocated_from: date | None
     allocated_to: date | None
 

@@ -65,6 +65,9 @@ class EvidenceBatch(Base):
     source: Mapped[str] = mapped_column(String(1024))  # file name or source name
     sha256: Mapped[str | None] = mapped_column(String(64), unique=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    # When the evidence was produced: a dropped file's modification time, a poll's time. A month exported at
+    # once and dropped later is judged by this, not by when it arrived.
+    evidence_time: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     status: Mapped[str] = mapped_column(String(16))  # accepted | partial | rejected
     rows_total: Mapped[int] = mapped_column(Integer, default=0)
     rows_ok: Mapped[int] = mapped_column(Integer, default=0)
@@ -99,6 +102,8 @@ class InventoryResource(Base):
     storage_gb: Mapped[float] = mapped_column(Float, default=0.0)
     backup_required: Mapped[bool] = mapped_column(Boolean, default=False)
     address: Mapped[str] = mapped_column(String(256), default="")
+    # "" any enabled source that can reach it; ssh | prometheus | file | none
+    collect_via: Mapped[str] = mapped_column(String(32), default="")
     allocated_from: Mapped[date | None] = mapped_column(Date)
     allocated_to: Mapped[date | None] = mapped_column(Date)
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("evidence_batches.id", ondelete="SET NULL"))
@@ -134,6 +139,51 @@ class UtilizationSample(Base):
     storage_used_gb: Mapped[float | None] = mapped_column(Float)
     storage_total_gb: Mapped[float | None] = mapped_column(Float)
     source: Mapped[str] = mapped_column(String(64), default="")
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("evidence_batches.id", ondelete="SET NULL"))
+
+
+class UtilizationHourly(Base):
+    """Hourly roll-up of the raw samples: what evaluation reads, and what is kept long (400 days)."""
+
+    __tablename__ = "utilization_hourly"
+    # On SQLite the rows are kept in (resource_id, hour) order (migration 0003): checks read them so.
+    __table_args__ = {"sqlite_with_rowid": False}
+    resource_id: Mapped[str] = mapped_column(String(256), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(
+        UTCDateTime(), primary_key=True, index=True
+    )  # start of the hour, UTC
+    samples: Mapped[int] = mapped_column(Integer)
+    cpu_mean: Mapped[float | None] = mapped_column(Float)
+    cpu_max: Mapped[float | None] = mapped_column(Float)
+    cpu_p95: Mapped[float | None] = mapped_column(Float)
+    mem_mean: Mapped[float | None] = mapped_column(Float)
+    mem_max: Mapped[float | None] = mapped_column(Float)
+    mem_p95: Mapped[float | None] = mapped_column(Float)
+    storage_used_gb: Mapped[float | None] = mapped_column(Float)  # the hour's largest
+    storage_total_gb: Mapped[float | None] = mapped_column(Float)
+
+
+class CollectionStatus(Base):
+    """The last attempt of each source at each target (host, resource): what failed, since when, why."""
+
+    __tablename__ = "collection_status"
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    target: Mapped[str] = mapped_column(String(256), primary_key=True)
+    last_attempt: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_success: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    # "" when fine; else unreachable | timeout | auth | host_key_unknown | host_key_changed | parse | http | config
+    error_kind: Mapped[str] = mapped_column(String(32), default="")
+    last_error: Mapped[str] = mapped_column(Text, default="")
+
+
+class StoreState(Base):
+    """Small named values the jobs keep between runs (e.g. how far the roll-up has read)."""
+
+    __tablename__ = "store_state"
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    value: Mapped[str] = mapped_column(Text, default="")
 
 
 class Finding(Base):
