@@ -122,7 +122,9 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     for week in range(2):
         first = START + timedelta(days=7 * week)
-        last = first + timedelta(days=7)
+        # The second export runs up to the hour before the demo's morning (2026-11-16 09:00), as a console
+        # export made at 08:00 that Monday would.
+        last = first + timedelta(days=7, hours=9 if week == 1 else 0)
         jwy = [
             f"{t:%Y-%m-%d %H:%M:%S},{rid},{fmt(cpu)},{fmt(mem)},{used:.1f},{total:g}"
             for t, rid, cpu, mem, used, total in rows(JWY, first, last, seed=11 + week)

@@ -189,3 +189,65 @@ def test_secret_never_in_output(config_file, tmp_path):
     shutil.copytree(REPO / "examples", tmp_path / "var" / "drop")
     proc = ops(cfg, "--log-level", "debug", "run", "--once", check=False)
     assert "Zq9-very-secret" not in proc.stdout + proc.stderr
+
+
+def _examples_as_sent_that_monday(tmp_path: Path) -> None:
+    """The demo's set-up: the sample files were produced on Monday 2026-11-16 08:00 (site time)."""
+    import os
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    produced = datetime(2026, 11, 16, 8, 0, tzinfo=ZoneInfo("Asia/Shanghai")).timestamp()
+    for path in (tmp_path / "var" / "drop").rglob("*"):
+        os.utime(path, (produced, produced))
+
+
+def test_demo_as_of_shows_exactly_the_planted_reclaim_list(demo_config, tmp_path):
+    _examples_as_sent_that_monday(tmp_path)
+    out = ops(demo_config, "run", "--once", "--at", "2026-11-16 09:00").stdout
+    assert "stale-resource" in out and "utilization-fresh" not in out and "inventory-fresh" not in out
+    reclaim = json.loads(
+        ops(demo_config, "resources", "idle", "--at", "2026-11-16 09:00", "--format", "json").stdout
+    )
+    assert {(i["check"], i["resource_id"]) for i in reclaim["items"]} == {
+        ("idle_cpu", "JWY-VM-0003"),
+        ("idle_cpu", "XYD-VM-0004"),
+        ("oversized_cpu", "JWY-VM-0004"),
+        ("oversized_cpu", "XYD-VM-0002"),
+        ("idle_storage", "JWY-VOL-0002"),
+        ("idle_storage", "XYD-VOL-0001"),
+        ("stale_resource", "JWY-VM-0008"),
+        ("stale_resource", "XYD-VM-0003"),
+    }
+    assert reclaim["totals"]["monthly_saving"] == pytest.approx(960 + 1600 + 4195.2)
+    table = ops(demo_config, "resources", "idle", "--at", "2026-11-16 09:00").stdout
+    assert "每月可节省（按合同单价）：6,755.20 CNY" in table
+    usage = json.loads(
+        ops(demo_config, "resources", "usage", "--at", "2026-11-16 09:00", "--format", "json").stdout
+    )
+    platforms = {r["platform"] for r in usage if r["tenant_unit"] is None}
+    assert platforms == {"警务云", "新一代公安信息网云平台"}
+    only = json.loads(
+        ops(
+            demo_config,
+            "resources",
+            "usage",
+            "--platform",
+            "警务云",
+            "--at",
+            "2026-11-16 09:00",
+            "--format",
+            "json",
+        ).stdout
+    )
+    assert {r["platform"] for r in only} == {"警务云"}
+
+
+def test_collect_command(config_file):
+    cfg = config_file()
+    rows = json.loads(ops(cfg, "collect", "--source", "local", "--format", "json").stdout)
+    assert len(rows) == 1 and rows[0]["source"] == "local" and rows[0]["ok"] is True
+    wrong = ops(cfg, "collect", "--source", "telnet", check=False)
+    assert wrong.returncode == 2 and "unknown source 'telnet'" in wrong.stderr
+    off = ops(cfg, "collect", "--source", "ssh", check=False)
+    assert off.returncode == 2 and "no enabled source ssh" in off.stderr
