@@ -177,10 +177,12 @@ def evidence_refused(ctx: CheckContext, params: RefusedParams) -> Iterator[Findi
     titles = _kind_titles()
     for batch in ctx.session.scalars(query.order_by(EvidenceBatch.id)):
         title_zh, title_en = titles.get(batch.kind, (batch.kind, batch.kind))
+        detail = _detail(batch.detail)
+        reason = ctx.t(detail.get("reason_zh") or detail.get("reason", ""), detail.get("reason", ""))
         if batch.status == "rejected":
             summary = ctx.t(
-                f"「{title_zh}」文件 {batch.source} 被拒收：{batch.detail}",
-                f"{title_en} file {batch.source} rejected: {batch.detail}",
+                f"「{title_zh}」文件 {batch.source} 被拒收：{reason}",
+                f"{title_en} file {batch.source} rejected: {reason}",
             )
         else:
             summary = ctx.t(
@@ -199,7 +201,7 @@ def evidence_refused(ctx: CheckContext, params: RefusedParams) -> Iterator[Findi
                 "rows_total": batch.rows_total,
                 "rows_ok": batch.rows_ok,
                 "rows_bad": batch.rows_bad,
-                "reason": batch.detail,
-                "report": batch.stored_path,
+                "reason": reason,
+                "stored_at": batch.stored_path,
             },
         )

@@ -246,3 +246,25 @@ def test_replay_evaluates_each_site_day_as_it_would_have_live(store):
     assert f.last_seen.astimezone(ZONE).date() == date(2026, 11, 5)
     with pytest.raises(ValueError, match="before"):
         engine.replay(store, rules, date(2026, 11, 5), date(2026, 11, 1), zone=ZONE)
+
+
+def test_a_rejected_file_is_a_finding_with_its_reason_in_the_users_language(store, config_file, tmp_path):
+    from ops_watch.checks.evidence import RefusedParams
+    from ops_watch.config import load_config
+    from ops_watch.ingest import ingest_file
+
+    cfg = load_config(config_file())
+    bad = tmp_path / "inventory.csv"
+    bad.write_text("资源ID,云平台\nJWY-1,警务云\n", encoding="utf-8")  # required columns missing
+    result = ingest_file(store, cfg, "inventory", bad)
+    assert result.status == "rejected"
+    rules = _rules(("refused", "evidence_refused", RefusedParams()))
+    at = datetime.now(UTC)
+    engine.evaluate(store, rules, at, zone=ZONE)
+    engine.evaluate(store, rules, at, zone=ZONE, language="en")
+    [f] = _findings(store)
+    assert f.evidence["reason"] and "{" not in f.evidence["reason"]  # the reason, not the batch's JSON detail
+    assert f.evidence["status"] == "rejected" and "rejected:" in f.summary
+    engine.evaluate(store, rules, at, zone=ZONE, language="zh")
+    [f] = _findings(store)
+    assert "被拒收：" in f.summary and "{" not in f.summary and "缺少" in f.summary
