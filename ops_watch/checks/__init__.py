@@ -90,7 +90,8 @@ def check(name: str, *, params: type[Params], area: str, example: str) -> Callab
 
 
 def load_all() -> dict[str, CheckSpec]:
-    """Import every check module so each registers itself."""
+    """Import every check module so each registers itself (and the contract sections they read)."""
+    from ops_watch import shifts  # noqa: F401  (registers the [staffing] contract section)
     from ops_watch.checks import collection, evidence, resources  # noqa: F401
 
     return CHECKS

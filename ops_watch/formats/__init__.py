@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ops_watch.formats import inventory, staff, utilization
+from ops_watch.formats import door, handover, inventory, staff, utilization
 from ops_watch.formats.spec import RecordKind
 
 
@@ -12,7 +12,9 @@ class UnknownKindError(LookupError):
         super().__init__(f"unknown evidence kind {name!r} (known: {', '.join(sorted(KINDS))})")
 
 
-KINDS: dict[str, RecordKind] = {k.name: k for k in (inventory.KIND, staff.KIND, utilization.KIND)}
+KINDS: dict[str, RecordKind] = {
+    k.name: k for k in (inventory.KIND, staff.KIND, utilization.KIND, door.KIND, handover.KIND)
+}
 
 
 def get_kind(name: str) -> RecordKind:

@@ -245,3 +245,38 @@ class OutboxMessage(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_error: Mapped[str] = mapped_column(Text, default="")
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class DoorEvent(Base):
+    """One access-control event (门禁记录). `dedupe_key` makes the same event from two files one row."""
+
+    __tablename__ = "door_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    person_id: Mapped[str] = mapped_column(String(128), default="", index=True)
+    name: Mapped[str] = mapped_column(String(128), default="")
+    card_no: Mapped[str] = mapped_column(String(128), default="", index=True)
+    door: Mapped[str] = mapped_column(String(256), default="")
+    direction: Mapped[str] = mapped_column(String(8), default="")  # in | out | "" (reader without direction)
+    result: Mapped[str] = mapped_column(String(16))  # granted | denied
+    device: Mapped[str] = mapped_column(String(256), default="")
+    serial_no: Mapped[str] = mapped_column(String(128), default="")
+    dedupe_key: Mapped[str] = mapped_column(String(600), unique=True)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("evidence_batches.id", ondelete="SET NULL"))
+
+
+class HandoverShift(Base):
+    """One shift of a handover sheet (交接班表); a corrected sheet replaces the row of the same (date, shift)."""
+
+    __tablename__ = "handover_shifts"
+    __table_args__ = (UniqueConstraint("date", "shift", name="uq_handover_date_shift"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    date: Mapped[date] = mapped_column(Date, index=True)
+    shift: Mapped[str] = mapped_column(String(64))
+    on_duty: Mapped[list[str]] = mapped_column(JSON, default=list)
+    handover_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    handed_over_by: Mapped[str] = mapped_column(String(128), default="")
+    taken_over_by: Mapped[str] = mapped_column(String(128), default="")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("evidence_batches.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

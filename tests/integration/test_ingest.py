@@ -396,19 +396,19 @@ def test_files_still_being_written_are_left_for_the_next_scan(store: Store, conf
 
 
 def test_unknown_subfolder_and_top_level_files_are_rejected_not_lost(store: Store, config: Config) -> None:
-    unknown = _drop(config, "door", "d.csv", "a,b\n1,2\n")
+    unknown = _drop(config, "parking", "d.csv", "a,b\n1,2\n")
     top = config.drop_dir / "loose.csv"
     top.write_text("a,b\n", encoding="utf-8")
     _age(top)
     results = {r.path.name: r for r in ingest_drop_folder(store, config)}
     day = _today(config)
-    assert results["d.csv"].status == "rejected" and "door" in results["d.csv"].reason
-    assert results["d.csv"].stored_path == config.drop_dir / "rejected" / "door" / day / "d.csv"
+    assert results["d.csv"].status == "rejected" and "parking" in results["d.csv"].reason
+    assert results["d.csv"].stored_path == config.drop_dir / "rejected" / "parking" / day / "d.csv"
     assert results["loose.csv"].stored_path == config.drop_dir / "rejected" / "unsorted" / day / "loose.csv"
     assert not unknown.exists() and not top.exists()
     with store.session() as s:
         kinds = sorted(s.scalars(select(EvidenceBatch.kind)))
-    assert kinds == ["door", "unsorted"]
+    assert kinds == ["parking", "unsorted"]
 
 
 def test_a_name_taken_in_processed_gets_a_suffix(store: Store, config: Config) -> None:

@@ -1,0 +1,95 @@
+"""The door kind: data-file cases, directions and results as exports write them, the dedupe key, an XLSX."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import openpyxl
+import pytest
+
+from ops_watch.formats import get_kind
+from ops_watch.formats.door import dedupe_key
+from ops_watch.formats.records import FileRejected, read_records
+from ops_watch.formats.spec import ParseContext
+from ops_watch.formats.tabular import open_table
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "formats"
+CTX = ParseContext()
+DOOR = get_kind("door")
+
+
+def run_case(path: Path, ctx: ParseContext = CTX) -> dict[str, Any]:
+    """What the parser makes of a data file, in the shape of its .expected.json."""
+    with open_table(path) as table:
+        try:
+            stream = read_records(DOOR, table.rows(), ctx)
+        except FileRejected as exc:
+            return {"rejected": [f.column for f in exc.faults]}
+        rows = list(stream.rows)
+        out: dict[str, Any] = {"encoding": table.detail.get("encoding"), "header_row": stream.header_row}
+    records = [DOOR.to_row(r.record) for r in rows if r.record is not None]
+    out["records"] = json.loads(json.dumps(records, default=str))
+    out["faults"] = [[r.number, f.label, f.value] for r in rows for f in r.faults]
+    return out
+
+
+CASES = sorted((DATA / "door").glob("*.csv"))
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.stem for c in CASES])
+def test_door_data_file_cases(case: Path) -> None:
+    expected = json.loads(case.with_suffix(".expected.json").read_text(encoding="utf-8"))
+    assert run_case(case) == expected
+
+
+def test_times_without_an_offset_are_in_the_site_zone() -> None:
+    utc_site = run_case(DATA / "door" / "events_utf8_bom.csv", ParseContext(ZoneInfo("UTC")))
+    shanghai = run_case(DATA / "door" / "events_utf8_bom.csv")
+    assert utc_site["records"][0]["at"] == "2026-11-02 08:31:05+00:00"
+    assert shanghai["records"][0]["at"] == "2026-11-02 00:31:05+00:00"
+    # an explicit offset is kept whatever the site zone
+    assert utc_site["records"][3]["at"] == shanghai["records"][3]["at"] == "2026-11-02 23:10:00+00:00"
+
+
+def test_dedupe_key_prefers_the_device_serial_and_else_who_where_when() -> None:
+    at = datetime(2026, 11, 2, 8, 31, 5, tzinfo=ZoneInfo("Asia/Shanghai"))
+    assert dedupe_key(at, "YW-1", "300", "A门", "DEV1", "77") == "dev:DEV1#77"
+    assert dedupe_key(at, "YW-1", "300", "A门", "", "77") == "evt:YW-1|A门|2026-11-02T00:31:05Z"
+    assert dedupe_key(at, "", "300", "A门", "DEV1", "") == "evt:300|A门|2026-11-02T00:31:05Z"
+    # the same instant written in another zone is the same event
+    assert dedupe_key(at.astimezone(UTC), "", "300", "A门", "", "") == dedupe_key(
+        at, "", "300", "A门", "", ""
+    )
+
+
+def test_an_xlsx_export_with_a_title_row_real_datetimes_and_numeric_cards(tmp_path: Path) -> None:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["门禁事件导出（2026-11-02）"])
+    ws.append(["时间", "工号", "姓名", "卡号", "门禁点", "方向", "结果", "设备", "流水号"])
+    ws.append(
+        [datetime(2026, 11, 2, 8, 0), "YW-001", "王建国", 3005120401, "机房A门", "进", "成功", "D1", 1001]
+    )
+    ws.append([datetime(2026, 11, 2, 8, 5), None, None, 3005120402, "机房A门", "out", "失败", None, None])
+    path = tmp_path / "door.xlsx"
+    wb.save(path)
+    out = run_case(path)
+    assert out["header_row"] == 2
+    assert out["faults"] == []
+    first, second = out["records"]
+    assert first["card_no"] == "3005120401" and first["serial_no"] == "1001"
+    assert first["dedupe_key"] == "dev:D1#1001"
+    assert first["at"] == "2026-11-02 00:00:00+00:00"
+    assert (second["direction"], second["result"], second["person_id"]) == ("out", "denied", "")
+    assert second["dedupe_key"] == "evt:3005120402|机房A门|2026-11-02T00:05:00Z"
+
+
+def test_a_file_without_door_or_result_is_rejected_naming_them() -> None:
+    with pytest.raises(FileRejected) as err:
+        with open_table(DATA / "door" / "missing_columns.csv") as table:
+            read_records(DOOR, table.rows(), CTX)
+    assert {f.column for f in err.value.faults} == {"door", "result"}
