@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import format_cases
 import openpyxl
 import pytest
 
@@ -23,18 +24,7 @@ DOOR = get_kind("door")
 
 
 def run_case(path: Path, ctx: ParseContext = CTX) -> dict[str, Any]:
-    """What the parser makes of a data file, in the shape of its .expected.json."""
-    with open_table(path) as table:
-        try:
-            stream = read_records(DOOR, table.rows(), ctx)
-        except FileRejected as exc:
-            return {"rejected": [f.column for f in exc.faults]}
-        rows = list(stream.rows)
-        out: dict[str, Any] = {"encoding": table.detail.get("encoding"), "header_row": stream.header_row}
-    records = [DOOR.to_row(r.record) for r in rows if r.record is not None]
-    out["records"] = json.loads(json.dumps(records, default=str))
-    out["faults"] = [[r.number, f.label, f.value] for r in rows for f in r.faults]
-    return out
+    return format_cases.run_case("door", path, ctx)
 
 
 CASES = sorted((DATA / "door").glob("*.csv"))

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import format_cases
 import pytest
 
 from ops_watch.formats import KINDS, UnknownKindError, get_kind
@@ -33,21 +34,7 @@ INVENTORY = get_kind("inventory")
 
 
 def run_case(kind: str, path: Path) -> dict[str, Any]:
-    """What the parser makes of a data file, in the shape of its .expected.json."""
-    spec = get_kind(kind)
-    with open_table(path) as table:
-        try:
-            stream = read_records(spec, table.rows(), CTX)
-        except FileRejected as exc:
-            return {"rejected": [f.column for f in exc.faults]}
-        rows = list(stream.rows)
-        out: dict[str, Any] = {"encoding": table.detail["encoding"], "header_row": stream.header_row}
-    if stream.header_map.ignored:
-        out["ignored_columns"] = list(stream.header_map.ignored)
-    records = [spec.to_row(r.record) for r in rows if r.record is not None]
-    out["records"] = json.loads(json.dumps(records, default=str))
-    out["faults"] = [[r.number, f.label, f.value] for r in rows for f in r.faults]
-    return out
+    return format_cases.run_case(kind, path, CTX)
 
 
 CASES = sorted((DATA / "inventory").glob("*.csv"))

@@ -7,11 +7,12 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+import format_cases
 import openpyxl
 import pytest
 
 from ops_watch.formats import get_kind
-from ops_watch.formats.records import FileRejected, read_records
+from ops_watch.formats.records import read_records
 from ops_watch.formats.spec import CellError, ParseContext
 from ops_watch.formats.staff import certificates
 from ops_watch.formats.tabular import open_table
@@ -22,18 +23,7 @@ STAFF = get_kind("staff")
 
 
 def run_case(path: Path) -> dict[str, Any]:
-    """What the parser makes of a data file, in the shape of its .expected.json."""
-    with open_table(path) as table:
-        try:
-            stream = read_records(STAFF, table.rows(), CTX)
-        except FileRejected as exc:
-            return {"rejected": [f.column for f in exc.faults]}
-        rows = list(stream.rows)
-        out: dict[str, Any] = {"encoding": table.detail["encoding"], "header_row": stream.header_row}
-    records = [STAFF.to_row(r.record) for r in rows if r.record is not None]
-    out["records"] = json.loads(json.dumps(records, default=str))
-    out["faults"] = [[r.number, f.label, f.value] for r in rows for f in r.faults]
-    return out
+    return format_cases.run_case("staff", path, CTX)
 
 
 CASES = sorted((DATA / "staff").glob("*.csv"))

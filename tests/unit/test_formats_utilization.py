@@ -11,12 +11,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import format_cases
 import pytest
 
 from ops_watch.formats import KINDS, get_kind
-from ops_watch.formats.records import FileRejected, read_records
 from ops_watch.formats.spec import ParseContext, match_header, parse_row
-from ops_watch.formats.tabular import open_table
 from ops_watch.store.schema import UtilizationSample
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "formats" / "utilization"
@@ -25,19 +24,7 @@ KIND = get_kind("utilization")
 
 
 def run_case(path: Path) -> dict[str, Any]:
-    with open_table(path) as table:
-        try:
-            stream = read_records(KIND, table.rows(), CTX)
-        except FileRejected as exc:
-            return {"rejected": [f.column for f in exc.faults]}
-        rows = list(stream.rows)
-        out: dict[str, Any] = {"encoding": table.detail["encoding"], "header_row": stream.header_row}
-    if stream.header_map.ignored:
-        out["ignored_columns"] = list(stream.header_map.ignored)
-    records = [KIND.to_row(r.record) for r in rows if r.record is not None]
-    out["records"] = json.loads(json.dumps(records, default=str))
-    out["faults"] = [[r.number, f.label, f.value] for r in rows for f in r.faults]
-    return out
+    return format_cases.run_case("utilization", path, CTX)
 
 
 CASES = sorted(DATA.glob("*.csv"))
