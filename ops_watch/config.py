@@ -183,6 +183,7 @@ def _every(text: str) -> ScheduleEntry:
 class ScheduleConfig(_Model):
     collect: ScheduleEntry = Field(default_factory=lambda: _every("5m"))
     ingest: ScheduleEntry = Field(default_factory=lambda: _every("1m"))
+    doors: ScheduleEntry = Field(default_factory=lambda: _every("5m"))
     evaluate: ScheduleEntry = Field(default_factory=lambda: _every("5m"))
     notify: ScheduleEntry = Field(default_factory=lambda: _every("1m"))
     report_weekly: ScheduleEntry = Field(default_factory=lambda: ScheduleEntry(cron="0 8 * * mon"))
@@ -264,6 +265,107 @@ class CollectConfig(_Model):
     prometheus: PrometheusSourceConfig = Field(default_factory=PrometheusSourceConfig)
 
 
+class DoorReader(_Model):
+    """A Hikvision reader: (doorNo, cardReaderNo) of the device -> the door's name and the direction."""
+
+    door_no: int = Field(ge=1)
+    reader_no: int = Field(ge=1)
+    door: str = Field(min_length=1)
+    direction: Literal["in", "out", ""] = ""  # "": the reader has no direction (entry-only counting)
+
+
+class DoorTerminal(_Model):
+    """A ZKBioTime terminal: its serial number -> the door's name and the direction."""
+
+    terminal_sn: str = Field(min_length=1)
+    door: str = Field(min_length=1)
+    # "punch_state": from the punch (check-in = in, check-out = out, others none); "": no direction.
+    direction: Literal["in", "out", "", "punch_state"] = "punch_state"
+
+
+# Hikvision access-control event codes (major 5 = MAJOR_EVENT), from the device SDK headers (HCNetSDK.h,
+# MINOR_* constants). Events with other minors (door opened/closed, alarms) are not passages and are
+# counted as ignored. See docs/staffing.md for each code's name.
+HIKVISION_GRANTED = (0x01, 0x02, 0x26, 0x28, 0x2A, 0x2C, 0x2E, 0x4B, 0x4D, 0x4F, 0x51, 0x53, 0x55, 0x57, 0x59)
+HIKVISION_DENIED = (
+    0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0A, 0x27, 0x29, 0x2B, 0x2D, 0x2F,
+    0x4C, 0x4E, 0x50, 0x52, 0x54, 0x56, 0x58, 0x5A,
+)  # fmt: skip
+
+
+class HikvisionCodes(_Model):
+    major: int = 5
+    granted: list[int] = Field(default_factory=lambda: list(HIKVISION_GRANTED))
+    denied: list[int] = Field(default_factory=lambda: list(HIKVISION_DENIED))
+
+    @model_validator(mode="after")
+    def _disjoint(self) -> HikvisionCodes:
+        both = sorted(set(self.granted) & set(self.denied))
+        if both:
+            raise ValueError(f"minor codes {both} are listed as both granted and denied")
+        return self
+
+
+class DoorDevice(_WithPassword):
+    """A door controller (Hikvision) or a ZKBioTime server: how its events map to doors, and how to poll it."""
+
+    name: str = Field(min_length=1, max_length=200)  # stored with each event; a dropped file names it
+    vendor: Literal["hikvision", "zkbiotime"]
+    url: str = ""  # http(s)://host[:port] to poll; empty: events arrive as dropped files only
+    poll: bool = True  # false: keep the mapping for files but do not poll
+    username: str = ""
+    auth_scheme: Literal["JWT", "Token"] = "JWT"  # ZKBioTime: the Authorization header's scheme
+    verify_tls: bool = True
+    ca_file: Path | None = None
+    timeout: Duration = timedelta(seconds=30)
+    page_size: int = Field(default=0, ge=0, le=1000)  # 0: the vendor's usual (Hikvision 30, ZKBioTime 100)
+    # The first poll (and a poll after long downtime) reads back at most this far.
+    backfill_max: Duration = timedelta(days=7)
+    readers: list[DoorReader] = Field(
+        default_factory=list
+    )  # Hikvision; empty: every reader of door N is "门N"
+    terminals: list[DoorTerminal] = Field(default_factory=list)  # ZKBioTime; empty: door = terminal alias
+
+    @model_validator(mode="after")
+    def _mapping(self) -> DoorDevice:
+        if self.vendor == "hikvision" and self.terminals:
+            raise ValueError("terminals are for ZKBioTime; a Hikvision device lists readers")
+        if self.vendor == "zkbiotime" and self.readers:
+            raise ValueError("readers are for Hikvision; a ZKBioTime server lists terminals")
+        seen = set()
+        for r in self.readers:
+            if (r.door_no, r.reader_no) in seen:
+                raise ValueError(f"reader door_no={r.door_no} reader_no={r.reader_no} is listed twice")
+            seen.add((r.door_no, r.reader_no))
+        sns = [t.terminal_sn for t in self.terminals]
+        if len(set(sns)) != len(sns):
+            raise ValueError("a terminal_sn is listed twice")
+        if self.url and not self.url.startswith(("http://", "https://")):
+            raise ValueError(f"url {self.url!r} must start with http:// or https://")
+        return self
+
+    @property
+    def polled(self) -> bool:
+        return bool(self.url) and self.poll
+
+
+class DoorsConfig(_Model):
+    hikvision: HikvisionCodes = Field(default_factory=HikvisionCodes)
+    devices: list[DoorDevice] = Field(default_factory=list)
+
+    @field_validator("devices")
+    @classmethod
+    def _unique_names(cls, v: list[DoorDevice]) -> list[DoorDevice]:
+        names = [d.name for d in v]
+        for name in names:
+            if names.count(name) > 1:
+                raise ValueError(f"device name {name!r} is used twice")
+        return v
+
+    def device(self, name: str) -> DoorDevice | None:
+        return next((d for d in self.devices if d.name == name), None)
+
+
 class UtilizationConfig(_Model):
     # Raw samples are kept this many days; hourly roll-ups (mean, max, p95) much longer, and checks read those.
     raw_days: int = Field(default=35, ge=1)
@@ -316,6 +418,7 @@ class Config(_Model):
     ingest: IngestConfig = Field(default_factory=IngestConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     collect: CollectConfig = Field(default_factory=CollectConfig)
+    doors: DoorsConfig = Field(default_factory=DoorsConfig)
     utilization: UtilizationConfig = Field(default_factory=UtilizationConfig)
     notify: NotifyConfig = Field(default_factory=NotifyConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)

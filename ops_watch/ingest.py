@@ -30,7 +30,8 @@ from ops_watch.config import Config
 from ops_watch.formats import KINDS, RecordKind
 from ops_watch.formats.records import FileRejected, read_records
 from ops_watch.formats.spec import Fault, ParseContext, Problem
-from ops_watch.formats.tabular import TableError, open_table
+from ops_watch.formats.tabular import TableError
+from ops_watch.formats.vendor import open_evidence
 from ops_watch.log import get_logger
 from ops_watch.store import Store
 from ops_watch.store.bulk import conflict_insert
@@ -172,7 +173,7 @@ def _insert_statement(session: Session, kind: RecordKind, columns: list[str]) ->
     return conflict_insert(session, kind.table.__table__, kind.key, columns, mode)
 
 
-class _RecordWriter:
+class RecordWriter:
     """Rows of one batch, written CHUNK_ROWS at a time; within a chunk a repeated key keeps the row the mode wants."""
 
     def __init__(self, session: Session, kind: RecordKind, batch_id: int, now: datetime):
@@ -256,8 +257,8 @@ class _FileIngest:
     def load(self, session: Session, kind: RecordKind, batch_id: int) -> None:
         """Stream the file's rows into the store; raise FileRejected or TableError for a whole-file problem."""
         ctx = ParseContext(zone=self.config.site.zone)
-        writer = _RecordWriter(session, kind, batch_id, self.now)
-        with open_table(self.path, self.config.ingest.sheet) as table:
+        writer = RecordWriter(session, kind, batch_id, self.now)
+        with open_evidence(self.path, kind.name, self.config) as table:
             stream = read_records(kind, table.rows(), ctx)
             self.detail.update(table.detail, header_row=stream.header_row)
             if stream.header_map.ignored:

@@ -35,6 +35,12 @@ def ingest(rt: Runtime) -> dict[str, Any]:
     return counts
 
 
+def doors(rt: Runtime) -> dict[str, Any]:
+    from ops_watch.doors import poll_doors
+
+    return poll_doors(rt.store, rt.config)
+
+
 def evaluate(rt: Runtime, at: datetime | None = None) -> dict[str, Any]:
     """Roll up new samples, then run the rules (as of `at`, default now)."""
     at = at or utcnow()
@@ -81,12 +87,13 @@ def purge(rt: Runtime) -> dict[str, Any]:
 JOBS: dict[str, Callable[[Runtime], dict[str, Any]]] = {
     "ingest": ingest,
     "collect": collect,
+    "doors": doors,
     "evaluate": evaluate,
     "notify": notify,
     "report_weekly": report_weekly,
     "purge": purge,
 }
-ONCE_ORDER = ("ingest", "collect", "evaluate", "notify")
+ONCE_ORDER = ("ingest", "collect", "doors", "evaluate", "notify")
 
 
 def run_once(rt: Runtime, at: datetime | None = None) -> dict[str, dict[str, Any]]:

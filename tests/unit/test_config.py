@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import typing
 from pathlib import Path
 
 import pytest
@@ -14,17 +15,30 @@ REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "config.example.toml"
 
 
-def _settings(model: type[BaseModel], prefix: str = "") -> list[str]:
-    """Every leaf setting of the config models as a dotted key path."""
+def _model_in(annotation: object) -> type[BaseModel] | None:
+    """The model of a `Model` or `list[Model]` field, else None."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    args = typing.get_args(annotation)
+    if typing.get_origin(annotation) is list and args and isinstance(args[0], type):
+        return args[0] if issubclass(args[0], BaseModel) else None
+    return None
+
+
+def _settings(model: type[BaseModel], prefix: str = "", in_list: bool = False) -> list[tuple[str, bool]]:
+    """Every leaf setting of the config models as (dotted key path, inside a list of tables?)."""
     out = []
     for name, field in model.model_fields.items():
         if field.exclude or field.annotation is type(None):
             continue  # excluded, or an inline secret (refused; the example shows <name>_file instead)
-        annotation = field.annotation
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            out += _settings(annotation, f"{prefix}{name}.")
+        sub = _model_in(field.annotation)
+        if sub is not None:
+            listed = in_list or typing.get_origin(field.annotation) is list
+            if listed:
+                out.append((f"{prefix}{name}", True))
+            out += _settings(sub, f"{prefix}{name}.", listed)
         else:
-            out.append(f"{prefix}{name}")
+            out.append((f"{prefix}{name}", in_list))
     return out
 
 
@@ -38,12 +52,16 @@ def test_example_config_loads_as_is_and_resolves_paths_against_its_directory():
 
 def test_example_config_documents_every_setting():
     text = EXAMPLE.read_text(encoding="utf-8")
-    tables = {m.group(1) for m in re.finditer(r"^\[([a-z_.]+)\]", text, re.M)}
+    tables = {m.group(1) for m in re.finditer(r"^\[\[?([a-z_.]+)\]\]?", text, re.M)}
     missing = []
-    for key in _settings(Config):
+    for key, in_list in _settings(Config):
         section, _, leaf = key.rpartition(".")
-        in_table = section in tables or any(t.startswith(section + ".") for t in tables)
-        if not in_table or not re.search(rf"^#?\s*{leaf}\s*=", text, re.M):
+        if in_list:  # an entry of a list of tables may be an inline table: the key must appear somewhere
+            documented = re.search(rf"(^#?\s*|[{{,]\s*){leaf}\s*=|^\[\[{re.escape(key)}\]\]", text, re.M)
+        else:
+            in_table = section in tables or any(t.startswith(section + ".") for t in tables)
+            documented = in_table and re.search(rf"^#?\s*{leaf}\s*=", text, re.M)
+        if not documented:
             missing.append(key)
     assert missing == []
 

@@ -1,0 +1,1 @@
+"""hikvision: placeholder, being written (registers its VendorFormat)."""

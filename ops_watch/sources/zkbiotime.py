@@ -1,0 +1,1 @@
+"""zkbiotime: placeholder, being written (registers its door poller)."""
