@@ -21,7 +21,7 @@ from ops_watch.log import get_logger
 from ops_watch.rules import Rule, RuleSet
 from ops_watch.store import Store
 from ops_watch.store.schema import Finding, FindingEvent
-from ops_watch.timeutil import local_day_bounds, utcnow
+from ops_watch.timeutil import from_store, local_day_bounds, utcnow
 
 log = get_logger(__name__)
 ACTIVE = ("open", "acknowledged", "silenced")
@@ -65,7 +65,12 @@ def _event(
 
 
 def _apply(
-    session: Session, rule: Rule, drafts: list[FindingDraft], at: datetime, result: Evaluation
+    session: Session,
+    rule: Rule,
+    drafts: list[FindingDraft],
+    at: datetime,
+    result: Evaluation,
+    scope_start: datetime | None = None,
 ) -> None:
     current = {d.fingerprint(rule.id): d for d in drafts}
     known = {
@@ -115,6 +120,9 @@ def _apply(
         result.still_open += 1
     for fp, finding in known.items():
         if fp not in current and finding.status in ACTIVE:
+            if scope_start is not None and finding.period_start is not None:
+                if from_store(finding.period_start) < scope_start:  # outside what the check judged
+                    continue
             finding.status, finding.resolved_at, finding.silenced_until = "resolved", at, None
             _event(session, finding, at, "resolved")
             result.resolved.append(finding.id)
@@ -142,7 +150,7 @@ def evaluate(
                 result.failed_rules[rule.id] = f"{type(exc).__name__}: {exc}"
                 session.rollback()
                 continue
-            _apply(session, rule, drafts, at, result)
+            _apply(session, rule, drafts, at, result, ctx.scope_start)
             if dry_run:
                 session.rollback()
     # Rules removed from the files leave their findings behind: resolve them, saying why.

@@ -122,6 +122,9 @@ class StaffingSection(_Strict):
     shifts: list[Shift] = Field(default_factory=list, validate_default=True)
     grace_minutes: int = Field(default=15, ge=0, le=24 * 60)
     onsite_doors: list[str] = Field(default_factory=list)
+    # The first day whose shifts are judged (the day the contractor's sheets and door records start being kept
+    # in ops-watch); None: every day the checks look back over.
+    judge_from: date | None = None
     calendar_overrides: dict[date, DayType] = Field(default_factory=dict)
 
     @classmethod

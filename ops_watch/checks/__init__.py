@@ -33,6 +33,9 @@ class CheckContext:
     zone: ZoneInfo
     contract: dict[str, Any]
     language: str = "zh"
+    # Set by a check that judges only a window (e.g. the shifts of the last 35 days): its findings about
+    # periods that start before this time are left as they are, not resolved because the window moved on.
+    scope_start: datetime | None = None
 
     def t(self, zh: str, en: str) -> str:
         """Pick the user's language for a summary."""
@@ -92,6 +95,6 @@ def check(name: str, *, params: type[Params], area: str, example: str) -> Callab
 def load_all() -> dict[str, CheckSpec]:
     """Import every check module so each registers itself (and the contract sections they read)."""
     from ops_watch import shifts  # noqa: F401  (registers the [staffing] contract section)
-    from ops_watch.checks import collection, evidence, resources  # noqa: F401
+    from ops_watch.checks import collection, evidence, resources, staffing  # noqa: F401
 
     return CHECKS

@@ -1,0 +1,245 @@
+"""Ingest a large door-event CSV and compare it with the sqlite3 shell's `.import` of the same file.
+
+    python bench/door_ingest.py                  # 1,000,000 rows, SQLite in a temporary directory
+    python bench/door_ingest.py --rows 200000 --keep
+
+Printed, not asserted: the rows, seconds, rows/s and peak RSS of `ops-watch`'s ingest of the file into a
+fresh SQLite store, beside the time of `sqlite3 fresh.db -cmd ".mode csv" ".import file.csv door_events"`
+(the floor: the same bytes into an empty table without parsing, checks or indexes). Targets: within 4x of
+`.import`, peak RSS under 300 MB. A second ingest of a copy with one byte changed (so its sha256 differs and
+it is not refused as the same file) shows the duplicate path: every row already stored.
+
+Each ingest runs in a child process, so its peak RSS is the ingest's own (imports, store, streaming), not the
+generator's. The file is what a door system exports: Chinese header, ~50 people, a few doors with readers
+in and out, times over a year in site time (Asia/Shanghai), mostly with device and serial number, one event
+in ten without a serial so the who-where-when dedupe key is used, some denied entries, UTF-8.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+HEADER = "时间,工号,姓名,卡号,门禁点,方向,结果,设备,流水号\r\n"
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+GIVEN = (
+    "伟",
+    "芳",
+    "娜",
+    "敏",
+    "静",
+    "强",
+    "磊",
+    "军",
+    "洋",
+    "勇",
+    "艳",
+    "杰",
+    "涛",
+    "明",
+    "超",
+    "秀英",
+    "建国",
+)
+DOORS = ("机房A门", "机房B门", "监控室", "配电室", "大厅门禁", "运维值班室")
+SITE_ZONE = "Asia/Shanghai"
+TARGET_RATIO = 4.0
+TARGET_RSS_MB = 300.0
+
+
+def _peak_rss_mib() -> float:
+    # ru_maxrss is KiB on Linux (bytes on macOS).
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+def write_door_events(path: Path, rows: int, seed: int = 7) -> None:
+    """Write `rows` events in time order over a year, as a door system's export would hold them."""
+    rng = random.Random(seed)
+    people = [
+        (f"YW-{i:04d}", rng.choice(SURNAMES) + rng.choice(GIVEN), f"30051{rng.randrange(10**5):05d}")
+        for i in range(1, 51)
+    ]
+    # Each door has a reader in and a reader out: a device each, numbering its events itself.
+    readers = [
+        (door, way, f"DS-K1T671-{d:02d}{'IO'[w]}")
+        for d, door in enumerate(DOORS)
+        for w, way in enumerate("进出")
+    ]
+    serials = {device: 100000 for _, _, device in readers}
+    start = datetime(2025, 1, 1)
+    step = 365 * 86400 / rows  # seconds between events on average
+    at = 0.0
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        f.write(HEADER)
+        block: list[str] = []
+        for _ in range(rows):
+            at += rng.expovariate(1 / step)
+            when = (start + timedelta(seconds=int(at))).strftime("%Y-%m-%d %H:%M:%S")
+            person_id, name, card = rng.choice(people)
+            door, way, device = rng.choice(readers)
+            serials[device] += 1
+            result = "成功" if rng.random() < 0.97 else "失败"
+            # One event in ten comes from an export without serials: the who-where-when key.
+            serial = "" if rng.random() < 0.1 else str(serials[device])
+            block.append(f"{when},{person_id},{name},{card},{door},{way},{result},{device},{serial}\r\n")
+            if len(block) >= 10_000:
+                f.write("".join(block))
+                block.clear()
+        f.write("".join(block))
+
+
+def changed_copy(src: Path, dst: Path) -> None:
+    """The same rows in other bytes (the last CRLF becomes LF plus a blank line, which the reader skips), so
+    the sha256 differs and the copy is ingested row by row rather than refused as the same file."""
+    shutil.copyfile(src, dst)
+    with open(dst, "r+b") as f:
+        f.seek(0, 2)
+        f.seek(f.tell() - 2)
+        tail = f.read(2)
+        assert tail == b"\r\n", tail
+        f.seek(f.tell() - 2)
+        f.write(b"\n\n")  # the last line now ends LF, then a blank line: the same rows, other bytes
+
+
+def time_sqlite_import(csv_path: Path, db_path: Path) -> float | None:
+    """Seconds for the sqlite3 shell to import the file into an empty table; None without the shell."""
+    shell = shutil.which("sqlite3") or ("/usr/bin/sqlite3" if Path("/usr/bin/sqlite3").exists() else None)
+    if shell is None:
+        print("sqlite3      not installed (apt-get install sqlite3): the .import floor is skipped")
+        return None
+    db_path.unlink(missing_ok=True)
+    t0 = time.perf_counter()
+    subprocess.run(
+        [shell, str(db_path), "-cmd", ".mode csv", f".import {csv_path} door_events"],
+        check=True,
+        stdin=subprocess.DEVNULL,
+    )
+    seconds = time.perf_counter() - t0
+    out = subprocess.run(
+        [shell, str(db_path), "SELECT count(*) FROM door_events"], check=True, capture_output=True, text=True
+    )
+    print(f"sqlite3      .import: {int(out.stdout):,} rows in {seconds:.2f} s")
+    return seconds
+
+
+def child(store_url: str, state_dir: str, csv_path: str) -> int:
+    """One ingest in this process; prints its figures as JSON on the last line."""
+    sys.path.insert(0, str(ROOT))
+    from ops_watch.config import Config
+    from ops_watch.ingest import ingest_file
+    from ops_watch.store import open_store
+
+    store = open_store(store_url)
+    config = Config.model_validate({"site": {"timezone": SITE_ZONE}, "paths": {"state_dir": state_dir}})
+    baseline = _peak_rss_mib()
+    t0 = time.perf_counter()
+    result = ingest_file(store, config, "door", Path(csv_path))
+    seconds = time.perf_counter() - t0
+    store.dispose()
+    figures = {
+        "status": result.status,
+        "total": result.rows_total,
+        "ok": result.rows_ok,
+        "bad": result.rows_bad,
+        "duplicate": result.rows_duplicate,
+        "seconds": seconds,
+        "rss_mib": _peak_rss_mib(),
+        "baseline_mib": baseline,
+    }
+    print(json.dumps(figures))
+    return 0
+
+
+def run_child(store_url: str, state_dir: Path, csv_path: Path, profile: Path | None) -> dict:
+    cmd = [sys.executable]
+    if profile is not None:
+        cmd += ["-m", "cProfile", "-o", str(profile)]
+    cmd += [__file__, "--child", store_url, str(state_dir), str(csv_path)]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _verdict(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
+
+
+def main() -> int:
+    if len(sys.argv) == 5 and sys.argv[1] == "--child":
+        return child(*sys.argv[2:])
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--keep", action="store_true", help="keep the working folder and print where it is")
+    parser.add_argument(
+        "--profile", action="store_true", help="write a cProfile of the first ingest (slower)"
+    )
+    args = parser.parse_args()
+
+    tmp_path = Path(tempfile.mkdtemp(prefix="ops-watch-door-bench-"))
+    try:
+        csv_path = tmp_path / "door-events.csv"
+        t0 = time.perf_counter()
+        write_door_events(csv_path, args.rows)
+        size_mib = csv_path.stat().st_size / 2**20
+        print(f"generated    {args.rows:,} events, {size_mib:.1f} MiB in {time.perf_counter() - t0:.1f} s")
+
+        floor = time_sqlite_import(csv_path, tmp_path / "import.db")
+
+        url = f"sqlite:///{tmp_path / 'ops-watch.db'}"
+        profile = tmp_path / "ingest.prof" if args.profile else None
+        first = run_child(url, tmp_path / "var", csv_path, profile)
+        copy = tmp_path / "door-events-again.csv"
+        changed_copy(csv_path, copy)
+        again = run_child(url, tmp_path / "var", copy, None)
+
+        print()
+        print(
+            f"{'ingest':<12} {'status':<9} {'rows':>10} {'stored':>10} {'dup':>10} {'bad':>6} "
+            f"{'seconds':>8} {'rows/s':>9} {'x import':>8} {'RSS MiB':>8}"
+        )
+        for label, r in (("first", first), ("duplicates", again)):
+            ratio = f"{r['seconds'] / floor:.2f}" if floor else "-"
+            print(
+                f"{label:<12} {r['status']:<9} {r['total']:>10,} {r['ok']:>10,} {r['duplicate']:>10,} "
+                f"{r['bad']:>6,} {r['seconds']:>8.2f} {r['total'] / r['seconds']:>9,.0f} {ratio:>8} "
+                f"{r['rss_mib']:>8.0f}"
+            )
+        print(
+            f"(RSS before the ingest, after imports and opening the store: {first['baseline_mib']:.0f} MiB)"
+        )
+        print()
+        if floor:
+            ratio = first["seconds"] / floor
+            print(
+                f"target       time within {TARGET_RATIO:g}x of .import: {ratio:.2f}x  {_verdict(ratio <= TARGET_RATIO)}"
+            )
+        else:
+            print("target       time within 4x of .import: not measured (no sqlite3 shell)")
+        rss_mb = max(first["rss_mib"], again["rss_mib"]) * 2**20 / 1e6
+        print(
+            f"target       peak RSS under {TARGET_RSS_MB:g} MB: {rss_mb:.0f} MB  {_verdict(rss_mb < TARGET_RSS_MB)}"
+        )
+        if profile is not None:
+            print(f"profile      {profile}  (python -m pstats {profile})")
+    finally:
+        if args.keep or args.profile:
+            print(f"kept         {tmp_path}")
+        else:
+            shutil.rmtree(tmp_path, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
