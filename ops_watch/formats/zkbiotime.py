@@ -99,7 +99,7 @@ def transaction_row(record: Any, number: int, doors: dict[str, TerminalDoor]) ->
         shown = repr(record)[:80]
         return fault_row(
             number,
-            f"交易记录应为 JSON 对象，实际为：{shown}",
+            f"打卡记录应为 JSON 对象，实际为：{shown}",
             f"a transaction record must be a JSON object, got: {shown}",
             [shown],
         )
@@ -124,7 +124,7 @@ def transaction_row(record: Any, number: int, doors: dict[str, TerminalDoor]) ->
         keys = ", ".join(missing)
         return fault_row(
             number,
-            f"交易记录缺少 {keys}（ZKBioTime 的每条打卡记录都应有 id、emp_code、punch_time、terminal_sn）",
+            f"打卡记录缺少 {keys}（ZKBioTime 的每条打卡记录都应有 id、emp_code、punch_time、terminal_sn）",
             f"the transaction record has no {keys} (every ZKBioTime punch has id, emp_code, punch_time, "
             "terminal_sn)",
             known,
