@@ -3,7 +3,8 @@
 # copied into the drop folder, the local host measured with psutil, email written as .eml files.
 # ./var is the demo's own state and is started afresh each time, so the demo always shows the same story.
 #
-# The examples are two weeks of a site's evidence, up to Monday 2026-11-16. The demo judges them as the
+# The examples are a site's evidence up to Monday 2026-11-16: two weeks of utilization exports, four weeks of
+# door events (a Hikvision export and the duty room's CSV) and handover sheets. The demo judges them as the
 # daemon would have that Monday morning (AS_OF), so it finds the same things whatever today's date is.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +24,10 @@ echo
 echo "== Reclaim list as of $AS_OF =="
 "$OPS_WATCH" --config config.example.toml resources idle --at "$AS_OF"
 echo
+echo "== Staffing rate (人员到位率), November as of $AS_OF =="
+"$OPS_WATCH" --config config.example.toml staffing rate --month 2026-11 --at "$AS_OF"
+echo
 echo "Next: .venv/bin/ops-watch --config config.example.toml findings list --status all"
+echo "      .venv/bin/ops-watch --config config.example.toml staffing shifts --from 2026-11-02 --to 2026-11-08 --at \"$AS_OF\""
 echo "      .venv/bin/ops-watch --config config.example.toml resources usage --at \"$AS_OF\""
 echo "      .venv/bin/ops-watch --config config.example.toml findings show 1"

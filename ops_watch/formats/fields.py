@@ -11,7 +11,15 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from ops_watch.formats.spec import CellError, CellParser, ParseContext, normalize_header
+from ops_watch.formats.spec import (
+    FAST_CHOICE,
+    FAST_TEXT,
+    CellError,
+    CellParser,
+    ParseContext,
+    fast_path,
+    normalize_header,
+)
 from ops_watch.timeutil import parse_date, parse_datetime
 
 
@@ -35,7 +43,8 @@ def text(max_length: int = 256) -> CellParser:
             )
         return out
 
-    return parse
+    # A str cell is its stripped text when short enough: the row parser does that without the call.
+    return fast_path(parse, FAST_TEXT, max_length)
 
 
 def _number_text(value: Any, suffixes: tuple[str, ...]) -> str:
@@ -182,7 +191,8 @@ def choice(values: Mapping[str, str]) -> CellParser:
             )
         return out
 
-    return parse
+    # A str cell spelled exactly as listed is looked up by the row parser without the call.
+    return fast_path(parse, FAST_CHOICE, exact)
 
 
 def text_list(separators: str, max_item: int = 128) -> CellParser:

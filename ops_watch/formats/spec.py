@@ -271,44 +271,93 @@ def no_header_fault(kind: RecordKind, first_row: Sequence[object]) -> Fault:
     )
 
 
+# How a cell parser can be skipped for a plain text cell (`fast_path` marks a parser with one). The row parser
+# handles these inline; any other cell, and a cell the shortcut does not settle, goes to the parser itself.
+FAST_TEXT = "text"  # argument: the maximum length; the value is the stripped text when it is not longer
+FAST_CHOICE = "choice"  # argument: {exact spelling: stored value}; a miss goes to the parser
+_FAST = "_ops_watch_fast_path"
+
+
+def fast_path(parser: CellParser, how: str, argument: Any) -> CellParser:
+    """Mark `parser` with a shortcut for str cells that gives exactly what the parser gives (or defers to it)."""
+    setattr(parser, _FAST, (how, argument))
+    return parser
+
+
+_EMPTY = Problem("必填，不能为空", "required: the cell is empty")
+
+RowParser = Callable[[Sequence[object], ParseContext], tuple[Any | None, list[Fault]]]
+
+
+def row_parser(kind: RecordKind, header_map: HeaderMap) -> RowParser:
+    """`parse_row` for one header, prepared once: which cell each column reads, its parser, its shortcut.
+
+    Rows of a file all share the header, so the lookups parse_row would repeat per cell are done here, and
+    plain text cells of text and choice columns are settled without a call (this runs for every row).
+    """
+    plan = []
+    for col in kind.columns:
+        pos = header_map.positions.get(col.name)
+        how, argument = getattr(col.parse, _FAST, (None, None))
+        empty = Fault(col.name, header_map.label(col.name), "", _EMPTY) if col.default is NO_DEFAULT else None
+        plan.append((col.name, -1 if pos is None else pos, col.parse, col.default, empty, how, argument))
+    build = kind.build
+
+    def parse(cells: Sequence[object], ctx: ParseContext) -> tuple[Any | None, list[Fault]]:
+        values: dict[str, Any] = {}
+        faults: list[Fault] = []
+        n = len(cells)
+        for name, pos, parser, default, empty, how, argument in plan:
+            raw = cells[pos] if 0 <= pos < n else None
+            if raw.__class__ is str:
+                text = raw.strip()  # type: ignore[union-attr]
+                if not text:
+                    if empty is None:
+                        values[name] = default
+                    else:
+                        faults.append(empty)
+                    continue
+                if how == FAST_TEXT:
+                    if len(text) <= argument:
+                        values[name] = text
+                        continue
+                elif how == FAST_CHOICE:
+                    out = argument.get(raw)
+                    if out is not None:
+                        values[name] = out
+                        continue
+            elif raw is None or (isinstance(raw, str) and not raw.strip()):
+                if empty is None:
+                    values[name] = default
+                else:
+                    faults.append(empty)
+                continue
+            try:
+                values[name] = parser(raw, ctx)
+            except CellError as exc:
+                faults.append(Fault(name, header_map.label(name), shown(raw), exc.problem))
+            except (ValueError, TypeError, ArithmeticError) as exc:
+                faults.append(Fault(name, header_map.label(name), shown(raw), Problem(str(exc), str(exc))))
+        if faults:
+            return None, faults
+        try:
+            return build(values, ctx), []
+        except CellError as exc:
+            column = exc.column or ""
+            value = shown(values.get(column)) if column else ""
+            return None, [Fault(column, header_map.label(column) if column else "", value, exc.problem)]
+
+    return parse
+
+
 def parse_row(
     kind: RecordKind, header_map: HeaderMap, cells: Sequence[object], ctx: ParseContext
 ) -> tuple[Any | None, list[Fault]]:
-    """One data row -> (record, []) or (None, every fault found in the row)."""
-    values: dict[str, Any] = {}
-    faults: list[Fault] = []
-    for col in kind.columns:
-        pos = header_map.positions.get(col.name)
-        raw = cells[pos] if pos is not None and pos < len(cells) else None
-        if raw is None or (isinstance(raw, str) and not raw.strip()):
-            if col.default is NO_DEFAULT:
-                faults.append(
-                    Fault(
-                        col.name,
-                        header_map.label(col.name),
-                        "",
-                        Problem("必填，不能为空", "required: the cell is empty"),
-                    )
-                )
-            else:
-                values[col.name] = col.default
-            continue
-        try:
-            values[col.name] = col.parse(raw, ctx)
-        except CellError as exc:
-            faults.append(Fault(col.name, header_map.label(col.name), shown(raw), exc.problem))
-        except (ValueError, TypeError, ArithmeticError) as exc:
-            faults.append(
-                Fault(col.name, header_map.label(col.name), shown(raw), Problem(str(exc), str(exc)))
-            )
-    if faults:
-        return None, faults
-    try:
-        return kind.build(values, ctx), []
-    except CellError as exc:
-        name = exc.column or ""
-        value = shown(values.get(name)) if name else ""
-        return None, [Fault(name, header_map.label(name) if name else "", value, exc.problem)]
+    """One data row -> (record, []) or (None, every fault found in the row).
+
+    A file's rows go through `row_parser`, made once for its header; this is the same for a single row.
+    """
+    return row_parser(kind, header_map)(cells, ctx)
 
 
 def build_record(record_type: type) -> Callable[[Mapping[str, Any], ParseContext], Any]:

@@ -42,9 +42,15 @@ def ops(config: Path, *args: str, check: bool = True) -> subprocess.CompletedPro
     return proc
 
 
+def example_doors() -> str:
+    """config.example.toml's [doors] tables: the door device the example Hikvision export names."""
+    text = (REPO / "config.example.toml").read_text(encoding="utf-8")
+    return text[text.index("\n[doors]\n") : text.index("\n[utilization]\n")]
+
+
 @pytest.fixture
 def demo_config(config_file, tmp_path) -> Path:
-    cfg = config_file()
+    cfg = config_file(example_doors())
     shutil.copytree(REPO / "examples", tmp_path / "var" / "drop")
     return cfg
 
@@ -241,6 +247,68 @@ def test_demo_as_of_shows_exactly_the_planted_reclaim_list(demo_config, tmp_path
         ).stdout
     )
     assert {r["platform"] for r in only} == {"警务云"}
+
+
+def test_staffing_rate_and_shifts_on_the_demo(demo_config, tmp_path):
+    _examples_as_sent_that_monday(tmp_path)
+    out = ops(demo_config, "run", "--once", "--at", "2026-11-16 09:00").stdout
+    for rule in ("ghost-on-duty", "unknown-entry", "access-denied-burst", "expired-qualification"):
+        assert rule in out
+    rate = json.loads(
+        ops(
+            demo_config,
+            "staffing",
+            "rate",
+            "--month",
+            "2026-11",
+            "--at",
+            "2026-11-16 09:00",
+            "--format",
+            "json",
+        ).stdout
+    )
+    assert rate[-1] == {"period": "2026-11 合计", "required": 55, "evidenced": 54, "rate": 98.2}
+    assert [r["period"] for r in rate[:-1]] == ["2026-W44", "2026-W45", "2026-W46"]
+    table = ops(demo_config, "staffing", "rate", "--month", "2026-10", "--at", "2026-11-16 09:00").stdout
+    assert "2026-10-19 之前的班次不评判" in table
+    shifts = list(
+        csv.DictReader(
+            io.StringIO(
+                ops(
+                    demo_config,
+                    "staffing",
+                    "shifts",
+                    "--from",
+                    "2026-11-04",
+                    "--to",
+                    "2026-11-04",
+                    "--at",
+                    "2026-11-16 09:00",
+                    "--format",
+                    "csv",
+                ).stdout.lstrip("\ufeff")
+            )
+        )
+    )
+    day = next(r for r in shifts if r["shift"] == "白班")
+    assert (day["ghosts"], day["required"], day["evidenced"], day["handover"]) == ("周杰", "3", "3", "已核实")
+    bad = ops(demo_config, "staffing", "rate", "--month", "2026-13", check=False)
+    assert bad.returncode == 2 and "'2026-13' is not a month" in bad.stderr
+    backwards = ops(
+        demo_config, "staffing", "shifts", "--from", "2026-11-05", "--to", "2026-11-04", check=False
+    )
+    assert backwards.returncode == 2 and "before --from" in backwards.stderr
+
+
+def test_staffing_commands_without_a_staffing_section_say_so(config_file, tmp_path):
+    cfg = config_file()
+    contract = tmp_path / "rules" / "contract.toml"
+    text = contract.read_text(encoding="utf-8")
+    contract.write_text(text[: text.index("# On-site staffing")], encoding="utf-8")
+    for name in ("staffing.toml",):
+        (tmp_path / "rules" / name).unlink()
+    proc = ops(cfg, "staffing", "rate", "--month", "2026-11", check=False)
+    assert proc.returncode == 2 and "no [staffing] section" in proc.stderr
 
 
 def test_collect_command(config_file):

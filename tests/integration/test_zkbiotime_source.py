@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
+from conftest import dump_toml
 from sqlalchemy import select
 
 from ops_watch.config import Config, load_config
@@ -218,13 +219,7 @@ def make_config(
         "terminals": MAPPED if terminals is None else terminals,
         **device,
     }
-    return load_config(config_file(dump_device(entry)))
-
-
-def dump_device(entry: dict[str, Any]) -> str:
-    from conftest import dump_toml
-
-    return dump_toml({"doors": {"devices": [entry]}})
+    return load_config(config_file(dump_toml({"doors": {"devices": [entry]}})))
 
 
 def events(store: Store) -> list[tuple[datetime, str, str, str, str, str]]:

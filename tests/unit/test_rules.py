@@ -136,9 +136,11 @@ def test_the_staffing_section_is_known_to_load_rules(tmp_path):
     """Contract sections register themselves when the checks load: no import by hand is needed."""
     d = tmp_path / "r"
     shutil.copytree(REPO / "rules", d)
-    with (d / "contract.toml").open("a", encoding="utf-8") as fh:
-        fh.write(
-            '\n[staffing]\nonsite_doors = ["机房A门"]\n\n[[staffing.shifts]]\nname = "白班"\n'
-            'start = "08:00"\nend = "20:00"\ndays = "all"\nmin_headcount = 2\n'
-        )
+    text = (d / "contract.toml").read_text(encoding="utf-8")
+    (d / "contract.toml").write_text(
+        text[: text.index("\n[staffing]\n")]
+        + '\n[staffing]\nonsite_doors = ["机房A门"]\n\n[[staffing.shifts]]\nname = "白班"\n'
+        'start = "08:00"\nend = "20:00"\ndays = "all"\nmin_headcount = 2\n',
+        encoding="utf-8",
+    )
     assert [s.name for s in load_rules(d).contract["staffing"].shifts] == ["白班"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -74,12 +75,19 @@ def _sole_weekend_workday(year: int) -> date:
     return days[0]
 
 
-def test_the_repository_rules_still_load_without_a_staffing_section():
+def test_the_repository_contract_states_its_shifts_and_a_contract_without_them_has_none(tmp_path):
     rules = load_rules(REPO / "rules")
     staffing = rules.contract["staffing"]
-    assert staffing.shifts == []
-    assert shift_instances(staffing, date(2026, 11, 1), date(2026, 11, 30), SHANGHAI) == []
+    assert [s.name for s in staffing.shifts] == ["白班", "夜班"] and staffing.judge_from == date(2026, 10, 19)
+    assert len(shift_instances(staffing, date(2026, 11, 1), date(2026, 11, 30), SHANGHAI)) == 60
     assert staffing_terms({}).shifts == []
+    d = tmp_path / "r"
+    shutil.copytree(REPO / "rules", d)
+    text = (d / "contract.toml").read_text(encoding="utf-8")
+    (d / "contract.toml").write_text(text[: text.index("\n[staffing]\n")], encoding="utf-8")
+    without = load_rules(d).contract["staffing"]
+    assert without.shifts == []
+    assert shift_instances(without, date(2026, 11, 1), date(2026, 11, 30), SHANGHAI) == []
 
 
 def test_the_section_loads_from_contract_toml(tmp_path):
