@@ -321,6 +321,9 @@ class DoorDevice(_WithPassword):
     page_size: int = Field(default=0, ge=0, le=1000)  # 0: the vendor's usual (Hikvision 30, ZKBioTime 100)
     # The first poll (and a poll after long downtime) reads back at most this far.
     backfill_max: Duration = timedelta(days=7)
+    # ZKBioTime: each poll also reads back this far before the newest punch it has, for punches a terminal
+    # that was offline uploads late with their original times (read again, they are stored once).
+    reread: Duration = timedelta(days=1)
     readers: list[DoorReader] = Field(
         default_factory=list
     )  # Hikvision; empty: every reader of door N is "门N"

@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import IO, Any, Literal
 
@@ -34,7 +35,7 @@ from ops_watch.formats.tabular import TableError
 from ops_watch.formats.vendor import open_evidence
 from ops_watch.log import get_logger
 from ops_watch.store import Store
-from ops_watch.store.bulk import conflict_insert
+from ops_watch.store.bulk import RowsWriter, rows_writer
 from ops_watch.store.schema import EvidenceBatch, RowError
 from ops_watch.timeutil import format_local, utcnow
 
@@ -167,14 +168,11 @@ class _Report:
             self._tmp = None
 
 
-def _insert_statement(session: Session, kind: RecordKind, columns: list[str]) -> Any:
-    """INSERT .. ON CONFLICT for the kind's write mode, in the dialect of the store (SQLite or PostgreSQL)."""
-    mode = "upsert" if kind.write_mode == "upsert" else "ignore"
-    return conflict_insert(session, kind.table.__table__, kind.key, columns, mode)
-
-
 class RecordWriter:
-    """Rows of one batch, written CHUNK_ROWS at a time; within a chunk a repeated key keeps the row the mode wants."""
+    """Rows of one batch, written CHUNK_ROWS at a time; within a chunk a repeated key keeps the row the mode wants.
+
+    `add_record` takes a record of the kind (what the ingest has); `add` a row as kind.to_row makes it.
+    """
 
     def __init__(self, session: Session, kind: RecordKind, batch_id: int, now: datetime):
         self.session = session
@@ -184,27 +182,43 @@ class RecordWriter:
         self.extra: dict[str, Any] = {"batch_id": batch_id}
         if "updated_at" in columns:
             self.extra["updated_at"] = now
-        self.pending: dict[tuple[Any, ...], dict[str, Any]] = {}
-        self.stmt: Any = None
+        fields = sorted(kind.field_names)  # the order of kind.to_row
+        self.columns: tuple[str, ...] = (*fields, *self.extra)
+        # Rows wait as tuples in `columns` order: a record's fields in one C call, then the batch's own.
+        self._fields = attrgetter(*fields) if len(fields) > 1 else (lambda r: (getattr(r, fields[0]),))
+        self._extra = tuple(self.extra.values())
+        key = [self.columns.index(c) for c in kind.key]
+        self._key = itemgetter(*key)
+        self._upsert = kind.write_mode == "upsert"
+        self.pending: dict[Any, tuple[Any, ...]] = {}
+        self._write: RowsWriter | None = None
 
     def add(self, row: dict[str, Any]) -> None:
         row.update(self.extra)
-        key = tuple(row[c] for c in self.kind.key)
-        if self.kind.write_mode == "upsert":
+        self._add(tuple(row[c] for c in self.columns))
+
+    def add_record(self, record: Any) -> None:
+        self._add(self._fields(record) + self._extra)
+
+    def _add(self, values: tuple[Any, ...]) -> None:
+        key = self._key(values)
+        if self._upsert:
             self.pending.pop(key, None)  # the later row of the file wins
-            self.pending[key] = row
+            self.pending[key] = values
         else:
-            self.pending.setdefault(key, row)
+            self.pending.setdefault(key, values)
         if len(self.pending) >= CHUNK_ROWS:
             self.flush()
 
     def flush(self) -> None:
         if not self.pending:
             return
-        rows = list(self.pending.values())
-        if self.stmt is None:
-            self.stmt = _insert_statement(self.session, self.kind, list(rows[0]))
-        self.session.execute(self.stmt, rows)
+        if self._write is None:
+            mode = "upsert" if self._upsert else "ignore"
+            self._write = rows_writer(
+                self.session, self.kind.table.__table__, self.kind.key, self.columns, mode
+            )
+        self._write(list(self.pending.values()))
         self.pending.clear()
 
     def stored(self) -> int:
@@ -263,18 +277,25 @@ class _FileIngest:
             self.detail.update(table.detail, header_row=stream.header_row)
             if stream.header_map.ignored:
                 self.detail["ignored_columns"] = list(stream.header_map.ignored)
-            good = 0
-            for row in stream.rows:
-                self.counts.total += 1
-                if row.record is None:
-                    self.counts.bad += 1
-                    for f in row.faults:
-                        self.fault(row.number, f)
-                else:
-                    good += 1
-                    writer.add(kind.to_row(row.record))
-                if len(self.issues) - self.issues_stored >= 1000:
-                    self.store_issues(session, batch_id)
+            # Counted in locals (this loop runs per row), into self.counts however the loop ends: a file
+            # that breaks off half way is reported with the rows read until then.
+            total = bad = good = 0
+            add = writer.add_record
+            try:
+                for row in stream.rows:
+                    total += 1
+                    if row.record is None:
+                        bad += 1
+                        for f in row.faults:
+                            self.fault(row.number, f)
+                        if len(self.issues) - self.issues_stored >= 1000:
+                            self.store_issues(session, batch_id)
+                    else:
+                        good += 1
+                        add(row.record)
+            finally:
+                self.counts.total += total
+                self.counts.bad += bad
             self.detail.update(table.detail)  # the CSV reader may have settled its encoding late
         self.counts.ok = writer.stored()
         self.counts.duplicate = good - self.counts.ok

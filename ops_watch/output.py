@@ -55,7 +55,18 @@ def render_table(rows: Sequence[dict[str, Any]], columns: Sequence[str], max_wid
     return "\n".join([line(columns), line(["-" * w for w in widths])] + [line(r) for r in cells])
 
 
+def excel_safe(text: str) -> str:
+    """Keep a cell from being run as a formula when the file is opened in Excel or WPS (text from evidence
+    written by others may start with = + - @)."""
+    if text[:1] in ("=", "+", "@", "\t", "\r") or (
+        text[:1] == "-" and not text[1:2].isdigit() and text[1:2] != "."
+    ):
+        return "'" + text
+    return text
+
+
 def render(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: str) -> str:
+    """Rows as a table, JSON, or CSV for Excel (UTF-8 with a BOM, so Chinese opens right; formula-safe)."""
     if fmt == "json":
         return json.dumps(
             [{c: r.get(c) for c in columns} for r in rows], ensure_ascii=False, indent=2, default=_cell
@@ -63,8 +74,9 @@ def render(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: str) -> 
     if fmt == "csv":
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
+        buf.write("\ufeff")
         writer.writerow(columns)
         for r in rows:
-            writer.writerow([_cell(r.get(c)) for c in columns])
+            writer.writerow([excel_safe(_cell(r.get(c))) for c in columns])
         return buf.getvalue().rstrip("\n")
     return render_table(rows, columns)

@@ -41,7 +41,9 @@ from ops_watch.store.schema import DoorEvent, HandoverShift, StaffMember
 from ops_watch.timeutil import format_local, from_store, local_day_bounds
 
 MAX_PAIRED = timedelta(hours=24)
-EARLY_ARRIVAL = timedelta(hours=1)  # an entry this long before a shift starts belongs to that shift  # an in/out pair longer than this is a lost badge, not one stay
+EARLY_ARRIVAL = timedelta(
+    hours=1
+)  # an entry this long before a shift starts belongs to that shift  # an in/out pair longer than this is a lost badge, not one stay
 _SPLIT = re.compile(f"[{re.escape(ON_DUTY_SEPARATORS)}]")
 
 

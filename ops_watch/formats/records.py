@@ -15,8 +15,8 @@ from ops_watch.formats.spec import (
     RecordKind,
     match_header,
     no_header_fault,
-    parse_row,
     require_columns,
+    row_parser,
     shown,
 )
 from ops_watch.formats.tabular import SourceRow, is_blank
@@ -84,11 +84,12 @@ def _read_fault(row: SourceRow, header_map: HeaderMap) -> Fault:
 def _parsed(
     kind: RecordKind, header_map: HeaderMap, rows: Iterator[SourceRow], ctx: ParseContext
 ) -> Iterator[ParsedRow]:
+    parse = row_parser(kind, header_map)  # prepared once for the file's header
     for row in rows:
         if row.fault is not None:
             yield ParsedRow(row.number, None, [_read_fault(row, header_map)])
         elif not is_blank(row.cells):
-            record, faults = parse_row(kind, header_map, row.cells, ctx)
+            record, faults = parse(row.cells, ctx)
             yield ParsedRow(row.number, record, faults)
 
 

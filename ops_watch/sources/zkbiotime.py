@@ -6,8 +6,10 @@ retried. With "Token" the password is the install's fixed API key, sent as `Auth
 No token is kept between polls or written anywhere.
 
 What is remembered (the poll state): the newest punch read, as {"last_time": punch_time, "last_id": id}.
-The next poll asks for punches from that time on (ZKBioTime's start_time is inclusive) and drops those at
-or before the remembered (time, id); the first poll, and one after long downtime, reads back at most
+The next poll asks for punches from that time less `reread` on (ZKBioTime's start_time is inclusive): a
+terminal that was offline uploads its punches later with their original times, and the re-read catches them
+(those already stored are stored once). With `reread = "0s"` it asks from that time and drops those at or
+before the remembered (time, id). The first poll, and one after long downtime, reads back at most
 `backfill_max`. Times are the site's local time without a zone, as ZKBioTime keeps them.
 
 Pages are asked for by number at the configured url: the `next` link only says whether there are more,
@@ -90,10 +92,11 @@ def read_cursor(state: dict[str, Any], zone: Any) -> Key | None:
 
 
 def window(cursor: Key | None, now: datetime, device: DoorDevice, zone: Any) -> tuple[datetime, datetime]:
-    """(start, end) in naive site time: from the cursor (never before now - backfill_max) to now."""
+    """(start, end) in naive site time: from the cursor less `reread` (never before now - backfill_max) to
+    now."""
     end = now.astimezone(zone).replace(tzinfo=None, microsecond=0)
     floor = end - device.backfill_max
-    start = floor if cursor is None else max(cursor[0], floor)
+    start = floor if cursor is None else max(cursor[0] - device.reread, floor)
     return start, end
 
 
@@ -318,7 +321,9 @@ def poll(device: DoorDevice, state: dict[str, Any], now: datetime, config: Confi
     finally:
         client.close()
 
-    fresh = new_records(records, cursor, end, zone)
+    # With reread, punches at or before the cursor are kept: a late upload among them is new, the rest are
+    # stored once (the dedupe key) and counted as duplicates.
+    fresh = new_records(records, None if device.reread else cursor, end, zone)
     ctx = VendorContext(config=config, file_stem=device.name, detail=detail)
     rows = list(transaction_rows(fresh, config, ctx, first_number=1))
     keys = [k for k in (punch_key(r, zone) for r in fresh) if k is not None]

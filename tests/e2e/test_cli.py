@@ -118,7 +118,9 @@ def test_findings_list_csv_and_table(demo_config):
     ops(demo_config, "run", "--once")
     table = ops(demo_config, "findings", "list").stdout
     assert table.splitlines()[0].split()[:3] == ["id", "severity", "status"]
-    rows = list(csv.DictReader(io.StringIO(ops(demo_config, "findings", "list", "--format", "csv").stdout)))
+    out = ops(demo_config, "findings", "list", "--format", "csv").stdout
+    assert out.startswith("\ufeffid,")  # Excel reads UTF-8 Chinese right only with the BOM
+    rows = list(csv.DictReader(io.StringIO(out.removeprefix("\ufeff"))))
     assert rows and FINDING_KEYS <= set(rows[0])
 
 

@@ -60,7 +60,9 @@ def drop(config: Config, *kinds: str, suffix: str = "") -> None:
         target.mkdir(parents=True, exist_ok=True)
         for path in (ROOT / "examples" / kind).iterdir():
             shutil.copy(path, target / f"{path.stem}{suffix}{path.suffix}")
-    produced = datetime(2026, 11, 16, 8, 0, tzinfo=ZONE).timestamp()  # sent that Monday morning, as in the demo
+    produced = datetime(
+        2026, 11, 16, 8, 0, tzinfo=ZONE
+    ).timestamp()  # sent that Monday morning, as in the demo
     for path in config.drop_dir.rglob("*"):
         os.utime(path, (produced, produced))
 

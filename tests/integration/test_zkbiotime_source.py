@@ -217,6 +217,7 @@ def make_config(
         "page_size": 3,
         "timeout": "5s",
         "terminals": MAPPED if terminals is None else terminals,
+        "reread": "0s",  # the cursor alone (test_a_late_upload_is_caught_by_the_reread turns it on)
         **device,
     }
     return load_config(config_file(dump_toml({"doors": {"devices": [entry]}})))
@@ -537,3 +538,19 @@ def test_a_dropped_error_page_is_refused_with_its_message(
     assert result.status == "rejected"
     assert "start_time: 时间格式错误" in result.reason
     assert events(store) == []
+
+
+def test_a_late_upload_is_caught_by_the_reread(
+    store: Store, config_file: Any, tmp_path: Path, fake: FakeZkBioTime
+) -> None:
+    fake.transactions = file_records()
+    config = make_config(config_file, tmp_path, fake.url, reread="1d")
+    poll_doors(store, config, NOW)
+    # A terminal back online uploads a punch from the morning, older than the newest one already read.
+    fake.transactions += [punch(1009, "2026-11-02 09:15:00", SN_DUTY, "0", emp="YW-0009")]
+    counts = poll_doors(store, config, NOW + timedelta(minutes=5))
+    assert counts["events"] == 1
+    assert fake.pages()[-1]["start_time"] == "2026-11-01 18:00:00"  # a day before the newest punch
+    batch = batches(store)[-1]
+    assert (batch.rows_ok, batch.rows_duplicate) == (1, 6)  # the re-read ones are stored once
+    assert last_state(store, config.doors.devices[0]) == {"last_time": "2026-11-02 18:00:00", "last_id": 1006}
