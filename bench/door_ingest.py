@@ -63,6 +63,11 @@ def _peak_rss_mib() -> float:
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 
 
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def write_door_events(path: Path, rows: int, seed: int = 7) -> None:
     """Write `rows` events in time order over a year, as a door system's export would hold them."""
     rng = random.Random(seed)
@@ -143,9 +148,9 @@ def child(store_url: str, state_dir: str, csv_path: str) -> int:
     store = open_store(store_url)
     config = Config.model_validate({"site": {"timezone": SITE_ZONE}, "paths": {"state_dir": state_dir}})
     baseline = _peak_rss_mib()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _cpu_seconds()
     result = ingest_file(store, config, "door", Path(csv_path))
-    seconds = time.perf_counter() - t0
+    seconds, cpu = time.perf_counter() - t0, _cpu_seconds() - c0
     store.dispose()
     figures = {
         "status": result.status,
@@ -154,6 +159,7 @@ def child(store_url: str, state_dir: str, csv_path: str) -> int:
         "bad": result.rows_bad,
         "duplicate": result.rows_duplicate,
         "seconds": seconds,
+        "cpu_seconds": cpu,
         "rss_mib": _peak_rss_mib(),
         "baseline_mib": baseline,
     }

@@ -222,7 +222,7 @@ def poll_doors(store: Store, config: Config, now: datetime | None = None) -> dic
 
 
 def last_state(store: Store, device: DoorDevice) -> dict[str, Any]:
-    """The device's remembered poll state (for `ops-watch doors status` and tests)."""
+    """The device's remembered poll state."""
     with store.session() as session:
         return load_state(session, device)
 

@@ -16,11 +16,10 @@ downtime, reads back at most `backfill_max`. A poll that brings nothing new keep
 
 from __future__ import annotations
 
-import re
 import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import requests
 from requests.auth import HTTPDigestAuth
@@ -29,6 +28,7 @@ from ops_watch.doors import DoorPoll, DoorPollError, door_poller
 from ops_watch.formats.hikvision import FORMAT_NAME, acs_rows
 from ops_watch.formats.vendor import VendorContext
 from ops_watch.log import get_logger, redact_text
+from ops_watch.sources.http import error_reason, shown_url
 
 if TYPE_CHECKING:
     from ops_watch.config import Config, DoorDevice
@@ -117,28 +117,6 @@ def new_items(items: list[Any], cursor: Key | None, end: datetime, zone: Any) ->
 # ---- HTTP ---------------------------------------------------------------------------------------
 
 
-def shown_url(url: str) -> str:
-    """The url as errors show it: never a user:password@ written into it."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    host = f"[{host}]" if ":" in host else host
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    return urlunsplit((parts.scheme, f"{host}:{port}" if port else host, parts.path.rstrip("/"), "", ""))
-
-
-def _reason(exc: Exception) -> str:
-    """The innermost useful words of a requests/urllib3 error, without the pool's boilerplate."""
-    text = str(exc)
-    m = re.search(r"Caused by \w+\((.*)\)\)?$", text)
-    if m:
-        text = m.group(1)
-    text = re.sub(r"<urllib3[^>]*>:?\s*", "", text).strip(" '\"()")
-    return text[:300] or type(exc).__name__
-
-
 def isapi_error(payload: Any) -> str:
     """ISAPI's error answer ({"statusCode", "statusString", "subStatusCode", "errorMsg"}) in a few words;
     "" when the payload is not one."""
@@ -174,15 +152,17 @@ class HikvisionClient:
             raise DoorPollError(
                 "config", f'{self.where}: a password is set but no username: set username (often "admin")'
             )
-        self.session = requests.Session()
-        self.session.headers["Accept"] = "application/json"
-        self.session.auth = HTTPDigestAuth(device.username, secret) if secret else None
         verify: bool | str = device.verify_tls
         if device.verify_tls and device.ca_file is not None:
             ca = config.resolve(device.ca_file)
             if not ca.is_file():
                 raise DoorPollError("config", f"{self.where}: ca_file {ca} does not exist")
             verify = str(ca)
+        self.session = requests.Session()
+        self.session.headers["Accept"] = "application/json"
+        # Digest (RFC 7616) as ISAPI requires: requests answers the device's 401 challenge and reuses the
+        # nonce for the following pages.
+        self.session.auth = HTTPDigestAuth(device.username, secret) if secret else None
         self.session.verify = verify
 
     def close(self) -> None:
@@ -213,14 +193,15 @@ class HikvisionClient:
             ) from None
         except requests.exceptions.SSLError as exc:
             raise DoorPollError(
-                "unreachable", self.scrub(f"{shown}: TLS error: {_reason(exc)}: check verify_tls and ca_file")
+                "unreachable",
+                self.scrub(f"{shown}: TLS error: {error_reason(exc)}: check verify_tls and ca_file"),
             ) from None
         except requests.ConnectionError as exc:
             raise DoorPollError(
-                "unreachable", self.scrub(f"{shown}: cannot connect: {_reason(exc)}")
+                "unreachable", self.scrub(f"{shown}: cannot connect: {error_reason(exc)}")
             ) from None
         except requests.RequestException as exc:
-            raise DoorPollError("http", self.scrub(f"{shown}: {_reason(exc)}")) from None
+            raise DoorPollError("http", self.scrub(f"{shown}: {error_reason(exc)}")) from None
         try:
             payload: Any = resp.json()
         except ValueError:

@@ -35,6 +35,7 @@ import requests
 
 from ops_watch.log import get_logger, redact_text
 from ops_watch.sources import CollectResult, Sample, Target, TargetStatus, procfs, source
+from ops_watch.sources.http import error_reason
 from ops_watch.timeutil import from_store
 
 if TYPE_CHECKING:
@@ -284,11 +285,13 @@ class PrometheusCollector:
         except requests.Timeout:
             raise PrometheusError("http", f"{shown}: no answer within {self.timeout:g}s") from None
         except requests.exceptions.SSLError as exc:
-            raise PrometheusError("http", self._scrub(f"{shown}: TLS error: {_reason(exc)}")) from None
+            raise PrometheusError("http", self._scrub(f"{shown}: TLS error: {error_reason(exc)}")) from None
         except requests.ConnectionError as exc:
-            raise PrometheusError("http", self._scrub(f"{shown}: cannot connect: {_reason(exc)}")) from None
+            raise PrometheusError(
+                "http", self._scrub(f"{shown}: cannot connect: {error_reason(exc)}")
+            ) from None
         except requests.RequestException as exc:
-            raise PrometheusError("http", self._scrub(f"{shown}: {_reason(exc)}")) from None
+            raise PrometheusError("http", self._scrub(f"{shown}: {error_reason(exc)}")) from None
         try:
             payload = resp.json()
         except ValueError:
@@ -509,16 +512,6 @@ class PrometheusCollector:
 
     def close(self) -> None:
         self.session.close()
-
-
-def _reason(exc: Exception) -> str:
-    """The innermost useful words of a requests/urllib3 error, without the pool's boilerplate."""
-    text = str(exc)
-    m = re.search(r"Caused by \w+\((.*)\)\)?$", text)
-    if m:
-        text = m.group(1)
-    text = re.sub(r"<urllib3[^>]*>:?\s*", "", text).strip(" '\"()")
-    return text[:300] or type(exc).__name__
 
 
 @source("prometheus")

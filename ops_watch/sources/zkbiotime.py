@@ -19,11 +19,10 @@ must not follow a link to wherever a response points.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import requests
 
@@ -31,6 +30,7 @@ from ops_watch.doors import DoorPoll, DoorPollError, door_poller
 from ops_watch.formats.vendor import VendorContext
 from ops_watch.formats.zkbiotime import FORMAT_NAME, page_error, page_ok, transaction_rows
 from ops_watch.log import get_logger, redact_text
+from ops_watch.sources.http import error_reason, shown_url
 
 if TYPE_CHECKING:
     from ops_watch.config import Config, DoorDevice
@@ -115,28 +115,6 @@ def new_records(records: Iterable[Any], cursor: Key | None, end: datetime, zone:
 # ---- HTTP ---------------------------------------------------------------------------------------
 
 
-def shown_url(url: str) -> str:
-    """The url as errors show it: never a user:password@ written into it."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    host = f"[{host}]" if ":" in host else host
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    return urlunsplit((parts.scheme, f"{host}:{port}" if port else host, parts.path.rstrip("/"), "", ""))
-
-
-def _reason(exc: Exception) -> str:
-    """The innermost useful words of a requests/urllib3 error, without the pool's boilerplate."""
-    text = str(exc)
-    m = re.search(r"Caused by \w+\((.*)\)\)?$", text)
-    if m:
-        text = m.group(1)
-    text = re.sub(r"<urllib3[^>]*>:?\s*", "", text).strip(" '\"()")
-    return text[:300] or type(exc).__name__
-
-
 class ZkBioTimeClient:
     """One poll's HTTP session to a ZKBioTime server."""
 
@@ -192,14 +170,15 @@ class ZkBioTimeClient:
             ) from None
         except requests.exceptions.SSLError as exc:
             raise DoorPollError(
-                "unreachable", self.scrub(f"{shown}: TLS error: {_reason(exc)}: check verify_tls and ca_file")
+                "unreachable",
+                self.scrub(f"{shown}: TLS error: {error_reason(exc)}: check verify_tls and ca_file"),
             ) from None
         except requests.ConnectionError as exc:
             raise DoorPollError(
-                "unreachable", self.scrub(f"{shown}: cannot connect: {_reason(exc)}")
+                "unreachable", self.scrub(f"{shown}: cannot connect: {error_reason(exc)}")
             ) from None
         except requests.RequestException as exc:
-            raise DoorPollError("http", self.scrub(f"{shown}: {_reason(exc)}")) from None
+            raise DoorPollError("http", self.scrub(f"{shown}: {error_reason(exc)}")) from None
 
     def login(self) -> None:
         """A fresh JWT; DoorPollError("auth") when the server refuses the username and password."""
