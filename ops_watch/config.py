@@ -184,6 +184,7 @@ class ScheduleConfig(_Model):
     collect: ScheduleEntry = Field(default_factory=lambda: _every("5m"))
     ingest: ScheduleEntry = Field(default_factory=lambda: _every("1m"))
     doors: ScheduleEntry = Field(default_factory=lambda: _every("5m"))
+    backups: ScheduleEntry = Field(default_factory=lambda: _every("1h"))
     evaluate: ScheduleEntry = Field(default_factory=lambda: _every("5m"))
     notify: ScheduleEntry = Field(default_factory=lambda: _every("1m"))
     report_weekly: ScheduleEntry = Field(default_factory=lambda: ScheduleEntry(cron="0 8 * * mon"))
@@ -375,6 +376,39 @@ class DoorsConfig(_Model):
         return next((d for d in self.devices if d.name == name), None)
 
 
+class ResticRepository(_WithPassword):
+    """A restic repository whose snapshots are a system's backup runs (`restic snapshots --json`)."""
+
+    name: str = Field(min_length=1, max_length=200)  # unique; a dropped snapshots file is "<name>…json"
+    system: str = Field(min_length=1, max_length=256)  # the system these snapshots back up
+    job: str = ""  # the job name the runs carry; empty: "restic:<name>"
+    repository: str = ""  # restic -r (a path, sftp:…, s3:…, rest:…); empty: RESTIC_REPOSITORY where it runs
+    host: str = ""  # run restic over SSH on this host (host or host:port, [collect.ssh] keys); empty: locally
+    user: str = ""  # SSH user; empty: collect.ssh.user
+    command: str = "restic"
+    snapshot_host: str = ""  # only snapshots taken on this host (restic --host); empty: all
+    tags: list[str] = Field(default_factory=list)  # only snapshots with these tags (restic --tag)
+    poll: bool = True  # false: files only
+    timeout: Duration = timedelta(minutes=2)
+
+    @property
+    def job_name(self) -> str:
+        return self.job or f"restic:{self.name}"
+
+
+class BackupsConfig(_Model):
+    restic: list[ResticRepository] = Field(default_factory=list)
+
+    @field_validator("restic")
+    @classmethod
+    def _unique_names(cls, v: list[ResticRepository]) -> list[ResticRepository]:
+        names = [r.name for r in v]
+        for name in names:
+            if names.count(name) > 1:
+                raise ValueError(f"restic repository name {name!r} is used twice")
+        return v
+
+
 class UtilizationConfig(_Model):
     # Raw samples are kept this many days; hourly roll-ups (mean, max, p95) much longer, and checks read those.
     raw_days: int = Field(default=35, ge=1)
@@ -428,6 +462,7 @@ class Config(_Model):
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     collect: CollectConfig = Field(default_factory=CollectConfig)
     doors: DoorsConfig = Field(default_factory=DoorsConfig)
+    backups: BackupsConfig = Field(default_factory=BackupsConfig)
     utilization: UtilizationConfig = Field(default_factory=UtilizationConfig)
     notify: NotifyConfig = Field(default_factory=NotifyConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)

@@ -12,38 +12,27 @@ the other devices still run.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert
-from sqlalchemy.orm import Session
-
 from ops_watch.collect import record_statuses
 from ops_watch.config import Config, DoorDevice
 from ops_watch.formats import door
-from ops_watch.formats.records import FileRejected, read_records
-from ops_watch.formats.spec import ParseContext
 from ops_watch.formats.tabular import SourceRow
 from ops_watch.formats.vendor import DOOR_HEADER
 from ops_watch.log import get_logger
-from ops_watch.sources import ERROR_KINDS, TargetStatus
+from ops_watch.polled import PollError, load_state, save_state, store_rows
+from ops_watch.sources import TargetStatus
 from ops_watch.store import Store
-from ops_watch.store.schema import EvidenceBatch, RowError, StoreState
 from ops_watch.timeutil import utcnow
 
 log = get_logger(__name__)
 
 
-class DoorPollError(Exception):
+class DoorPollError(PollError):
     """A poll that failed as a whole; `kind` is one of ops_watch.sources.ERROR_KINDS."""
-
-    def __init__(self, kind: str, message: str):
-        assert kind in ERROR_KINDS, kind
-        super().__init__(message)
-        self.kind = kind
 
 
 @dataclass
@@ -79,107 +68,7 @@ def _load_pollers() -> dict[str, DoorPoller]:
 
 
 def state_name(device: DoorDevice) -> str:
-    return f"doors:{device.vendor}:{device.name}"[:128]
-
-
-def load_state(session: Session, device: DoorDevice) -> dict[str, Any]:
-    row = session.get(StoreState, state_name(device))
-    if row is None or not row.value:
-        return {}
-    try:
-        value = json.loads(row.value)
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
-def save_state(session: Session, device: DoorDevice, state: dict[str, Any]) -> None:
-    row = session.get(StoreState, state_name(device))
-    if row is None:
-        session.add(StoreState(name=state_name(device), value=json.dumps(state, ensure_ascii=False)))
-    else:
-        row.value = json.dumps(state, ensure_ascii=False)
-
-
-@dataclass
-class Stored:
-    total: int = 0
-    ok: int = 0
-    bad: int = 0
-    duplicate: int = 0
-
-
-def store_rows(
-    session: Session,
-    config: Config,
-    source: str,
-    rows: Iterable[SourceRow],
-    now: datetime,
-    detail: dict[str, Any],
-) -> tuple[EvidenceBatch, Stored]:
-    """Parse rows under the canonical door header and store them as one batch of kind "door"."""
-    from ops_watch.ingest import RecordWriter
-
-    batch = EvidenceBatch(
-        kind="door",
-        source=source[:1024],
-        sha256=None,
-        received_at=now,
-        evidence_time=now,
-        status="accepted",
-        rows_total=0,
-        rows_ok=0,
-        rows_bad=0,
-        rows_duplicate=0,
-        detail="",
-        stored_path="",
-    )
-    session.add(batch)
-    session.flush()
-    counts = Stored()
-    writer = RecordWriter(session, door.KIND, batch.id, now)
-    errors: list[dict[str, Any]] = []
-    header = SourceRow(0, list(DOOR_HEADER))
-    try:
-        stream = read_records(door.KIND, [header, *rows], ParseContext(zone=config.site.zone))
-    except FileRejected as exc:  # cannot happen with the canonical header; kept loud if it ever does
-        raise DoorPollError("parse", "; ".join(f.problem.en for f in exc.faults)) from None
-    good = 0
-    for parsed in stream.rows:
-        counts.total += 1
-        if parsed.record is None:
-            counts.bad += 1
-            for f in parsed.faults:
-                if len(errors) < config.ingest.max_bad_rows_reported:
-                    errors.append(
-                        {
-                            "batch_id": batch.id,
-                            "row": parsed.number,
-                            "column": (f.label or f.column)[:256],
-                            "value": f.value,
-                            "reason": f.problem.text(config.language),
-                        }
-                    )
-        else:
-            good += 1
-            writer.add(door.KIND.to_row(parsed.record))
-    counts.ok = writer.stored()
-    counts.duplicate = good - counts.ok
-    if errors:
-        session.execute(insert(RowError), errors)
-    batch.rows_total, batch.rows_ok, batch.rows_bad, batch.rows_duplicate = (
-        counts.total,
-        counts.ok,
-        counts.bad,
-        counts.duplicate,
-    )
-    batch.status = (
-        "partial"
-        if counts.bad and (counts.ok or counts.duplicate)
-        else ("rejected" if counts.bad else "accepted")
-    )
-    batch.detail = json.dumps(detail, ensure_ascii=False, default=str)
-    return batch, counts
+    return f"doors:{device.vendor}:{device.name}"
 
 
 def poll_doors(store: Store, config: Config, now: datetime | None = None) -> dict[str, Any]:
@@ -192,7 +81,7 @@ def poll_doors(store: Store, config: Config, now: datetime | None = None) -> dic
             continue
         counts["devices"] += 1
         with store.session() as session:
-            state = load_state(session, device)
+            state = load_state(session, state_name(device))
         try:
             result = pollers[device.vendor](device, state, now, config)
         except DoorPollError as exc:
@@ -207,9 +96,16 @@ def poll_doors(store: Store, config: Config, now: datetime | None = None) -> dic
         with store.session() as session:
             if result is not None:
                 _, stored = store_rows(
-                    session, config, f"{device.vendor}:{device.name}", result.rows, now, result.detail
+                    session,
+                    config,
+                    door.KIND,
+                    DOOR_HEADER,
+                    f"{device.vendor}:{device.name}",
+                    result.rows,
+                    now,
+                    result.detail,
                 )
-                save_state(session, device, result.state)
+                save_state(session, state_name(device), result.state)
                 counts["events"] += stored.ok
                 counts["bad"] += stored.bad
             else:
@@ -224,7 +120,7 @@ def poll_doors(store: Store, config: Config, now: datetime | None = None) -> dic
 def last_state(store: Store, device: DoorDevice) -> dict[str, Any]:
     """The device's remembered poll state."""
     with store.session() as session:
-        return load_state(session, device)
+        return load_state(session, state_name(device))
 
 
 __all__ = [

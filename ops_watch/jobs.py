@@ -41,6 +41,12 @@ def doors(rt: Runtime) -> dict[str, Any]:
     return poll_doors(rt.store, rt.config)
 
 
+def backups(rt: Runtime) -> dict[str, Any]:
+    from ops_watch.backups import poll_backups
+
+    return poll_backups(rt.store, rt.config)
+
+
 def evaluate(rt: Runtime, at: datetime | None = None) -> dict[str, Any]:
     """Roll up new samples, then run the rules (as of `at`, default now)."""
     at = at or utcnow()
@@ -88,12 +94,13 @@ JOBS: dict[str, Callable[[Runtime], dict[str, Any]]] = {
     "ingest": ingest,
     "collect": collect,
     "doors": doors,
+    "backups": backups,
     "evaluate": evaluate,
     "notify": notify,
     "report_weekly": report_weekly,
     "purge": purge,
 }
-ONCE_ORDER = ("ingest", "collect", "doors", "evaluate", "notify")
+ONCE_ORDER = ("ingest", "collect", "doors", "backups", "evaluate", "notify")
 
 
 def run_once(rt: Runtime, at: datetime | None = None) -> dict[str, dict[str, Any]]:

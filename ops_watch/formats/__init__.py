@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ops_watch.formats import door, handover, inventory, staff, utilization
+from ops_watch.formats import backup, door, drill, drill_plan, handover, inventory, staff, utilization
 from ops_watch.formats.spec import RecordKind
 
 
@@ -13,7 +13,17 @@ class UnknownKindError(LookupError):
 
 
 KINDS: dict[str, RecordKind] = {
-    k.name: k for k in (inventory.KIND, staff.KIND, utilization.KIND, door.KIND, handover.KIND)
+    k.name: k
+    for k in (
+        inventory.KIND,
+        staff.KIND,
+        utilization.KIND,
+        door.KIND,
+        handover.KIND,
+        backup.KIND,
+        drill.KIND,
+        drill_plan.KIND,
+    )
 }
 
 

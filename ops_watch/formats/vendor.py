@@ -44,6 +44,9 @@ DOOR_HEADER: tuple[str, ...] = (
     "serial_no",
 )
 
+# The canonical backup-run header, in the names of ops_watch.formats.backup's columns.
+BACKUP_HEADER: tuple[str, ...] = ("system", "job", "started", "finished", "status", "size_gb")
+
 
 @dataclass
 class VendorContext:
@@ -86,7 +89,7 @@ def formats_for(kind: str) -> list[VendorFormat]:
 
 
 def _load() -> None:
-    from ops_watch.formats import hikvision, zkbiotime  # noqa: F401  (each registers its format)
+    from ops_watch.formats import hikvision, restic, zkbiotime  # noqa: F401  (each registers its format)
 
 
 def fault_row(number: int, zh: str, en: str, cells: list[Any] | None = None) -> SourceRow:
@@ -156,6 +159,7 @@ def open_evidence(path: Path, kind: str, config: Config) -> Table:
 
 
 __all__ = [
+    "BACKUP_HEADER",
     "DOOR_HEADER",
     "VENDOR_FORMATS",
     "VendorContext",

@@ -280,3 +280,50 @@ class HandoverShift(Base):
     notes: Mapped[str] = mapped_column(Text, default="")
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("evidence_batches.id", ondelete="SET NULL"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class BackupJob(Base):
+    """One run of a backup job (备份作业). `dedupe_key` (system, job, start) makes a run reported twice one row."""
+
+    __tablename__ = "backup_jobs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    system: Mapped[str] = mapped_column(String(256), index=True)
+    job: Mapped[str] = mapped_column(String(256), default="")
+    started: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    finished: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(16))  # success | failed | partial
+    size_gb: Mapped[float | None] = mapped_column(Float)
+    dedupe_key: Mapped[str] = mapped_column(String(800), unique=True)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("evidence_batches.id", ondelete="SET NULL"))
+
+
+class Drill(Base):
+    """One recovery or emergency drill (演练记录); a corrected record replaces the same (date, system, type)."""
+
+    __tablename__ = "drills"
+    __table_args__ = (UniqueConstraint("date", "system", "type", name="uq_drill_date_system_type"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    date: Mapped[date] = mapped_column(Date, index=True)
+    system: Mapped[str] = mapped_column(String(256), index=True)
+    type: Mapped[str] = mapped_column(String(16))  # restore | emergency | failover
+    scenario: Mapped[str] = mapped_column(Text, default="")
+    result: Mapped[str] = mapped_column(String(8))  # pass | fail
+    rto_minutes: Mapped[float | None] = mapped_column(Float)
+    rpo_minutes: Mapped[float | None] = mapped_column(Float)
+    participants: Mapped[list[str]] = mapped_column(JSON, default=list)
+    evidence: Mapped[str] = mapped_column(Text, default="")
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("evidence_batches.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class DrillPlan(Base):
+    """One drill the contractor announced (演练计划)."""
+
+    __tablename__ = "drill_plans"
+    __table_args__ = (UniqueConstraint("date", "system", "type", name="uq_drill_plan_date_system_type"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    date: Mapped[date] = mapped_column(Date, index=True)
+    system: Mapped[str] = mapped_column(String(256), index=True)
+    type: Mapped[str] = mapped_column(String(16))
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("evidence_batches.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,0 +1,1 @@
+"""restic: placeholder, being written (registers its VendorFormat for kind backup)."""
