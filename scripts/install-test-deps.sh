@@ -8,8 +8,15 @@
 # and exits 0, and the tests that need those components skip with the reason (in CI they fail instead).
 # In CI a failed apt-get fails.
 #
+# restic (for the backup source's tests) is not installed into the system: when it is not on PATH, the
+# Debian package is downloaded with a private apt state and unpacked into .cache/tools/ of the repository
+# (no root needed, the system's dpkg untouched); tests look there after PATH.
+#
 # Usage: scripts/install-test-deps.sh [--check]   (--check: report only, never install)
 set -euo pipefail
+
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+tools="$repo/.cache/tools"
 
 check_only=0
 [[ "${1:-}" == "--check" ]] && check_only=1
@@ -31,6 +38,38 @@ have_systemd_analyze() { command -v systemd-analyze >/dev/null 2>&1; }
 have_prometheus() { command -v prometheus >/dev/null 2>&1; }
 have_node_exporter() { command -v prometheus-node-exporter >/dev/null 2>&1; }
 
+have_restic() { command -v restic >/dev/null 2>&1 || [[ -x "$tools/usr/bin/restic" ]]; }
+
+# restic from Debian, unpacked under .cache/tools with apt's state kept in a temporary directory.
+fetch_restic() {
+    local tmp rc=0
+    tmp="$(mktemp -d)"
+    mkdir -p "$tmp/state/lists/partial" "$tmp/cache/archives/partial" "$tmp/deb" "$tools"
+    touch "$tmp/status"
+    local opts=(-o "Dir::State=$tmp/state" -o "Dir::State::status=$tmp/status" -o "Dir::Cache=$tmp/cache"
+        -o Debug::NoLocking=1 -o APT::Sandbox::User=root)
+    {
+        apt-get "${opts[@]}" update -q >/dev/null &&
+            (cd "$tmp/deb" && apt-get "${opts[@]}" download restic >/dev/null) &&
+            dpkg-deb -x "$tmp"/deb/restic_*.deb "$tools"
+    } || rc=$?
+    rm -rf "$tmp"
+    return "$rc"
+}
+
+if ! have_restic; then
+    if ((check_only)) || ! command -v apt-get >/dev/null 2>&1 || ! command -v dpkg-deb >/dev/null 2>&1; then
+        echo "restic missing: the backup source's tests will skip (apt-get install restic)" >&2
+    elif fetch_restic && have_restic; then
+        echo "restic unpacked into $tools/usr/bin"
+    else
+        echo "could not fetch restic (apt-get download restic)" >&2
+        if is_ci; then
+            exit 1
+        fi
+    fi
+fi
+
 missing=()
 have_postgresql || missing+=(postgresql)
 have_sshd || missing+=(openssh-server)
@@ -40,7 +79,7 @@ have_prometheus || missing+=(prometheus)
 have_node_exporter || missing+=(prometheus-node-exporter)
 
 if ((${#missing[@]} == 0)); then
-    echo "test components: PostgreSQL, sshd, ssh, systemd-analyze, Prometheus, node_exporter all present"
+    echo "test components: PostgreSQL, sshd, ssh, systemd-analyze, Prometheus, node_exporter, restic all present"
     exit 0
 fi
 

@@ -36,6 +36,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 SBIN_DIRS = ("/usr/local/sbin", "/usr/sbin", "/sbin")
+# Tools scripts/install-test-deps.sh unpacks without installing them into the system (restic).
+TOOLS_BIN = REPO / ".cache" / "tools" / "usr" / "bin"
 
 
 # ---- components: skip locally, fail in CI ------------------------------------------------------
@@ -61,7 +63,7 @@ def require_component(name: str, reason: str) -> str:
         if os.access(name, os.X_OK):
             return name
     else:
-        search = os.pathsep.join([os.environ.get("PATH", ""), *SBIN_DIRS])
+        search = os.pathsep.join([os.environ.get("PATH", ""), *SBIN_DIRS, str(TOOLS_BIN)])
         found = shutil.which(name, path=search)
         if found:
             return found

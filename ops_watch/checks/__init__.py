@@ -94,7 +94,8 @@ def check(name: str, *, params: type[Params], area: str, example: str) -> Callab
 
 def load_all() -> dict[str, CheckSpec]:
     """Import every check module so each registers itself (and the contract sections they read)."""
-    from ops_watch import shifts  # noqa: F401  (registers the [staffing] contract section)
-    from ops_watch.checks import collection, evidence, resources, staffing  # noqa: F401
+    import ops_watch.continuity  # noqa: F401  (registers the [continuity] contract section)
+    import ops_watch.shifts  # noqa: F401  (registers the [staffing] contract section)
+    from ops_watch.checks import collection, continuity, evidence, resources, staffing  # noqa: F401
 
     return CHECKS
