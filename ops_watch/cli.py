@@ -813,6 +813,35 @@ def staffing_rate(ctx: click.Context, month: str, by: str, at_text: str | None, 
             )
 
 
+@main.group("continuity")
+def continuity_group() -> None:
+    """Backups and drills of the protected systems (R3)."""
+
+
+@continuity_group.command("status")
+@click.option("--at", "at_text", help="As of this time (site time unless it has a zone); default now.")
+@format_option
+@click.pass_context
+def continuity_status(ctx: click.Context, at_text: str | None, fmt: str) -> None:
+    """One line per protected system: last backup, last drill per type, next due date, open findings."""
+    from ops_watch.continuity import STATUS_COLUMNS, continuity_terms, status_rows
+
+    with _runtime(ctx) as rt:
+        terms = continuity_terms(rt.rules.contract)
+        if not terms.systems and not terms.inventory_class:
+            _fail(
+                "contract.toml has no [continuity] systems: nothing to show (docs/continuity.md)", EXIT_CONFIG
+            )
+        at = _at(at_text, rt.config)
+        with rt.store.session() as session:
+            rows = status_rows(session, rt.rules.contract, at, rt.config.site.zone, rt.config.language)
+        if fmt == "table":
+            for row in rows:
+                rate = row["backup_rate_30d"]
+                row["backup_rate_30d"] = "-" if rate is None else f"{rate:.1f}%"
+        click.echo(render(rows, STATUS_COLUMNS, fmt))
+
+
 def _at(at_text: str | None, config: Config) -> datetime:
     try:
         return parse_datetime(at_text, config.site.zone) if at_text else utcnow()

@@ -168,7 +168,9 @@ def systems(session: Session, contract: Mapping[str, Any], on: date | None = Non
             .where(InventoryResource.backup_required.is_(True))
             .order_by(InventoryResource.resource_id)
         ):
-            if r.resource_id in out or (on is not None and r.allocated_to is not None and r.allocated_to < on):
+            if r.resource_id in out or (
+                on is not None and r.allocated_to is not None and r.allocated_to < on
+            ):
                 continue
             out[r.resource_id] = System(
                 name=r.resource_id,
@@ -291,23 +293,110 @@ def backup_success_rates(session: Session, start: datetime, end: datetime) -> di
 
 
 def last_success(session: Session, system: str, at: datetime) -> datetime | None:
-    """The end (or start, when the end is not recorded) of the newest successful run up to `at`."""
-    row = session.execute(
+    """The end (or start, when the end is not recorded) of the newest successful run finished by `at`."""
+    rows = session.execute(
         select(BackupJob.started, BackupJob.finished)
         .where(BackupJob.system == system, BackupJob.status == "success", BackupJob.started <= at)
         .order_by(BackupJob.started.desc())
-        .limit(1)
-    ).first()
-    if row is None:
-        return None
-    return from_store(row.finished or row.started)
+        .limit(5)
+    ).all()
+    for row in rows:  # a run still going at `at` is not yet a success
+        done = from_store(row.finished or row.started)
+        if done is not None and done <= at:
+            return done
+    return None
 
 
 def plans(session: Session, until: date) -> list[DrillPlan]:
     return list(session.scalars(select(DrillPlan).where(DrillPlan.date <= until).order_by(DrillPlan.date)))
 
 
+STATUS_COLUMNS = [
+    "system",
+    "class",
+    "backup",
+    "last_backup",
+    "last_success",
+    "backup_rate_30d",
+    "drills",
+    "next_due",
+    "open_findings",
+]
+
+
+def status_rows(
+    session: Session, contract: Mapping[str, Any], at: datetime, zone: Any, language: str = "zh"
+) -> list[dict[str, Any]]:
+    """One row per protected system: last backup, last success, the 30-day success rate, the last drill of
+    each type, the next due date of each drill type (or since when it is overdue), open findings."""
+    from ops_watch.store.schema import Finding
+    from ops_watch.timeutil import format_local
+
+    zh = language == "zh"
+    today = at.astimezone(zone).date()
+    by = drills_by(session, today)
+    rates = backup_success_rates(session, at - timedelta(days=30), at)
+    open_counts: dict[str, int] = defaultdict(int)
+    for f in session.scalars(
+        select(Finding).where(
+            Finding.area == "continuity", Finding.status.in_(("open", "acknowledged", "silenced"))
+        )
+    ):
+        open_counts[str((f.evidence or {}).get("system") or f.subject.split(" ")[0])] += 1
+    rows = []
+    for system in systems(session, contract, today).values():
+        last = session.execute(
+            select(BackupJob.started, BackupJob.status)
+            .where(BackupJob.system == system.name, BackupJob.started <= at)
+            .order_by(BackupJob.started.desc())
+            .limit(1)
+        ).first()
+        ok = last_success(session, system.name, at)
+        done, total = rates.get(system.name, (0, 0))
+        drills, dues = [], []
+        origin = obligations_start(contract, system)
+        kinds = sorted(set(system.drill_every_days) | {k for (n, k) in by if n == system.name})
+        for kind in kinds:
+            records = by.get((system.name, kind), [])
+            label = DRILL_TYPE_ZH[kind] if zh else kind
+            if records:
+                r = records[-1]
+                drills.append(
+                    f"{label} {r.date.isoformat()} {('通过' if r.result == 'pass' else '失败') if zh else r.result}"
+                )
+            cadence = system.drill_every_days.get(kind)
+            if cadence and origin is not None:
+                plan = drill_schedule(origin, cadence, [d.date for d in records if d.result == "pass"], today)
+                if plan.overdue_since is not None:
+                    dues.append(
+                        f"{label} {'逾期自' if zh else 'overdue since'} {plan.overdue_since.isoformat()}"
+                    )
+                else:
+                    dues.append(f"{label} {plan.next.isoformat()}")
+        sep = "；" if zh else "; "
+        rows.append(
+            {
+                "system": system.name,
+                "class": system.klass,
+                "backup": (
+                    f"RPO {system.rpo_hours:g}h" if system.backup else ("不需要" if zh else "not required")
+                ),
+                "last_backup": f"{format_local(from_store(last.started), zone)} {last.status}"
+                if last
+                else "-",
+                "last_success": format_local(ok, zone) if ok else "-",
+                "backup_rate_30d": None if total == 0 else round(done / total * 100, 1),
+                "drills": sep.join(drills) or "-",
+                "next_due": sep.join(dues) or "-",
+                "open_findings": open_counts.get(system.name, 0),
+            }
+        )
+    return rows
+
+
 __all__ = [
+    "STATUS_COLUMNS",
+    "status_rows",
     "DRILL_TYPES",
     "DRILL_TYPE_ZH",
     "ContinuitySection",

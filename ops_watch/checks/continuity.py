@@ -110,10 +110,15 @@ def backup_failed(ctx: CheckContext, params: NoParams) -> Iterator[FindingDraft]
         )
         if not jobs:
             continue  # backup_missing's
-        successes = [j for j in jobs if j.status == "success"]
+        # A success counts from when it finished: at `at`, a run still going is not yet known to succeed.
+        successes = [
+            j for j in jobs if j.status == "success" and from_store(j.finished or j.started) <= ctx.at
+        ]
         last_ok = successes[-1] if successes else None
         since_ok = [j for j in jobs if last_ok is None or j.started > last_ok.started]
-        failures = [j for j in since_ok if j.status != "success"]
+        failures = [
+            j for j in since_ok if j.status != "success" and from_store(j.finished or j.started) <= ctx.at
+        ]
         ok_at = from_store(last_ok.finished or last_ok.started) if last_ok else None
         starts = [from_store(failures[0].started)] if failures else []
         rpo_out = ok_at + system.rpo if ok_at else None

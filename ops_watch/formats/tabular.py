@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import io
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from ops_watch.formats.spec import Problem
 DETECT_CHUNK = 64 * 1024
 DETECT_LIMIT = 1024 * 1024  # an all-ASCII start is read this far looking for the first non-ASCII byte
 MAX_LINE = 1024 * 1024
+BLOCK = 256 * 1024  # read and decoded at once; no longer than MAX_LINE, so no line in a block is too long
 CSV_SUFFIXES = (".csv", ".txt", ".tsv")
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -183,21 +185,54 @@ def _delimiter(first_line: str) -> str:
 
 
 class _CsvLines:
-    """Decoded lines for csv.reader, one at a time; remembers what went wrong in the current record."""
+    """Decoded lines for csv.reader, one at a time; remembers what went wrong in the current record.
+
+    The file is read in blocks of whole lines, each decoded at once (a line at a time costs more than the
+    CSV parsing): the lines, and the faults of bad ones, are the same as line by line, because neither
+    encoding has a newline byte inside a character. A block that does not decode cleanly, and a line longer
+    than a block, go line by line as before.
+    """
 
     def __init__(self, f: IO[bytes], encoding: str, sure: bool):
         self.f = f
         self.encoding = encoding
         self.sure = sure
         self.fault: Problem | None = None
+        self._lines = self._read()
 
     def __iter__(self) -> Iterator[str]:
-        return self
+        return self._lines
 
     def __next__(self) -> str:
+        return next(self._lines)
+
+    def _read(self) -> Iterator[str]:
+        f = self.f
+        while block := f.read(min(BLOCK, MAX_LINE)):
+            end = block.rfind(b"\n") + 1
+            if end == 0:  # no line ends in this block: a long line (or the last one), read as before
+                f.seek(-len(block), io.SEEK_CUR)
+                line = self._long_line()
+                if line is None:
+                    return
+                yield line
+                continue
+            if end < len(block):
+                f.seek(end - len(block), io.SEEK_CUR)  # the cut line is read with the next block
+                block = block[:end]
+            try:
+                text = block.decode(self.encoding)
+            except UnicodeDecodeError:
+                for raw in _byte_lines(block):
+                    yield self._decode(raw)
+                continue
+            # Split at "\n" only, keeping it, as readline() does (str.splitlines would split at more).
+            yield from io.StringIO(text, newline="\n")
+
+    def _long_line(self) -> str | None:
         raw = self.f.readline(MAX_LINE)
         if not raw:
-            raise StopIteration
+            return None
         if len(raw) == MAX_LINE and not raw.endswith(b"\n"):
             while (more := self.f.readline(MAX_LINE)) and not more.endswith(b"\n"):
                 pass
@@ -206,6 +241,9 @@ class _CsvLines:
                 f"line longer than {MAX_LINE // 1024} KB, skipped (is the file damaged?)",
             )
             return "\ufffd\n"
+        return self._decode(raw)
+
+    def _decode(self, raw: bytes) -> str:
         try:
             return raw.decode(self.encoding)
         except UnicodeDecodeError as exc:
@@ -224,6 +262,15 @@ class _CsvLines:
                 f"bytes that are not valid {self.encoding} ({bad}): the row mixes encodings or holds garbage",
             )
             return raw.decode(self.encoding, errors="replace")
+
+
+def _byte_lines(block: bytes) -> Iterator[bytes]:
+    """The lines of a block that ends with a newline, each with its newline (bytes.splitlines splits at \\r)."""
+    start = 0
+    while start < len(block):
+        end = block.index(b"\n", start) + 1
+        yield block[start:end]
+        start = end
 
 
 def _open_csv(path: Path) -> Table:

@@ -983,3 +983,145 @@ class SshCollector:
 def build(config: Config) -> SshCollector | None:
     cfg = config.collect.ssh
     return SshCollector(SshSettings.from_config(cfg, config.config_dir)) if cfg.enabled else None
+
+
+# ---- one command on one host ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    exit_status: int  # -1 when the server sent none (the command was killed by a signal)
+    stdout: bytes
+    stderr: bytes
+
+
+def run_command(
+    settings: SshSettings,
+    address: str,
+    user: str,
+    command: str,
+    stdin: bytes = b"",
+    timeout: float | None = None,
+    output_limit: int = OUTPUT_LIMIT,
+) -> CommandResult:
+    """Run one command on a host over a connection of its own, with collect.ssh's key, known_hosts policy
+    and jump host, as the collector connects; for jobs that run a command now and then (the backups job
+    runs restic), not every minute. `stdin` is written to the command and then closed (a secret given this
+    way is on no command line); stdout and stderr are read separately, each up to `output_limit` bytes.
+
+    `address` is host, host:port or [v6]:port (collect.ssh.port by default); `user` empty is
+    collect.ssh.user; `timeout` (default collect.ssh.command_timeout) bounds the command after the login,
+    which has collect.ssh.connect_timeout. Raises SshError (kind one of sources.ERROR_KINDS, the reason
+    without the host) for every failure to connect, log in or finish in time; a command that ran and
+    failed is a CommandResult with its exit status.
+    """
+    try:
+        host, port = parse_address(address, settings.port)
+    except ValueError as exc:
+        raise SshError("config", str(exc)) from None
+    spec = HostSpec(address, host, port, user or settings.user)
+    known_hosts = KnownHosts(settings.known_hosts, settings.host_key_policy)
+    try:
+        known_hosts.refresh()
+    except OSError as exc:
+        raise SshError(
+            "config", f"cannot read known_hosts {settings.known_hosts}: {exc.strerror or exc}"
+        ) from None
+    credentials = Credentials(settings.key_file, settings.passphrase, settings.home)
+    credentials.refresh()
+    jump: JumpHost | None = None
+    if settings.jump_host:
+        try:
+            jump = JumpHost(*parse_jump_host(settings.jump_host, settings.user))
+        except ValueError as exc:
+            raise SshError("config", f"collect.ssh.jump_host: {exc}") from None
+    command_timeout = settings.command_timeout if timeout is None else timeout
+    ctx = CycleContext(
+        cycle=0,
+        connect_timeout=settings.connect_timeout,
+        command_timeout=command_timeout,
+        known_hosts=known_hosts,
+        credentials=credentials,
+        jump=jump,
+    )
+    session = HostSession(spec)
+    # paramiko waits for some replies without a timeout (exec_command's answer): past every deadline, a
+    # timer closes the connection, which ends such a wait.
+    overran = threading.Event()
+
+    def watchdog() -> None:
+        overran.set()
+        transport = session.transport
+        if transport is not None:
+            transport.close()
+
+    timer = threading.Timer(settings.connect_timeout + command_timeout + WATCHDOG_GRACE, watchdog)
+    timer.daemon = True
+    timer.start()
+    try:
+        session._connect(ctx)
+        assert session.transport is not None
+        return _exec(session.transport, command, stdin, command_timeout, output_limit)
+    except SshError as exc:
+        if overran.is_set() and exc.kind != "timeout":
+            raise SshError("timeout", f"no answer within {command_timeout:g}s for the command") from None
+        raise
+    except (paramiko.SSHException, EOFError, OSError) as exc:
+        if overran.is_set():
+            raise SshError("timeout", f"no answer within {command_timeout:g}s for the command") from None
+        raise SshError("unreachable", f"connection lost: {exc or type(exc).__name__}") from None
+    finally:
+        timer.cancel()
+        session.close()
+        if jump is not None:
+            jump.close()
+
+
+def _exec(
+    transport: paramiko.Transport, command: str, stdin: bytes, timeout: float, output_limit: int
+) -> CommandResult:
+    deadline = time.monotonic() + timeout
+
+    def remaining() -> float:
+        return deadline - time.monotonic()
+
+    try:
+        chan = transport.open_session(timeout=max(0.1, remaining()))
+    except paramiko.ChannelException as exc:
+        raise SshError("unreachable", f"the server refused a session channel: {exc.text}") from None
+    try:
+        chan.settimeout(max(0.1, remaining()))
+        chan.exec_command(command)
+        if stdin:
+            chan.sendall(stdin)
+        chan.shutdown_write()  # the command reads EOF after stdin
+        out, err = bytearray(), bytearray()
+
+        def drain_stderr() -> None:
+            while chan.recv_stderr_ready():
+                err.extend(chan.recv_stderr(65536))
+
+        while True:
+            if remaining() <= 0:
+                raise SshError("timeout", f"the command did not finish within {timeout:g}s")
+            drain_stderr()
+            # A short wait on stdout, so that stderr is drained while the command runs.
+            chan.settimeout(min(0.2, max(0.01, remaining())))
+            try:
+                data = chan.recv(65536)
+            except TimeoutError:
+                data = None
+            if data == b"":
+                break  # the channel's EOF: all of stdout and stderr has arrived
+            if data:
+                out.extend(data)
+            if len(out) > output_limit or len(err) > output_limit:
+                raise SshError("parse", f"the command printed more than {output_limit} bytes")
+        if not chan.status_event.wait(max(0.1, remaining())):
+            raise SshError("timeout", f"the command did not finish within {timeout:g}s")
+        drain_stderr()
+        return CommandResult(chan.recv_exit_status(), bytes(out), bytes(err))
+    except TimeoutError:
+        raise SshError("timeout", f"the command did not finish within {timeout:g}s") from None
+    finally:
+        chan.close()
