@@ -130,15 +130,21 @@ def build(values: dict[str, Any], _ctx: ParseContext) -> DoorRecord:
             "neither person_id nor card_no is given: give at least one",
             column="person_id",
         )
-    key = dedupe_key(
-        values["at"],
-        values["person_id"],
-        values["card_no"],
-        values["door"],
-        values["device"],
-        values["serial_no"],
+    # Positional: this runs for every event, and keyword arguments cost more.
+    at, person_id, card_no = values["at"], values["person_id"], values["card_no"]
+    door, device, serial_no = values["door"], values["device"], values["serial_no"]
+    return DoorRecord(
+        at,
+        person_id,
+        values["name"],
+        card_no,
+        door,
+        values["direction"],
+        values["result"],
+        device,
+        serial_no,
+        dedupe_key(at, person_id, card_no, door, device, serial_no),
     )
-    return DoorRecord(**values, dedupe_key=key)
 
 
 KIND = RecordKind(

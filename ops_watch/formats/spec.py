@@ -6,6 +6,7 @@ Pure: no I/O, no sessions. A kind module declares one RecordKind; `ops_watch.for
 from __future__ import annotations
 
 import dataclasses
+import sys
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -300,32 +301,36 @@ def row_parser(kind: RecordKind, header_map: HeaderMap) -> RowParser:
         pos = header_map.positions.get(col.name)
         how, argument = getattr(col.parse, _FAST, (None, None))
         empty = Fault(col.name, header_map.label(col.name), "", _EMPTY) if col.default is NO_DEFAULT else None
-        plan.append((col.name, -1 if pos is None else pos, col.parse, col.default, empty, how, argument))
+        longest = argument if how == FAST_TEXT else -1  # -1: no text shortcut
+        spellings = argument if how == FAST_CHOICE else None
+        # An absent column reads past the end of every row: its cell is None.
+        at = sys.maxsize if pos is None else pos
+        plan.append((col.name, at, col.parse, col.default, empty, longest, spellings))
     build = kind.build
 
     def parse(cells: Sequence[object], ctx: ParseContext) -> tuple[Any | None, list[Fault]]:
         values: dict[str, Any] = {}
         faults: list[Fault] = []
         n = len(cells)
-        for name, pos, parser, default, empty, how, argument in plan:
-            raw = cells[pos] if 0 <= pos < n else None
+        for name, pos, parser, default, empty, longest, spellings in plan:
+            raw = cells[pos] if pos < n else None
             if raw.__class__ is str:
                 text = raw.strip()  # type: ignore[union-attr]
-                if not text:
-                    if empty is None:
-                        values[name] = default
-                    else:
-                        faults.append(empty)
-                    continue
-                if how == FAST_TEXT:
-                    if len(text) <= argument:
+                if text:
+                    if len(text) <= longest:
                         values[name] = text
                         continue
-                elif how == FAST_CHOICE:
-                    out = argument.get(raw)
-                    if out is not None:
-                        values[name] = out
-                        continue
+                    if spellings is not None:
+                        out = spellings.get(raw)
+                        if out is not None:
+                            values[name] = out
+                            continue
+                elif empty is None:
+                    values[name] = default
+                    continue
+                else:
+                    faults.append(empty)
+                    continue
             elif raw is None or (isinstance(raw, str) and not raw.strip()):
                 if empty is None:
                     values[name] = default

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from sqlalchemy import Table
@@ -55,18 +56,51 @@ def rows_writer(
         order = list(compiled.positiontup or ())
         if compiled.positional and sorted(order) == sorted(names) and not compiled.literal_execute_params:
             positions = [names.index(name) for name in order]
-            processors = [
-                (i, table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
-                for i, name in enumerate(order)
-            ]
-            return _driver_writer(
-                session, compiled.string, positions, [(i, p) for i, p in processors if p is not None]
-            )
+            processors = []
+            for i, name in enumerate(order):
+                type_ = table.c[name].type
+                process = type_.dialect_impl(dialect).bind_processor(dialect)
+                if process is not None:
+                    is_datetime = getattr(type_, "python_type", None) is datetime
+                    processors.append((i, _utc_datetime_text(process) if is_datetime else process))
+            return _driver_writer(session, compiled.string, positions, processors)
 
     def write(rows: list[tuple[Any, ...]]) -> None:
         session.execute(stmt, [dict(zip(names, row, strict=True)) for row in rows])
 
     return write
+
+
+# Times whose text the shortcut must match exactly: the widths of every field, both ends of the range.
+_PROBES = (
+    datetime(1, 1, 1, tzinfo=UTC),
+    datetime(5, 6, 7, 8, 9, 10, 11, tzinfo=UTC),
+    datetime(2026, 11, 2, 23, 59, 59, 999999, tzinfo=UTC),
+    datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+)
+
+
+def _utc_datetime_text(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """A datetime column's processor with a shortcut for aware UTC times (what every kind stores).
+
+    On SQLite a UTCDateTime becomes naive UTC text through astimezone(), replace() and a %-format, which
+    together cost several times isoformat(). The shortcut is taken only when the processor gives the same
+    text for the probes (so a changed type or storage format turns it off), and only for values of exactly
+    the kind probed: anything else still goes through the processor, errors included.
+    """
+    try:
+        agrees = all(process(t) == t.isoformat(" ", "microseconds")[:-6] for t in _PROBES)
+    except Exception:  # a processor refusing the probes has no shortcut
+        agrees = False
+    if not agrees:
+        return process
+
+    def text(value: Any) -> Any:
+        if value.__class__ is datetime and value.tzinfo is UTC:
+            return value.isoformat(" ", "microseconds")[:-6]  # without "+00:00"
+        return process(value)
+
+    return text
 
 
 def _driver_writer(
