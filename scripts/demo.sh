@@ -4,7 +4,8 @@
 # ./var is the demo's own state and is started afresh each time, so the demo always shows the same story.
 #
 # The examples are a site's evidence up to Monday 2026-11-16: two weeks of utilization exports, four weeks of
-# door events (a Hikvision export and the duty room's CSV) and handover sheets. The demo judges them as the
+# door events (a Hikvision export and the duty room's CSV) and handover sheets, a month of backup runs, half
+# a year of drills and the drill plan. The demo judges them as the
 # daemon would have that Monday morning (AS_OF), so it finds the same things whatever today's date is.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +27,9 @@ echo "== Reclaim list as of $AS_OF =="
 echo
 echo "== Staffing rate (人员到位率), November as of $AS_OF =="
 "$OPS_WATCH" --config config.example.toml staffing rate --month 2026-11 --at "$AS_OF"
+echo
+echo "== Backups and drills (continuity) as of $AS_OF =="
+"$OPS_WATCH" --config config.example.toml continuity status --at "$AS_OF"
 echo
 echo "Next: .venv/bin/ops-watch --config config.example.toml findings list --status all"
 echo "      .venv/bin/ops-watch --config config.example.toml staffing shifts --from 2026-11-02 --to 2026-11-08 --at \"$AS_OF\""

@@ -302,6 +302,21 @@ def test_staffing_rate_and_shifts_on_the_demo(demo_config, tmp_path):
     assert backwards.returncode == 2 and "before --from" in backwards.stderr
 
 
+def test_continuity_status_on_the_demo(demo_config, tmp_path):
+    _examples_as_sent_that_monday(tmp_path)
+    out = ops(demo_config, "run", "--once", "--at", "2026-11-16 09:00").stdout
+    for rule in ("backup-failed", "backup-missing", "drill-overdue", "drill-plan-missed"):
+        assert rule in out
+    rows = json.loads(
+        ops(demo_config, "continuity", "status", "--at", "2026-11-16 09:00", "--format", "json").stdout
+    )
+    by = {r["system"]: r for r in rows}
+    assert by["人口信息库"]["next_due"] == "备份恢复演练 逾期自 2026-11-14"
+    assert by["JWY-VM-0007"]["last_backup"].endswith("partial") and by["JWY-VM-0007"]["open_findings"] == 1
+    table = ops(demo_config, "continuity", "status", "--at", "2026-11-16 09:00").stdout
+    assert "警务综合平台" in table.splitlines()[2] and "100.0%" in table
+
+
 def test_staffing_commands_without_a_staffing_section_say_so(config_file, tmp_path):
     cfg = config_file()
     contract = tmp_path / "rules" / "contract.toml"
