@@ -61,8 +61,7 @@ def rows_writer(
                 type_ = table.c[name].type
                 process = type_.dialect_impl(dialect).bind_processor(dialect)
                 if process is not None:
-                    is_datetime = getattr(type_, "python_type", None) is datetime
-                    processors.append((i, _utc_datetime_text(process) if is_datetime else process))
+                    processors.append((i, _utc_datetime_text(process)))
             return _driver_writer(session, compiled.string, positions, processors)
 
     def write(rows: list[tuple[Any, ...]]) -> None:
@@ -81,7 +80,7 @@ _PROBES = (
 
 
 def _utc_datetime_text(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """A datetime column's processor with a shortcut for aware UTC times (what every kind stores).
+    """A column's processor, with a shortcut for aware UTC times if it is a datetime column's.
 
     On SQLite a UTCDateTime becomes naive UTC text through astimezone(), replace() and a %-format, which
     together cost several times isoformat(). The shortcut is taken only when the processor gives the same

@@ -20,7 +20,7 @@ import pytest
 from ops_watch.formats import get_kind
 from ops_watch.formats.backup import STATUSES, dedupe_key
 from ops_watch.formats.drill import DRILL_TYPES, RESULTS
-from ops_watch.formats.spec import CellError, Fault, ParseContext, RecordKind, match_header, parse_row
+from ops_watch.formats.spec import CellError, Column, Fault, ParseContext, RecordKind, match_header, parse_row
 
 CTX = ParseContext()  # site zone Asia/Shanghai (+08:00, no daylight saving)
 BACKUP = get_kind("backup")
@@ -55,7 +55,7 @@ BACKUP_HEADER = ("系统", "作业名称", "开始时间", "结束时间", "状�
 
 def backup_row(
     started: object, finished: object = "", *, system: str = "警务综合平台", job: str = "每日全量"
-):
+) -> tuple[Any | None, list[Fault]]:
     return parse_one(BACKUP, BACKUP_HEADER, [system, job, started, finished, "成功", ""])
 
 
@@ -205,7 +205,7 @@ def spellings(key: str) -> list[str]:
     return [key, key.upper(), key.title(), fullwidth(key), fullwidth(key.upper()), f"  {key}  "]
 
 
-def column(kind: RecordKind, name: str):
+def column(kind: RecordKind, name: str) -> Column:
     return next(c for c in kind.columns if c.name == name)
 
 
