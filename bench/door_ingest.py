@@ -117,12 +117,12 @@ def changed_copy(src: Path, dst: Path) -> None:
         f.write(b"\n\n")  # the last line now ends LF, then a blank line: the same rows, other bytes
 
 
-def time_sqlite_import(csv_path: Path, db_path: Path) -> float | None:
-    """Seconds for the sqlite3 shell to import the file into an empty table; None without the shell."""
-    shell = shutil.which("sqlite3") or ("/usr/bin/sqlite3" if Path("/usr/bin/sqlite3").exists() else None)
-    if shell is None:
-        print("sqlite3      not installed (apt-get install sqlite3): the .import floor is skipped")
-        return None
+def _sqlite_shell() -> str | None:
+    return shutil.which("sqlite3") or ("/usr/bin/sqlite3" if Path("/usr/bin/sqlite3").exists() else None)
+
+
+def time_sqlite_import(shell: str, csv_path: Path, db_path: Path) -> float:
+    """Seconds for the sqlite3 shell to import the file into a new table (the floor of the target)."""
     db_path.unlink(missing_ok=True)
     t0 = time.perf_counter()
     subprocess.run(
@@ -134,7 +134,45 @@ def time_sqlite_import(csv_path: Path, db_path: Path) -> float | None:
     out = subprocess.run(
         [shell, str(db_path), "SELECT count(*) FROM door_events"], check=True, capture_output=True, text=True
     )
-    print(f"sqlite3      .import: {int(out.stdout):,} rows in {seconds:.2f} s")
+    print(f"floor        sqlite3 .import into a new table: {int(out.stdout):,} rows in {seconds:.2f} s")
+    return seconds
+
+
+# The imported rows into door_events of a fresh ops-watch store, by SQLite alone: the store's own share of
+# an ingest (its unique key and three indexes, WAL, foreign keys), with no Python. Times stay site text and
+# the dedupe key is built in SQL; the work per row is the store's.
+_STORE_ONLY_SQL = """
+PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL;
+ATTACH '{imported}' AS src;
+INSERT INTO evidence_batches (id, kind, source, received_at, evidence_time, status, rows_total, rows_ok,
+    rows_bad, rows_duplicate, detail, stored_path)
+VALUES (1, 'door', 'bench', '2026-01-01 00:00:00.000000', '2026-01-01 00:00:00.000000', 'accepted',
+    0, 0, 0, 0, '', '');
+INSERT INTO door_events (at, person_id, name, card_no, door, direction, result, device, serial_no,
+    dedupe_key, batch_id)
+SELECT "时间" || '.000000', "工号", "姓名", "卡号", "门禁点",
+    CASE "方向" WHEN '进' THEN 'in' WHEN '出' THEN 'out' ELSE '' END,
+    CASE "结果" WHEN '成功' THEN 'granted' ELSE 'denied' END, "设备", "流水号",
+    CASE WHEN "设备" != '' AND "流水号" != '' THEN 'dev:' || "设备" || '#' || "流水号"
+         ELSE 'evt:' || "工号" || '|' || "门禁点" || '|' || "时间" END, 1
+FROM src.door_events WHERE true ON CONFLICT (dedupe_key) DO NOTHING;
+"""
+
+
+def time_store_only(shell: str, imported: Path, tmp_path: Path) -> float:
+    """Seconds for the sqlite3 shell to insert the imported rows into a fresh store's door_events."""
+    db = tmp_path / "store-only.db"
+    schema = f"from ops_watch.store import open_store; open_store({f'sqlite:///{db}'!r}).dispose()"
+    subprocess.run([sys.executable, "-c", schema], check=True, cwd=ROOT, stdin=subprocess.DEVNULL)
+    t0 = time.perf_counter()
+    subprocess.run([shell, str(db)], input=_STORE_ONLY_SQL.format(imported=imported), check=True, text=True)
+    seconds = time.perf_counter() - t0
+    out = subprocess.run(
+        [shell, str(db), "SELECT count(*) FROM door_events"], check=True, capture_output=True, text=True
+    )
+    print(
+        f"store only   sqlite3 INSERT .. SELECT of them into door_events: {int(out.stdout):,} rows in {seconds:.2f} s"
+    )
     return seconds
 
 
@@ -191,6 +229,11 @@ def main() -> int:
     parser.add_argument(
         "--profile", action="store_true", help="write a cProfile of the first ingest (slower)"
     )
+    parser.add_argument(
+        "--no-store-only",
+        action="store_true",
+        help="skip the sqlite3 shell's insert of the rows into door_events (the store's own share)",
+    )
     args = parser.parse_args()
 
     tmp_path = Path(tempfile.mkdtemp(prefix="ops-watch-door-bench-"))
@@ -201,7 +244,14 @@ def main() -> int:
         size_mib = csv_path.stat().st_size / 2**20
         print(f"generated    {args.rows:,} events, {size_mib:.1f} MiB in {time.perf_counter() - t0:.1f} s")
 
-        floor = time_sqlite_import(csv_path, tmp_path / "import.db")
+        shell = _sqlite_shell()
+        floor = store_only = None
+        if shell is None:
+            print("floor        no sqlite3 shell (apt-get install sqlite3): the .import figure is skipped")
+        else:
+            floor = time_sqlite_import(shell, csv_path, tmp_path / "import.db")
+            if not args.no_store_only:
+                store_only = time_store_only(shell, tmp_path / "import.db", tmp_path)
 
         url = f"sqlite:///{tmp_path / 'ops-watch.db'}"
         profile = tmp_path / "ingest.prof" if args.profile else None
@@ -212,27 +262,33 @@ def main() -> int:
 
         print()
         print(
-            f"{'ingest':<12} {'status':<9} {'rows':>10} {'stored':>10} {'dup':>10} {'bad':>6} "
-            f"{'seconds':>8} {'rows/s':>9} {'x import':>8} {'RSS MiB':>8}"
+            f"{'ingest':<12} {'status':<9} {'rows':>10} {'stored':>10} {'dup':>10} {'bad':>5} "
+            f"{'seconds':>8} {'cpu s':>7} {'rows/s':>8} {'x import':>8} {'peak RSS':>8}"
         )
-        for label, r in (("first", first), ("duplicates", again)):
+        if store_only is not None and floor:
+            print(
+                f"{'store only':<12} {'':<9} {args.rows:>10,} {'':>10} {'':>10} {'':>5} {store_only:>8.2f} "
+                f"{'':>7} {args.rows / store_only:>8,.0f} {store_only / floor:>8.2f} {'':>8}"
+            )
+        for label, r in (("ops-watch", first), ("duplicates", again)):
             ratio = f"{r['seconds'] / floor:.2f}" if floor else "-"
             print(
                 f"{label:<12} {r['status']:<9} {r['total']:>10,} {r['ok']:>10,} {r['duplicate']:>10,} "
-                f"{r['bad']:>6,} {r['seconds']:>8.2f} {r['total'] / r['seconds']:>9,.0f} {ratio:>8} "
-                f"{r['rss_mib']:>8.0f}"
+                f"{r['bad']:>5,} {r['seconds']:>8.2f} {r['cpu_seconds']:>7.2f} {r['total'] / r['seconds']:>8,.0f} "
+                f"{ratio:>8} {r['rss_mib']:>4.0f} MiB"
             )
         print(
-            f"(RSS before the ingest, after imports and opening the store: {first['baseline_mib']:.0f} MiB)"
+            f"(peak RSS of each ingest's process; {first['baseline_mib']:.0f} MiB of it before the ingest: "
+            "imports and the open store. 'duplicates': a changed copy of the file, every row already stored.)"
         )
         print()
         if floor:
             ratio = first["seconds"] / floor
             print(
-                f"target       time within {TARGET_RATIO:g}x of .import: {ratio:.2f}x  {_verdict(ratio <= TARGET_RATIO)}"
+                f"target       within {TARGET_RATIO:g}x of .import: {ratio:.2f}x  {_verdict(ratio <= TARGET_RATIO)}"
             )
         else:
-            print("target       time within 4x of .import: not measured (no sqlite3 shell)")
+            print(f"target       within {TARGET_RATIO:g}x of .import: not measured (no sqlite3 shell)")
         rss_mb = max(first["rss_mib"], again["rss_mib"]) * 2**20 / 1e6
         print(
             f"target       peak RSS under {TARGET_RSS_MB:g} MB: {rss_mb:.0f} MB  {_verdict(rss_mb < TARGET_RSS_MB)}"

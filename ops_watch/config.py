@@ -387,9 +387,17 @@ class ResticRepository(_WithPassword):
     user: str = ""  # SSH user; empty: collect.ssh.user
     command: str = "restic"
     snapshot_host: str = ""  # only snapshots taken on this host (restic --host); empty: all
-    tags: list[str] = Field(default_factory=list)  # only snapshots with these tags (restic --tag)
+    tags: list[str] = Field(default_factory=list)  # only snapshots with all of these tags (restic --tag a,b)
     poll: bool = True  # false: files only
     timeout: Duration = timedelta(minutes=2)
+
+    @field_validator("tags")
+    @classmethod
+    def _no_commas(cls, v: list[str]) -> list[str]:
+        for tag in v:
+            if not tag or "," in tag:
+                raise ValueError(f"tag {tag!r}: a restic tag is not empty and has no comma")
+        return v
 
     @property
     def job_name(self) -> str:

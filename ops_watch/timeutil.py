@@ -32,15 +32,16 @@ _UTC_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 def as_utc(value: datetime, site_zone: ZoneInfo) -> datetime:
     """A naive time is in the site zone; an aware one keeps its zone. Either becomes UTC."""
-    if value.tzinfo is None and value.__class__ is datetime:
+    if value.tzinfo is None and value.__class__ is datetime and site_zone is not UTC:
         # value.replace(tzinfo=site_zone).astimezone(UTC), done by arithmetic: replace() costs about a
         # microsecond in CPython and this runs for every time of every row. utcoffset() of the naive value
         # is the offset astimezone() would use (same wall time, same fold), so the result is the same.
+        # (With UTC itself as the zone astimezone() hands the value back as it is, fold and all.)
         offset = site_zone.utcoffset(value)
         if offset is None:  # a tzinfo that does not know: leave it to astimezone
             return value.replace(tzinfo=site_zone).astimezone(UTC)
         return _UTC_EPOCH + (value - offset - _NAIVE_EPOCH)
-    if value.tzinfo is None:  # a subclass of datetime: keep whatever its own replace() makes of it
+    if value.tzinfo is None:
         value = value.replace(tzinfo=site_zone)
     return value.astimezone(UTC)
 

@@ -214,7 +214,7 @@ room_event(at(date(2026, 11, 12), 2, 13), None, card="3005129999", name="")
 hik_event(at(date(2026, 11, 14), 22, 40), "YW-010", 1)
 hik_event(at(date(2026, 11, 14), 23, 28), "YW-010", 2)
 # access_denied_burst: six refusals within four minutes (minor 9 = invalid card).
-for i, secs in enumerate((0, 31, 70, 118, 170, 236)):
+for secs in (0, 31, 70, 118, 170, 236):
     hik_event(at(date(2026, 11, 5), 23, 10) + timedelta(seconds=secs), None, 1, minor=9, card="3005129998")
 
 # --- write ---------------------------------------------------------------------------------------------

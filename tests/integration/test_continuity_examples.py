@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tomllib
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -41,8 +42,13 @@ PLANTED = {
 
 @pytest.fixture
 def loaded(store: Store, tmp_path: Path) -> tuple[Store, RuleSet]:
+    example = tomllib.loads((ROOT / "config.example.toml").read_text(encoding="utf-8"))
     config = Config.model_validate(
-        {"paths": {"state_dir": str(tmp_path / "var")}, "ingest": {"drop_dir": str(tmp_path / "drop")}}
+        {
+            "paths": {"state_dir": str(tmp_path / "var")},
+            "ingest": {"drop_dir": str(tmp_path / "drop")},
+            "backups": example["backups"],  # the restic entry the example snapshots file is named after
+        }
     )
     for kind in ("inventory", "backup", "drill", "drill_plan"):
         shutil.copytree(ROOT / "examples" / kind, config.drop_dir / kind)
@@ -53,6 +59,7 @@ def loaded(store: Store, tmp_path: Path) -> tuple[Store, RuleSet]:
     assert results == {
         "inventory-2026-11.csv": ("partial", 2),  # the inventory's own planted bad rows
         "备份作业_2026-10-17_11-16.csv": ("accepted", 0),
+        "jzpt-files_snapshots.json": ("accepted", 0),
         "演练记录_2026H2.xlsx": ("accepted", 0),
         "演练计划_2026H2.xlsx": ("accepted", 0),
     }
@@ -100,6 +107,7 @@ def test_figures_and_status(loaded: tuple[Store, RuleSet]) -> None:
     assert (drills.due, drills.done) == (8, 7)
     # 10-17 00:00 to 11-16 09:00: 61 runs of the platform (2 failed), 31 of the VM (2 failed, 1 partial).
     assert rates["视频图像平台"] == (59, 61) and rates["JWY-VM-0007"] == (28, 31)
+    assert rates["警务综合平台"] == (61 + 30, 61 + 30)  # the console's runs and the restic snapshots
     assert rows["人口信息库"]["next_due"] == "备份恢复演练 逾期自 2026-11-14"
     assert rows["案件管理系统"]["last_backup"] == "-" and rows["案件管理系统"]["open_findings"] == 1
 

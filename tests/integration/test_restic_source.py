@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -83,19 +84,54 @@ class Repository:
         return self.run("snapshots", "--json", "--quiet").stdout
 
 
-@pytest.fixture
-def repository(restic: str, tmp_path: Path) -> Repository:
+RUNS = ("2026-11-01 01:00:00", "2026-11-02 01:00:00", "2026-11-02 03:30:15")
+
+
+def new_repository(restic: str, where: Path) -> Repository:
     # restic's cache and the times it prints stay inside the test: its own cache dir, a fixed zone.
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(tmp_path),
-        "RESTIC_CACHE_DIR": str(tmp_path / "restic-cache"),
+        "HOME": str(where),
+        "RESTIC_CACHE_DIR": str(where / "restic-cache"),
         "TZ": ZONE,
     }
-    repo = Repository(restic, tmp_path / "repo", tmp_path / "jzpt", env)
+    return Repository(restic, where / "repo", where / "jzpt", env)
+
+
+def copy_of(template: Repository, where: Path) -> Repository:
+    """A copy of a template repository: `restic init` derives its key for seconds, once per module."""
+    repo = new_repository(template.restic, where)
+    shutil.copytree(template.path, repo.path)
+    shutil.copytree(template.data, repo.data)
+    return repo
+
+
+@pytest.fixture(scope="module")
+def empty_template(restic: str, tmp_path_factory: pytest.TempPathFactory) -> Repository:
+    repo = new_repository(restic, tmp_path_factory.mktemp("empty-template"))
     repo.data.mkdir()
     repo.run("init")
     return repo
+
+
+@pytest.fixture(scope="module")
+def runs_template(empty_template: Repository, tmp_path_factory: pytest.TempPathFactory) -> Repository:
+    repo = copy_of(empty_template, tmp_path_factory.mktemp("runs-template"))
+    for at in RUNS:
+        repo.backup(at)
+    return repo
+
+
+@pytest.fixture
+def empty_repository(empty_template: Repository, tmp_path: Path) -> Repository:
+    """A repository without snapshots."""
+    return copy_of(empty_template, tmp_path)
+
+
+@pytest.fixture
+def repository(runs_template: Repository, tmp_path: Path) -> Repository:
+    """A repository with the three runs of RUNS (host jzpt-db01, tag nightly)."""
+    return copy_of(runs_template, tmp_path)
 
 
 @pytest.fixture(autouse=True)
@@ -170,11 +206,7 @@ def batches(store: Store) -> list[EvidenceBatch]:
         return found
 
 
-def three_runs(repo: Repository) -> list[datetime]:
-    repo.backup("2026-11-01 01:00:00")
-    repo.backup("2026-11-02 01:00:00")
-    repo.backup("2026-11-02 03:30:15")
-    return [utc("2026-11-01 01:00:00"), utc("2026-11-02 01:00:00"), utc("2026-11-02 03:30:15")]
+EXPECTED = [utc(at) for at in RUNS]
 
 
 # ---- dropped files ----------------------------------------------------------------------------
@@ -183,13 +215,12 @@ def three_runs(repo: Repository) -> list[datetime]:
 def test_a_dropped_snapshot_list_stores_one_successful_run_per_snapshot(
     store: Store, config_file: Any, tmp_path: Path, repository: Repository
 ) -> None:
-    expected = three_runs(repository)
     config = make_config(config_file, tmp_path, repository, poll=False)
     path = tmp_path / f"{REPO}_snapshots_2026-11-02.json"
     path.write_text(repository.snapshots_json(), encoding="utf-8")
     result = ingest_file(store, config, "backup", path)
     assert (result.status, result.rows_ok, result.rows_bad) == ("accepted", 3, 0)
-    assert runs(store) == [(SYSTEM, "restic:jzpt-db", when, None, "success", None) for when in expected]
+    assert runs(store) == [(SYSTEM, "restic:jzpt-db", when, None, "success", None) for when in EXPECTED]
     [batch] = batches(store)
     detail = json.loads(batch.detail)
     assert detail["format"] == "restic-snapshots" and detail["repository"] == REPO
@@ -199,7 +230,6 @@ def test_a_dropped_snapshot_list_stores_one_successful_run_per_snapshot(
 def test_a_file_named_after_no_repository_is_rejected(
     store: Store, config_file: Any, tmp_path: Path, repository: Repository
 ) -> None:
-    three_runs(repository)
     config = make_config(config_file, tmp_path, repository)
     path = tmp_path / "snapshots.json"
     path.write_text(repository.snapshots_json(), encoding="utf-8")
@@ -215,16 +245,20 @@ def test_a_file_named_after_no_repository_is_rejected(
 def test_a_poll_stores_every_run_then_only_the_new_one(
     store: Store, config_file: Any, tmp_path: Path, repository: Repository
 ) -> None:
-    expected = three_runs(repository)
     config = make_config(config_file, tmp_path, repository, job="每日全量")
     counts = poll_backups(store, config, NOW)
     assert counts == {"repositories": 1, "runs": 3, "duplicate": 0, "bad": 0, "failed": 0}
-    assert runs(store) == [(SYSTEM, "每日全量", when, None, "success", None) for when in expected]
+    assert runs(store) == [(SYSTEM, "每日全量", when, None, "success", None) for when in EXPECTED]
     row = status(store)
     assert (row.error_kind, row.consecutive_failures, row.last_error) == ("", 0, "")
     assert row.last_success is not None
     [batch] = batches(store)
-    assert (batch.kind, batch.source, batch.rows_ok, batch.status) == ("backup", f"restic:{REPO}", 3, "accepted")
+    assert (batch.kind, batch.source, batch.rows_ok, batch.status) == (
+        "backup",
+        f"restic:{REPO}",
+        3,
+        "accepted",
+    )
     detail = json.loads(batch.detail)
     assert detail["format"] == "restic-snapshots" and detail["where"] == "local"
     assert detail["location"] == str(repository.path) and detail["snapshots"] == 3
@@ -232,7 +266,7 @@ def test_a_poll_stores_every_run_then_only_the_new_one(
     repository.backup("2026-11-03 01:00:00")
     again = poll_backups(store, config, NOW + timedelta(hours=1))
     assert (again["runs"], again["duplicate"], again["failed"]) == (1, 3, 0)
-    assert started(store) == [*expected, utc("2026-11-03 01:00:00")]
+    assert started(store) == [*EXPECTED, utc("2026-11-03 01:00:00")]
     last = batches(store)[-1]
     assert (last.rows_total, last.rows_ok, last.rows_duplicate) == (4, 1, 3)
 
@@ -240,7 +274,6 @@ def test_a_poll_stores_every_run_then_only_the_new_one(
 def test_runs_polled_and_dropped_as_a_file_are_stored_once(
     store: Store, config_file: Any, tmp_path: Path, repository: Repository
 ) -> None:
-    three_runs(repository)
     config = make_config(config_file, tmp_path, repository)
     path = tmp_path / f"{REPO}-export.json"
     path.write_text(repository.snapshots_json(), encoding="utf-8")
@@ -253,7 +286,6 @@ def test_runs_polled_and_dropped_as_a_file_are_stored_once(
 def test_a_file_dropped_first_then_a_poll_stores_only_what_the_file_lacked(
     store: Store, config_file: Any, tmp_path: Path, repository: Repository
 ) -> None:
-    three_runs(repository)
     config = make_config(config_file, tmp_path, repository)
     path = tmp_path / f"{REPO}.json"
     path.write_text(repository.snapshots_json(), encoding="utf-8")
@@ -264,21 +296,21 @@ def test_a_file_dropped_first_then_a_poll_stores_only_what_the_file_lacked(
 
 
 def test_the_host_and_tag_filters_are_restics(
-    store: Store, config_file: Any, tmp_path: Path, repository: Repository
+    store: Store, config_file: Any, tmp_path: Path, empty_repository: Repository
 ) -> None:
-    repository.backup("2026-11-01 01:00:00", host="jzpt-db01", tags=("nightly",))
-    repository.backup("2026-11-01 02:00:00", host="jzpt-db02", tags=("nightly",))
-    repository.backup("2026-11-01 03:00:00", host="jzpt-db01", tags=())
-    repository.backup("2026-11-01 04:00:00", host="jzpt-db01", tags=("nightly", "full"))
-    repository.backup("2026-11-01 05:00:00", host="jzpt-db01", tags=("full",))
-    config = make_config(config_file, tmp_path, repository, snapshot_host="jzpt-db01", tags=["nightly"])
+    empty_repository.backup("2026-11-01 01:00:00", host="jzpt-db01", tags=("nightly",))
+    empty_repository.backup("2026-11-01 02:00:00", host="jzpt-db02", tags=("nightly",))
+    empty_repository.backup("2026-11-01 03:00:00", host="jzpt-db01", tags=())
+    empty_repository.backup("2026-11-01 04:00:00", host="jzpt-db01", tags=("nightly", "full"))
+    empty_repository.backup("2026-11-01 05:00:00", host="jzpt-db01", tags=("full",))
+    config = make_config(config_file, tmp_path, empty_repository, snapshot_host="jzpt-db01", tags=["nightly"])
     assert poll_backups(store, config, NOW)["runs"] == 2
     assert started(store) == [utc("2026-11-01 01:00:00"), utc("2026-11-01 04:00:00")]
     detail = json.loads(batches(store)[-1].detail)
     # restic filtered: only the matching snapshots came back, none was left out here
     assert detail["snapshots"] == 2 and "ignored_events" not in detail
 
-    both = make_config(config_file, tmp_path, repository, tags=["nightly", "full"])
+    both = make_config(config_file, tmp_path, empty_repository, tags=["nightly", "full"])
     assert poll_backups(store, both, NOW)["runs"] == 0  # the one with both tags is stored already
     assert json.loads(batches(store)[-1].detail)["snapshots"] == 1  # all tags, not any of them
 
@@ -286,7 +318,6 @@ def test_the_host_and_tag_filters_are_restics(
 def test_a_wrong_password_is_an_auth_failure_that_never_shows_the_password(
     store: Store, config_file: Any, tmp_path: Path, repository: Repository
 ) -> None:
-    three_runs(repository)
     config = make_config(config_file, tmp_path, repository, secret=WRONG)
     counts = poll_backups(store, config, NOW)
     assert (counts["failed"], counts["runs"]) == (1, 0)
@@ -304,9 +335,10 @@ def test_a_wrong_password_is_an_auth_failure_that_never_shows_the_password(
 def test_the_configured_password_wins_over_one_in_the_daemons_environment(
     store: Store, config_file: Any, tmp_path: Path, repository: Repository, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    three_runs(repository)
     monkeypatch.setenv("RESTIC_PASSWORD", WRONG)
-    monkeypatch.setenv("RESTIC_REPOSITORY", str(tmp_path / "elsewhere"))
+    # restic refuses -r together with RESTIC_REPOSITORY_FILE ("mutually exclusive"): not inherited either
+    (tmp_path / "repository-file").write_text(str(tmp_path / "elsewhere") + "\n", encoding="utf-8")
+    monkeypatch.setenv("RESTIC_REPOSITORY_FILE", str(tmp_path / "repository-file"))
     config = make_config(config_file, tmp_path, repository)
     assert poll_backups(store, config, NOW)["runs"] == 3
 
@@ -314,7 +346,6 @@ def test_the_configured_password_wins_over_one_in_the_daemons_environment(
 def test_without_a_configured_password_restic_uses_its_environment_or_says_what_to_set(
     store: Store, config_file: Any, tmp_path: Path, repository: Repository, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    three_runs(repository)
     config = make_config(config_file, tmp_path, repository, secret=None)
     assert poll_backups(store, config, NOW)["failed"] == 1
     row = status(store)
@@ -327,10 +358,10 @@ def test_without_a_configured_password_restic_uses_its_environment_or_says_what_
 
 
 def test_a_missing_repository_is_a_config_failure_naming_it(
-    store: Store, config_file: Any, tmp_path: Path, repository: Repository
+    store: Store, config_file: Any, tmp_path: Path, empty_repository: Repository
 ) -> None:
     missing = tmp_path / "no-such-repo"
-    config = make_config(config_file, tmp_path, repository, repository=str(missing))
+    config = make_config(config_file, tmp_path, empty_repository, repository=str(missing))
     assert poll_backups(store, config, NOW)["failed"] == 1
     row = status(store)
     assert row.error_kind == "config"
@@ -339,18 +370,18 @@ def test_a_missing_repository_is_a_config_failure_naming_it(
 
 
 def test_restic_not_installed_is_a_config_failure(
-    store: Store, config_file: Any, tmp_path: Path, repository: Repository
+    store: Store, config_file: Any, tmp_path: Path, empty_repository: Repository
 ) -> None:
-    config = make_config(config_file, tmp_path, repository, command="/nonexistent/restic")
+    config = make_config(config_file, tmp_path, empty_repository, command="/nonexistent/restic")
     assert poll_backups(store, config, NOW)["failed"] == 1
     row = status(store)
     assert row.error_kind == "config" and "/nonexistent/restic not found" in row.last_error
 
 
 def test_an_unreadable_password_file_is_a_config_failure(
-    store: Store, config_file: Any, tmp_path: Path, repository: Repository
+    store: Store, config_file: Any, tmp_path: Path, empty_repository: Repository
 ) -> None:
-    config = make_config(config_file, tmp_path, repository)
+    config = make_config(config_file, tmp_path, empty_repository)
     (tmp_path / "restic-password").unlink()  # after the config was loaded: a secret rotated away
     assert poll_backups(store, config, NOW)["failed"] == 1
     row = status(store)
@@ -359,13 +390,13 @@ def test_an_unreadable_password_file_is_a_config_failure(
 
 
 def test_a_restic_that_hangs_is_a_timeout_and_is_killed_with_its_children(
-    store: Store, config_file: Any, tmp_path: Path, repository: Repository
+    store: Store, config_file: Any, tmp_path: Path, empty_repository: Repository
 ) -> None:
     pid_file = tmp_path / "child.pid"
     hanging = tmp_path / "hanging-restic"
     hanging.write_text(f"#!/bin/sh\nsleep 60 &\necho $! > {pid_file}\nwait\n", encoding="utf-8")
     hanging.chmod(0o755)
-    config = make_config(config_file, tmp_path, repository, command=str(hanging), timeout="1s")
+    config = make_config(config_file, tmp_path, empty_repository, command=str(hanging), timeout="1s")
     assert poll_backups(store, config, NOW)["failed"] == 1
     row = status(store)
     assert row.error_kind == "timeout" and "within 1s" in row.last_error
@@ -382,11 +413,58 @@ def test_a_restic_that_hangs_is_a_timeout_and_is_killed_with_its_children(
         pytest.fail("the hanging restic's child process is still running")
 
 
+def fake_restic(tmp_path: Path, stdout: str, status: int = 0) -> str:
+    """A stand-in for restic that prints `stdout` (read from a file) and exits with `status`."""
+    (tmp_path / "fake-output").write_text(stdout, encoding="utf-8")
+    script = tmp_path / "fake-restic"
+    script.write_text(f"#!/bin/sh\ncat {tmp_path / 'fake-output'}\nexit {status}\n", encoding="utf-8")
+    script.chmod(0o755)
+    return str(script)
+
+
+def test_a_snapshot_that_cannot_be_a_run_is_a_row_error_and_the_others_are_stored(
+    store: Store, config_file: Any, tmp_path: Path, repository: Repository
+) -> None:
+    snapshots = json.loads(repository.snapshots_json())
+    snapshots[1].pop("time")
+    command = fake_restic(tmp_path, json.dumps(snapshots))
+    config = make_config(config_file, tmp_path, repository, command=command)
+    counts = poll_backups(store, config, NOW)
+    assert (counts["runs"], counts["bad"], counts["failed"]) == (2, 1, 0)
+    assert started(store) == [EXPECTED[0], EXPECTED[2]]
+    batch = batches(store)[-1]
+    assert (batch.status, batch.rows_ok, batch.rows_bad) == ("partial", 2, 1)
+    with store.session() as s:
+        [error] = s.execute(select(RowError.row, RowError.reason).where(RowError.batch_id == batch.id)).all()
+    # in the site's language (Chinese by default), naming the repository and the snapshot
+    assert error.row == 2 and snapshots[1]["short_id"] in error.reason and f"「{REPO}」" in error.reason
+    assert status(store).error_kind == ""  # restic answered: the repository is fine, one snapshot is not
+
+
+@pytest.mark.parametrize(
+    ("stdout", "words"),
+    [("", "printed nothing"), ("<html>login</html>", "not JSON"), ('{"message": "hi"}', "not a list")],
+)
+def test_output_that_is_not_a_snapshot_list_is_a_parse_failure(
+    store: Store, config_file: Any, tmp_path: Path, empty_repository: Repository, stdout: str, words: str
+) -> None:
+    command = fake_restic(tmp_path, stdout)
+    config = make_config(config_file, tmp_path, empty_repository, command=command)
+    assert poll_backups(store, config, NOW)["failed"] == 1
+    row = status(store)
+    assert row.error_kind == "parse" and words in row.last_error
+    assert batches(store) == []
+
+
 def test_one_failing_repository_does_not_stop_the_others(
     store: Store, config_file: Any, tmp_path: Path, repository: Repository
 ) -> None:
-    three_runs(repository)
-    broken = {"name": "xzxt-files", "system": "刑侦系统", "repository": str(tmp_path / "none"), "command": repository.restic}
+    broken = {
+        "name": "xzxt-files",
+        "system": "刑侦系统",
+        "repository": str(tmp_path / "none"),
+        "command": repository.restic,
+    }
     config = make_config(config_file, tmp_path, repository, extra=[broken])
     counts = poll_backups(store, config, NOW)
     assert (counts["repositories"], counts["runs"], counts["failed"]) == (2, 3, 1)
@@ -397,7 +475,6 @@ def test_one_failing_repository_does_not_stop_the_others(
 def test_a_repository_with_poll_false_is_not_read(
     store: Store, config_file: Any, tmp_path: Path, repository: Repository
 ) -> None:
-    three_runs(repository)
     config = make_config(config_file, tmp_path, repository, poll=False)
     assert poll_backups(store, config, NOW) == {
         "repositories": 0,
@@ -410,9 +487,9 @@ def test_a_repository_with_poll_false_is_not_read(
 
 
 def test_an_empty_repository_is_a_successful_poll_with_no_runs(
-    store: Store, config_file: Any, tmp_path: Path, repository: Repository
+    store: Store, config_file: Any, tmp_path: Path, empty_repository: Repository
 ) -> None:
-    config = make_config(config_file, tmp_path, repository)
+    config = make_config(config_file, tmp_path, empty_repository)
     assert poll_backups(store, config, NOW)["runs"] == 0
     assert status(store).error_kind == ""
     assert batches(store)[-1].rows_total == 0
@@ -469,7 +546,6 @@ def test_a_poll_over_ssh_stores_the_runs_with_the_password_on_stdin(
     server: Sshd,
     client_key: tuple[Path, str],
 ) -> None:
-    expected = three_runs(repository)
     address = f"127.0.0.1:{port_of(server)}"
     config = make_config(
         config_file,
@@ -480,7 +556,7 @@ def test_a_poll_over_ssh_stores_the_runs_with_the_password_on_stdin(
     )
     counts = poll_backups(store, config, NOW)
     assert (counts["runs"], counts["failed"]) == (3, 0), status(store).last_error
-    assert started(store) == expected
+    assert started(store) == EXPECTED
     assert json.loads(batches(store)[-1].detail)["where"] == f"root@{address}"
     assert status(store).error_kind == ""
 
@@ -493,10 +569,13 @@ def test_over_ssh_an_unknown_host_key_reads_nothing_and_accept_new_records_it(
     server: Sshd,
     client_key: tuple[Path, str],
 ) -> None:
-    three_runs(repository)
     address = f"127.0.0.1:{port_of(server)}"
     strict = make_config(
-        config_file, tmp_path, repository, host=address, ssh=ssh_settings(server, client_key, tmp_path, known=False)
+        config_file,
+        tmp_path,
+        repository,
+        host=address,
+        ssh=ssh_settings(server, client_key, tmp_path, known=False),
     )
     assert poll_backups(store, strict, NOW)["failed"] == 1
     row = status(store)
@@ -522,7 +601,6 @@ def test_over_ssh_a_wrong_password_is_auth_and_a_missing_restic_is_config(
     server: Sshd,
     client_key: tuple[Path, str],
 ) -> None:
-    three_runs(repository)
     address = f"127.0.0.1:{port_of(server)}"
     ssh = ssh_settings(server, client_key, tmp_path)
     wrong = make_config(config_file, tmp_path, repository, host=address, ssh=ssh, secret=WRONG)
@@ -549,7 +627,11 @@ def test_over_ssh_a_host_that_is_down_is_unreachable(
 ) -> None:
     port = free_port()  # nothing listens there
     config = make_config(
-        config_file, tmp_path, repository, host=f"127.0.0.1:{port}", ssh=ssh_settings(server, client_key, tmp_path)
+        config_file,
+        tmp_path,
+        repository,
+        host=f"127.0.0.1:{port}",
+        ssh=ssh_settings(server, client_key, tmp_path),
     )
     assert poll_backups(store, config, NOW)["failed"] == 1
     row = status(store)
@@ -575,7 +657,9 @@ def test_run_command_gives_stdin_to_the_command_and_keeps_stdout_stderr_and_the_
     settings: SshSettings, server: Sshd
 ) -> None:
     address = f"127.0.0.1:{port_of(server)}"
-    done = run_command(settings, address, "", "read line; echo \"got $line\"; echo oops >&2; exit 3", b"s3cret\n")
+    done = run_command(
+        settings, address, "", 'read line; echo "got $line"; echo oops >&2; exit 3', b"s3cret\n"
+    )
     assert (done.exit_status, done.stdout, done.stderr) == (3, b"got s3cret\n", b"oops\n")
     big = run_command(settings, address, "root", "head -c 300000 /dev/zero")
     assert (big.exit_status, len(big.stdout), big.stderr) == (0, 300000, b"")
