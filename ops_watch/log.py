@@ -76,18 +76,38 @@ def setup_logging(level: str = "info", fmt: str = "auto", stream: Any = None) ->
     if not use_console:
         processors.append(structlog.processors.format_exc_info)
     processors += [renderer, _redact_rendered]
-    structlog.configure(
-        processors=processors,
-        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(file=stream),
-        cache_logger_on_first_use=False,
-    )
     # Libraries (apscheduler, paramiko, alembic) log through stdlib logging: route it to the same stream.
     handler = logging.StreamHandler(stream)
     handler.setFormatter(_RedactingFormatter("%(levelname)s %(name)s: %(message)s"))
+    writer = _LineWriter(stream, handler)
+    structlog.configure(
+        processors=processors,
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
+        logger_factory=lambda *_args: writer,
+        cache_logger_on_first_use=False,
+    )
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.WARNING if level != "debug" else logging.DEBUG)
+
+
+class _LineWriter:
+    """Writes each rendered event as one line, under the stdlib handler's lock: the scheduler's threads log
+    through both, and a line must never be cut by another (journald and `ops-watch` tests read JSON lines)."""
+
+    def __init__(self, stream: Any, handler: logging.Handler):
+        self._stream = stream
+        self._handler = handler
+
+    def msg(self, message: str) -> None:
+        self._handler.acquire()
+        try:
+            self._stream.write(message + "\n")
+            self._stream.flush()
+        finally:
+            self._handler.release()
+
+    log = debug = info = warning = warn = error = err = critical = exception = fatal = failure = msg
 
 
 class _RedactingFormatter(logging.Formatter):

@@ -46,3 +46,49 @@ def test_level_filters_lower_events():
     get_logger("t").info("quiet")
     get_logger("t").warning("loud")
     assert [json.loads(x)["event"] for x in stream.getvalue().splitlines()] == ["loud"]
+
+
+def test_lines_from_many_threads_never_cut_each_other():
+    """The scheduler's threads log through structlog and through stdlib logging at once: every line stays whole."""
+    import io
+    import logging
+    import threading
+    import time
+
+    class Pipe(io.StringIO):
+        """Like a pipe to journald: each write lets the other threads run (a syscall releases the GIL)."""
+
+        def write(self, s: str) -> int:
+            n = super().write(s)
+            time.sleep(0)
+            return n
+
+    stream = Pipe()
+    setup_logging("debug", "json", stream=stream)
+    log = get_logger("t")
+    lib = logging.getLogger("apscheduler.test")
+
+    def ours(n: int) -> None:
+        for i in range(300):
+            log.info("job done", worker=n, i=i, text="x" * (i % 50))
+
+    def theirs() -> None:
+        for i in range(300):
+            lib.debug("Looking for jobs to run %d", i)
+
+    threads = [threading.Thread(target=ours, args=(n,)) for n in range(4)] + [
+        threading.Thread(target=theirs) for _ in range(4)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 8 * 300
+    ours_lines = [line for line in lines if line.startswith("{")]
+    assert len(ours_lines) == 4 * 300 and all(json.loads(line)["event"] == "job done" for line in ours_lines)
+    assert all(
+        line.startswith("DEBUG apscheduler.test: Looking for jobs")
+        for line in lines
+        if not line.startswith("{")
+    )
