@@ -444,12 +444,192 @@ class EmailConfig(_WithPassword):
         return v
 
 
+def _secret_pair(name: str) -> tuple[Any, Any, Any]:
+    return (
+        field_validator(name, mode="before")(_no_inline_secret),
+        field_validator(f"{name}_file")(_validate_secret_file),
+        field_validator(f"{name}_env")(_validate_secret_env),
+    )
+
+
+class DingTalkReceiver(_Model):
+    """A DingTalk (钉钉) group robot. Its URL carries the access token, so it is a secret like a password."""
+
+    url: None = None
+    url_file: Path | None = None
+    url_env: str | None = None
+    secret: None = None  # the robot's signing secret (加签), if the robot has one
+    secret_file: Path | None = None
+    secret_env: str | None = None
+    at_mobiles: list[str] = Field(default_factory=list)  # phone numbers to @ on critical messages
+    timeout: Duration = timedelta(seconds=10)
+
+    _url_inline, _url_file, _url_env = _secret_pair("url")
+    _s_inline, _s_file, _s_env = _secret_pair("secret")
+
+    @model_validator(mode="after")
+    def _has_url(self) -> DingTalkReceiver:
+        if (self.url_file is None) == (self.url_env is None):
+            raise ValueError("give the robot's webhook URL as url_file or url_env (one of them)")
+        return self
+
+    def url_value(self, base: Path) -> str:
+        return read_secret(self.url_file, self.url_env, base).get_secret_value()
+
+    def secret_value(self, base: Path) -> str:
+        if self.secret_file is None and self.secret_env is None:
+            return ""
+        return read_secret(self.secret_file, self.secret_env, base).get_secret_value()
+
+
+class WeComReceiver(_Model):
+    """A WeCom (企业微信) group robot; its URL carries the key, so it is a secret."""
+
+    url: None = None
+    url_file: Path | None = None
+    url_env: str | None = None
+    timeout: Duration = timedelta(seconds=10)
+
+    _url_inline, _url_file, _url_env = _secret_pair("url")
+
+    @model_validator(mode="after")
+    def _has_url(self) -> WeComReceiver:
+        if (self.url_file is None) == (self.url_env is None):
+            raise ValueError("give the robot's webhook URL as url_file or url_env (one of them)")
+        return self
+
+    def url_value(self, base: Path) -> str:
+        return read_secret(self.url_file, self.url_env, base).get_secret_value()
+
+
+class WebhookReceiver(_Model):
+    """A generic JSON POST; with a secret, the body's HMAC-SHA256 goes in `header` as "sha256=<hex>"."""
+
+    url: str = Field(min_length=1)
+    hmac_secret: None = None
+    hmac_secret_file: Path | None = None
+    hmac_secret_env: str | None = None
+    header: str = "X-Ops-Watch-Signature"
+    timeout: Duration = timedelta(seconds=10)
+
+    _h_inline, _h_file, _h_env = _secret_pair("hmac_secret")
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, v: str) -> str:
+        if not v.startswith(("http://", "https://")):
+            raise ValueError(f"url {v!r} must start with http:// or https://")
+        return v
+
+    def secret_value(self, base: Path) -> str:
+        if self.hmac_secret_file is None and self.hmac_secret_env is None:
+            return ""
+        return read_secret(self.hmac_secret_file, self.hmac_secret_env, base).get_secret_value()
+
+
+class Receiver(_Model):
+    """Where a route's messages go: email addresses and/or chat robots and webhooks."""
+
+    name: str = Field(min_length=1, max_length=100)
+    email: list[str] = Field(default_factory=list)
+    dingtalk: DingTalkReceiver | None = None
+    wecom: WeComReceiver | None = None
+    webhook: WebhookReceiver | None = None
+
+    @field_validator("email")
+    @classmethod
+    def _addresses(cls, v: list[str]) -> list[str]:
+        for addr in v:
+            if "@" not in addr or any(c in addr for c in "\r\n,;<> "):
+                raise ValueError(f"{addr!r} is not one email address")
+        return v
+
+    @model_validator(mode="after")
+    def _somewhere(self) -> Receiver:
+        if not (self.email or self.dingtalk or self.wecom or self.webhook):
+            raise ValueError(f"receiver {self.name!r} sends nowhere: give email, dingtalk, wecom or webhook")
+        return self
+
+
+GroupLabel = Literal["area", "severity", "rule", "check", "subject"]
+
+
+class RouteMatch(_Model):
+    """A route takes a finding when every given list holds its value (an empty list matches anything)."""
+
+    severity: list[Literal["info", "warning", "critical"]] = Field(default_factory=list)
+    area: list[str] = Field(default_factory=list)
+    rule: list[str] = Field(default_factory=list)
+    check: list[str] = Field(default_factory=list)
+
+
+class Route(_Model):
+    """Alertmanager-style routing: the first matching child route wins unless it says `continue`; a route
+    with no matching child takes the finding itself. Unset settings are inherited from the parent."""
+
+    receiver: str = ""
+    match: RouteMatch = Field(default_factory=RouteMatch)
+    group_by: list[GroupLabel] | None = None
+    group_wait: Duration | None = None
+    group_interval: Duration | None = None
+    repeat_interval: Duration | None = None  # 0: never re-send a group that is still open
+    send_resolved: bool | None = None
+    continue_: bool = Field(default=False, alias="continue")
+    routes: list[Route] = Field(default_factory=list)
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def _root_route() -> Route:
+    return Route(
+        receiver="default",
+        group_by=["area", "severity"],
+        group_wait=timedelta(seconds=30),
+        group_interval=timedelta(minutes=5),
+        repeat_interval=timedelta(hours=24),
+        send_resolved=True,
+    )
+
+
 class NotifyConfig(_Model):
     language: Literal["zh", "en"] | None = None  # default: site.language
     max_attempts: int = Field(default=12, ge=1)
     retry_base: Duration = timedelta(seconds=30)
     retry_cap: Duration = timedelta(hours=1)
     email: EmailConfig = Field(default_factory=EmailConfig)
+    # Receivers by name; "default" (email to notify.email.recipients) exists unless given here.
+    receivers: list[Receiver] = Field(default_factory=list)
+    route: Route = Field(default_factory=_root_route)
+
+    @model_validator(mode="after")
+    def _routes_name_receivers(self) -> NotifyConfig:
+        names = [r.name for r in self.receivers]
+        for name in names:
+            if names.count(name) > 1:
+                raise ValueError(f"receiver name {name!r} is used twice")
+        known = set(names) | {"default"}
+        if not self.route.receiver:
+            raise ValueError("route.receiver: the top route needs a receiver")
+
+        def walk(route: Route, where: str) -> None:
+            if route.receiver and route.receiver not in known:
+                raise ValueError(
+                    f"{where}.receiver: no receiver named {route.receiver!r} (known: {', '.join(sorted(known))})"
+                )
+            for i, child in enumerate(route.routes):
+                walk(child, f"{where}.routes[{i}]")
+
+        walk(self.route, "route")
+        return self
+
+    def receiver(self, name: str) -> Receiver:
+        """A receiver by name; "default" is email to notify.email.recipients unless configured."""
+        for r in self.receivers:
+            if r.name == name:
+                return r
+        if name == "default":
+            return Receiver(name="default", email=list(self.email.recipients))
+        raise KeyError(name)
 
 
 class RetentionConfig(_Model):

@@ -56,11 +56,14 @@ def evaluate(rt: Runtime, at: datetime | None = None) -> dict[str, Any]:
     return {"rolled_up_hours": rolled, **result.counts()}
 
 
-def notify(rt: Runtime) -> dict[str, Any]:
-    queued = queue_finding_messages(rt.store, rt.config)
+def notify(rt: Runtime, force: bool = False) -> dict[str, Any]:
+    """Group and pace the findings' news into the outbox, then deliver what is due."""
+    planned = queue_finding_messages(rt.store, rt.config, force=force)
     delivered = deliver_due(rt.store, rt.config)
     return {
-        "queued": queued.queued,
+        "queued": planned.queued,
+        "groups_told": planned.groups_told,
+        "groups_waiting": planned.waiting,
         "sent": delivered.sent,
         "failed": delivered.failed,
         "dead": delivered.dead,
@@ -111,7 +114,12 @@ def run_once(rt: Runtime, at: datetime | None = None) -> dict[str, dict[str, Any
     results: dict[str, dict[str, Any]] = {}
     for name in ONCE_ORDER:
         try:
-            results[name] = evaluate(rt, at) if name == "evaluate" else JOBS[name](rt)
+            if name == "evaluate":
+                results[name] = evaluate(rt, at)
+            elif name == "notify":  # once: nothing later to wait for, so groups are told now
+                results[name] = notify(rt, force=True)
+            else:
+                results[name] = JOBS[name](rt)
             log.info("job done", job=name, **results[name])
         except Exception as exc:
             log.error("job failed", job=name, error=str(exc), exc_info=True)

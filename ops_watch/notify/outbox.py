@@ -1,121 +1,33 @@
 """The outbox: findings' changes become stored messages first, then a transport delivers them.
 
-Delivery is at-least-once: a message is marked sent only after the server accepted it, so a crash
-between the two repeats that one message on the next run and never drops it.
+Delivery is at-least-once: a message is marked sent only after the server (or robot) accepted it, so a
+crash between the two repeats that one message on the next pass and never drops it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import partial
-from zoneinfo import ZoneInfo
 
-from jinja2 import Environment, PackageLoader
 from sqlalchemy import select
 
 from ops_watch.config import Config
 from ops_watch.log import get_logger
-from ops_watch.notify.email import DeliveryError, email_transport, message_id
+from ops_watch.notify.email import DeliveryError, email_transport
+from ops_watch.notify.groups import PlanResult, plan
 from ops_watch.store import Store
-from ops_watch.store.schema import Finding, OutboxMessage
-from ops_watch.timeutil import format_local, utcnow
+from ops_watch.store.schema import OutboxMessage
+from ops_watch.timeutil import utcnow
 
 log = get_logger(__name__)
 
-_SEVERITY = {"zh": {"info": "提示", "warning": "警告", "critical": "严重"}}
-_COLOUR = {"info": "#555555", "warning": "#b36b00", "critical": "#c0392b", "resolved": "#2e7d32"}
 
-
-def _env(autoescape: bool) -> Environment:
-    return Environment(
-        loader=PackageLoader("ops_watch.notify", "templates"),
-        autoescape=autoescape,
-        keep_trailing_newline=True,
-    )
-
-
-def severity_label(severity: str, language: str) -> str:
-    return _SEVERITY.get(language, {}).get(severity, severity)
-
-
-def _render(finding: Finding, event: str, language: str, zone: ZoneInfo) -> tuple[str, str, str]:
-    def t(zh: str, en: str) -> str:
-        return zh if language == "zh" else en
-
-    severity = severity_label(finding.severity, language)
-    head = t("已解决", "RESOLVED") if event == "resolved" else severity
-    subject = f"[ops-watch][{head}] {finding.summary}"
-    values = dict(
-        f=finding,
-        event=event,
-        severity=severity,
-        t=t,
-        local=partial(format_local, site_zone=zone),
-        lang=language,
-        subject=subject,
-        colour=_COLOUR["resolved" if event == "resolved" else finding.severity],
-    )
-    text = _env(False).get_template("finding.txt.j2").render(values)
-    html = _env(True).get_template("finding.html.j2").render(values)
-    return subject, text, html
-
-
-@dataclass
-class QueueResult:
-    queued: int = 0
-    skipped: int = 0
-
-
-def queue_finding_messages(store: Store, config: Config, at: datetime | None = None) -> QueueResult:
-    """Write a message for each finding whose status the center has not been told about yet.
-
-    Working from the stored difference (status vs notified_status), not from what one evaluation saw,
-    means nothing is lost when the daemon stops between evaluating and notifying.
-    """
-    at = at or utcnow()
-    result = QueueResult()
-    email = config.notify.email
-    with store.session() as session:
-        pending = session.scalars(
-            select(Finding).where(Finding.status != Finding.notified_status).order_by(Finding.id)
-        ).all()
-        for finding in pending:
-            told, now_status = finding.notified_status, finding.status
-            event = None
-            if now_status == "open" and told in ("", "resolved"):
-                event = "opened"
-            elif now_status == "resolved" and told in ("open", "acknowledged", "silenced"):
-                event = "resolved"
-            # acknowledged/silenced need no mail; opened-and-resolved before anyone was told (a replay of the
-            # past) would only be noise.
-            finding.notified_status = now_status
-            if event is None or not email.enabled:
-                result.skipped += 1
-                continue
-            subject, text, html = _render(finding, event, config.language, config.site.zone)
-            mid = message_id(event, finding.fingerprint[:12], at)
-            if not finding.thread_message_id:
-                finding.thread_message_id = mid
-            session.add(
-                OutboxMessage(
-                    channel="email",
-                    created_at=at,
-                    recipients=list(email.recipients),
-                    subject=subject,
-                    body_text=text,
-                    body_html=html,
-                    message_id=mid,
-                    references="" if finding.thread_message_id == mid else finding.thread_message_id,
-                    finding_id=finding.id,
-                    status="pending",
-                    attempts=0,
-                    next_attempt_at=at,
-                    last_error="",
-                )
-            )
-            result.queued += 1
-    return result
+def queue_finding_messages(
+    store: Store, config: Config, at: datetime | None = None, *, force: bool = False
+) -> PlanResult:
+    """Write the messages that are due (grouped and paced: ops_watch.notify.groups) to the outbox."""
+    return plan(store, config, at, force=force)
 
 
 def backoff(config: Config, attempts: int) -> timedelta:
@@ -128,16 +40,46 @@ class DeliveryResult:
     sent: int = 0
     failed: int = 0
     dead: int = 0
+    errors: dict[str, str] = field(default_factory=dict)  # "channel:receiver" -> the last error
 
 
-def deliver_due(store: Store, config: Config, at: datetime | None = None, limit: int = 200) -> DeliveryResult:
-    """Try every pending message that is due; a failure backs off, too many failures mark it dead."""
+Transport = Callable[[OutboxMessage], str]
+
+
+def transports(config: Config) -> Callable[[OutboxMessage], Transport]:
+    """The transport for a message: by its channel and its receiver's settings (built once per pass)."""
+    from ops_watch.notify.webhook import webhook_transport
+
+    built: dict[tuple[str, str], Transport] = {}
+
+    def pick(msg: OutboxMessage) -> Transport:
+        key = (msg.channel, msg.receiver)
+        if key not in built:
+            if msg.channel == "email":
+                email = config.notify.email
+                built[key] = email_transport(
+                    email, config.outbox_dir, config.smtp_password() if email.transport == "smtp" else ""
+                )
+            else:
+                try:
+                    receiver = config.notify.receiver(msg.receiver)
+                except KeyError:
+                    raise DeliveryError(f"receiver {msg.receiver!r} is no longer in the config") from None
+                built[key] = webhook_transport(msg.channel, receiver, config.config_dir)
+        return built[key]
+
+    return pick
+
+
+def deliver_due(store: Store, config: Config, at: datetime | None = None, limit: int = 500) -> DeliveryResult:
+    """Try every pending message that is due; a failure backs off, too many failures mark it dead.
+
+    After a failure, the other messages for the same channel and receiver wait for the next pass (the server
+    or robot is likely down for all of them); other receivers still get theirs.
+    """
     at = at or utcnow()
     result = DeliveryResult()
-    email = config.notify.email
-    transport = email_transport(
-        email, config.outbox_dir, config.smtp_password() if email.transport == "smtp" else ""
-    )
+    pick = transports(config)
     with store.session() as session:
         due = session.scalars(
             select(OutboxMessage)
@@ -145,12 +87,19 @@ def deliver_due(store: Store, config: Config, at: datetime | None = None, limit:
             .order_by(OutboxMessage.id)
             .limit(limit)
         ).all()
+    down: set[tuple[str, str]] = set()
     for msg in due:
+        key = (msg.channel, msg.receiver)
+        if key in down:
+            continue
         error = ""
         try:
-            note: str | None = transport(msg)
+            note: str | None = pick(msg)(msg)
         except DeliveryError as exc:
             error, note = str(exc), None
+        except Exception as exc:  # a transport bug must not stop the others; the message is retried
+            log.error("transport failed", channel=msg.channel, error=str(exc), exc_info=True)
+            error, note = f"{type(exc).__name__}: {exc}", None
         with store.session() as session:
             row = session.get(OutboxMessage, msg.id)
             if row is None:
@@ -159,14 +108,24 @@ def deliver_due(store: Store, config: Config, at: datetime | None = None, limit:
             if note is not None:
                 row.status, row.sent_at, row.last_error = "sent", utcnow(), note
                 result.sent += 1
-                log.info("message sent", message_id=row.message_id, note=note or None)
+                log.info(
+                    "message sent",
+                    channel=row.channel,
+                    receiver=row.receiver,
+                    message_id=row.message_id,
+                    note=note or None,
+                )
                 continue
-            row.last_error = error
+            row.last_error = error[:2000]
+            result.errors[f"{row.channel}:{row.receiver}"] = error
+            down.add(key)
             if row.attempts >= config.notify.max_attempts:
                 row.status = "dead"
                 result.dead += 1
                 log.error(
                     "message dead after retries",
+                    channel=row.channel,
+                    receiver=row.receiver,
                     message_id=row.message_id,
                     attempts=row.attempts,
                     error=error,
@@ -176,11 +135,11 @@ def deliver_due(store: Store, config: Config, at: datetime | None = None, limit:
                 result.failed += 1
                 log.warning(
                     "message not sent, will retry",
+                    channel=row.channel,
+                    receiver=row.receiver,
                     message_id=row.message_id,
                     attempts=row.attempts,
                     retry_at=row.next_attempt_at.isoformat(),
                     error=error,
                 )
-        if note is None:
-            break  # the server is likely down for all: leave the rest due rather than time out on each
     return result

@@ -231,7 +231,8 @@ class OutboxMessage(Base):
     __tablename__ = "outbox_messages"
     __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    channel: Mapped[str] = mapped_column(String(32))  # email
+    channel: Mapped[str] = mapped_column(String(32))  # email | dingtalk | wecom | webhook
+    receiver: Mapped[str] = mapped_column(String(128), default="")  # the receiver's name in the config
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     recipients: Mapped[list[str]] = mapped_column(JSON, default=list)
     subject: Mapped[str] = mapped_column(Text)
@@ -240,6 +241,8 @@ class OutboxMessage(Base):
     message_id: Mapped[str] = mapped_column(String(256), unique=True)
     references: Mapped[str] = mapped_column(String(256), default="")
     finding_id: Mapped[int | None] = mapped_column(ForeignKey("findings.id", ondelete="SET NULL"))
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("alert_groups.id", ondelete="SET NULL"))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # a webhook's JSON body
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent | dead
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -327,3 +330,44 @@ class DrillPlan(Base):
     type: Mapped[str] = mapped_column(String(16))
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("evidence_batches.id", ondelete="SET NULL"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AlertGroup(Base):
+    """Findings a route sends together (Alertmanager's group): one per route, receiver and group labels."""
+
+    __tablename__ = "alert_groups"
+    __table_args__ = (UniqueConstraint("route", "receiver", "key", name="uq_alert_group"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    route: Mapped[str] = mapped_column(String(64))  # the route's path in the config, e.g. "0.1"
+    receiver: Mapped[str] = mapped_column(String(128))
+    key: Mapped[str] = mapped_column(String(700))  # the group labels as JSON
+    labels: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    pending_since: Mapped[datetime | None] = mapped_column(UTCDateTime())  # first change not yet told
+    last_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    firing: Mapped[bool] = mapped_column(Boolean, default=False)  # had firing findings at the last message
+    thread_message_id: Mapped[str] = mapped_column(String(256), default="")
+
+
+class AlertGroupMember(Base):
+    """A finding in a group, and what the group's receiver was last told about it."""
+
+    __tablename__ = "alert_group_members"
+    group_id: Mapped[int] = mapped_column(ForeignKey("alert_groups.id", ondelete="CASCADE"), primary_key=True)
+    finding_id: Mapped[int] = mapped_column(ForeignKey("findings.id", ondelete="CASCADE"), primary_key=True)
+    told: Mapped[str] = mapped_column(String(16), default="")  # "" | firing | muted | resolved
+
+
+class Silence(Base):
+    """A silence by matcher: findings it matches are silenced from starts_at to ends_at, with who and why."""
+
+    __tablename__ = "silences"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    matchers: Mapped[dict[str, Any]] = mapped_column(
+        JSON, default=dict
+    )  # rule, check, area, severity, subject
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    created_by: Mapped[str] = mapped_column(String(128))
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
