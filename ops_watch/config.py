@@ -430,6 +430,8 @@ class EmailConfig(_WithPassword):
     host: str = "127.0.0.1"
     port: int = Field(default=25, ge=1, le=65535)
     security: Literal["none", "starttls", "tls"] = "none"
+    verify_tls: bool = True  # check the server's certificate (off only for a test server)
+    ca_file: Path | None = None  # a private CA's certificate to trust; unset: the system's
     username: str = ""
     timeout: Duration = timedelta(seconds=30)
     sender: str = "ops-watch@localhost"

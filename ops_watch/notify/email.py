@@ -51,7 +51,21 @@ def _file_transport(cfg: EmailConfig, outbox_dir: Path) -> Callable[[OutboxMessa
     return send
 
 
-def _smtp_transport(cfg: EmailConfig, password: str) -> Callable[[OutboxMessage], str]:
+def tls_context(cfg: EmailConfig, base: Path | None = None) -> ssl.SSLContext:
+    """The TLS settings for the SMTP server: the system's CAs, or `ca_file`; no checks with verify_tls off."""
+    cafile = None
+    if cfg.ca_file is not None:
+        cafile = str(cfg.ca_file if cfg.ca_file.is_absolute() or base is None else base / cfg.ca_file)
+    context = ssl.create_default_context(cafile=cafile)
+    if not cfg.verify_tls:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def _smtp_transport(
+    cfg: EmailConfig, password: str, base: Path | None = None
+) -> Callable[[OutboxMessage], str]:
     timeout = cfg.timeout.total_seconds()
 
     def send(msg: OutboxMessage) -> str:
@@ -59,13 +73,13 @@ def _smtp_transport(cfg: EmailConfig, password: str) -> Callable[[OutboxMessage]
         try:
             if cfg.security == "tls":
                 client: smtplib.SMTP = smtplib.SMTP_SSL(
-                    cfg.host, cfg.port, timeout=timeout, context=ssl.create_default_context()
+                    cfg.host, cfg.port, timeout=timeout, context=tls_context(cfg, base)
                 )
             else:
                 client = smtplib.SMTP(cfg.host, cfg.port, timeout=timeout)
             with client:
                 if cfg.security == "starttls":
-                    client.starttls(context=ssl.create_default_context())
+                    client.starttls(context=tls_context(cfg, base))
                 if cfg.username:
                     client.login(cfg.username, password)
                 refused = client.send_message(build_message(msg, cfg.sender), cfg.sender, msg.recipients)
@@ -87,8 +101,13 @@ def _smtp_transport(cfg: EmailConfig, password: str) -> Callable[[OutboxMessage]
     return send
 
 
-def email_transport(cfg: EmailConfig, outbox_dir: Path, password: str = "") -> Callable[[OutboxMessage], str]:
-    return _file_transport(cfg, outbox_dir) if cfg.transport == "file" else _smtp_transport(cfg, password)
+def email_transport(
+    cfg: EmailConfig, outbox_dir: Path, password: str = "", base: Path | None = None
+) -> Callable[[OutboxMessage], str]:
+    """`base`: the config's directory, against which a relative ca_file is read."""
+    return (
+        _file_transport(cfg, outbox_dir) if cfg.transport == "file" else _smtp_transport(cfg, password, base)
+    )
 
 
 def message_id(kind: str, key: str, at: datetime, domain: str = "ops-watch.local") -> str:

@@ -58,7 +58,10 @@ def transports(config: Config) -> Callable[[OutboxMessage], Transport]:
             if msg.channel == "email":
                 email = config.notify.email
                 built[key] = email_transport(
-                    email, config.outbox_dir, config.smtp_password() if email.transport == "smtp" else ""
+                    email,
+                    config.outbox_dir,
+                    config.smtp_password() if email.transport == "smtp" else "",
+                    config.config_dir,
                 )
             else:
                 try:

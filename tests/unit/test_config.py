@@ -25,10 +25,17 @@ def _model_in(annotation: object) -> type[BaseModel] | None:
     return None
 
 
-def _settings(model: type[BaseModel], prefix: str = "", in_list: bool = False) -> list[tuple[str, bool]]:
-    """Every leaf setting of the config models as (dotted key path, inside a list of tables?)."""
-    out = []
-    for name, field in model.model_fields.items():
+def _settings(
+    model: type[BaseModel], prefix: str = "", in_list: bool = False, seen: frozenset[type] = frozenset()
+) -> list[tuple[str, bool]]:
+    """Every leaf setting of the config models as (dotted key path, inside a list of tables?). A model inside
+    itself (a route's child routes) is walked once."""
+    out: list[tuple[str, bool]] = []
+    if model in seen:
+        return out
+    seen = seen | {model}
+    for attr, field in model.model_fields.items():
+        name = field.alias or attr  # the key as the file writes it (a route's `continue`)
         if field.exclude or field.annotation is type(None):
             continue  # excluded, or an inline secret (refused; the example shows <name>_file instead)
         sub = _model_in(field.annotation)
@@ -36,7 +43,7 @@ def _settings(model: type[BaseModel], prefix: str = "", in_list: bool = False) -
             listed = in_list or typing.get_origin(field.annotation) is list
             if listed:
                 out.append((f"{prefix}{name}", True))
-            out += _settings(sub, f"{prefix}{name}.", listed)
+            out += _settings(sub, f"{prefix}{name}.", listed, seen)
         else:
             out.append((f"{prefix}{name}", in_list))
     return out
