@@ -424,21 +424,50 @@ def findings_ack(ctx: click.Context, finding_id: int, by: str, why: str) -> None
 
 
 @findings.command("silence")
-@click.argument("finding_id", type=int)
+@click.argument("finding_id", type=int, required=False)
+@click.option("--rule", help="Every finding of this rule id (a matcher silence).")
+@click.option("--check", "check_name", help="Every finding of this check.")
+@click.option(
+    "--area", help="Every finding of this area (resources, staffing, continuity, governance, evidence)."
+)
+@click.option("--severity", help="Every finding of this severity.")
+@click.option("--subject", help="Subjects matching this pattern, e.g. 'JWY-VM-*' (shell-style * and ?).")
 @click.option("--for", "duration", help="How long, e.g. 8h, 7d.")
 @click.option("--until", "until_text", help="Until this time (site time).")
 @click.option("--by", required=True, help="Who silences.")
 @click.option("--why", required=True, help="Why.")
 @click.pass_context
 def findings_silence(
-    ctx: click.Context, finding_id: int, duration: str | None, until_text: str | None, by: str, why: str
+    ctx: click.Context,
+    finding_id: int | None,
+    rule: str | None,
+    check_name: str | None,
+    area: str | None,
+    severity: str | None,
+    subject: str | None,
+    duration: str | None,
+    until_text: str | None,
+    by: str,
+    why: str,
 ) -> None:
-    """Silence a finding until a time; it opens again then if it still holds."""
-    from ops_watch import engine
+    """Silence one finding (FINDING_ID), or every finding a matcher selects, now and as they open, until a time.
+
+    Silenced findings are not sent again; when the silence ends they open again if they still hold.
+    """
+    from ops_watch import engine, silences
 
     _who_why(by, why)
     if (duration is None) == (until_text is None):
         _fail("give exactly one of --for or --until", EXIT_CONFIG)
+    matchers = silences.Matchers(
+        rule=rule or "",
+        check=check_name or "",
+        area=area or "",
+        severity=severity or "",
+        subject=subject or "",
+    )
+    if finding_id is not None and matchers.as_dict():
+        _fail("give a FINDING_ID or matchers (--rule, --subject, …), not both", EXIT_CONFIG)
     with _runtime(ctx) as rt:
         try:
             until = (
@@ -446,12 +475,51 @@ def findings_silence(
                 if duration
                 else parse_datetime(until_text, rt.config.site.zone)
             )
-            engine.silence(rt.store, finding_id, until, by, why)
+            if finding_id is not None:
+                engine.silence(rt.store, finding_id, until, by, why)
+                click.echo(
+                    f"finding {finding_id} silenced until {format_local(until, rt.config.site.zone)} by {by}"
+                )
+                return
+            silences.validate(matchers, {r.id for r in rt.rules.rules})
+            silence, count = silences.create(rt.store, matchers, until, by, why)
         except ValueError as exc:
             _fail(str(exc), EXIT_CONFIG)
         except engine.FindingError as exc:
             _fail(str(exc))
-        click.echo(f"finding {finding_id} silenced until {format_local(until, rt.config.site.zone)} by {by}")
+        shown = ", ".join(f"{k}={v}" for k, v in matchers.as_dict().items())
+        click.echo(
+            f"silence #{silence.id} ({shown}) until {format_local(until, rt.config.site.zone)} by {by}: "
+            f"{count} finding(s) silenced now, and any that open meanwhile"
+        )
+
+
+@findings.command("silences")
+@click.option("--all", "show_all", is_flag=True, help="Also silences that have ended.")
+@format_option
+@click.pass_context
+def findings_silences(ctx: click.Context, show_all: bool, fmt: str) -> None:
+    """The silences by matcher: what they match, until when, who and why."""
+    from ops_watch.store.schema import Silence
+
+    with _runtime(ctx) as rt:
+        local = _local(rt.config)
+        with rt.store.session() as session:
+            query = select(Silence).order_by(Silence.id)
+            if not show_all:
+                query = query.where(Silence.ends_at > utcnow())
+            rows = [
+                {
+                    "id": s.id,
+                    "matchers": s.matchers,
+                    "starts": local(s.starts_at),
+                    "ends": local(s.ends_at),
+                    "by": s.created_by,
+                    "why": s.reason,
+                }
+                for s in session.scalars(query)
+            ]
+        click.echo(render(rows, ["id", "matchers", "starts", "ends", "by", "why"], fmt))
 
 
 # --- rules, config, db ---------------------------------------------------------------------------------------
@@ -811,6 +879,150 @@ def staffing_rate(ctx: click.Context, month: str, by: str, at_text: str | None, 
                 if zh
                 else f"(shifts before {view.first_day} are not judged: contract.toml staffing.judge_from)"
             )
+
+
+@main.group("notify")
+def notify_group() -> None:
+    """Alerts: test a receiver, look at the outbox, retry a message."""
+
+
+OUTBOX_COLUMNS = [
+    "id",
+    "created",
+    "channel",
+    "receiver",
+    "status",
+    "attempts",
+    "next_attempt",
+    "subject",
+    "last_error",
+]
+
+
+@notify_group.command("outbox")
+@click.option(
+    "--status",
+    type=click.Choice(["all", "pending", "sent", "dead"]),
+    default="all",
+    show_default=True,
+    help="Only messages in this state.",
+)
+@click.option("--limit", type=click.IntRange(1, 100000), default=100, show_default=True, help="The newest N.")
+@format_option
+@click.pass_context
+def notify_outbox(ctx: click.Context, status: str, limit: int, fmt: str) -> None:
+    """The outbox: every message, pending, sent or dead, newest first."""
+    from ops_watch.store.schema import OutboxMessage
+
+    with _runtime(ctx) as rt:
+        local = _local(rt.config)
+        with rt.store.session() as session:
+            query = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
+            if status != "all":
+                query = query.where(OutboxMessage.status == status)
+            rows = [
+                {
+                    "id": m.id,
+                    "created": local(m.created_at),
+                    "channel": m.channel,
+                    "receiver": m.receiver or "default",
+                    "status": m.status,
+                    "attempts": m.attempts,
+                    "next_attempt": local(m.next_attempt_at) if m.status == "pending" else "",
+                    "sent": local(m.sent_at),
+                    "subject": m.subject,
+                    "last_error": m.last_error,
+                    "message_id": m.message_id,
+                }
+                for m in session.scalars(query)
+            ]
+        click.echo(
+            render(rows, OUTBOX_COLUMNS if fmt == "table" else [*OUTBOX_COLUMNS, "sent", "message_id"], fmt)
+        )
+
+
+@notify_group.command("retry")
+@click.argument("message_id", type=int)
+@click.pass_context
+def notify_retry(ctx: click.Context, message_id: int) -> None:
+    """Send a dead (or waiting) message again at the next notify pass, with a fresh count of attempts."""
+    from ops_watch.store.schema import OutboxMessage
+
+    with _runtime(ctx) as rt:
+        with rt.store.session() as session:
+            msg = session.get(OutboxMessage, message_id)
+            if msg is None:
+                _fail(f"no message with id {message_id} (ops-watch notify outbox lists them)")
+            if msg.status == "sent":
+                _fail(
+                    f"message {message_id} was already sent at {format_local(msg.sent_at, rt.config.site.zone)}"
+                )
+            msg.status, msg.attempts, msg.next_attempt_at = "pending", 0, utcnow()
+        click.echo(f"message {message_id} will be sent at the next notify pass (or: ops-watch run --once)")
+
+
+@notify_group.command("test")
+@click.argument("receiver")
+@click.pass_context
+def notify_test(ctx: click.Context, receiver: str) -> None:
+    """Send a test message to RECEIVER now, through each of its channels, and say what happened."""
+    from ops_watch.notify.email import DeliveryError, message_id
+    from ops_watch.notify.outbox import transports
+    from ops_watch.store.schema import OutboxMessage
+
+    path: Path = ctx.obj["config_path"]
+    try:
+        config, _ = load_settings(path)  # secrets are needed here: check them
+    except ConfigError as exc:
+        _config_problems(exc)
+    try:
+        target = config.notify.receiver(receiver)
+    except KeyError:
+        names = sorted({r.name for r in config.notify.receivers} | {"default"})
+        _fail(f"no receiver named {receiver!r} (known: {', '.join(names)})", EXIT_CONFIG)
+    setup_logging(ctx.obj["log_level"] or "warning", config.log.format)
+    zh = config.language == "zh"
+    now = utcnow()
+    subject = "[ops-watch] 测试消息" if zh else "[ops-watch] test message"
+    text = (
+        f"这是 ops-watch 的测试消息（{config.site.name}，{format_local(now, config.site.zone)}），收到即表示通道正常。"
+        if zh
+        else f"A test message from ops-watch ({config.site.name}, {format_local(now, config.site.zone)}): "
+        "if you read this, the channel works."
+    )
+    pick = transports(config)
+    failed = 0
+    channels = (["email"] if target.email else []) + [
+        c for c in ("dingtalk", "wecom", "webhook") if getattr(target, c)
+    ]
+    for channel in channels:
+        msg = OutboxMessage(
+            id=0,
+            channel=channel,
+            receiver=target.name,
+            created_at=now,
+            recipients=list(target.email) if channel == "email" else [],
+            subject=subject,
+            body_text=text,
+            body_html="",
+            message_id=message_id("test", channel, now),
+            references="",
+            payload={"source": "ops-watch", "test": True, "subject": subject, "text": text},
+            status="pending",
+            attempts=0,
+            next_attempt_at=now,
+            last_error="",
+        )
+        try:
+            note = pick(msg)(msg)
+        except DeliveryError as exc:
+            failed += 1
+            click.echo(f"{channel}: FAILED: {exc}")
+            continue
+        where = ", ".join(target.email) if channel == "email" else target.name
+        click.echo(f"{channel}: sent to {where}" + (f" ({note})" if note else ""))
+    if failed:
+        sys.exit(EXIT_FAILURE)
 
 
 @main.group("continuity")

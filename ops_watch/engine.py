@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ops_watch import silences
 from ops_watch.checks import CheckContext, FindingDraft
 from ops_watch.log import get_logger
 from ops_watch.rules import Rule, RuleSet
@@ -38,6 +39,7 @@ class Evaluation:
     reopened: list[int] = field(default_factory=list)
     resolved: list[int] = field(default_factory=list)
     still_open: int = 0
+    silenced: int = 0
     failed_rules: dict[str, str] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
@@ -46,6 +48,7 @@ class Evaluation:
             "reopened": len(self.reopened),
             "resolved": len(self.resolved),
             "still_open": self.still_open,
+            "silenced": self.silenced,
             "failed_rules": len(self.failed_rules),
         }
 
@@ -156,6 +159,8 @@ def evaluate(
     # Rules removed from the files leave their findings behind: resolve them, saying why.
     live = {r.id for r in rules.enabled}
     with store.session() as session:
+        # Silences by matcher also cover what opened in this evaluation.
+        result.silenced = silences.apply(session, at)
         for finding in session.scalars(select(Finding).where(Finding.status.in_(ACTIVE))):
             if finding.rule_id not in live:
                 finding.status, finding.resolved_at = "resolved", at

@@ -11,6 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 OPS_WATCH=${OPS_WATCH:-.venv/bin/ops-watch}
 AS_OF="2026-11-16 09:00"
+LATER="2026-11-16 09:30"
 
 rm -rf var
 mkdir -p var/drop
@@ -30,6 +31,18 @@ echo "== Staffing rate (人员到位率), November as of $AS_OF =="
 echo
 echo "== Backups and drills (continuity) as of $AS_OF =="
 "$OPS_WATCH" --config config.example.toml continuity status --at "$AS_OF"
+echo
+echo "== Alert emails written (grouped by area and severity; .eml files in var/outbox/) =="
+"$OPS_WATCH" --config config.example.toml notify outbox --status sent
+
+# A second pass half an hour later: the contractor hands in the missing night-shift row of 2026-11-07, so
+# that finding resolves, and the center gets a resolved notice threaded under the group's first email.
+echo
+echo "== Second pass, as of $LATER: a late handover row for the night of 2026-11-07 arrives =="
+cp -r scripts/demo-later/. var/drop/
+find var/drop -maxdepth 2 -type f -newer var/ops-watch.db -exec touch -d '2026-11-16 09:20 +0800' {} +
+"$OPS_WATCH" --config config.example.toml --log-level warning run --once --at "$LATER" >/dev/null
+"$OPS_WATCH" --config config.example.toml notify outbox --limit 1
 echo
 echo "Next: .venv/bin/ops-watch --config config.example.toml findings list --status all"
 echo "      .venv/bin/ops-watch --config config.example.toml staffing shifts --from 2026-11-02 --to 2026-11-08 --at \"$AS_OF\""

@@ -74,3 +74,48 @@ def collection_failed(ctx: CheckContext, params: CollectionFailedParams) -> Iter
                 "last_success": row.last_success.isoformat() if row.last_success else None,
             },
         )
+
+
+class DeadMessageParams(Params):
+    pass
+
+
+@check(
+    "notification_dead",
+    params=DeadMessageParams,
+    area="evidence",
+    example="""
+[[rule]]
+id = "notification-dead"
+check = "notification_dead"
+severity = "critical"
+title = "告警消息多次发送失败"
+""",
+)
+def notification_dead(ctx: CheckContext, params: DeadMessageParams) -> Iterator[FindingDraft]:
+    """A message the outbox gave up on after its retries: the center missed news. One finding per message,
+    resolved when it is retried (`ops-watch notify retry ID`) and sent."""
+    from ops_watch.store.schema import OutboxMessage
+
+    for msg in ctx.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.status == "dead", OutboxMessage.created_at <= ctx.at)
+    ):
+        where = f"{msg.channel}:{msg.receiver or 'default'}"
+        yield FindingDraft(
+            subject=f"message {msg.id}",
+            period_start=from_store(msg.created_at),
+            summary=ctx.t(
+                f"告警消息 #{msg.id}（{where}）发送 {msg.attempts} 次均失败，已停止重试：{msg.subject}",
+                f"message #{msg.id} ({where}) failed {msg.attempts} times and is no longer retried: {msg.subject}",
+            ),
+            evidence={
+                "message_id": msg.id,
+                "channel": msg.channel,
+                "receiver": msg.receiver,
+                "subject": msg.subject,
+                "attempts": msg.attempts,
+                "last_error": msg.last_error,
+                "created_at": format_local(from_store(msg.created_at), ctx.zone),
+                "retry": f"ops-watch notify retry {msg.id}",
+            },
+        )
