@@ -3,9 +3,9 @@
 Every pass (the notify job) looks at the findings and the groups in the store, so a restart loses nothing:
 - A finding that is open ("firing") joins a group on every route that takes it (ops_watch.notify.routing),
   keyed by the route's `group_by` labels.
-- A group with news waits: `group_wait` from its first news when it has told nothing yet (or only resolved
-  things), so siblings arriving in the same minutes go out together; `group_interval` after its last message
-  otherwise. A group with open findings and no news is told again every `repeat_interval` (0: never).
+- A group with news waits: `group_wait` from its first news (when the evaluation opened or resolved the
+  finding) when it has told nothing yet (or only resolved things), so siblings arriving in the same minutes go
+  out together; `group_interval` after its last message otherwise. A group with open findings and no news is told again every `repeat_interval` (0: never).
 - A message lists what is new, what is still open, and (with `send_resolved`) what was resolved since the last
   message. Acknowledged and silenced findings are not sent again ("muted"); when they open again they are news.
 - Each message is written to the outbox, one per channel of the receiver (email, DingTalk, WeCom, webhook),
@@ -86,11 +86,15 @@ def _join_groups(session: Session, root: RouteNode, at: datetime) -> None:
                 member_of[finding.id].add(group.id)
 
 
-def _due(group: AlertGroup, node: RouteNode, news: bool, firing: bool, at: datetime, force: bool) -> bool:
+def _due(
+    group: AlertGroup, node: RouteNode, news_at: datetime | None, firing: bool, at: datetime, force: bool
+) -> bool:
+    """`news_at`: when the group's oldest untold change happened (None: no news)."""
     last = from_store(group.last_notified_at)
+    news = news_at is not None
     if news:
         if group.pending_since is None:
-            group.pending_since = at
+            group.pending_since = min(news_at, at)  # type: ignore[type-var]
         if force:
             return True
         if last is None or not group.firing:  # a group's first news: wait for siblings
@@ -136,7 +140,13 @@ def plan(store: Store, config: Config, at: datetime | None = None, *, force: boo
                     muted.append(m)  # muted, or resolved before anyone was told: nothing to say
             news = bool(news_new) or (bool(resolved) and node.send_resolved)
             firing = bool(news_new or still)
-            if not _due(group, node, news, firing, at, force):
+            # The wait counts from when the change happened (the evaluation that opened or resolved it), so
+            # a notifier that was down, or a replay of the past, does not add its own delay.
+            times = [from_store(findings[m.finding_id].first_seen) for m in news_new]
+            if node.send_resolved:
+                times += [from_store(findings[m.finding_id].resolved_at or at) for m in resolved]
+            news_at = min((t for t in times if t is not None), default=at) if news else None
+            if not _due(group, node, news_at, firing, at, force):
                 if news:
                     result.waiting += 1
                 _settle(session, muted, findings)
