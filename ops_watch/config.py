@@ -505,7 +505,8 @@ class WeComReceiver(_Model):
 
 
 class WebhookReceiver(_Model):
-    """A generic JSON POST; with a secret, the body's HMAC-SHA256 goes in `header` as "sha256=<hex>"."""
+    """A generic JSON POST; with a secret, HMAC-SHA256 of "<X-Ops-Watch-Timestamp>.<body>" goes in `header`
+    as "sha256=<hex>" (docs/alerts.md says how a receiver verifies it)."""
 
     url: str = Field(min_length=1)
     hmac_secret: None = None

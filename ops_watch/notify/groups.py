@@ -21,7 +21,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from ops_watch.config import Config
@@ -61,7 +61,12 @@ def _join_groups(session: Session, root: RouteNode, at: datetime) -> None:
     member_of: dict[int, set[int]] = defaultdict(set)
     for m in session.scalars(select(AlertGroupMember)):
         member_of[m.finding_id].add(m.group_id)
-    for finding in session.scalars(select(Finding).where(Finding.status == "open")):
+    open_findings = session.execute(
+        select(Finding.id, Finding.area, Finding.severity, Finding.rule_id, Finding.check, Finding.subject).where(
+            Finding.status == "open"
+        )
+    ).all()
+    for finding in open_findings:
         labels = finding_labels(finding)
         for node in routes_for(root, labels):
             key, chosen = group_key(node, labels)
@@ -179,9 +184,11 @@ def plan(store: Store, config: Config, at: datetime | None = None, *, force: boo
         # The per-finding marker of what the center knows (reports read it): a finding waiting in a group for
         # its first message is not known yet.
         waiting = {m.finding_id for ms in members_by_group.values() for m in ms if m.told == ""}
-        for finding in session.scalars(select(Finding).where(Finding.status != Finding.notified_status)):
-            if finding.id not in waiting:
-                finding.notified_status = finding.status
+        for fid, status in session.execute(
+            select(Finding.id, Finding.status).where(Finding.status != Finding.notified_status)
+        ).all():
+            if fid not in waiting:
+                session.execute(update(Finding).where(Finding.id == fid).values(notified_status=status))
     return result
 
 

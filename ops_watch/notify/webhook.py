@@ -106,12 +106,12 @@ def cut_utf8(text: str, limit: int, note: str = CUT_NOTE) -> tuple[str, bool]:
     line_end = head.rfind("\n")
     if line_end >= len(head) // 2:
         head = head[:line_end]
-    trailing = len(head) - len(head.rstrip("\\"))
-    if trailing % 2:  # a lone backslash would escape the note's first character
+    head = head.rstrip()
+    if (len(head) - len(head.rstrip("\\"))) % 2:  # a lone backslash would escape the note's first character
         head = head[:-1]
     if not budget:  # a limit smaller than the note: the note alone, itself cut
         return note.encode("utf-8")[:limit].decode("utf-8", errors="ignore"), True
-    return head.rstrip() + note, True
+    return head + note, True
 
 
 def mentions(cfg: DingTalkReceiver, payload: dict[str, Any]) -> list[str]:
