@@ -56,7 +56,14 @@ def tls_context(cfg: EmailConfig, base: Path | None = None) -> ssl.SSLContext:
     cafile = None
     if cfg.ca_file is not None:
         cafile = str(cfg.ca_file if cfg.ca_file.is_absolute() or base is None else base / cfg.ca_file)
-    context = ssl.create_default_context(cafile=cafile)
+    try:
+        context = ssl.create_default_context(cafile=cafile)
+    except (OSError, ssl.SSLError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise DeliveryError(
+            f"notify.email.ca_file {cafile}: cannot use it ({reason}); give the PEM certificate of the CA "
+            "that signed the SMTP server's certificate"
+        ) from None
     if not cfg.verify_tls:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
@@ -81,8 +88,15 @@ def _smtp_transport(
                 if cfg.security == "starttls":
                     client.starttls(context=tls_context(cfg, base))
                 if cfg.username:
+                    if not (cfg.username + password).isascii():
+                        raise DeliveryError(
+                            f"SMTP {where}: the username or password has characters other than ASCII, which "
+                            "SMTP login (smtplib) cannot send; set an ASCII password for notify.email"
+                        )
                     client.login(cfg.username, password)
                 refused = client.send_message(build_message(msg, cfg.sender), cfg.sender, msg.recipients)
+        except DeliveryError:
+            raise
         except smtplib.SMTPAuthenticationError as exc:
             raise DeliveryError(f"SMTP {where}: login refused ({exc.smtp_code})") from None
         except smtplib.SMTPRecipientsRefused as exc:

@@ -21,7 +21,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ops_watch.config import Config
@@ -30,7 +30,7 @@ from ops_watch.notify.email import message_id
 from ops_watch.notify.render import render_group
 from ops_watch.notify.routing import RouteNode, compile_routes, finding_labels, group_key, routes_for
 from ops_watch.store import Store
-from ops_watch.store.schema import AlertGroup, AlertGroupMember, Finding, OutboxMessage
+from ops_watch.store.schema import AlertGroup, AlertGroupMember, Finding, FindingEvent, OutboxMessage
 from ops_watch.timeutil import from_store, utcnow
 
 log = get_logger(__name__)
@@ -62,9 +62,9 @@ def _join_groups(session: Session, root: RouteNode, at: datetime) -> None:
     for m in session.scalars(select(AlertGroupMember)):
         member_of[m.finding_id].add(m.group_id)
     open_findings = session.execute(
-        select(Finding.id, Finding.area, Finding.severity, Finding.rule_id, Finding.check, Finding.subject).where(
-            Finding.status == "open"
-        )
+        select(
+            Finding.id, Finding.area, Finding.severity, Finding.rule_id, Finding.check, Finding.subject
+        ).where(Finding.status == "open")
     ).all()
     for finding in open_findings:
         labels = finding_labels(finding)
@@ -105,6 +105,7 @@ def _due(
         if last is None or not group.firing:  # a group's first news: wait for siblings
             return at >= from_store(group.pending_since) + node.group_wait  # type: ignore[operator]
         return at >= last + node.group_interval
+    group.pending_since = None  # the news went away untold (resolved, muted): the next news waits afresh
     if firing and last is not None and node.repeat_interval.total_seconds() > 0:
         return at >= last + node.repeat_interval
     return False
@@ -126,6 +127,14 @@ def plan(store: Store, config: Config, at: datetime | None = None, *, force: boo
         for member, finding in rows:
             members_by_group[member.group_id].append(member)
             findings[finding.id] = finding
+        # When each finding last became open (opened, reopened, its silence ended): its news dates from then.
+        opened_at = dict(
+            session.execute(
+                select(FindingEvent.finding_id, func.max(FindingEvent.at))
+                .where(FindingEvent.action.in_(("opened", "reopened", "unsilenced")))
+                .group_by(FindingEvent.finding_id)
+            ).all()
+        )
         for group in session.scalars(select(AlertGroup).order_by(AlertGroup.id)):
             node = nodes.get(group.route)
             members = members_by_group.get(group.id, [])
@@ -134,6 +143,15 @@ def plan(store: Store, config: Config, at: datetime | None = None, *, force: boo
                 for m in members:
                     session.delete(m)
                 continue
+            kept = []
+            for m in members:
+                labels = finding_labels(findings[m.finding_id])
+                taken = {n.path for n in routes_for(root, labels)}
+                if group.route not in taken or group_key(node, labels)[0] != group.key:
+                    session.delete(m)  # the route changed and no longer takes it: closed without a word
+                else:
+                    kept.append(m)
+            members = kept
             news_new, still, resolved, muted = [], [], [], []
             for m in members:
                 state = STATE.get(findings[m.finding_id].status, "firing")
@@ -147,7 +165,9 @@ def plan(store: Store, config: Config, at: datetime | None = None, *, force: boo
             firing = bool(news_new or still)
             # The wait counts from when the change happened (the evaluation that opened or resolved it), so
             # a notifier that was down, or a replay of the past, does not add its own delay.
-            times = [from_store(findings[m.finding_id].first_seen) for m in news_new]
+            times = [
+                from_store(opened_at.get(m.finding_id) or findings[m.finding_id].first_seen) for m in news_new
+            ]
             if node.send_resolved:
                 times += [from_store(findings[m.finding_id].resolved_at or at) for m in resolved]
             news_at = min((t for t in times if t is not None), default=at) if news else None
@@ -158,6 +178,8 @@ def plan(store: Store, config: Config, at: datetime | None = None, *, force: boo
                 if resolved and not node.send_resolved:
                     for m in resolved:
                         session.delete(m)
+                    if not firing:
+                        group.firing = False  # all resolved, quietly: the next news waits group_wait
                 continue
             if news_new or still or (resolved and node.send_resolved):
                 result.queued += _write(

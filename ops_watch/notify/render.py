@@ -31,7 +31,7 @@ AREA_ZH = {
 COLOUR = {"info": "#555555", "warning": "#b36b00", "critical": "#c0392b", "resolved": "#2e7d32"}
 MAX_SUBJECT = 150
 MAX_LISTED = 50  # a message lists at most this many findings of each kind, then says how many more
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|>~<@])")
 
 

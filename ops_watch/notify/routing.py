@@ -1,9 +1,11 @@
-"""Routes: which receivers hear about a finding, and how its group is formed (Prometheus Alertmanager's model).
+"""Routes: which receivers hear about a finding, and how its group is formed (after Prometheus Alertmanager).
 
 The config's route tree is compiled once: every node gets its inherited settings. A finding walks the tree
 from the top: at each node, the children are tried in order; a matching child takes the finding (and its own
 children are tried in turn), and the walk stops there unless that child says `continue`. A node none of whose
-children took the finding takes it itself. So the top route is the default that catches the rest.
+children took the finding for good (none matched, or each one that matched said `continue`) takes it itself.
+So the top route is the default that catches the rest, and "critical to the duty chat at once, `continue`"
+sends a critical finding to the chat and to the default receiver as well.
 """
 
 from __future__ import annotations
@@ -86,8 +88,9 @@ def routes_for(root: RouteNode, labels: dict[str, str]) -> list[RouteNode]:
             if child.matches(labels):
                 taken += walk(child)
                 if not child.continue_:
-                    break
-        return taken or [node]
+                    return taken  # taken for good: the walk stops here
+        # No child took it for good (none matched, or each match said `continue`): this node takes it too.
+        return [*taken, node]
 
     return walk(root)
 
