@@ -349,7 +349,9 @@ def row_parser(kind: RecordKind, header_map: HeaderMap) -> RowParser:
             return build(values, ctx), []
         except CellError as exc:
             column = exc.column or ""
-            value = shown(values.get(column)) if column else ""
+            # The cell as the file writes it: a parsed time is UTC, not what the person typed.
+            pos = header_map.positions.get(column, -1) if column else -1
+            value = shown(cells[pos]) if 0 <= pos < n else ""
             return None, [Fault(column, header_map.label(column) if column else "", value, exc.problem)]
 
     return parse
