@@ -100,7 +100,9 @@ def jitter(base: datetime, lo: int, hi: int) -> datetime:
     return base + timedelta(minutes=rng.randint(lo, hi), seconds=rng.randint(0, 59))
 
 
-def hik_event(when: datetime, pid: str | None, reader: int, minor: int = 1, card: str = "", name: str = "") -> None:
+def hik_event(
+    when: datetime, pid: str | None, reader: int, minor: int = 1, card: str = "", name: str = ""
+) -> None:
     if when > END_OF_DATA:
         return
     if pid is not None:
@@ -145,10 +147,24 @@ def room_event(when: datetime, pid: str | None, card: str = "", name: str = "") 
         return
     if pid is not None:
         name, card = PEOPLE[pid]
-    duty_room.append([when.strftime("%Y-%m-%d %H:%M:%S"), pid or "", name, card, "运维值班室", "", "成功", "ZB-READER-02", ""])
+    duty_room.append(
+        [
+            when.strftime("%Y-%m-%d %H:%M:%S"),
+            pid or "",
+            name,
+            card,
+            "运维值班室",
+            "",
+            "成功",
+            "ZB-READER-02",
+            "",
+        ]
+    )
 
 
-def work(pid: str, start: datetime, end: datetime, arrive: datetime | None = None, leave: datetime | None = None) -> None:
+def work(
+    pid: str, start: datetime, end: datetime, arrive: datetime | None = None, leave: datetime | None = None
+) -> None:
     """In at 机房A区门 before start, a visit to the duty room, out after end."""
     arrive = arrive or jitter(start, -25, -6)
     leave = leave or jitter(end, 2, 19)
@@ -185,7 +201,15 @@ for k, d in enumerate(all_days):
     handover_by_day = {"白班": (lead, night), "夜班": (night, next_lead)}
     name = lambda pid: PEOPLE[pid][0]  # noqa: E731
     sheet_rows.append(
-        [d, "白班", "、".join(name(p) for p in listed), "20:00", name(lead), name(night), "" if k % 5 else "巡检正常"]
+        [
+            d,
+            "白班",
+            "、".join(name(p) for p in listed),
+            "20:00",
+            name(lead),
+            name(night),
+            "" if k % 5 else "巡检正常",
+        ]
     )
     if d == date(2026, 11, 7):
         continue  # missing handover: nobody wrote the night's row
