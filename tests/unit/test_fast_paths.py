@@ -270,8 +270,10 @@ def _old_parse_row(
     try:
         return kind.build(values, ctx), []
     except CellError as exc:
+        # A whole-row refusal shows the blamed cell as the file writes it (a parsed time would be UTC).
         name = exc.column or ""
-        value = shown(values.get(name)) if name else ""
+        pos = header_map.positions.get(name, -1) if name else -1
+        value = shown(cells[pos]) if 0 <= pos < len(cells) else ""
         return None, [Fault(name, header_map.label(name) if name else "", value, exc.problem)]
 
 
