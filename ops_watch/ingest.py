@@ -34,6 +34,7 @@ from ops_watch.formats.spec import Fault, ParseContext, Problem
 from ops_watch.formats.tabular import TableError
 from ops_watch.formats.vendor import open_evidence
 from ops_watch.log import get_logger
+from ops_watch.output import excel_safe
 from ops_watch.store import Store
 from ops_watch.store.bulk import RowsWriter, rows_writer
 from ops_watch.store.schema import EvidenceBatch, RowError
@@ -115,15 +116,6 @@ def file_sha256(path: Path) -> str:
         return hashlib.file_digest(f, "sha256").hexdigest()
 
 
-def _excel_safe(text: str) -> str:
-    """Keep a report cell from being run as a formula when the report is opened in Excel."""
-    if text[:1] in ("=", "+", "@", "\t", "\r") or (
-        text[:1] == "-" and not text[1:2].isdigit() and text[1:2] != "."
-    ):
-        return "'" + text
-    return text
-
-
 class _Report:
     """Every fault of a file, streamed to a temporary CSV (UTF-8 with BOM, so Excel opens it right)."""
 
@@ -142,7 +134,7 @@ class _Report:
             self._writer = csv.writer(self._f)
             self._writer.writerow(REPORT_COLUMNS)
         row = str(issue.row) if issue.row else ""
-        self._writer.writerow([issue.file, row, issue.column, _excel_safe(issue.value), issue.reason])
+        self._writer.writerow([issue.file, row, issue.column, excel_safe(issue.value), issue.reason])
         self.lines += 1
 
     def place(self, target: Path, mode: int = 0o644) -> Path | None:

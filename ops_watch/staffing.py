@@ -28,7 +28,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -458,6 +458,13 @@ def _data_version(session: Session) -> tuple[Any, ...]:
     )
 
 
+def first_judged_day(contract: Mapping[str, Any], zone: ZoneInfo, at: datetime, lookback: timedelta) -> date:
+    """The first local day a check with this look-back judges: `at - lookback`, never before judge_from."""
+    first = (at - lookback).astimezone(zone).date()
+    judge_from = staffing_terms(contract).judge_from
+    return first if judge_from is None else max(first, judge_from)
+
+
 def view_for(
     session: Session,
     contract: Mapping[str, Any],
@@ -602,7 +609,7 @@ def shift_rows(view: StaffingView, language: str = "zh") -> list[dict[str, Any]]
 
 
 def utc_day_start(day: date, zone: ZoneInfo) -> datetime:
-    return local_day_bounds(day, zone)[0].astimezone(UTC)
+    return local_day_bounds(day, zone)[0]
 
 
 __all__ = [

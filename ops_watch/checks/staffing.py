@@ -20,7 +20,16 @@ from sqlalchemy import select
 
 from ops_watch.checks import CheckContext, FindingDraft, Params, check
 from ops_watch.config import Duration
-from ops_watch.staffing import Badge, Person, SheetName, ShiftEvidence, StaffingView, utc_day_start, view_for
+from ops_watch.staffing import (
+    Badge,
+    Person,
+    SheetName,
+    ShiftEvidence,
+    StaffingView,
+    first_judged_day,
+    utc_day_start,
+    view_for,
+)
 from ops_watch.store.schema import DoorEvent
 from ops_watch.timeutil import format_local, from_store
 
@@ -38,10 +47,17 @@ class StaffingParams(Params):
     lookback: Duration = timedelta(days=35)
 
 
+def _scope(ctx: CheckContext, params: StaffingParams) -> datetime:
+    """Set and return the start of what the check judges (findings about earlier periods stay as they are)."""
+    ctx.scope_start = utc_day_start(
+        first_judged_day(ctx.contract, ctx.zone, ctx.at, params.lookback), ctx.zone
+    )
+    return ctx.scope_start
+
+
 def _view(ctx: CheckContext, params: StaffingParams) -> StaffingView:
-    view = view_for(ctx.session, ctx.contract, ctx.zone, ctx.at, params.lookback)
-    ctx.scope_start = utc_day_start(view.first_day, ctx.zone)
-    return view
+    _scope(ctx, params)
+    return view_for(ctx.session, ctx.contract, ctx.zone, ctx.at, params.lookback)
 
 
 def _t(ctx: CheckContext, value: datetime | None) -> str:
@@ -426,7 +442,7 @@ def unregistered_signer(ctx: CheckContext, params: StaffingParams) -> Iterator[F
 # --- unknown_entry -------------------------------------------------------------------------------------
 
 
-def _in_window(view: StaffingView, ctx: CheckContext, b: Badge) -> bool:
+def _in_window(ctx: CheckContext, b: Badge) -> bool:
     assert ctx.scope_start is not None
     return ctx.scope_start <= b.at <= ctx.at
 
@@ -449,7 +465,7 @@ def unknown_entry(ctx: CheckContext, params: StaffingParams) -> Iterator[Finding
     view = _view(ctx, params)
     groups: dict[tuple[str, date], list[Badge]] = defaultdict(list)
     for b in view.unmatched:
-        if _in_window(view, ctx, b):
+        if _in_window(ctx, b):
             identity = b.person_id or f"card:{b.card_no}"
             groups[(identity, b.at.astimezone(ctx.zone).date())].append(b)
     for (identity, day), badges in sorted(groups.items()):
@@ -520,7 +536,7 @@ def off_shift_entry(ctx: CheckContext, params: OffShiftParams) -> Iterator[Findi
             continue
         for stay in person_stays:
             for b in stay.badges:
-                if b.direction == "out" or not _in_window(view, ctx, b):
+                if b.direction == "out" or not _in_window(ctx, b):
                     continue
                 if not person.active_on(b.at.astimezone(ctx.zone).date()):
                     continue  # unknown_entry's
@@ -574,13 +590,12 @@ within = "10m"
 def access_denied_burst(ctx: CheckContext, params: DeniedBurstParams) -> Iterator[FindingDraft]:
     """`count` or more denied events within `within` at one door (any door: a probe of a side door matters
     too); overlapping windows are one burst."""
-    view = _view(ctx, params)
-    assert ctx.scope_start is not None
+    scope_start = _scope(ctx, params)  # denied events are all it reads: no staffing view needed
     rows = ctx.session.execute(
         select(
             DoorEvent.id, DoorEvent.at, DoorEvent.door, DoorEvent.card_no, DoorEvent.person_id, DoorEvent.name
         )
-        .where(DoorEvent.result == "denied", DoorEvent.at >= ctx.scope_start, DoorEvent.at <= ctx.at)
+        .where(DoorEvent.result == "denied", DoorEvent.at >= scope_start, DoorEvent.at <= ctx.at)
         .order_by(DoorEvent.door, DoorEvent.at, DoorEvent.id)
     ).all()
     by_door: dict[str, list[Any]] = defaultdict(list)
@@ -627,7 +642,6 @@ def access_denied_burst(ctx: CheckContext, params: DeniedBurstParams) -> Iterato
                 },
             )
             i = j + 1
-    del view
 
 
 # --- the calendar --------------------------------------------------------------------------------------

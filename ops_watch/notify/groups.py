@@ -21,7 +21,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from ops_watch.config import Config
@@ -304,12 +304,4 @@ def _write(
     return written
 
 
-def pending_groups(session: Session) -> list[AlertGroup]:
-    """Groups with findings not yet told (for status output)."""
-    told = select(AlertGroupMember.group_id).where(
-        or_(AlertGroupMember.told == "", AlertGroupMember.told == "muted")
-    )
-    return list(session.scalars(select(AlertGroup).where(AlertGroup.id.in_(told))))
-
-
-__all__ = ["PlanResult", "pending_groups", "plan"]
+__all__ = ["PlanResult", "plan"]
