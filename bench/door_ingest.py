@@ -8,9 +8,12 @@ file into a fresh SQLite store, beside the time of `sqlite3 fresh.db -cmd ".mode
 door_events"` (the floor: the same bytes into a new table without parsing, checks or indexes). Targets:
 within 4x of `.import`, peak RSS under 300 MB.
 
-Two more figures say where the time goes:
+Three more figures say where the time goes:
 - "store only": the sqlite3 shell inserting the imported rows into door_events of a fresh ops-watch store
   (its unique key and indexes, WAL, foreign keys): SQLite's own share of an ingest, without any Python.
+- "driver floor": the same rows, read into memory first, handed to a fresh store by Python's sqlite3
+  `executemany` in the ingest's chunks: what any ingest written in Python pays at least, with no parsing,
+  checks or ORM at all (the driver binds each of the 11 values of each row).
 - "duplicates": a second ingest of a copy whose bytes differ (its last line ends otherwise, so the sha256
   differs and it is not refused as the same file) but whose rows are the same: every row already stored.
 
@@ -164,6 +167,46 @@ def time_store_only(shell: str, imported: Path, tmp_path: Path) -> float:
     return seconds
 
 
+# The rows as the store holds them, handed to Python's sqlite3 driver: what any ingest written in Python pays
+# at least, whatever its parsing costs. Run in a child (the rows are read into memory before the clock starts).
+_DRIVER_FLOOR = """
+import sqlite3, sys, time
+src, dst = sys.argv[1], sys.argv[2]
+cols = "at, person_id, name, card_no, door, direction, result, device, serial_no, dedupe_key, batch_id"
+with sqlite3.connect(src) as con:
+    rows = con.execute(f"SELECT {cols} FROM door_events ORDER BY id").fetchall()
+    batch = con.execute("SELECT * FROM evidence_batches").fetchall()
+con = sqlite3.connect(dst, isolation_level=None)
+for pragma in ("journal_mode=WAL", "foreign_keys=ON", "synchronous=NORMAL"):
+    con.execute(f"PRAGMA {pragma}")
+con.execute("BEGIN")
+con.executemany(f"INSERT INTO evidence_batches VALUES ({','.join('?' * len(batch[0]))})", batch)
+sql = f"INSERT INTO door_events ({cols}) VALUES ({','.join('?' * 11)}) ON CONFLICT (dedupe_key) DO NOTHING"
+t0 = time.perf_counter()
+for i in range(0, len(rows), 10000):  # the chunks an ingest writes
+    con.executemany(sql, rows[i : i + 10000])
+con.execute("COMMIT")
+print(time.perf_counter() - t0)
+"""
+
+
+def time_driver_floor(stored: Path, tmp_path: Path) -> float:
+    """Seconds for Python's sqlite3 executemany to insert the stored rows into a fresh store's door_events."""
+    db = tmp_path / "driver-floor.db"
+    schema = f"from ops_watch.store import open_store; open_store({f'sqlite:///{db}'!r}).dispose()"
+    subprocess.run([sys.executable, "-c", schema], check=True, cwd=ROOT, stdin=subprocess.DEVNULL)
+    out = subprocess.run(
+        [sys.executable, "-c", _DRIVER_FLOOR, str(stored), str(db)],
+        check=True,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+    seconds = float(out.stdout.strip().splitlines()[-1])
+    print(f"driver floor Python sqlite3 executemany of the prepared rows into door_events: {seconds:.2f} s")
+    return seconds
+
+
 def child(store_url: str, state_dir: str, csv_path: str) -> int:
     """One ingest in this process; prints its figures as JSON on the last line."""
     sys.path.insert(0, str(ROOT))
@@ -233,13 +276,14 @@ def main() -> int:
         print(f"generated    {args.rows:,} events, {size_mib:.1f} MiB in {time.perf_counter() - t0:.1f} s")
 
         shell = _sqlite_shell()
-        floor = store_only = None
+        floor = store_only = driver = None
         if shell is None:
             print("floor        no sqlite3 shell (apt-get install sqlite3): the .import figure is skipped")
         else:
             floor = time_sqlite_import(shell, csv_path, tmp_path / "import.db")
             if not args.no_store_only:
                 store_only = time_store_only(shell, tmp_path / "import.db", tmp_path)
+                driver = time_driver_floor(tmp_path / "store-only.db", tmp_path)
 
         url = f"sqlite:///{tmp_path / 'ops-watch.db'}"
         profile = tmp_path / "ingest.prof" if args.profile else None
@@ -257,6 +301,11 @@ def main() -> int:
             print(
                 f"{'store only':<12} {'':<9} {args.rows:>10,} {'':>10} {'':>10} {'':>5} {store_only:>8.2f} "
                 f"{'':>7} {args.rows / store_only:>8,.0f} {store_only / floor:>8.2f} {'':>8}"
+            )
+        if driver is not None and floor:
+            print(
+                f"{'driver floor':<12} {'':<9} {args.rows:>10,} {'':>10} {'':>10} {'':>5} {driver:>8.2f} "
+                f"{'':>7} {args.rows / driver:>8,.0f} {driver / floor:>8.2f} {'':>8}"
             )
         for label, r in (("ops-watch", first), ("duplicates", again)):
             ratio = f"{r['seconds'] / floor:.2f}" if floor else "-"
