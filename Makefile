@@ -29,8 +29,10 @@ $(STAMP): pyproject.toml scripts/make-venv.sh
 	PYTHON="$(PYTHON)" bash scripts/make-venv.sh "$(VENV)"
 	touch "$@"
 
+# The report's charts use a CJK font of the system, else the one scripts/install-test-deps.sh unpacked.
 demo: venv
-	PATH="$(VENV_BIN):$$PATH" VIRTUAL_ENV="$(CURDIR)/$(VENV)" bash scripts/demo.sh
+	PATH="$(VENV_BIN):$$PATH" VIRTUAL_ENV="$(CURDIR)/$(VENV)" \
+		OPS_WATCH_FONT_DIRS="$${OPS_WATCH_FONT_DIRS:-$(CURDIR)/.cache/tools/usr/share/fonts}" bash scripts/demo.sh
 
 test-deps:
 	bash scripts/install-test-deps.sh

@@ -635,6 +635,19 @@ class NotifyConfig(_Model):
         raise KeyError(name)
 
 
+class ReportConfig(_Model):
+    """The weekly compliance summary (R14): who gets it, in which language, how long it is kept."""
+
+    language: Literal["zh", "en"] | None = None  # default: notify.language, then site.language
+    # Receivers (by name, as in [notify]) whose email addresses get the report; chat robots get no report.
+    receivers: list[str] = Field(default_factory=lambda: ["default"])
+    retention_years: int = Field(default=3, ge=1)
+    # Extra folders searched for a CJK font for the charts (before the system's fonts).
+    font_dirs: list[Path] = Field(default_factory=list)
+    max_rows: int = Field(default=50, ge=5, le=1000)  # rows of a table in the email; the XLSX has them all
+    trend_weeks: int = Field(default=8, ge=2, le=52)
+
+
 class RetentionConfig(_Model):
     # The Cybersecurity Law asks for network logs kept not less than six months; keep our audit trail longer.
     days: int = Field(default=400, ge=183)
@@ -656,11 +669,22 @@ class Config(_Model):
     backups: BackupsConfig = Field(default_factory=BackupsConfig)
     utilization: UtilizationConfig = Field(default_factory=UtilizationConfig)
     notify: NotifyConfig = Field(default_factory=NotifyConfig)
+    report: ReportConfig = Field(default_factory=ReportConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
     log: LogConfig = Field(default_factory=LogConfig)
 
     # Set by load_config, not by the file.
     source_path: Path | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="after")
+    def _report_receivers_exist(self) -> Config:
+        known = {r.name for r in self.notify.receivers} | {"default"}
+        for name in self.report.receivers:
+            if name not in known:
+                raise ValueError(
+                    f"report.receivers: no receiver named {name!r} in [notify] (known: {', '.join(sorted(known))})"
+                )
+        return self
 
     def resolve(self, path: Path) -> Path:
         """A configured path, relative to the config file's directory."""
@@ -695,6 +719,14 @@ class Config(_Model):
     @property
     def language(self) -> str:
         return self.notify.language or self.site.language
+
+    @property
+    def report_language(self) -> str:
+        return self.report.language or self.language
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.state_dir / "reports"
 
     @property
     def store_url(self) -> str:

@@ -71,9 +71,21 @@ def notify(rt: Runtime, force: bool = False) -> dict[str, Any]:
 
 
 def report_weekly(rt: Runtime) -> dict[str, Any]:
-    # The weekly summary (R14) is built by its own issue; until then the job only says so.
-    log.info("weekly report not built yet", hint="the weekly compliance summary arrives with its own release")
-    return {"built": 0}
+    """Build, archive and email the last complete week's report (once per week, however often it runs)."""
+    from ops_watch.report.model import Week
+    from ops_watch.report.weekly import build_and_archive, queue
+
+    week = Week.last_complete(utcnow(), rt.config.site.zone)
+    built = build_and_archive(rt.store, rt.config, rt.rules.contract, week)
+    msg = queue(rt.store, rt.config, built)
+    delivered = deliver_due(rt.store, rt.config) if msg is not None else None
+    return {
+        "week": week.iso,
+        "status": built.report.status,
+        "folder": str(built.folder),
+        "queued": int(msg is not None),
+        "sent": delivered.sent if delivered else 0,
+    }
 
 
 def purge(rt: Runtime) -> dict[str, Any]:
@@ -90,7 +102,10 @@ def purge(rt: Runtime) -> dict[str, Any]:
             OutboxMessage.__table__.update().where(OutboxMessage.finding_id.in_(old)).values(finding_id=None)
         )
         findings = session.execute(delete(Finding).where(Finding.id.in_(old))).rowcount
-    return {"utilization": purged, "messages": sent, "findings": findings}
+    from ops_watch.report.archive import purge_reports
+
+    reports = purge_reports(rt.config.reports_dir, rt.config.report.retention_years, now.date())
+    return {"utilization": purged, "messages": sent, "findings": findings, "reports": len(reports)}
 
 
 JOBS: dict[str, Callable[[Runtime], dict[str, Any]]] = {

@@ -780,9 +780,19 @@ def reclaim_list(session: Session, at: datetime) -> list[dict[str, Any]]:
         )
         .order_by(Finding.id)
     )
+    active = [
+        f
+        for f in session.scalars(stmt)
+        if not (f.status == "resolved" and f.resolved_at is not None and from_store(f.resolved_at) <= at)
+    ]
+    return reclaim_rows(active)
+
+
+def reclaim_rows(findings: Iterable[Finding]) -> list[dict[str, Any]]:
+    """The reclaim list's rows of these resource findings (others are left out), largest monthly cost first."""
     rows = []
-    for f in session.scalars(stmt):
-        if f.status == "resolved" and f.resolved_at is not None and from_store(f.resolved_at) <= at:
+    for f in findings:
+        if f.check not in RECLAIM_CHECKS:
             continue
         row = dict(f.evidence or {})
         row.update(

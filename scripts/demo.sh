@@ -5,11 +5,14 @@
 #
 # The examples are a site's evidence up to Monday 2026-11-16: two weeks of utilization exports, four weeks of
 # door events (a Hikvision export and the duty room's CSV) and handover sheets, a month of backup runs, half
-# a year of drills and the drill plan. The demo judges them as the
-# daemon would have that Monday morning (AS_OF), so it finds the same things whatever today's date is.
+# a year of drills and the drill plan. The demo judges them as the daemon, running all along, would have
+# on Sunday evening (SUNDAY: what it found then belongs to that week's report) and on Monday morning (AS_OF),
+# so it finds the same things whatever today's date is. Then it writes and emails the weekly report of
+# 2026-W46 (var/reports/2026-W46/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OPS_WATCH=${OPS_WATCH:-.venv/bin/ops-watch}
+SUNDAY="2026-11-15 22:00"
 AS_OF="2026-11-16 09:00"
 LATER="2026-11-16 09:30"
 
@@ -19,8 +22,10 @@ cp -r examples/. var/drop/
 # A file's modification time is when its evidence was produced: the contractor sent these files that
 # Monday at 08:00 (site time). (The drop folder also leaves alone files modified in the last seconds.)
 find var/drop -type f -exec touch -d '2026-11-16 08:00 +0800' {} +
-echo "ops-watch demo: evidence from examples/ copied to var/drop/; running the main job once, as of $AS_OF"
+echo "ops-watch demo: evidence from examples/ copied to var/drop/; running the main job as of $SUNDAY,"
+echo "then once more as of $AS_OF"
 echo
+"$OPS_WATCH" --config config.example.toml --log-level warning run --once --at "$SUNDAY" >/dev/null
 "$OPS_WATCH" --config config.example.toml --log-level warning run --once --at "$AS_OF"
 echo
 echo "== Reclaim list as of $AS_OF =="
@@ -43,6 +48,10 @@ cp -r scripts/demo-later/. var/drop/
 find var/drop -maxdepth 2 -type f -newer var/ops-watch.db -exec touch -d '2026-11-16 09:20 +0800' {} +
 "$OPS_WATCH" --config config.example.toml --log-level warning run --once --at "$LATER" >/dev/null
 "$OPS_WATCH" --config config.example.toml notify outbox --limit 1
+echo
+echo "== Weekly compliance summary of 2026-W46, archived in var/reports/2026-W46/ and emailed (var/outbox/) =="
+"$OPS_WATCH" --config config.example.toml report weekly --week 2026-W46 --send
+"$OPS_WATCH" --config config.example.toml report list
 echo
 echo "Next: .venv/bin/ops-watch --config config.example.toml findings list --status all"
 echo "      .venv/bin/ops-watch --config config.example.toml staffing shifts --from 2026-11-02 --to 2026-11-08 --at \"$AS_OF\""

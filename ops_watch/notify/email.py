@@ -18,7 +18,9 @@ class DeliveryError(Exception):
     """The transport could not hand the message over; the outbox retries it later."""
 
 
-def build_message(msg: OutboxMessage, sender: str) -> EmailMessage:
+def build_message(msg: OutboxMessage, sender: str, state_dir: Path | None = None) -> EmailMessage:
+    """The MIME message of an outbox row. A weekly report's row names its archive folder: the bodies, charts
+    and workbook are read from there (and checked against its manifest), so the mail is the archived bytes."""
     mail = EmailMessage()
     mail["Subject"] = msg.subject  # EmailMessage encodes non-ASCII headers (RFC 2047)
     mail["From"] = sender
@@ -29,20 +31,57 @@ def build_message(msg: OutboxMessage, sender: str) -> EmailMessage:
         mail["In-Reply-To"] = msg.references
         mail["References"] = msg.references
     mail["X-Mailer"] = "ops-watch"
+    report_dir = (msg.payload or {}).get("report_dir") if isinstance(msg.payload, dict) else None
+    if report_dir:
+        folder = Path(report_dir)
+        if not folder.is_absolute() and state_dir is not None:
+            folder = state_dir / folder
+        _report_parts(mail, folder)
+        return mail
     mail.set_content(msg.body_text, charset="utf-8")
     if msg.body_html:
         mail.add_alternative(msg.body_html, subtype="html", charset="utf-8")
     return mail
 
 
-def _file_transport(cfg: EmailConfig, outbox_dir: Path) -> Callable[[OutboxMessage], str]:
+XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+def _report_parts(mail: EmailMessage, folder: Path) -> None:
+    """multipart/mixed: (multipart/alternative: text, multipart/related: HTML + charts by Content-ID), XLSX."""
+    from ops_watch.report.archive import ArchiveError, read_manifest, read_verified
+
+    try:
+        manifest = read_manifest(folder)
+        text = read_verified(folder, manifest["text"], manifest).decode("utf-8")
+        html = read_verified(folder, manifest["html"], manifest).decode("utf-8")
+        charts = [
+            (name, cid, read_verified(folder, name, manifest)) for name, cid in manifest["charts"].items()
+        ]
+        xlsx = read_verified(folder, manifest["xlsx"], manifest)
+    except (ArchiveError, KeyError, UnicodeDecodeError) as exc:
+        raise DeliveryError(f"weekly report {folder}: {exc}") from None
+    mail.set_content(text, charset="utf-8")
+    mail.add_alternative(html, subtype="html", charset="utf-8")
+    html_part = mail.get_payload()[1]  # type: ignore[index]
+    for name, cid, png in charts:
+        html_part.add_related(
+            png, "image", "png", cid=f"<{cid}>", filename=Path(name).name, disposition="inline"
+        )
+    mail.add_attachment(xlsx, *XLSX_TYPE, filename=manifest["xlsx"])
+
+
+def _file_transport(
+    cfg: EmailConfig, outbox_dir: Path, state_dir: Path | None = None
+) -> Callable[[OutboxMessage], str]:
     def send(msg: OutboxMessage) -> str:
         stamp = msg.created_at.strftime("%Y%m%dT%H%M%SZ")
         final = outbox_dir / f"{stamp}-{msg.id:06d}.eml"
         tmp = final.with_suffix(".eml.tmp")
         try:
             outbox_dir.mkdir(parents=True, exist_ok=True)
-            tmp.write_bytes(bytes(build_message(msg, cfg.sender)))
+            data = bytes(build_message(msg, cfg.sender, state_dir))
+            tmp.write_bytes(data)
             tmp.replace(final)  # a reader never sees half a message
         except OSError as exc:
             raise DeliveryError(f"cannot write {final}: {exc.strerror}") from None
@@ -71,7 +110,7 @@ def tls_context(cfg: EmailConfig, base: Path | None = None) -> ssl.SSLContext:
 
 
 def _smtp_transport(
-    cfg: EmailConfig, password: str, base: Path | None = None
+    cfg: EmailConfig, password: str, base: Path | None = None, state_dir: Path | None = None
 ) -> Callable[[OutboxMessage], str]:
     timeout = cfg.timeout.total_seconds()
 
@@ -94,7 +133,9 @@ def _smtp_transport(
                             "SMTP login (smtplib) cannot send; set an ASCII password for notify.email"
                         )
                     client.login(cfg.username, password)
-                refused = client.send_message(build_message(msg, cfg.sender), cfg.sender, msg.recipients)
+                refused = client.send_message(
+                    build_message(msg, cfg.sender, state_dir), cfg.sender, msg.recipients
+                )
         except DeliveryError:
             raise
         except smtplib.SMTPAuthenticationError as exc:
@@ -116,12 +157,17 @@ def _smtp_transport(
 
 
 def email_transport(
-    cfg: EmailConfig, outbox_dir: Path, password: str = "", base: Path | None = None
+    cfg: EmailConfig,
+    outbox_dir: Path,
+    password: str = "",
+    base: Path | None = None,
+    state_dir: Path | None = None,
 ) -> Callable[[OutboxMessage], str]:
-    """`base`: the config's directory, against which a relative ca_file is read."""
-    return (
-        _file_transport(cfg, outbox_dir) if cfg.transport == "file" else _smtp_transport(cfg, password, base)
-    )
+    """`base`: the config's directory, against which a relative ca_file is read; `state_dir`: where a weekly
+    report's archive folder is (its outbox row names it relative to the state directory)."""
+    if cfg.transport == "file":
+        return _file_transport(cfg, outbox_dir, state_dir)
+    return _smtp_transport(cfg, password, base, state_dir)
 
 
 def message_id(kind: str, key: str, at: datetime, domain: str = "ops-watch.local") -> str:

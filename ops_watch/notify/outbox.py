@@ -62,6 +62,7 @@ def transports(config: Config) -> Callable[[OutboxMessage], Transport]:
                     config.outbox_dir,
                     config.smtp_password() if email.transport == "smtp" else "",
                     config.config_dir,
+                    config.state_dir,
                 )
             else:
                 try:

@@ -1,0 +1,176 @@
+"""Reports kept by ISO week under the state directory: `reports/2026-W47/` holds the HTML and text bodies, the
+XLSX, the charts and `manifest.json` with each file's sha256. The email is built from these files, so the
+emailed report and the archived one are the same bytes; `report list` re-checks the sums.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+MANIFEST = "manifest.json"
+HTML = "report.html"
+TEXT = "report.txt"
+
+
+@dataclass(frozen=True)
+class ReportFiles:
+    """One built report, ready to archive: name in the folder -> bytes."""
+
+    week: str
+    language: str
+    subject: str
+    files: dict[str, bytes]
+    charts: dict[str, str]  # file name -> Content-ID (without <>) the HTML refers to
+    xlsx: str  # the workbook's file name
+    status: str
+
+
+class ArchiveError(Exception):
+    """An archived report is missing or does not match its manifest."""
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def write_archive(reports_dir: Path, report: ReportFiles, built_at: datetime) -> Path:
+    """Write the report's folder for its week, replacing an earlier build of the same week all at once."""
+    final = reports_dir / report.week
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{report.week}-", dir=reports_dir))
+    try:
+        for name, data in report.files.items():
+            path = tmp / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        manifest = {
+            "week": report.week,
+            "language": report.language,
+            "subject": report.subject,
+            "status": report.status,
+            "built_at": built_at.astimezone(UTC).isoformat(timespec="seconds"),
+            "html": HTML,
+            "text": TEXT,
+            "xlsx": report.xlsx,
+            "charts": report.charts,
+            "files": {
+                name: {"sha256": sha256(data), "bytes": len(data)}
+                for name, data in sorted(report.files.items())
+            },
+        }
+        (tmp / MANIFEST).write_text(
+            json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+        )
+        os.chmod(tmp, 0o755)  # mkdtemp makes it 0700; the center's staff read the archive
+        old = None
+        if final.exists():
+            old = final.with_name(f".{report.week}-old-{os.getpid()}")
+            final.rename(old)
+        tmp.rename(final)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return final
+
+
+def read_manifest(folder: Path) -> dict[str, Any]:
+    try:
+        data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ArchiveError(
+            f"{folder}: no {MANIFEST} (not a report folder, or a build that did not finish)"
+        ) from None
+    except (OSError, ValueError) as exc:
+        raise ArchiveError(f"{folder / MANIFEST}: cannot read it: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("files"), dict):
+        raise ArchiveError(f"{folder / MANIFEST}: not a report manifest (no 'files')")
+    return data
+
+
+def read_verified(folder: Path, name: str, manifest: dict[str, Any]) -> bytes:
+    """A file of the archive, refused when it is missing or differs from the manifest's sum."""
+    entry = manifest["files"].get(name)
+    if entry is None:
+        raise ArchiveError(f"{folder}: {name} is not in the manifest")
+    try:
+        data = (folder / name).read_bytes()
+    except OSError as exc:
+        raise ArchiveError(f"{folder / name}: cannot read it: {exc.strerror}") from None
+    if sha256(data) != entry.get("sha256"):
+        raise ArchiveError(
+            f"{folder / name}: changed since the report was built (sha256 differs from the manifest)"
+        )
+    return data
+
+
+def verify(folder: Path) -> list[str]:
+    """The problems of one archived report ([] when every file matches its sum)."""
+    try:
+        manifest = read_manifest(folder)
+    except ArchiveError as exc:
+        return [str(exc)]
+    problems = []
+    for name in manifest["files"]:
+        try:
+            read_verified(folder, name, manifest)
+        except ArchiveError as exc:
+            problems.append(str(exc))
+    return problems
+
+
+def list_reports(reports_dir: Path) -> list[dict[str, Any]]:
+    """Every archived week, newest first, with its manifest's facts and whether the files still match."""
+    rows = []
+    if not reports_dir.is_dir():
+        return rows
+    for folder in sorted(reports_dir.iterdir(), reverse=True):
+        if not folder.is_dir() or folder.name.startswith("."):
+            continue
+        problems = verify(folder)
+        try:
+            manifest = read_manifest(folder)
+        except ArchiveError:
+            manifest = {"files": {}}
+        rows.append(
+            {
+                "week": folder.name,
+                "status": manifest.get("status", ""),
+                "language": manifest.get("language", ""),
+                "built_at": manifest.get("built_at", ""),
+                "files": len(manifest["files"]),
+                "bytes": sum(int(f.get("bytes", 0)) for f in manifest["files"].values()),
+                "check": "ok" if not problems else "; ".join(problems),
+                "path": str(folder),
+            }
+        )
+    return rows
+
+
+def purge_reports(reports_dir: Path, years: int, today: date) -> list[str]:
+    """Remove the weeks that ended more than `years` years before `today`; returns the weeks removed."""
+    removed = []
+    if not reports_dir.is_dir():
+        return removed
+    cutoff = today - timedelta(days=round(365.25 * years))
+    for folder in sorted(reports_dir.iterdir()):
+        if not folder.is_dir() or folder.name.startswith("."):
+            continue
+        try:
+            year, week = folder.name.split("-W")
+            sunday = date.fromisocalendar(int(year), int(week), 7)
+        except ValueError:
+            continue  # not a week's folder: not ours to delete
+        if sunday < cutoff:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder.name)
+    return removed
