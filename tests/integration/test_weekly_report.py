@@ -213,7 +213,6 @@ def test_english_report_uses_english_dates(demo: Runtime) -> None:
 
 def test_chromium_renders_the_html_offline(demo: Runtime, tmp_path: Path) -> None:
     from browser import find_chromium, render_email_html
-
     from conftest import component_missing
 
     if find_chromium() is None:
