@@ -584,7 +584,7 @@ class _Lettering:
         return zh if self.zh else en
 
     def fits(self, text: str) -> bool:
-        charset = _charset(str(self.file), getattr(self.file, "face_index", 0))
+        charset = _charset(str(self.file), getattr(self.file, "face_index", 0)) or frozenset()
         return all(ord(ch) in charset for ch in text if not ch.isspace())
 
     def name(self, text: str, fallback: str) -> str:
@@ -593,25 +593,27 @@ class _Lettering:
 
 
 def _lettering(language: str, font: Path | None) -> _Lettering:
-    if font is None:
-        # matplotlib's bundled DejaVu Sans, named by file so no rcParams or system font can change the bytes
+    path = str(font) if font is not None else ""
+    index = font_face_index(Path(path)) if path else 0
+    if not path or _charset(path, index) is None:
+        # No font, or one that cannot be read (it would fail the drawing): matplotlib's bundled DejaVu Sans,
+        # named by file so that no rcParams or system font can change the bytes, and English labels.
         return _Lettering(False, str(Path(matplotlib.get_data_path(), "fonts", "ttf", "DejaVuSans.ttf")))
-    path = str(font)
-    index = font_face_index(Path(path))
     font_path = getattr(font_manager, "FontPath", None)  # matplotlib >= 3.11 draws with a collection's face
     file = font_path(path, index) if index and font_path is not None else path
     return _Lettering(language == "zh", file)
 
 
 @lru_cache(maxsize=8)
-def _charset(path: str, face_index: int) -> frozenset[int]:
+def _charset(path: str, face_index: int) -> frozenset[int] | None:
+    """The characters the face has glyphs for; None when the file is not a readable font."""
     from matplotlib.ft2font import FT2Font
 
     try:
         face = FT2Font(path, face_index=face_index) if face_index else FT2Font(path)
         return frozenset(face.get_charmap())
     except (OSError, RuntimeError, TypeError, ValueError):
-        return frozenset(range(0x20, 0x7F))  # unreadable: it will fail later anyway, trust only ASCII
+        return None
 
 
 def _day_label(day: date, zh: bool, two_lines: bool = False) -> str:
