@@ -61,8 +61,10 @@ def _report_parts(mail: EmailMessage, folder: Path) -> None:
         xlsx = read_verified(folder, manifest["xlsx"], manifest)
     except (ArchiveError, KeyError, UnicodeDecodeError) as exc:
         raise DeliveryError(f"weekly report {folder}: {exc}") from None
-    mail.set_content(text, charset="utf-8")
-    mail.add_alternative(html, subtype="html", charset="utf-8")
+    # base64: the parts decode to the archived bytes exactly (SMTP would turn the line ends of 8bit or
+    # quoted-printable text into CRLF).
+    mail.set_content(text, charset="utf-8", cte="base64")
+    mail.add_alternative(html, subtype="html", charset="utf-8", cte="base64")
     html_part = mail.get_payload()[1]  # type: ignore[index]
     for name, cid, png in charts:
         html_part.add_related(

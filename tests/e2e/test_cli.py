@@ -336,3 +336,18 @@ def test_collect_command(config_file):
     assert wrong.returncode == 2 and "unknown source 'telnet'" in wrong.stderr
     off = ops(cfg, "collect", "--source", "ssh", check=False)
     assert off.returncode == 2 and "no enabled source ssh" in off.stderr
+
+
+def test_report_weekly_archives_copies_and_lists(demo_config, tmp_path):
+    ops(demo_config, "run", "--once", "--at", "2026-11-15 22:00")
+    out_dir = tmp_path / "copy"
+    proc = ops(demo_config, "report", "weekly", "--week", "2026-W46", "--out", str(out_dir), "--lang", "en")
+    assert "2026-W46" in proc.stdout and "Staffing and access:" in proc.stdout
+    archived = tmp_path / "var" / "reports" / "2026-W46"
+    manifest = json.loads((archived / "manifest.json").read_text(encoding="utf-8"))
+    for name in manifest["files"]:
+        assert (out_dir / name).read_bytes() == (archived / name).read_bytes()
+    rows = json.loads(ops(demo_config, "report", "list", "--format", "json").stdout)
+    assert [(r["week"], r["check"], r["language"]) for r in rows] == [("2026-W46", "ok", "en")]
+    bad = ops(demo_config, "report", "weekly", "--week", "2026-W60", check=False)
+    assert bad.returncode == 2 and "no ISO week 60" in bad.stderr

@@ -238,3 +238,32 @@ def test_the_weekly_job_sends_once(demo: Runtime, monkeypatch: pytest.MonkeyPatc
     assert again["queued"] == 0
     assert (demo.config.reports_dir / "2026-W47" / "manifest.json").exists()
     assert monday - timedelta(days=7) < Week(2026, 47, ZONE).end <= monday
+
+
+def test_the_report_reaches_a_real_smtp_server(demo: Runtime) -> None:
+    from mailserver import MailServer, require_aiosmtpd
+
+    from ops_watch.config import Config
+
+    require_aiosmtpd()
+    server = MailServer().start()
+    try:
+        data = demo.config.model_dump()
+        data["notify"]["email"].update(transport="smtp", host="127.0.0.1", port=server.port, timeout="10s")
+        config = Config.model_validate(data)
+        built = build_and_archive(demo.store, config, demo.rules.contract, Week(2026, 44, ZONE), "en")
+        msg = queue(demo.store, config, built, resend=True)
+        assert msg is not None
+        result = deliver_due(demo.store, config)
+        assert result.errors == {} and result.sent >= 1
+        (got,) = [r for r in server.messages() if "2026-W44" in r.message["Subject"]]
+        assert sorted(got.rcpt_tos) == ["duty@center.example", "head@center.example"]
+        mail = got.message
+        html = mail.get_body(("html",)).get_content()
+        assert html.encode("utf-8") == (built.folder / "report.html").read_bytes()
+        cids = {p["Content-ID"].strip("<>") for p in mail.walk() if p.get_content_type() == "image/png"}
+        assert set(re.findall(r'src="cid:([^"]+)"', html)) <= cids
+        (xlsx,) = [p for p in mail.iter_attachments() if p.get_filename().endswith(".xlsx")]
+        assert xlsx.get_content() == (built.folder / built.files.xlsx).read_bytes()
+    finally:
+        server.stop()
