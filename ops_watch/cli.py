@@ -1148,3 +1148,7 @@ def report_list(ctx: click.Context, fmt: str) -> None:
         click.echo(
             render(rows, ["week", "status", "language", "built_at", "files", "bytes", "check", "path"], fmt)
         )
+
+
+# Command groups kept in their own modules (each registers itself on `main` when imported).
+from ops_watch import cli_billing, cli_budget, cli_score  # noqa: E402, F401

@@ -16,6 +16,8 @@ optional so older contract files stay valid.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, model_validator
@@ -50,6 +52,11 @@ class PlatformTerms(BaseModel):
     memory_gb_month: float | None = Field(default=None, ge=0)
     storage_gb_month: float | None = Field(default=None, ge=0)
     notional: UnitPrices | None = None
+    # fixed_fee: the fee per quarter (CNY, paid by the contract's instalments) and the service period
+    # (新一代公安信息网云平台: 2021-03-01 to 2024-03-01); money stays Decimal (TOML "718175.00" or 718175.00).
+    fee_per_quarter: Decimal | None = Field(default=None, ge=0)
+    service_start: date | None = None
+    service_end: date | None = None
 
     @model_validator(mode="after")
     def _prices_fit_billing(self) -> PlatformTerms:
@@ -66,7 +73,13 @@ class PlatformTerms(BaseModel):
                 raise ValueError(
                     "notional prices are for fixed_fee platforms; unit_price ones bill their own"
                 )
-        else:
+        if self.billing == "unit_price" and self.fee_per_quarter is not None:
+            raise ValueError(
+                "fee_per_quarter is for fixed_fee platforms; unit_price ones bill what is allocated"
+            )
+        if self.service_start and self.service_end and self.service_end <= self.service_start:
+            raise ValueError("service_end must be after service_start")
+        if self.billing != "unit_price":
             given = [k for k, v in direct.items() if v is not None]
             if given:
                 raise ValueError(

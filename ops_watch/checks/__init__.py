@@ -97,6 +97,15 @@ def load_all() -> dict[str, CheckSpec]:
     import ops_watch.continuity  # noqa: F401  (registers the [continuity] contract section)
     import ops_watch.rectification  # noqa: F401  (registers the [rectification] contract section)
     import ops_watch.shifts  # noqa: F401  (registers the [staffing] contract section)
-    from ops_watch.checks import collection, continuity, evidence, resources, staffing  # noqa: F401
+    from ops_watch.checks import (  # noqa: F401
+        billing,
+        budget,
+        collection,
+        continuity,
+        evidence,
+        resources,
+        score,
+        staffing,
+    )
 
     return CHECKS

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -41,6 +43,44 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+CENT = Decimal("0.01")
+
+
+class Money(TypeDecorator[Decimal]):
+    """CNY as whole fen (分) in the store: exact on SQLite (which has no decimal type) and PostgreSQL alike;
+    Decimal with two places in Python. Never a float."""
+
+    impl = BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value: Decimal | int | str | None, dialect: Any) -> int | None:
+        if value is None:
+            return None
+        if isinstance(value, float):
+            raise TypeError(f"money as float {value!r} reached the store: use Decimal")
+        return int(Decimal(value).quantize(CENT, ROUND_HALF_UP) * 100)
+
+    def process_result_value(self, value: int | None, dialect: Any) -> Decimal | None:
+        return None if value is None else (Decimal(value) / 100).quantize(CENT)
+
+
+class DecimalText(TypeDecorator[Decimal]):
+    """An exact decimal (a quantity, a unit price) kept as its text: SQLite would round a NUMERIC to a float."""
+
+    impl = String(40)
+    cache_ok = True
+
+    def process_bind_param(self, value: Decimal | int | str | None, dialect: Any) -> str | None:
+        if value is None:
+            return None
+        if isinstance(value, float):
+            raise TypeError(f"decimal as float {value!r} reached the store: use Decimal")
+        return str(Decimal(value))
+
+    def process_result_value(self, value: str | None, dialect: Any) -> Decimal | None:
+        return None if value is None else Decimal(value)
 
 
 NAMING = {
@@ -329,6 +369,50 @@ class DrillPlan(Base):
     date: Mapped[date] = mapped_column(Date, index=True)
     system: Mapped[str] = mapped_column(String(256), index=True)
     type: Mapped[str] = mapped_column(String(16))
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("evidence_batches.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class BillingStatement(Base):
+    """One line of the contractor's monthly statement (对账单); a corrected statement replaces the line."""
+
+    __tablename__ = "billing_statements"
+    __table_args__ = (UniqueConstraint("month", "platform", "item", name="uq_billing_statement_line"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), index=True)  # 2026-10
+    platform: Mapped[str] = mapped_column(String(128))
+    item: Mapped[str] = mapped_column(String(64))  # vcpu | memory_gb | storage_gb | fixed_fee | other text
+    quantity: Mapped[Decimal | None] = mapped_column(DecimalText())
+    unit_price: Mapped[Decimal | None] = mapped_column(DecimalText())
+    amount: Mapped[Decimal] = mapped_column(Money())
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("evidence_batches.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class BudgetEvent(Base):
+    """A budget line's event (预算事件): the initial budget, an adjustment (调剂/收回: negative), a payment."""
+
+    __tablename__ = "budget_events"
+    __table_args__ = (UniqueConstraint("date", "kind", "amount", "note", name="uq_budget_event"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    date: Mapped[date] = mapped_column(Date, index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # initial | adjustment | payment
+    amount: Mapped[Decimal] = mapped_column(Money())
+    note: Mapped[str] = mapped_column(String(512), default="")
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("evidence_batches.id", ondelete="SET NULL"))
+
+
+class IndicatorExplanation(Base):
+    """Why a cost indicator deviated from its target (偏差说明), as the center recorded it."""
+
+    __tablename__ = "indicator_explanations"
+    __table_args__ = (UniqueConstraint("indicator", "period", name="uq_indicator_explanation"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    indicator: Mapped[str] = mapped_column(String(256))
+    period: Mapped[str] = mapped_column(String(16))  # 2026 | 2026-Q3 | 2026-10
+    explanation: Mapped[str] = mapped_column(Text)
+    recorded_by: Mapped[str] = mapped_column(String(128), default="")
+    recorded_on: Mapped[date | None] = mapped_column(Date)
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("evidence_batches.id", ondelete="SET NULL"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
