@@ -190,6 +190,7 @@ def test_a_tampered_archive_is_refused_not_sent(demo: Runtime) -> None:
     with demo.store.session() as s:
         row = s.scalar(select(OutboxMessage).where(OutboxMessage.id == msg.id))
         assert row.status == "pending" and "sha256" in row.last_error  # retried later, not lost
+        s.delete(row)  # the other tests deliver the outbox too: this one would keep failing there
 
 
 def test_an_empty_week_says_no_evidence(demo: Runtime) -> None:
@@ -254,8 +255,10 @@ def test_the_report_reaches_a_real_smtp_server(demo: Runtime) -> None:
         built = build_and_archive(demo.store, config, demo.rules.contract, Week(2026, 44, ZONE), "en")
         msg = queue(demo.store, config, built, resend=True)
         assert msg is not None
-        result = deliver_due(demo.store, config)
-        assert result.errors == {} and result.sent >= 1
+        deliver_due(demo.store, config)
+        with demo.store.session() as s:
+            row = s.scalar(select(OutboxMessage).where(OutboxMessage.id == msg.id))
+            assert (row.status, row.last_error) == ("sent", "")
         (got,) = [r for r in server.messages() if "2026-W44" in r.message["Subject"]]
         assert sorted(got.rcpt_tos) == ["duty@center.example", "head@center.example"]
         mail = got.message
