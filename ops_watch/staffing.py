@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -185,15 +186,26 @@ class Stay:
         return self.start <= end and start <= self.end
 
 
-def _shift_end_for(at: datetime, instances: Sequence[ShiftInstance], grace: timedelta) -> datetime | None:
-    """The end of the latest-starting shift whose [start - early, end) holds `at` (early: an hour, or the
-    grace if longer: people come in before their shift starts)."""
-    early = max(grace, EARLY_ARRIVAL)
-    best: ShiftInstance | None = None
-    for inst in instances:
-        if inst.start - early <= at < inst.end and (best is None or inst.start > best.start):
-            best = inst
-    return best.end if best else None
+class _ShiftEnds:
+    """The end of the latest-starting shift whose [start - early, end) holds a time (early: an hour, or the
+    grace if longer: people come in before their shift starts). Instances sorted by start, so each badge
+    looks only at the shifts that can hold it (a year's view has ~730 of them, a person thousands of badges)."""
+
+    def __init__(self, instances: Sequence[ShiftInstance], grace: timedelta):
+        self.early = max(grace, EARLY_ARRIVAL)
+        self.items = sorted(instances, key=lambda inst: inst.start)  # stable: equal starts keep their order
+        self.starts = [inst.start for inst in self.items]
+        self.longest = max((inst.end - inst.start for inst in self.items), default=timedelta(0))
+
+    def end_for(self, at: datetime) -> datetime | None:
+        # A holder starts at most `early` after `at` and, ending after `at`, at most `longest` before it.
+        lo = bisect_left(self.starts, at - self.longest)
+        hi = bisect_right(self.starts, at + self.early)
+        best: ShiftInstance | None = None
+        for inst in self.items[lo:hi]:
+            if inst.start - self.early <= at < inst.end and (best is None or inst.start > best.start):
+                best = inst
+        return best.end if best else None
 
 
 def stays(badges: Sequence[Badge], instances: Sequence[ShiftInstance], grace: timedelta) -> list[Stay]:
@@ -202,6 +214,7 @@ def stays(badges: Sequence[Badge], instances: Sequence[ShiftInstance], grace: ti
     open_start: datetime | None = None
     open_bound: datetime | None = None
     open_badges: list[Badge] = []
+    ends = _ShiftEnds(instances, grace)
 
     def close(end: datetime, how: str) -> None:
         nonlocal open_start, open_bound, open_badges
@@ -222,7 +235,7 @@ def stays(badges: Sequence[Badge], instances: Sequence[ShiftInstance], grace: ti
             continue
         if open_start is not None and open_bound is not None and b.at > open_bound:
             close(open_bound, "until_shift_end" if open_bound > open_start else "moment")
-        bound = _shift_end_for(b.at, instances, grace) or b.at
+        bound = ends.end_for(b.at) or b.at
         if open_start is None:
             open_start, open_bound, open_badges = b.at, bound, [b]
         else:  # another entry while inside: the stay goes on, to the later shift end
@@ -449,7 +462,7 @@ def build_view(
 _CACHE: dict[str, StaffingView] = {}
 
 
-def _data_version(session: Session) -> tuple[Any, ...]:
+def data_version(session: Session) -> tuple[Any, ...]:
     """Changes whenever door events, sheets or the registry change (ids only grow; upserts touch updated_at)."""
     return (
         session.execute(select(func.max(DoorEvent.id), func.count(DoorEvent.id))).one(),
@@ -487,7 +500,7 @@ def view_for(
                 str(zone),
                 first.isoformat(),
                 terms.model_dump(mode="json"),
-                repr(_data_version(session)),
+                repr(data_version(session)),
             ],
             default=str,
         ).encode()

@@ -37,6 +37,15 @@ echo
 echo "== Backups and drills (continuity) as of $AS_OF =="
 "$OPS_WATCH" --config config.example.toml continuity status --at "$AS_OF"
 echo
+echo "== Billing reconciliation (对账), October 2026: the statement beside what the inventory and prices give =="
+"$OPS_WATCH" --config config.example.toml billing reconcile --month 2026-10
+echo
+echo "== Budget execution (预算执行) and the year-end forecast as of $AS_OF =="
+"$OPS_WATCH" --config config.example.toml budget status --year 2026 --at "$AS_OF"
+echo
+echo "== Contractor score (考核) as of $AS_OF: each indicator's formula, inputs and points =="
+"$OPS_WATCH" --config config.example.toml score --at "$AS_OF"
+echo
 echo "== Alert emails written (grouped by area and severity; .eml files in var/outbox/) =="
 "$OPS_WATCH" --config config.example.toml notify outbox --status sent
 

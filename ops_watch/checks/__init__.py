@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session
 
 SEVERITIES = ("info", "warning", "critical")
-AREAS = ("resources", "staffing", "continuity", "governance", "evidence")
+AREAS = ("resources", "staffing", "continuity", "governance", "evidence", "money")
 
 
 class Params(BaseModel):

@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from ops_watch.formats import backup, door, drill, drill_plan, handover, inventory, staff, utilization
+from ops_watch.formats import (
+    backup,
+    budget,
+    door,
+    drill,
+    drill_plan,
+    explanation,
+    handover,
+    inventory,
+    staff,
+    statement,
+    utilization,
+)
 from ops_watch.formats.spec import RecordKind
 
 
@@ -23,6 +35,9 @@ KINDS: dict[str, RecordKind] = {
         backup.KIND,
         drill.KIND,
         drill_plan.KIND,
+        statement.KIND,
+        budget.KIND,
+        explanation.KIND,
     )
 }
 

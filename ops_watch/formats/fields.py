@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Mapping
 from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from ops_watch.formats.spec import (
@@ -208,5 +210,155 @@ def text_list(separators: str, max_item: int = 128) -> CellParser:
                     f"item {item[:20]!r}… is too long (at most {max_item})",
                 )
         return items
+
+    return parse
+
+
+# --- exact numbers: money and decimals, never through float arithmetic ------------------------------------
+
+CENT = Decimal("0.01")
+_WAN = Decimal(10000)
+_TOO_LARGE = Decimal(10) ** 15  # a quadrillion yuan: a typo (a pasted account number), not an amount
+_GROUPED = re.compile(r"^\d{1,3}(?:,\d{3})+(?:\.\d+)?$")  # 1,234,567.89: every group of three
+_PLAIN = re.compile(r"^(?:\d+(?:\.\d*)?|\.\d+)$")
+_CURRENCY_PREFIXES = ("人民币", "rmb", "cny", "¥")  # NFKC folds the full-width ￥ into ¥
+_CURRENCY_SUFFIXES = ("人民币", "rmb", "cny", "元")
+_WAN_SUFFIXES = ("万元", "万")
+_MINUS = ("-", "\u2212")  # NFKC folds the full-width － into -, but not the minus sign U+2212
+
+
+def _strip_prefix(text: str, prefixes: tuple[str, ...]) -> tuple[str, bool]:
+    folded = text.casefold()
+    for prefix in prefixes:
+        if folded.startswith(prefix):
+            return text[len(prefix) :], True
+    return text, False
+
+
+def _strip_suffix(text: str, suffixes: tuple[str, ...]) -> tuple[str, str]:
+    folded = text.casefold()
+    for suffix in sorted(suffixes, key=len, reverse=True):
+        if suffix and folded.endswith(suffix.casefold()):
+            return text[: -len(suffix)], suffix
+    return text, ""
+
+
+def _float_decimal(value: float) -> Decimal | None:
+    """An Excel number cell as the Decimal the person sees: 15 significant digits, as Excel shows it.
+
+    Not Decimal(value), which is the binary float exactly (0.1 -> 0.1000000000000000055...), and not repr,
+    which keeps a formula's noise (=A2*B2 stored as 1234.5600000000001 shows as 1234.56 in Excel).
+    """
+    if not math.isfinite(value):
+        return None
+    return Decimal(format(value, ".15g"))
+
+
+def _read_decimal(value: Any, suffixes: tuple[str, ...]) -> tuple[Decimal, str] | None:
+    """A cell -> (the number with its sign, the unit suffix written after it), or None when it is no number.
+
+    Text is width-folded (１２３，４５６ is 123,456) and may carry a sign, parentheses for a negative (the
+    accountants' (3,000)), a currency (¥, 人民币, RMB, CNY, 元) and one of `suffixes`.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, Decimal):
+        return (value, "") if value.is_finite() else None
+    if isinstance(value, int):
+        return Decimal(value), ""
+    if isinstance(value, float):
+        number = _float_decimal(value)
+        return None if number is None else (number, "")
+    if not isinstance(value, str):
+        return None  # a date or time cell
+    text = "".join(unicodedata.normalize("NFKC", value).split())
+    negative = False
+    unit = ""
+    # A few rounds, since people combine them in any order: ¥-1,234, -¥1,234, (¥3,000), ¥(3,000), (3,000)元.
+    for _ in range(4):
+        before = text
+        if not negative and len(text) > 2 and text[0] == "(" and text[-1] == ")":
+            negative, text = True, text[1:-1]
+        if not negative and text[:1] in _MINUS:
+            negative, text = True, text[1:]
+        elif text[:1] == "+":
+            text = text[1:]
+        text, _ = _strip_prefix(text, _CURRENCY_PREFIXES)
+        if not unit:
+            text, unit = _strip_suffix(text, suffixes)
+        text, _ = _strip_suffix(text, _CURRENCY_SUFFIXES)
+        if text == before:
+            break
+    if not (_PLAIN.match(text) or _GROUPED.match(text)):
+        return None
+    number = Decimal(text.replace(",", ""))
+    return (-number if negative else number), unit
+
+
+def _places_exceeded(number: Decimal, places: int) -> bool:
+    try:
+        return number != number.quantize(Decimal(1).scaleb(-places))
+    except InvalidOperation:
+        return True
+
+
+def money(allow_negative: bool = False) -> CellParser:
+    """CNY -> a Decimal with exactly two places (to the fen), never through float.
+
+    Reads 1,234.56 / 1234.5 / ¥1,234.56 / 1234.56元 / 12.5万元 and 12.5万 (× 10,000; a 万 figure is rounded
+    half up to the fen, as the center's 万元 documents round) / -3,000, (3,000) and （3,000） as negatives when
+    `allow_negative` / Excel number cells / full-width digits and commas. Refuses text, a yuan figure with
+    more than two decimals (12.345: which fen was meant?), NaN and infinity, and negatives unless allowed.
+    """
+
+    def parse(value: Any, _ctx: ParseContext) -> Decimal:
+        read = _read_decimal(value, _WAN_SUFFIXES)
+        if read is None:
+            raise CellError(
+                "不是金额（应为 1,234.56、¥1,234.56、1234.56元 或 12.5万元 这样的写法）",
+                "not an amount of money (write e.g. 1,234.56, ¥1,234.56, 1234.56元 or 12.5万元)",
+            )
+        amount, unit = read
+        if abs(amount) >= _TOO_LARGE:
+            raise CellError("金额过大，请检查", "the amount is implausibly large: check the cell")
+        if unit:
+            amount = (amount * _WAN).quantize(CENT, ROUND_HALF_UP)
+        elif _places_exceeded(amount, 2):
+            raise CellError("金额最多两位小数（精确到分）", "an amount has at most 2 decimals (to the fen)")
+        if amount < 0 and not allow_negative:
+            raise CellError("金额不能为负数", "the amount must not be negative")
+        # quantize is exact here (at most two places); abs() turns -0.00 into 0.00
+        amount = amount.quantize(CENT, ROUND_HALF_UP)
+        return abs(amount) if amount == 0 else amount
+
+    return parse
+
+
+def decimal_value(
+    minimum: Decimal | int | None = 0, places: int = 4, suffixes: tuple[str, ...] = ()
+) -> CellParser:
+    """An exact decimal (a quantity, a unit price) read like money() but without 万 scaling.
+
+    At most `places` decimals (trailing zeros beyond them are dropped); `suffixes` are units people write
+    after the number (核, GB, 元/核·月). A currency sign (¥, 元) is accepted as for money.
+    """
+    lowest = None if minimum is None else Decimal(minimum)
+
+    def parse(value: Any, _ctx: ParseContext) -> Decimal:
+        read = _read_decimal(value, suffixes)
+        if read is None:
+            raise CellError("应为数字（如 1,234.5）", "not a number (write e.g. 1,234.5)")
+        number, _unit = read
+        if abs(number) >= _TOO_LARGE:
+            raise CellError("数值过大，请检查", "the number is implausibly large: check the cell")
+        if _places_exceeded(number, places):
+            raise CellError(f"最多 {places} 位小数", f"at most {places} decimals")
+        if lowest is not None and number < lowest:
+            if lowest == 0:
+                raise CellError("不能为负数", "must not be negative")
+            raise CellError(f"不能小于 {lowest}", f"must be at least {lowest}")
+        if number.as_tuple().exponent < -places:  # type: ignore[operator]
+            number = number.quantize(Decimal(1).scaleb(-places))
+        return abs(number) if number == 0 else number
 
     return parse

@@ -27,6 +27,7 @@ AREA_ZH = {
     "continuity": "备份与演练",
     "governance": "管理资料",
     "evidence": "证据采集",
+    "money": "经费与考核",
 }
 COLOUR = {"info": "#555555", "warning": "#b36b00", "critical": "#c0392b", "resolved": "#2e7d32"}
 MAX_SUBJECT = 150

@@ -97,6 +97,12 @@ def spec_for(key: str) -> AreaSpec:
 
 def load_areas() -> dict[str, AreaSpec]:
     """Import the area modules so each registers itself."""
-    from ops_watch.report import area_continuity, area_evidence, area_resources, area_staffing  # noqa: F401
+    from ops_watch.report import (  # noqa: F401
+        area_continuity,
+        area_evidence,
+        area_money,
+        area_resources,
+        area_staffing,
+    )
 
     return AREAS
