@@ -40,6 +40,19 @@ SBIN_DIRS = ("/usr/local/sbin", "/usr/sbin", "/sbin")
 TOOLS_BIN = REPO / ".cache" / "tools" / "usr" / "bin"
 
 
+# ---- logging: a test that runs the CLI in-process configures structlog (level, output) for the process;
+# put back what was there, so a later test's capture_logs sees info events again.
+
+
+@pytest.fixture(autouse=True)
+def _restore_structlog() -> Iterator[None]:
+    import structlog
+
+    saved = structlog.get_config()
+    yield
+    structlog.configure(**saved)
+
+
 # ---- components: skip locally, fail in CI ------------------------------------------------------
 
 

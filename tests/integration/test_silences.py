@@ -100,7 +100,7 @@ def test_matchers_match_every_given_field() -> None:
     "m, message",
     [
         (silences.Matchers(), "give at least one of"),
-        (silences.Matchers(area="money"), "not an area"),
+        (silences.Matchers(area="finance"), "not an area"),
         (silences.Matchers(severity="urgent"), "not a severity"),
         (silences.Matchers(rule="nope"), "no such rule"),
     ],
