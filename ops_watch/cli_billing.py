@@ -8,22 +8,10 @@ from typing import Any
 
 import click
 
+from ops_watch.billing import ROW_COLUMNS
 from ops_watch.cli import EXIT_CONFIG, _fail, _runtime, format_option, main, render
 
-TABLE_COLUMNS = [
-    "platform",
-    "item",
-    "status",
-    "billed_quantity",
-    "billed_unit_price",
-    "billed_amount",
-    "measured_quantity",
-    "measured_unit_price",
-    "measured_amount",
-    "difference",
-    "difference_pct",
-    "note",
-]
+TABLE_COLUMNS = [c for c in ROW_COLUMNS if c not in ("month", "resources")]  # the month is the title
 
 
 @main.group("billing")
@@ -60,7 +48,7 @@ def billing_reconcile(ctx: click.Context, month: str, fmt: str) -> None:
     """The month's statement lines beside the measured ones (units × days allocated ÷ days in the month ×
     the contract's unit price; fixed fees ÷ 3 a month), their difference, the totals and the lines that meet
     nothing. Money is CNY; JSON and CSV give it as exact decimal strings."""
-    from ops_watch.billing import ROW_COLUMNS, line_row, money_text, parse_month, reconcile
+    from ops_watch.billing import line_row, money_text, parse_month, reconcile
 
     try:
         month = parse_month(month)
