@@ -98,6 +98,7 @@ def load_all() -> dict[str, CheckSpec]:
     import ops_watch.rectification  # noqa: F401  (registers the [rectification] contract section)
     import ops_watch.shifts  # noqa: F401  (registers the [staffing] contract section)
     from ops_watch.checks import (  # noqa: F401
+        archive,
         billing,
         budget,
         collection,
