@@ -151,6 +151,10 @@ def load_rules(rules_dir: Path) -> RuleSet:
     contract_path = rules_dir / "contract.toml"
     contract_data = _read_toml(contract_path, problems) if contract_path.exists() else {}
     ruleset = RuleSet(contract=parse_contract(contract_data or {}, "contract.toml", problems))
+    # Sections with paths (e.g. [archive] dir) take relative ones from the rules directory.
+    for name, section in list(ruleset.contract.items()):
+        if hasattr(section, "with_base"):
+            ruleset.contract[name] = section.with_base(rules_dir)
     seen: dict[str, str] = {}
     for path in sorted(rules_dir.glob("*.toml")):
         if path.name == "contract.toml":
