@@ -47,7 +47,7 @@ def archive_status_cmd(ctx: click.Context, year_text: str | None, at_text: str |
         if folder is None:
             _fail(
                 "contract.toml: [archive] dir is not set: name the archive folder, e.g. "
-                'dir = "../examples/archive" (relative to the rules directory)',
+                'dir = "../samples/archive" (relative to the rules directory)',
                 EXIT_CONFIG,
             )
         result = scan(folder, terms.documents)

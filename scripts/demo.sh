@@ -47,7 +47,7 @@ echo "== Contractor score (考核) as of $AS_OF: each indicator's formula, input
 "$OPS_WATCH" --config config.example.toml score --at "$AS_OF"
 echo
 echo "== Contract text (R9): the example contract cites a repealed law and names no on-site headcount =="
-"$OPS_WATCH" --config config.example.toml contract lint examples/contract/运维服务合同.docx 2>/dev/null || true
+"$OPS_WATCH" --config config.example.toml contract lint samples/contract/运维服务合同.docx 2>/dev/null || true
 echo
 echo "== Alert emails written (grouped by area and severity; .eml files in var/outbox/) =="
 "$OPS_WATCH" --config config.example.toml notify outbox --status sent

@@ -31,7 +31,7 @@ load_all()
 RULES = tomllib.loads((REPO / "rules" / "archive.toml").read_text(encoding="utf-8"))
 # The [archive] terms proposed for rules/contract.toml (the demo's rules dir is rules/).
 DEMO_ARCHIVE = """
-dir = "../examples/archive"
+dir = "../samples/archive"
 first_year = 2025
 """
 
@@ -131,7 +131,7 @@ def test_repo_rules_load_with_the_archive_rules():
 
 def test_archive_status_command(config_file, tmp_path, store_url):
     config = config_file(f'[store]\nurl = "{store_url}"\n')
-    shutil.copytree(REPO / "examples" / "archive", tmp_path / "archive")
+    shutil.copytree(REPO / "samples" / "archive", tmp_path / "archive")
     contract = tmp_path / "rules" / "contract.toml"
     contract.write_text(
         '[contract]\nstart = 2026-01-01\n\n[archive]\ndir = "../archive"\nfirst_year = 2025\n',

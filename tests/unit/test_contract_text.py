@@ -26,7 +26,7 @@ from ops_watch.contract_text import (
 )
 
 REPO = Path(__file__).resolve().parents[2]
-EXAMPLES = REPO / "examples" / "contract"
+EXAMPLES = REPO / "samples" / "contract"
 
 CONTENT_TYPES = (
     '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
