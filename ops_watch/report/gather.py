@@ -214,9 +214,8 @@ FINDING_COLUMNS_ZH = {
 def findings_table(lines: list[FindingLine], week: Week, language: str, titles: dict[str, str]) -> Table:
     zh = language == "zh"
     keys = list(FINDING_COLUMNS_ZH)
-    kinds = {"id": "int", "age_days": "float", "opened_at": "datetime", "first_seen": "datetime"}
-    kinds["resolved_at"] = "datetime"
-    kinds["deadline"] = "datetime"
+    kinds = dict.fromkeys(("opened_at", "first_seen", "resolved_at", "deadline"), "datetime")
+    kinds.update(id="int", age_days="float")
     columns = [Column(k, FINDING_COLUMNS_ZH[k] if zh else k, kinds.get(k, "text")) for k in keys]  # type: ignore[arg-type]
     from ops_watch.notify.render import SEVERITY_ZH
 

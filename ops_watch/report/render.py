@@ -12,13 +12,13 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from ops_watch.notify.render import COLOUR as SEVERITY_COLOUR
+from ops_watch.notify.render import SEVERITY_ZH
 from ops_watch.report.model import Figure, FindingLine, Table, WeeklyReport
 
 STATUS_ZH = {"green": "正常", "amber": "需关注", "red": "严重", "none": "无数据"}
 STATUS_EN = {"green": "OK", "amber": "attention", "red": "serious", "none": "no evidence"}
 STATUS_COLOUR = {"green": "#2e7d32", "amber": "#b36b00", "red": "#c0392b", "none": "#757575"}
-SEVERITY_ZH = {"info": "提示", "warning": "警告", "critical": "严重"}
-SEVERITY_COLOUR = {"info": "#555555", "warning": "#b36b00", "critical": "#c0392b"}
 MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
