@@ -22,7 +22,7 @@ def _totals(ctx: AreaContext, week: Week) -> tuple[list[dict[str, Any]], dict[st
 
     open_ids = {
         line.id
-        for line in findings_of_week(ctx.session, week, ctx.contract)
+        for line in (ctx.lines if week == ctx.week else findings_of_week(ctx.session, week, ctx.contract))
         if line.status != "resolved" and line.check in RECLAIM_CHECKS
     }
     findings = ctx.session.scalars(select(Finding).where(Finding.check.in_(RECLAIM_CHECKS)))

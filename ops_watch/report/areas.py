@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from ops_watch.config import Config
-from ops_watch.report.model import Chart, Figure, Gap, Table, Week
+from ops_watch.report.model import Chart, Figure, FindingLine, Gap, Table, Week
 
 
 @dataclass
@@ -28,6 +28,7 @@ class AreaContext:
     language: str
     font: Path | None  # a CJK font for the charts, None when the machine has none
     gaps: list[Gap]  # the week's evidence gaps (gathered once; the evidence area shows them)
+    lines: list[FindingLine]  # the week's findings as of its end (gathered once)
 
     @property
     def zone(self) -> ZoneInfo:

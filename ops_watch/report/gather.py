@@ -294,7 +294,7 @@ def build_report(
     font = find_cjk_font(tuple(config.resolve(p) for p in config.report.font_dirs))
     lines = findings_of_week(session, week, contract)
     gaps = gather_gaps(session, week, lines, language)
-    ctx = AreaContext(session, config, contract, week, language, font, gaps)
+    ctx = AreaContext(session, config, contract, week, language, font, gaps, lines)
     by_area: dict[str, list[FindingLine]] = defaultdict(list)
     for line in lines:
         by_area[line.area].append(line)
