@@ -1151,4 +1151,13 @@ def report_list(ctx: click.Context, fmt: str) -> None:
 
 
 # Command groups kept in their own modules (each registers itself on `main` when imported).
-from ops_watch import cli_archive, cli_billing, cli_budget, cli_contract, cli_score  # noqa: E402, F401
+from ops_watch import (  # noqa: E402, F401
+    cli_archive,
+    cli_audit,
+    cli_billing,
+    cli_budget,
+    cli_contract,
+    cli_inspections,
+    cli_score,
+    cli_survey,
+)

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from ops_watch.config import Config
 from ops_watch.formats import KINDS, RecordKind
 from ops_watch.formats.records import FileRejected, read_records
-from ops_watch.formats.spec import Fault, ParseContext, Problem
+from ops_watch.formats.spec import CellError, Document, Fault, ParseContext, Problem
 from ops_watch.formats.tabular import TableError
 from ops_watch.formats.vendor import open_evidence
 from ops_watch.log import get_logger
@@ -251,6 +251,7 @@ class _FileIngest:
         self.issues: list[RowIssue] = []  # the first `limit`, for RowError and the result
         self.issues_stored = 0  # how many of `issues` are in RowError already
         self.detail: dict[str, Any] = {}
+        self.sha256 = ""
 
     def fault(self, row: int, fault: Fault) -> None:
         issue = RowIssue(
@@ -262,8 +263,13 @@ class _FileIngest:
 
     def load(self, session: Session, kind: RecordKind, batch_id: int) -> None:
         """Stream the file's rows into the store; raise FileRejected or TableError for a whole-file problem."""
-        ctx = ParseContext(zone=self.config.site.zone)
+        ctx = ParseContext(
+            zone=self.config.site.zone, contract=self._contract() if kind.needs_contract else {}
+        )
         writer = RecordWriter(session, kind, batch_id, self.now)
+        if kind.read_document is not None:
+            self.load_document(kind, ctx, writer)
+            return
         with open_evidence(self.path, kind.name, self.config) as table:
             stream = read_records(kind, table.rows(), ctx)
             self.detail.update(table.detail, header_row=stream.header_row)
@@ -291,6 +297,55 @@ class _FileIngest:
             self.detail.update(table.detail)  # the CSV reader may have settled its encoding late
         self.counts.ok = writer.stored()
         self.counts.duplicate = good - self.counts.ok
+
+    def load_document(self, kind: RecordKind, ctx: ParseContext, writer: RecordWriter) -> None:
+        """A document kind: the file is one piece of evidence, read whole; a CellError refuses the file."""
+        assert kind.read_document is not None
+        doc = Document(self.path, _arrival_time(self.path, self.now), self.sha256, self._folders(kind))
+        self.detail["arrived_at"] = doc.arrived_at.isoformat()
+        try:
+            records = kind.read_document(doc, ctx)
+        except CellError as exc:
+            raise FileRejected([Fault("", "", "", exc.problem)]) from None
+        for record in records:
+            writer.add_record(record)
+        self.counts.total = len(records)
+        self.counts.ok = writer.stored()
+        self.counts.duplicate = len(records) - self.counts.ok
+
+    def _folders(self, kind: RecordKind) -> tuple[str, ...]:
+        """The subfolders between the drop folder's kind folder and the file; by hand, the parent's name."""
+        try:
+            inner = self.path.resolve().relative_to(self.config.drop_dir.resolve())
+        except (OSError, ValueError):
+            return (self.path.parent.name,)
+        parts = inner.parts[:-1]
+        return parts[1:] if parts and parts[0].lower() == kind.name else parts
+
+    def _contract(self) -> dict[str, Any]:
+        """The contract's sections (for a kind that checks its rows against them); a rules error refuses the
+        file, saying the rules are what to fix (the file is kept and can be dropped again)."""
+        from ops_watch.config import ConfigError
+        from ops_watch.rules import load_rules
+
+        try:
+            return load_rules(self.config.rules_dir).contract
+        except ConfigError as exc:
+            problems = "; ".join(exc.problems[:3])
+            raise FileRejected(
+                [
+                    Fault(
+                        "",
+                        "",
+                        "",
+                        Problem(
+                            f"规则目录有错误，无法按合同核对本文件（修正后重新投递）：{problems}",
+                            f"the rules have errors, so this file cannot be checked against the contract "
+                            f"(fix them and drop the file again): {problems}",
+                        ),
+                    )
+                ]
+            ) from None
 
     def store_issues(self, session: Session, batch_id: int) -> None:
         """Write the issues kept so far and not yet written to RowError."""
@@ -321,6 +376,16 @@ class _FileIngest:
                 f"no usable row: all {c.total} rows are bad (see the report)",
             )
         return ("partial" if c.bad else "accepted"), None
+
+
+def _arrival_time(path: Path, now: datetime) -> datetime:
+    """When the file landed here: its inode change time (set by the copy or move that put it here, which a
+    copy keeping the sender's modification time does not undo), never later than now."""
+    try:
+        landed = datetime.fromtimestamp(path.stat().st_ctime, tz=UTC)
+    except OSError:
+        return now
+    return min(landed, now)
 
 
 def _file_time(path: Path, now: datetime) -> datetime:
@@ -375,7 +440,7 @@ def ingest_file(store: Store, config: Config, kind: str, path: Path, *, move: bo
     except OSError as exc:
         raise IngestError(f"cannot read {path}: {exc.strerror or exc}") from None
     state = _FileIngest(config, kind, path)
-    state.detail["sha256"] = digest
+    state.detail["sha256"] = state.sha256 = digest
     spec = KINDS.get(kind)
     if spec is None:
         return _reject(store, state, [_unknown_kind_fault(kind)], move=move)

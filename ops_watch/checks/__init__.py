@@ -94,20 +94,27 @@ def check(name: str, *, params: type[Params], area: str, example: str) -> Callab
 
 def load_all() -> dict[str, CheckSpec]:
     """Import every check module so each registers itself (and the contract sections they read)."""
+    import ops_watch.audit  # noqa: F401  (registers the [audit] contract section)
     import ops_watch.continuity  # noqa: F401  (registers the [continuity] contract section)
     import ops_watch.contract_text  # noqa: F401  (registers the [contract_text] contract section)
+    import ops_watch.inspections  # noqa: F401  (registers the [inspections] contract section)
     import ops_watch.rectification  # noqa: F401  (registers the [rectification] contract section)
     import ops_watch.shifts  # noqa: F401  (registers the [staffing] contract section)
+    import ops_watch.survey  # noqa: F401  (registers the [survey] contract section)
     from ops_watch.checks import (  # noqa: F401
         archive,
+        audit,
         billing,
         budget,
         collection,
         continuity,
+        contract_text,
         evidence,
+        inspections,
         resources,
         score,
         staffing,
+        survey,
     )
 
     return CHECKS

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from ops_watch.formats import (
+    audit,
     backup,
     budget,
+    contract,
     door,
     drill,
     drill_plan,
     explanation,
     handover,
+    inspection,
     inventory,
     staff,
     statement,
+    survey,
     utilization,
 )
 from ops_watch.formats.spec import RecordKind
@@ -38,6 +42,12 @@ KINDS: dict[str, RecordKind] = {
         statement.KIND,
         budget.KIND,
         explanation.KIND,
+        # issue 9 (placeholders are None while being written)
+        *(
+            k
+            for k in (audit.KIND, audit.DOC_KIND, contract.KIND, inspection.KIND, survey.KIND)
+            if k is not None
+        ),
     )
 }
 

@@ -11,6 +11,7 @@ import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -37,9 +38,27 @@ class CellError(ValueError):
 
 @dataclass(frozen=True)
 class ParseContext:
-    """What a parser may need besides the cell: the site's zone for times without one."""
+    """What a parser may need besides the cell: the site's zone for times without one; the contract's sections
+    for a kind with `needs_contract` (e.g. an audit register's items must be materials the contract lists)."""
 
     zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
+    contract: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Document:
+    """A file taken whole as evidence (a contract, an audit report): what a document kind's reader gets.
+
+    `arrived_at` is when the file landed where ops-watch found it (its inode change time, never later than
+    the scan): unlike the modification time, a copy that keeps the original's times cannot set it back.
+    `folders` are the subfolders between the kind's folder and the file (drop/audit_doc/月度安全审计报告/x.pdf
+    -> ("月度安全审计报告",)); a file ingested by hand has its parent folder's name there.
+    """
+
+    path: Path
+    arrived_at: datetime
+    sha256: str
+    folders: tuple[str, ...]
 
 
 CellParser = Callable[[Any, ParseContext], Any]
@@ -94,6 +113,10 @@ class RecordKind:
       ingest counts what a file added by it.
     - `time_column`: the column holding the time the evidence is about (door events, backups), used by
       evidence_freshness; None when the kind has no such time.
+    - `read_document`: set for a kind whose file is one document, not rows (contracts, audit reports): it
+      returns the file's records (usually one) or raises CellError saying why the file is refused; `columns`
+      is then empty.
+    - `needs_contract`: the ingest passes the contract's sections in ParseContext.contract.
     """
 
     name: str
@@ -106,6 +129,8 @@ class RecordKind:
     write_mode: WriteMode
     key: tuple[str, ...]
     time_column: str | None = None
+    read_document: Callable[[Document, ParseContext], list[Any]] | None = field(default=None, repr=False)
+    needs_contract: bool = False
 
     def __post_init__(self) -> None:
         table_columns = set(self.table.__table__.columns.keys())

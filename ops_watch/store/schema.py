@@ -417,6 +417,100 @@ class IndicatorExplanation(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class AuditSubmission(Base):
+    """One audit material handed in (审计材料报送): a register row, or a document dropped in the folder (its
+    arrival time recorded). `item` is the key of a material of the contract's [audit]; `submitted_at` None is
+    a submission whose time nobody recorded."""
+
+    __tablename__ = "audit_submissions"
+    __table_args__ = (UniqueConstraint("item", "period", "document", name="uq_audit_submission"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item: Mapped[str] = mapped_column(String(64), index=True)
+    period: Mapped[str] = mapped_column(String(16))  # 2026 | 2026-Q3 | 2026-10
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    submitted_by: Mapped[str] = mapped_column(String(128), default="")
+    document: Mapped[str] = mapped_column(String(512), default="")
+    source: Mapped[str] = mapped_column(String(16), default="register")  # register | drop
+    sha256: Mapped[str] = mapped_column(String(64), default="")
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("evidence_batches.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class InspectionPlan(Base):
+    """The center's unannounced inspections of a month (检查计划), drawn once from a random seed kept here: the
+    dates can be drawn again from the seed, never guessed from the code."""
+
+    __tablename__ = "inspection_plans"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), unique=True)  # 2026-12
+    seed: Mapped[str] = mapped_column(String(64))
+    count: Mapped[int] = mapped_column(Integer)
+    areas: Mapped[list[str]] = mapped_column(JSON, default=list)
+    drawn_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    drawn_by: Mapped[str] = mapped_column(String(128), default="")
+
+
+class PlannedInspection(Base):
+    """One inspection of a plan: the day, the area to look at, when the center was reminded."""
+
+    __tablename__ = "planned_inspections"
+    __table_args__ = (UniqueConstraint("day", "area", name="uq_planned_inspection"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), index=True)
+    day: Mapped[date] = mapped_column(Date, index=True)
+    area: Mapped[str] = mapped_column(String(64))
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class InspectionRecord(Base):
+    """What an inspection found (检查记录): result, problems, the rectification deadline and when it was met."""
+
+    __tablename__ = "inspection_records"
+    __table_args__ = (UniqueConstraint("day", "area", name="uq_inspection_record"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, index=True)
+    area: Mapped[str] = mapped_column(String(64))
+    inspector: Mapped[str] = mapped_column(String(128), default="")
+    result: Mapped[str] = mapped_column(String(16))  # pass | problems
+    problems: Mapped[str] = mapped_column(Text, default="")
+    rectify_by: Mapped[date | None] = mapped_column(Date)
+    rectified_on: Mapped[date | None] = mapped_column(Date)
+    note: Mapped[str] = mapped_column(Text, default="")
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("evidence_batches.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SurveyResponse(Base):
+    """One answer to the satisfaction survey (满意度调查): which tenant unit, who, when, the score."""
+
+    __tablename__ = "survey_responses"
+    __table_args__ = (UniqueConstraint("unit", "respondent", "day", name="uq_survey_response"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    unit: Mapped[str] = mapped_column(String(256), index=True)
+    respondent: Mapped[str] = mapped_column(String(128))
+    day: Mapped[date] = mapped_column(Date, index=True)
+    score: Mapped[float] = mapped_column(Float)
+    comments: Mapped[str] = mapped_column(Text, default="")
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("evidence_batches.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ContractReview(Base):
+    """A contract text dropped in the folder, linted on arrival: its problems (repealed laws cited, required
+    clauses absent) as contract_text.Problem rows. A new version under the same file name replaces them."""
+
+    __tablename__ = "contract_reviews"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document: Mapped[str] = mapped_column(String(512), unique=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    arrived_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    encoding: Mapped[str] = mapped_column(String(32), default="")
+    paragraphs: Mapped[int] = mapped_column(Integer, default=0)
+    problems: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("evidence_batches.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class AlertGroup(Base):
     """Findings a route sends together (Alertmanager's group): one per route, receiver and group labels."""
 

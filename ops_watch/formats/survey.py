@@ -1,0 +1,3 @@
+"""Placeholder: being written (issue 9)."""
+
+KIND = None
