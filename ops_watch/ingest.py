@@ -239,8 +239,10 @@ class _Counts:
 class _FileIngest:
     """The state of ingesting one file: counts, the faults kept, the report being written."""
 
-    def __init__(self, config: Config, kind_name: str, path: Path):
+    def __init__(self, config: Config, kind_name: str, path: Path, at: datetime | None = None):
         self.config = config
+        # A run judged as of a past time (the demo's --at) took the file in no later than that time.
+        self.as_of = at
         self.language = config.language
         self.kind_name = kind_name
         self.path = path
@@ -301,7 +303,8 @@ class _FileIngest:
     def load_document(self, kind: RecordKind, ctx: ParseContext, writer: RecordWriter) -> None:
         """A document kind: the file is one piece of evidence, read whole; a CellError refuses the file."""
         assert kind.read_document is not None
-        doc = Document(self.path, _arrival_time(self.path, self.now), self.sha256, self._folders(kind))
+        latest = self.now if self.as_of is None else min(self.now, self.as_of)
+        doc = Document(self.path, _arrival_time(self.path, latest), self.sha256, self._folders(kind))
         self.detail["arrived_at"] = doc.arrived_at.isoformat()
         try:
             records = kind.read_document(doc, ctx)
@@ -427,7 +430,9 @@ def _duplicate_problem(config: Config, earlier: EvidenceBatch) -> Problem:
     )
 
 
-def ingest_file(store: Store, config: Config, kind: str, path: Path, *, move: bool = False) -> IngestResult:
+def ingest_file(
+    store: Store, config: Config, kind: str, path: Path, *, move: bool = False, at: datetime | None = None
+) -> IngestResult:
     """Ingest one file as `kind`. With move=True (the drop folder) the file then goes to processed/ or rejected/
     under config.drop_dir, with its report beside it; otherwise it stays where it is and the report goes to
     <state_dir>/ingest-reports/<day>/<name>.errors.csv.
@@ -439,7 +444,7 @@ def ingest_file(store: Store, config: Config, kind: str, path: Path, *, move: bo
         digest = file_sha256(path)
     except OSError as exc:
         raise IngestError(f"cannot read {path}: {exc.strerror or exc}") from None
-    state = _FileIngest(config, kind, path)
+    state = _FileIngest(config, kind, path, at)
     state.detail["sha256"] = state.sha256 = digest
     spec = KINDS.get(kind)
     if spec is None:
@@ -710,7 +715,7 @@ def pending_files(
     return [(kind, path) for _, kind, _, path in found]
 
 
-def ingest_drop_folder(store: Store, config: Config) -> list[IngestResult]:
+def ingest_drop_folder(store: Store, config: Config, at: datetime | None = None) -> list[IngestResult]:
     """Ingest every settled file of config.drop_dir; a file that fails is logged and left for the next scan."""
     drop_dir = config.drop_dir
     try:
@@ -724,7 +729,7 @@ def ingest_drop_folder(store: Store, config: Config) -> list[IngestResult]:
     results: list[IngestResult] = []
     for kind, path in files:
         try:
-            result = ingest_file(store, config, kind, path, move=True)
+            result = ingest_file(store, config, kind, path, move=True, at=at)
         except Exception as exc:
             log.error(
                 "evidence file not ingested; it stays for the next scan",

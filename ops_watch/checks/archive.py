@@ -8,7 +8,7 @@ folder is only read: documents past retention are reported for a disposal review
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import date, timedelta
 
 from ops_watch.checks import CheckContext, FindingDraft, Params, check
 from ops_watch.records_archive import DocumentStatus, Scan, archive_terms, scan, statuses
@@ -23,12 +23,6 @@ class NoParams(Params):
 
 def _today(ctx: CheckContext) -> date:
     return ctx.at.astimezone(ctx.zone).date()
-
-
-def _year_bounds(ctx: CheckContext, year: int) -> tuple[datetime, datetime]:
-    return local_day_bounds(date(year, 1, 1), ctx.zone)[0], local_day_bounds(date(year + 1, 1, 1), ctx.zone)[
-        0
-    ]
 
 
 def _scan(ctx: CheckContext) -> Scan | None:
@@ -77,7 +71,6 @@ def archive_document_missing(ctx: CheckContext, params: NoParams) -> Iterator[Fi
     for s in statuses(archive_terms(ctx.contract), ctx.contract, result, _today(ctx)):
         if s.status != "missing":
             continue
-        start, end = _year_bounds(ctx, s.year)
         yield FindingDraft(
             subject=f"{s.year} {s.doc.name}",
             summary=ctx.t(
@@ -85,8 +78,9 @@ def archive_document_missing(ctx: CheckContext, params: NoParams) -> Iterator[Fi
                 f"the {s.year} {s.doc.name} ({s.doc.key}) is not in the archive (due by {s.due.isoformat()})",
             ),
             evidence=_evidence(result, s),
-            period_start=start,
-            period_end=end,
+            # The problem begins when the due day ends, not with the year it is about (the weekly report
+            # dates a finding by its period's start).
+            period_start=local_day_bounds(s.due, ctx.zone)[1],
         )
 
 
@@ -134,7 +128,6 @@ def archive_retention_due(ctx: CheckContext, params: NoParams) -> Iterator[Findi
             until = date(year + doc.retention_years, 12, 31)
             if not files or until >= today:
                 continue
-            start, end = _year_bounds(ctx, year)
             yield FindingDraft(
                 subject=f"{year} {doc.name}",
                 summary=ctx.t(
@@ -152,6 +145,5 @@ def archive_retention_due(ctx: CheckContext, params: NoParams) -> Iterator[Findi
                     "files": [f.path for f in files[:MAX_LISTED]],
                     "files_total": len(files),
                 },
-                period_start=start,
-                period_end=end,
+                period_start=local_day_bounds(until + timedelta(days=1), ctx.zone)[0],
             )

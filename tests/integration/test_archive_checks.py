@@ -81,7 +81,9 @@ def test_missing_document_opens_then_resolves_when_filed(store, tmp_path):
     assert list(found) == ["2025 资源需求清单"]
     f = found["2025 资源需求清单"]
     assert f.severity == "warning" and f.area == "governance" and f.rule_id == "archive-document-missing"
-    assert f.period_start == local("2025-01-01 00:00") and f.period_end == local("2026-01-01 00:00")
+    # Dated from the end of its due day (2026-03-31), not from the year it is about: the weekly report of a
+    # week in 2025 must not list it as open.
+    assert f.period_start == local("2026-04-01 00:00") and f.period_end is None
     assert f.evidence["patterns"] == ["*资源需求*清单*"]
     assert f.evidence["files_seen"] == ["2025/合同.pdf"]  # the lock file is not a document
     assert f.evidence["folder"] == str(archive)
