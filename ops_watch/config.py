@@ -188,6 +188,7 @@ class ScheduleConfig(_Model):
     evaluate: ScheduleEntry = Field(default_factory=lambda: _every("5m"))
     notify: ScheduleEntry = Field(default_factory=lambda: _every("1m"))
     report_weekly: ScheduleEntry = Field(default_factory=lambda: ScheduleEntry(cron="0 8 * * mon"))
+    inspections: ScheduleEntry = Field(default_factory=lambda: _every("15m"))
     purge: ScheduleEntry = Field(default_factory=lambda: ScheduleEntry(cron="30 3 * * *"))
 
 

@@ -23,10 +23,10 @@ def collect(rt: Runtime) -> dict[str, Any]:
     return collect_cycle(rt.store, rt.config, rt.collectors())
 
 
-def ingest(rt: Runtime) -> dict[str, Any]:
+def ingest(rt: Runtime, at: datetime | None = None) -> dict[str, Any]:
     from ops_watch.ingest import ingest_drop_folder
 
-    results = ingest_drop_folder(rt.store, rt.config)
+    results = ingest_drop_folder(rt.store, rt.config, at)
     counts: dict[str, Any] = {"files": len(results), "rows_ok": 0, "rows_bad": 0}
     for r in results:
         counts[r.status] = counts.get(r.status, 0) + 1
@@ -88,6 +88,14 @@ def report_weekly(rt: Runtime) -> dict[str, Any]:
     }
 
 
+def inspections(rt: Runtime) -> dict[str, Any]:
+    """Draw the month's unannounced inspections if the contract asks for them and none are drawn; on a
+    planned day, remind the center that morning (once per day, however often this runs)."""
+    from ops_watch.inspections import run_reminders
+
+    return run_reminders(rt.store, rt.config, rt.rules.contract, utcnow())
+
+
 def purge(rt: Runtime) -> dict[str, Any]:
     """Drop what is older than the retention period (never less than six months: config refuses less)."""
     now = utcnow()
@@ -116,6 +124,7 @@ JOBS: dict[str, Callable[[Runtime], dict[str, Any]]] = {
     "evaluate": evaluate,
     "notify": notify,
     "report_weekly": report_weekly,
+    "inspections": inspections,
     "purge": purge,
 }
 ONCE_ORDER = ("ingest", "collect", "doors", "backups", "evaluate", "notify")
@@ -131,6 +140,8 @@ def run_once(rt: Runtime, at: datetime | None = None) -> dict[str, dict[str, Any
         try:
             if name == "evaluate":
                 results[name] = evaluate(rt, at)
+            elif name == "ingest":  # documents dropped before a past `at` arrived by then
+                results[name] = ingest(rt, at)
             elif name == "notify":  # once: nothing later to wait for, so groups are told now
                 results[name] = notify(rt, force=True)
             else:

@@ -5,7 +5,9 @@
 #
 # The examples are a site's evidence up to Monday 2026-11-16: two weeks of utilization exports, four weeks of
 # door events (a Hikvision export and the duty room's CSV) and handover sheets, a month of backup runs, half
-# a year of drills and the drill plan. The demo judges them as the daemon, running all along, would have
+# a year of drills and the drill plan, the October statement and the year's budget events, the audit-material
+# register and one dropped report, the center's inspection records, the satisfaction survey and the contract
+# text (samples/archive/ is the archive folder contract.toml points at). The demo judges them as the daemon, running all along, would have
 # on Sunday evening (SUNDAY: what it found then belongs to that week's report) and on Monday morning (AS_OF),
 # so it finds the same things whatever today's date is. Then it writes and emails the weekly report of
 # 2026-W46 (var/reports/2026-W46/).
@@ -22,6 +24,10 @@ cp -r examples/. var/drop/
 # A file's modification time is when its evidence was produced: the contractor sent these files that
 # Monday at 08:00 (site time). (The drop folder also leaves alone files modified in the last seconds.)
 find var/drop -type f -exec touch -d '2026-11-16 08:00 +0800' {} +
+# November's unannounced inspections as the daemon drew them on the 1st (a fixed seed here, so the demo tells
+# the same story; a real plan's seed is random and kept in the store).
+"$OPS_WATCH" --config config.example.toml inspections plan --month 2026-11 --count 3 \
+    --seed 0123456789abcdef --at "2026-11-01 00:00" >/dev/null
 echo "ops-watch demo: evidence from examples/ copied to var/drop/; running the main job as of $SUNDAY,"
 echo "then once more as of $AS_OF"
 echo
@@ -37,6 +43,18 @@ echo
 echo "== Backups and drills (continuity) as of $AS_OF =="
 "$OPS_WATCH" --config config.example.toml continuity status --at "$AS_OF"
 echo
+echo "== Unannounced inspections (不定期检查), November as of $AS_OF =="
+"$OPS_WATCH" --config config.example.toml inspections show --month 2026-11 --at "$AS_OF"
+echo
+echo "== Audit materials (审计材料报送) as of $AS_OF: deadlines, submission times, the timeliness rate =="
+"$OPS_WATCH" --config config.example.toml audit status --at "$AS_OF"
+echo
+echo "== Satisfaction survey coverage (满意度调查) of 2026 as of $AS_OF =="
+"$OPS_WATCH" --config config.example.toml survey coverage --period 2026 --at "$AS_OF"
+echo
+echo "== Archive (档案归档): each year's required documents in samples/archive/ as of $AS_OF =="
+"$OPS_WATCH" --config config.example.toml archive status --at "$AS_OF" || true
+echo
 echo "== Billing reconciliation (对账), October 2026: the statement beside what the inventory and prices give =="
 "$OPS_WATCH" --config config.example.toml billing reconcile --month 2026-10
 echo
@@ -46,8 +64,9 @@ echo
 echo "== Contractor score (考核) as of $AS_OF: each indicator's formula, inputs and points =="
 "$OPS_WATCH" --config config.example.toml score --at "$AS_OF"
 echo
-echo "== Contract text (R9): the example contract cites a repealed law and names no on-site headcount =="
-"$OPS_WATCH" --config config.example.toml contract lint samples/contract/运维服务合同.docx 2>/dev/null || true
+echo "== Contract text (R9): the example contract, linted when it was dropped, cites a repealed law and names no"
+echo "   on-site headcount (the same lint by hand: ops-watch contract lint FILE) =="
+"$OPS_WATCH" --config config.example.toml contract lint examples/contract/运维服务合同.docx 2>/dev/null || true
 echo
 echo "== Alert emails written (grouped by area and severity; .eml files in var/outbox/) =="
 "$OPS_WATCH" --config config.example.toml notify outbox --status sent

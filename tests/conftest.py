@@ -375,6 +375,9 @@ def config_file(tmp_path: Path) -> Callable[..., Path]:
         if not rules.exists():
             if (REPO / "rules").is_dir():
                 shutil.copytree(REPO / "rules", rules)
+                # The copy keeps the repository's layout: contract.toml's [archive] dir is ../samples/archive.
+                if (REPO / "samples").is_dir() and not (tmp_path / "samples").exists():
+                    (tmp_path / "samples").symlink_to(REPO / "samples", target_is_directory=True)
             else:
                 rules.mkdir()
         state = tmp_path / "var"

@@ -9,7 +9,6 @@ ops_watch.budget computes the figures; docs/money.md explains the forecast.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
 
 from ops_watch.budget import BudgetStatus, budget_status, budget_terms, wan
 from ops_watch.checks import CheckContext, FindingDraft, Params, check
@@ -70,8 +69,6 @@ def budget_execution_risk(ctx: CheckContext, params: NoParams) -> Iterator[Findi
     status = budget_status(ctx.session, ctx.contract, today.year, today, language=ctx.language)
     if not status.below_target:
         return  # on target, or no final budget to judge (status.missing says why)
-    year_start = local_day_bounds(date(today.year, 1, 1), ctx.zone)[0]
-    next_year = local_day_bounds(date(today.year + 1, 1, 1), ctx.zone)[0]
     evidence = status.as_dict()
     evidence["hand_back"] = str(status.forecast_carry_over)
     evidence["hand_back_wan"] = wan(status.forecast_carry_over)
@@ -80,6 +77,6 @@ def budget_execution_risk(ctx: CheckContext, params: NoParams) -> Iterator[Findi
         subject=subject(today.year),
         summary=_summary(ctx, status),
         evidence=evidence,
-        period_start=year_start,
-        period_end=next_year,
+        # Judged from warn_from on: the weekly report dates the finding from then, not from January 1.
+        period_start=local_day_bounds(terms.warn_date(today.year), ctx.zone)[0],
     )

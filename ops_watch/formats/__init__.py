@@ -42,12 +42,11 @@ KINDS: dict[str, RecordKind] = {
         statement.KIND,
         budget.KIND,
         explanation.KIND,
-        # issue 9 (placeholders are None while being written)
-        *(
-            k
-            for k in (audit.KIND, audit.DOC_KIND, contract.KIND, inspection.KIND, survey.KIND)
-            if k is not None
-        ),
+        audit.KIND,
+        audit.DOC_KIND,
+        contract.KIND,
+        inspection.KIND,
+        survey.KIND,
     )
 }
 

@@ -101,6 +101,7 @@ def load_areas() -> dict[str, AreaSpec]:
     from ops_watch.report import (  # noqa: F401
         area_continuity,
         area_evidence,
+        area_governance,
         area_money,
         area_resources,
         area_staffing,

@@ -178,7 +178,8 @@ def test_check_warns_from_warn_from_with_the_money_to_hand_back(store, config, t
     assert run_check(store, "2026-06-29 12:00") == []  # before warn_from: too early to judge
     (draft,) = run_check(store, "2026-11-16 09:00")
     assert draft.subject == "预算执行 2026"
-    assert draft.period_start == local("2026-01-01 00:00") and draft.period_end == local("2027-01-01 00:00")
+    # Dated from warn_from (06-30), when the forecast starts to be judged, not from January 1.
+    assert draft.period_start == local("2026-06-30 00:00") and draft.period_end is None
     assert "85.89%" in draft.summary and "90.00%" in draft.summary
     assert "现在即可交回 62.1021 万元" in draft.summary  # 621,020.50 CNY
     ev = draft.evidence

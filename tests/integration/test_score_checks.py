@@ -359,13 +359,13 @@ def test_the_score_in_english_and_as_json(store: Store) -> None:
             "key": "audit_timeliness_rate",
             "name": "audit material on time",
             "weight": "5",
-            "reason": "ops-watch does not collect audit-material submissions yet",
+            "reason": "the contract lists no audit materials ([audit] materials in contract.toml)",
         },
         {
             "key": "satisfaction",
             "name": "satisfaction",
             "weight": "5",
-            "reason": "ops-watch does not collect satisfaction surveys yet",
+            "reason": "no satisfaction-survey answer in the period",
         },
     ]
     staffing = data["indicators"][0]
@@ -398,8 +398,8 @@ def test_missing_inputs_are_listed_and_the_rest_rescaled_not_counted_as_zero(sto
         "handover_verified_rate": "合同未约定班次（contract.toml 没有 [staffing]）",
         "drill_completion_rate": "合同未约定演练周期（contract.toml 的 [continuity]）",
         "findings_on_time_rate": "考核期内没有到整改期限的问题",
-        "audit_timeliness_rate": "ops-watch 尚未采集审计材料的提交记录",
-        "satisfaction": "ops-watch 尚未采集满意度调查结果",
+        "audit_timeliness_rate": "合同未列出审计材料（contract.toml 的 [audit] materials）",
+        "satisfaction": "考核期内没有满意度调查答卷",
     }
     assert all(r.points is None for r in result.missing)  # missing, not zero
     assert "80 分权重无证据" in result.incomplete
@@ -545,7 +545,7 @@ def test_the_score_command(store: Store, store_url: str, config_file, tmp_path: 
         "后果：低于 80 分：须整改，并扣当季度服务费的 5%（季度服务费 300,000.00 元 × 5% = 15,000.00 元）"
         in table
     )
-    assert "缺证据：满意度（5 分）：ops-watch 尚未采集满意度调查结果" in table
+    assert "缺证据：满意度（5 分）：考核期内没有满意度调查答卷" in table
     assert "【人员到位率】依据：" in table and "  2026-11-03 白班：要求 2 人，证实 1 人" in table
     lines = ops("--format", "csv").lstrip("\ufeff").splitlines()
     assert lines[0] == "key,indicator,formula,inputs,value,target,weight,points,missing,evidence"

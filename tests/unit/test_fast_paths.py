@@ -347,7 +347,8 @@ def _outcome_of_row(fn: Any, *args: Any) -> tuple[str, Any]:
         return ("raised", (type(exc), str(exc)))
 
 
-@pytest.mark.parametrize("kind_name", sorted(KINDS))
+# Document kinds (contract, audit_doc) have no columns: a file is one document, not rows.
+@pytest.mark.parametrize("kind_name", sorted(k for k, v in KINDS.items() if v.read_document is None))
 def test_rows_parse_as_before(kind_name: str) -> None:
     kind = KINDS[kind_name]
     rng = random.Random(kind_name)
