@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ops_watch.rules import CONTRACT_SECTIONS, ContractMeta
+from ops_watch.rules import CONTRACT_SECTIONS, ContractMeta, section_of
 from ops_watch.score import IndicatorValue, indicator, percent
 from ops_watch.timeutil import as_utc, format_local, from_store, local_day_bounds, parse_duration
 
@@ -156,12 +156,7 @@ CONTRACT_SECTIONS["audit"] = AuditSection
 
 
 def audit_terms(contract: Mapping[str, Any]) -> AuditSection:
-    section = contract.get("audit")
-    if isinstance(section, AuditSection):
-        return section
-    if isinstance(section, Mapping):
-        return AuditSection.model_validate(dict(section))
-    return AuditSection()
+    return section_of(contract, "audit", AuditSection)
 
 
 # --- names -------------------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ops_watch.pricing import PlatformsSection, PlatformTerms
-from ops_watch.rules import CONTRACT_SECTIONS
+from ops_watch.rules import CONTRACT_SECTIONS, section_of
 from ops_watch.store.schema import BillingStatement, BudgetEvent
 
 CENT = Decimal("0.01")
@@ -124,12 +124,7 @@ CONTRACT_SECTIONS["budget"] = BudgetSection
 
 
 def budget_terms(contract: Mapping[str, Any]) -> BudgetSection:
-    section = contract.get("budget")
-    if isinstance(section, BudgetSection):
-        return section
-    if isinstance(section, Mapping):
-        return BudgetSection.model_validate(dict(section))
-    return BudgetSection()
+    return section_of(contract, "budget", BudgetSection)
 
 
 def _platforms(contract: Mapping[str, Any]) -> dict[str, PlatformTerms]:

@@ -37,7 +37,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from ops_watch.log import get_logger
-from ops_watch.rules import CONTRACT_SECTIONS
+from ops_watch.rules import CONTRACT_SECTIONS, section_of
 from ops_watch.shifts import day_type, staffing_terms
 from ops_watch.store.schema import InspectionPlan, InspectionRecord, OutboxMessage, PlannedInspection
 from ops_watch.timeutil import utcnow
@@ -218,12 +218,7 @@ CONTRACT_SECTIONS["inspections"] = InspectionsSection
 
 
 def inspection_terms(contract: Mapping[str, Any]) -> InspectionsSection:
-    section = contract.get("inspections")
-    if isinstance(section, InspectionsSection):
-        return section
-    if isinstance(section, Mapping):  # a contract built by hand (tests, tools)
-        return InspectionsSection.model_validate(dict(section))
-    return InspectionsSection()
+    return section_of(contract, "inspections", InspectionsSection)
 
 
 class PlanError(ValueError):

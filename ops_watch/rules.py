@@ -9,15 +9,18 @@ Every problem is reported at load with file, rule id and key; nothing in a rule 
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ops_watch.checks import CHECKS, SEVERITIES, CheckSpec, Params, load_all
 from ops_watch.config import ConfigError, _key_path, _reason
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class _Strict(BaseModel):
@@ -69,6 +72,17 @@ class RuleSet:
 
     def get(self, rule_id: str) -> Rule | None:
         return next((r for r in self.rules if r.id == rule_id), None)
+
+
+def section_of(contract: Mapping[str, Any], name: str, model: type[M]) -> M:
+    """The contract's section `name` as `model`: as loaded, built from a plain mapping (a contract written by
+    hand in tests and tools), or the model's defaults when the contract has no such section."""
+    section = contract.get(name)
+    if isinstance(section, model):
+        return section
+    if isinstance(section, Mapping):
+        return model.model_validate(dict(section))
+    return model()
 
 
 def _read_toml(path: Path, problems: list[str]) -> dict[str, Any] | None:
@@ -176,6 +190,7 @@ def load_rules(rules_dir: Path) -> RuleSet:
 
 __all__ = [
     "CONTRACT_SECTIONS",
+    "section_of",
     "SEVERITIES",
     "Rule",
     "RuleSet",

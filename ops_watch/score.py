@@ -37,7 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ops_watch.rules import CONTRACT_SECTIONS, ContractMeta
+from ops_watch.rules import CONTRACT_SECTIONS, ContractMeta, section_of
 from ops_watch.timeutil import format_local, from_store, local_day_bounds
 
 ZERO, HUNDRED, CENT = Decimal(0), Decimal(100), Decimal("0.01")
@@ -204,12 +204,7 @@ CONTRACT_SECTIONS["score"] = ScoreSection
 
 
 def score_terms(contract: Mapping[str, Any]) -> ScoreSection:
-    section = contract.get("score")
-    if isinstance(section, ScoreSection):
-        return section
-    if isinstance(section, Mapping):  # a contract built by hand (tests, tools)
-        return ScoreSection.model_validate(dict(section))
-    return ScoreSection()
+    return section_of(contract, "score", ScoreSection)
 
 
 def band_of(score: Decimal, terms: ScoreSection) -> str:

@@ -22,7 +22,7 @@ from typing import Any, Literal
 import chinese_calendar
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from ops_watch.rules import CONTRACT_SECTIONS
+from ops_watch.rules import CONTRACT_SECTIONS, section_of
 
 DayType = Literal["workday", "rest_day", "holiday"]
 DaySelector = Literal["workdays", "rest_days", "holidays", "all"]
@@ -161,12 +161,7 @@ CONTRACT_SECTIONS["staffing"] = StaffingSection
 
 def staffing_terms(contract: Mapping[str, Any]) -> StaffingSection:
     """The contract's staffing terms; no shifts when the contract has no [staffing] section."""
-    section = contract.get("staffing")
-    if isinstance(section, StaffingSection):
-        return section
-    if isinstance(section, Mapping):  # a contract built by hand (tests, tools)
-        return StaffingSection.model_validate(dict(section))
-    return StaffingSection()
+    return section_of(contract, "staffing", StaffingSection)
 
 
 def calendar_version() -> str:

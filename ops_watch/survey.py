@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from ops_watch.rules import CONTRACT_SECTIONS
+from ops_watch.rules import CONTRACT_SECTIONS, section_of
 from ops_watch.score import IndicatorValue, indicator
 from ops_watch.store.schema import InventoryResource, SurveyResponse
 
@@ -139,12 +139,7 @@ CONTRACT_SECTIONS["survey"] = SurveySection
 
 
 def survey_terms(contract: Mapping[str, Any]) -> SurveySection:
-    section = contract.get("survey")
-    if isinstance(section, SurveySection):
-        return section
-    if isinstance(section, Mapping):  # a contract built by hand (tests, tools)
-        return SurveySection.model_validate(dict(section))
-    return SurveySection()
+    return section_of(contract, "survey", SurveySection)
 
 
 # --- rounds ----------------------------------------------------------------------------------------------

@@ -345,7 +345,7 @@ def _lint(config: Path, *args: str) -> object:
 
 def test_examples_cite_the_contract_law_and_lack_a_staff_count(config_file) -> None:
     cfg = config_file()
-    docx, txt = EXAMPLES / "运维服务合同.docx", EXAMPLES / "运维服务合同_gb18030.txt"
+    docx, txt = REPO / "examples" / "contract" / "运维服务合同.docx", EXAMPLES / "运维服务合同_gb18030.txt"
     assert read_contract(txt).encoding == "gb18030"
     result = _lint(cfg, "--format", "json", str(docx), str(txt))
     assert result.exit_code == 0, result.output
