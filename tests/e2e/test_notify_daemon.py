@@ -41,7 +41,16 @@ def daemon_config(directory: Path, store_url: str, smtp_port: int) -> Path:
         rules.mkdir()
     off = "".join(
         f"\n[schedule.{job}]\nenabled = false\n"
-        for job in ("ingest", "collect", "doors", "backups", "evaluate", "report_weekly", "purge")
+        for job in (
+            "ingest",
+            "collect",
+            "doors",
+            "backups",
+            "evaluate",
+            "report_weekly",
+            "inspections",
+            "purge",
+        )
     )
     config = directory / "config.toml"
     config.write_text(
