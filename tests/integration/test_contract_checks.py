@@ -8,14 +8,13 @@ from __future__ import annotations
 import os
 import shutil
 import time
-import zipfile
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
 import pytest
+from docx_helpers import write_docx
 from sqlalchemy import select
 
 from ops_watch import engine
@@ -27,7 +26,6 @@ from ops_watch.store.schema import ContractReview, EvidenceBatch, Finding
 
 REPO = Path(__file__).resolve().parents[2]
 ZONE = ZoneInfo("Asia/Shanghai")
-W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 
 CITES_AND_LACKS = (
     "运维服务合同",
@@ -43,16 +41,6 @@ CORRECTED = (
     "担保责任依照《担保法》执行。",
     "乙方驻场运维人员不少于6人。",
 )
-
-
-def write_docx(path: Path, paragraphs: tuple[str, ...]) -> Path:
-    body = "".join(f'<w:p><w:r><w:t xml:space="preserve">{escape(t)}</w:t></w:r></w:p>' for t in paragraphs)
-    xml = f'<?xml version="1.0" encoding="UTF-8"?><w:document xmlns:w="{W}"><w:body>{body}</w:body></w:document>'
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr("[Content_Types].xml", "<Types/>")
-        z.writestr("word/document.xml", xml)
-    return path
 
 
 def settle(path: Path) -> Path:

@@ -6,16 +6,15 @@ from __future__ import annotations
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 import pytest
+from docx_helpers import write_docx
 
 from ops_watch.contract_text import ContractTextSection, load_repealed_laws
 from ops_watch.formats import KINDS
 from ops_watch.formats import contract as contract_kind
 from ops_watch.formats.spec import CellError, Document, ParseContext
 
-W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 ARRIVED = datetime(2026, 11, 16, 0, 5, tzinfo=UTC)
 LAWS = load_repealed_laws()
 
@@ -26,15 +25,6 @@ TEXT = (
     "乙方人员应持证上岗，甲方按季度进行绩效考核，乙方承担数据安全与保密义务。",
     "违约责任依照合同法第一百零七条及《侵权责任法》处理。",
 )
-
-
-def write_docx(path: Path, paragraphs: tuple[str, ...]) -> Path:
-    body = "".join(f'<w:p><w:r><w:t xml:space="preserve">{escape(t)}</w:t></w:r></w:p>' for t in paragraphs)
-    xml = f'<?xml version="1.0" encoding="UTF-8"?><w:document xmlns:w="{W}"><w:body>{body}</w:body></w:document>'
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr("[Content_Types].xml", "<Types/>")
-        z.writestr("word/document.xml", xml)
-    return path
 
 
 def read(path: Path, contract: dict | None = None) -> list[contract_kind.ContractRecord]:
