@@ -95,15 +95,16 @@ def write_files(work: Path) -> dict[str, Path]:
                 if end is None:
                     month = int(rest) if not rest.startswith("Q") else int(rest[1]) * 3
                     end = date(year, month + 1, 1) - timedelta(days=1)
-                when = datetime.combine(end + timedelta(days=rng.randint(1, 9)), datetime.min.time())
+                late = rng.random() < 0.05  # most on time, some days late
+                when = datetime.combine(end + timedelta(days=rng.randint(1, 4) + (8 if late else 0)), datetime.min.time())
                 stamp = "" if rng.random() < 0.01 else (when + timedelta(hours=rng.randint(8, 18))).isoformat(" ")
                 out.writerow([f"材料{i:02d}", p, stamp, "王工", f"材料{i:02d}-{p}.pdf"])
     inventory = work / "inventory.csv"
     with inventory.open("w", encoding="utf-8-sig", newline="") as f:
         out = csv.writer(f)
-        out.writerow(["资源ID", "云平台", "租户单位", "资源类型", "CPU核数", "内存(GB)", "存储(GB)", "在用"])
+        out.writerow(["资源ID", "云平台", "租户单位", "资源类型", "CPU核数", "内存(GB)", "存储(GB)", "需备份", "分配日期"])
         for n, unit in enumerate(UNITS):
-            out.writerow([f"VM-{n:04d}", "警务云", unit, "vm", 4, 8, 100, "是"])
+            out.writerow([f"VM-{n:04d}", "警务云", unit, "虚拟机", 4, 8, 100, "否", "2024-01-01"])
     survey = work / "满意度调查.csv"
     with survey.open("w", encoding="utf-8-sig", newline="") as f:
         out = csv.writer(f)
@@ -158,7 +159,7 @@ def _runtime(config_path: Path):  # type: ignore[no-untyped-def]
     from ops_watch.store import open_store
 
     config = load_config(config_path)
-    return config, load_rules(config.rules_dir), open_store(config.store_url())
+    return config, load_rules(config.rules_dir), open_store(config.store_url)
 
 
 def measure(config_path: Path, what: str, arg: str) -> dict[str, object]:
@@ -189,7 +190,7 @@ def measure(config_path: Path, what: str, arg: str) -> dict[str, object]:
             store, type(rules)(rules=paperwork, contract=rules.contract), AT, zone=ZONE
         )
         assert result.failed_rules == {}, result.failed_rules
-        detail = f"{result.opened} findings opened"
+        detail = f"{len(result.opened)} findings opened, {len(result.resolved)} resolved"
     elif what == "audit_status":
         from ops_watch.audit import rate_of, timeliness
 

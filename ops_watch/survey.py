@@ -268,23 +268,39 @@ def coverage_days(session: Session, terms: SurveySection, first: date, last: dat
     latest: dict[str, dict[str, tuple[date, int, float]]] = {}
     responses: dict[str, int] = {}
     spellings: dict[str, set[str]] = {}
-    for r in session.scalars(
-        select(SurveyResponse).where(SurveyResponse.day >= first, SurveyResponse.day <= last)
-    ):
-        written = r.unit.strip()
-        target = aliases.get(unit_key(written), written)
-        unit = by_key.get(unit_key(target), target)
-        if unit != written:
-            spellings.setdefault(unit, set()).add(written)
-        person = unit_key(r.respondent)
-        answer = (r.day, r.id, r.score)
+    # Plain rows, not ORM objects, and each spelling of a unit resolved once: a year's survey of a large site
+    # is tens of thousands of answers, read twice per weekly report.
+    resolved: dict[str, str] = {}
+    rows = session.execute(
+        select(
+            SurveyResponse.unit,
+            SurveyResponse.respondent,
+            SurveyResponse.day,
+            SurveyResponse.id,
+            SurveyResponse.score,
+        ).where(SurveyResponse.day >= first, SurveyResponse.day <= last)
+    )
+    for raw_unit, respondent, day, row_id, score in rows:
+        unit = resolved.get(raw_unit)
+        if unit is None:
+            written = raw_unit.strip()
+            target = aliases.get(unit_key(written), written)
+            unit = resolved[raw_unit] = by_key.get(unit_key(target), target)
+            if unit != written:
+                spellings.setdefault(unit, set()).add(written)
+        person = unit_key(respondent)
         people = latest.setdefault(unit, {})
-        if person not in people or people[person][:2] < answer[:2]:
-            people[person] = answer
+        seen = people.get(person)
+        if seen is None or seen[:2] < (day, row_id):
+            people[person] = (day, row_id, score)
         responses[unit] = responses.get(unit, 0) + 1
 
+    hundreds = {
+        u: [out_of_100(a[2], terms.scale_max) for a in people.values()] for u, people in latest.items()
+    }
+
     def answers(unit: str) -> UnitAnswers:
-        scores = [out_of_100(a[2], terms.scale_max) for a in latest[unit].values()]
+        scores = hundreds[unit]
         return UnitAnswers(
             unit,
             responses[unit],
@@ -296,9 +312,7 @@ def coverage_days(session: Session, terms: SurveySection, first: date, last: dat
     answered = tuple(answers(u) for u in expected if u in latest)
     missing = tuple(u for u in expected if u not in latest)
     others = tuple(answers(u) for u in sorted(set(latest) - set(expected)))
-    scores = tuple(
-        out_of_100(a[2], terms.scale_max) for u in expected if u in latest for a in latest[u].values()
-    )
+    scores = tuple(score for u in expected if u in hundreds for score in hundreds[u])
     return Coverage(
         first=first,
         last=last,
