@@ -68,7 +68,9 @@ def write_files(work: Path) -> dict[str, Path]:
     (rules / "contract.toml").write_text(contract_toml(), encoding="utf-8")
     for name in ("audit.toml", "inspections.toml", "survey.toml", "contract_text.toml"):
         text = (ROOT / "rules" / name).read_text(encoding="utf-8")
-        (rules / name).write_text(text.replace("lookback_days = 400", "lookback_days = 2000"), encoding="utf-8")
+        (rules / name).write_text(
+            text.replace("lookback_days = 400", "lookback_days = 2000"), encoding="utf-8"
+        )
     config = work / "config.toml"
     config.write_text(
         f'[paths]\nstate_dir = "{work / "var"}"\nrules_dir = "{rules}"\n'
@@ -96,13 +98,29 @@ def write_files(work: Path) -> dict[str, Path]:
                     month = int(rest) if not rest.startswith("Q") else int(rest[1]) * 3
                     end = date(year, month + 1, 1) - timedelta(days=1)
                 late = rng.random() < 0.05  # most on time, some days late
-                when = datetime.combine(end + timedelta(days=rng.randint(1, 4) + (8 if late else 0)), datetime.min.time())
-                stamp = "" if rng.random() < 0.01 else (when + timedelta(hours=rng.randint(8, 18))).isoformat(" ")
+                when = datetime.combine(
+                    end + timedelta(days=rng.randint(1, 4) + (8 if late else 0)), datetime.min.time()
+                )
+                stamp = (
+                    "" if rng.random() < 0.01 else (when + timedelta(hours=rng.randint(8, 18))).isoformat(" ")
+                )
                 out.writerow([f"材料{i:02d}", p, stamp, "王工", f"材料{i:02d}-{p}.pdf"])
     inventory = work / "inventory.csv"
     with inventory.open("w", encoding="utf-8-sig", newline="") as f:
         out = csv.writer(f)
-        out.writerow(["资源ID", "云平台", "租户单位", "资源类型", "CPU核数", "内存(GB)", "存储(GB)", "需备份", "分配日期"])
+        out.writerow(
+            [
+                "资源ID",
+                "云平台",
+                "租户单位",
+                "资源类型",
+                "CPU核数",
+                "内存(GB)",
+                "存储(GB)",
+                "需备份",
+                "分配日期",
+            ]
+        )
         for n, unit in enumerate(UNITS):
             out.writerow([f"VM-{n:04d}", "警务云", unit, "虚拟机", 4, 8, 100, "否", "2024-01-01"])
     survey = work / "满意度调查.csv"
@@ -111,7 +129,9 @@ def write_files(work: Path) -> dict[str, Path]:
         out.writerow(["单位", "填表人", "填写日期", "得分", "意见"])
         for unit in UNITS[:240]:  # 80 % of the units answered
             for r in range(100):
-                out.writerow([unit, f"答卷人{r:03d}", f"2026-10-{rng.randint(10, 28):02d}", rng.randint(60, 100), ""])
+                out.writerow(
+                    [unit, f"答卷人{r:03d}", f"2026-10-{rng.randint(10, 28):02d}", rng.randint(60, 100), ""]
+                )
     inspection = work / "检查记录.csv"
     with inspection.open("w", encoding="utf-8-sig", newline="") as f:
         out = csv.writer(f)
@@ -133,7 +153,8 @@ def write_files(work: Path) -> dict[str, Path]:
                 )
             day += timedelta(days=2)
     paragraphs = ["第一条 本合同依据《中华人民共和国合同法》订立。"] + [
-        f"第{i}条 乙方应按照服务等级协议提供运维服务，并对数据安全和保密负责（条款 {i}）。" for i in range(2, 6000)
+        f"第{i}条 乙方应按照服务等级协议提供运维服务，并对数据安全和保密负责（条款 {i}）。"
+        for i in range(2, 6000)
     ]
     body = "".join(f'<w:p><w:r><w:t xml:space="preserve">{escape(t)}</w:t></w:r></w:p>' for t in paragraphs)
     docx = work / "运维服务合同.docx"
@@ -186,9 +207,7 @@ def measure(config_path: Path, what: str, arg: str) -> dict[str, object]:
         from ops_watch import engine
 
         paperwork = [r for r in rules.rules if r.check.area == "governance"]
-        result = engine.evaluate(
-            store, type(rules)(rules=paperwork, contract=rules.contract), AT, zone=ZONE
-        )
+        result = engine.evaluate(store, type(rules)(rules=paperwork, contract=rules.contract), AT, zone=ZONE)
         assert result.failed_rules == {}, result.failed_rules
         detail = f"{len(result.opened)} findings opened, {len(result.resolved)} resolved"
     elif what == "audit_status":
@@ -219,7 +238,9 @@ def measure(config_path: Path, what: str, arg: str) -> dict[str, object]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--keep", type=Path, help="Build in this directory and keep it.")
     parser.add_argument("--measure", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
