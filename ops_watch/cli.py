@@ -624,7 +624,7 @@ def ingest_cmd(ctx: click.Context, kind: str, files: tuple[Path, ...], fmt: str)
                 rows.append({"file": str(path), "status": "rejected", "reason": "no such file"})
                 continue
             try:
-                r = ingest_file(rt.store, rt.config, kind, path, move=False)
+                r = ingest_file(rt.store, rt.config, kind, path, move=False, contract=rt.rules.contract)
             except IngestError as exc:
                 rows.append({"file": str(path), "status": "rejected", "reason": str(exc)})
                 continue

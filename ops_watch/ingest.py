@@ -16,7 +16,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from operator import attrgetter, itemgetter
@@ -239,8 +239,17 @@ class _Counts:
 class _FileIngest:
     """The state of ingesting one file: counts, the faults kept, the report being written."""
 
-    def __init__(self, config: Config, kind_name: str, path: Path, at: datetime | None = None):
+    def __init__(
+        self,
+        config: Config,
+        kind_name: str,
+        path: Path,
+        at: datetime | None = None,
+        contract: Mapping[str, Any] | None = None,
+    ):
         self.config = config
+        # The contract the caller runs with (the daemon's loaded rules); None: read from the rules directory.
+        self.given_contract = contract
         # A run judged as of a past time (the demo's --at) took the file in no later than that time.
         self.as_of = at
         self.language = config.language
@@ -325,9 +334,12 @@ class _FileIngest:
         parts = inner.parts[:-1]
         return parts[1:] if parts and parts[0].lower() == kind.name else parts
 
-    def _contract(self) -> dict[str, Any]:
-        """The contract's sections (for a kind that checks its rows against them); a rules error refuses the
-        file, saying the rules are what to fix (the file is kept and can be dropped again)."""
+    def _contract(self) -> Mapping[str, Any]:
+        """The contract's sections (for a kind that checks its rows against them): the caller's, else read from
+        the rules directory, where an error refuses the file saying the rules are what to fix (the file is kept
+        and can be dropped again)."""
+        if self.given_contract is not None:
+            return self.given_contract
         from ops_watch.config import ConfigError
         from ops_watch.rules import load_rules
 
@@ -431,11 +443,21 @@ def _duplicate_problem(config: Config, earlier: EvidenceBatch) -> Problem:
 
 
 def ingest_file(
-    store: Store, config: Config, kind: str, path: Path, *, move: bool = False, at: datetime | None = None
+    store: Store,
+    config: Config,
+    kind: str,
+    path: Path,
+    *,
+    move: bool = False,
+    at: datetime | None = None,
+    contract: Mapping[str, Any] | None = None,
 ) -> IngestResult:
     """Ingest one file as `kind`. With move=True (the drop folder) the file then goes to processed/ or rejected/
     under config.drop_dir, with its report beside it; otherwise it stays where it is and the report goes to
     <state_dir>/ingest-reports/<day>/<name>.errors.csv.
+
+    `contract`: the contract a kind with needs_contract checks rows against (the caller's loaded rules, so a scan
+    reads them once and a contract.toml edited but not yet reloaded is not used); None reads the rules directory.
 
     Raises IngestError only when the file cannot be read at all; every other problem is in the result.
     """
@@ -444,7 +466,7 @@ def ingest_file(
         digest = file_sha256(path)
     except OSError as exc:
         raise IngestError(f"cannot read {path}: {exc.strerror or exc}") from None
-    state = _FileIngest(config, kind, path, at)
+    state = _FileIngest(config, kind, path, at, contract)
     state.detail["sha256"] = state.sha256 = digest
     spec = KINDS.get(kind)
     if spec is None:
@@ -715,7 +737,9 @@ def pending_files(
     return [(kind, path) for _, kind, _, path in found]
 
 
-def ingest_drop_folder(store: Store, config: Config, at: datetime | None = None) -> list[IngestResult]:
+def ingest_drop_folder(
+    store: Store, config: Config, at: datetime | None = None, contract: Mapping[str, Any] | None = None
+) -> list[IngestResult]:
     """Ingest every settled file of config.drop_dir; a file that fails is logged and left for the next scan."""
     drop_dir = config.drop_dir
     try:
@@ -729,7 +753,7 @@ def ingest_drop_folder(store: Store, config: Config, at: datetime | None = None)
     results: list[IngestResult] = []
     for kind, path in files:
         try:
-            result = ingest_file(store, config, kind, path, move=True, at=at)
+            result = ingest_file(store, config, kind, path, move=True, at=at, contract=contract)
         except Exception as exc:
             log.error(
                 "evidence file not ingested; it stays for the next scan",

@@ -26,7 +26,7 @@ def collect(rt: Runtime) -> dict[str, Any]:
 def ingest(rt: Runtime, at: datetime | None = None) -> dict[str, Any]:
     from ops_watch.ingest import ingest_drop_folder
 
-    results = ingest_drop_folder(rt.store, rt.config, at)
+    results = ingest_drop_folder(rt.store, rt.config, at, rt.rules.contract)
     counts: dict[str, Any] = {"files": len(results), "rows_ok": 0, "rows_bad": 0}
     for r in results:
         counts[r.status] = counts.get(r.status, 0) + 1

@@ -223,13 +223,14 @@ def _inspections(ctx: AreaContext, data: AreaData) -> None:
 
 def _survey(ctx: AreaContext, data: AreaData) -> None:
     from ops_watch.survey import coverage, period_containing, survey_terms
-    from ops_watch.timeutil import local_day_bounds as bounds
 
     terms = survey_terms(ctx.contract)
 
     def of(week: Week) -> Any:
         period = period_containing(week.sunday, terms.period)
-        return coverage(ctx.session, ctx.contract, ctx.zone, bounds(period.first, ctx.zone)[0], week.end)
+        return coverage(
+            ctx.session, ctx.contract, ctx.zone, local_day_bounds(period.first, ctx.zone)[0], week.end
+        )
 
     now, before = of(ctx.week), of(ctx.previous)
     if not now.responses and not before.responses:

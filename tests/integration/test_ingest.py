@@ -429,12 +429,10 @@ def test_one_failing_file_does_not_stop_the_scan(
     good = _drop(config, "inventory", "b.csv", INVENTORY_HEADER + "r2,警务云,刑侦支队,vm,4,8,100,是\n")
     real = ingest.ingest_file
 
-    def flaky(
-        store: Store, config: Config, kind: str, path: Path, *, move: bool = False, at: Any = None
-    ) -> IngestResult:
+    def flaky(store: Store, config: Config, kind: str, path: Path, **kw: Any) -> IngestResult:
         if path.name == "a.csv":
             raise RuntimeError("database went away")
-        return real(store, config, kind, path, move=move, at=at)
+        return real(store, config, kind, path, **kw)
 
     monkeypatch.setattr(ingest, "ingest_file", flaky)
     results = ingest_drop_folder(store, config)
