@@ -176,7 +176,7 @@ def write_files(work: Path) -> dict[str, Path]:
 
 def _runtime(config_path: Path):  # type: ignore[no-untyped-def]
     from ops_watch.config import load_config
-    from ops_watch.rules import load_rules
+    from ops_watch.findings.rules import load_rules
     from ops_watch.store import open_store
 
     config = load_config(config_path)
@@ -195,7 +195,7 @@ def measure(config_path: Path, what: str, arg: str) -> dict[str, object]:
         assert r.status in ("accepted", "partial"), (r.status, r.reason, r.errors[:3])
         detail = f"{r.rows_ok:,} rows"
     elif what == "plans":
-        from ops_watch.inspections import plan_month
+        from ops_watch.areas.governance.inspections.model import plan_month
 
         months = [f"{y}-{m:02d}" for y in (2024, 2025, 2026) for m in range(1, 13)]
         months = [m for m in months if "2024-12" <= m <= "2026-11"]
@@ -204,20 +204,20 @@ def measure(config_path: Path, what: str, arg: str) -> dict[str, object]:
             plan_month(store, rules.contract, ZONE, month, "bench", now=first, seed=f"seed-{month}")
         detail = f"{len(months)} months"
     elif what == "evaluate":
-        from ops_watch import engine
+        from ops_watch.findings import engine
 
         paperwork = [r for r in rules.rules if r.check.area == "governance"]
         result = engine.evaluate(store, type(rules)(rules=paperwork, contract=rules.contract), AT, zone=ZONE)
         assert result.failed_rules == {}, result.failed_rules
         detail = f"{len(result.opened)} findings opened, {len(result.resolved)} resolved"
     elif what == "audit_status":
-        from ops_watch.audit import rate_of, timeliness
+        from ops_watch.areas.governance.audit.model import rate_of, timeliness
 
         with store.session() as s:
             rows = timeliness(s, rules.contract, ZONE, datetime(2026, 1, 1, tzinfo=ZONE), AT)
         detail = f"{len(rows)} periods, rate {rate_of(rows).value}%"
     elif what == "survey_coverage":
-        from ops_watch.survey import coverage
+        from ops_watch.areas.governance.survey.model import coverage
 
         with store.session() as s:
             cov = coverage(s, rules.contract, ZONE, datetime(2026, 1, 1, tzinfo=ZONE), AT)

@@ -39,11 +39,11 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import func, insert, select  # noqa: E402
 
-from ops_watch import engine  # noqa: E402
-from ops_watch.checks import load_all  # noqa: E402
-from ops_watch.formats.door import dedupe_key  # noqa: E402
-from ops_watch.rules import RuleSet, load_rules, parse_contract  # noqa: E402
-from ops_watch.shifts import shift_instances  # noqa: E402
+from ops_watch.areas.staffing.kind_door import dedupe_key  # noqa: E402
+from ops_watch.areas.staffing.shifts import shift_instances  # noqa: E402
+from ops_watch.findings import engine  # noqa: E402
+from ops_watch.findings.registry import load_all  # noqa: E402
+from ops_watch.findings.rules import RuleSet, load_rules, parse_contract  # noqa: E402
 from ops_watch.store import open_store  # noqa: E402
 from ops_watch.store.schema import DoorEvent, Finding, HandoverShift, StaffMember  # noqa: E402
 

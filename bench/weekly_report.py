@@ -582,7 +582,7 @@ def inventory_rows(plan: list[Res]) -> list[dict[str, Any]]:
 def _res_evidence(
     contract: Any, r: Res, end: datetime, days: float, figures: dict[str, Any], action: str, **reclaim: Any
 ) -> tuple[dict[str, Any], Any]:
-    from ops_watch.pricing import monthly_cost
+    from ops_watch.areas.money.pricing import monthly_cost
 
     vcpu = reclaim.get("reclaim_vcpu", 0)
     mem = reclaim.get("reclaim_memory_gb", 0.0)
@@ -811,7 +811,7 @@ def _shift_events(rng: random.Random, st: Staffing, who: Person, inst: Any, late
 
 
 def staffing_data(rng: random.Random, contract: Any, span: Span) -> Staffing:
-    from ops_watch.shifts import day_type, shift_instances, staffing_terms
+    from ops_watch.areas.staffing.shifts import day_type, shift_instances, staffing_terms
 
     st = Staffing()
     taken: set[str] = set()
@@ -940,7 +940,7 @@ def _access_incidents(rng: random.Random, st: Staffing, span: Span, crew: list[P
 
 def door_rows(events: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
     """Events in time order, numbered by each device as door controllers do."""
-    from ops_watch.formats.door import dedupe_key
+    from ops_watch.areas.staffing.kind_door import dedupe_key
 
     events.sort(key=lambda e: e[0])
     serials: dict[str, int] = {}
@@ -1045,8 +1045,8 @@ def staffing_findings(f: Findings, st: Staffing) -> None:
 
 
 def continuity_data(rng: random.Random, contract: Any, span: Span, f: Findings) -> dict[str, list[dict]]:
-    from ops_watch.continuity import continuity_terms
-    from ops_watch.formats.backup import dedupe_key
+    from ops_watch.areas.continuity.kind_backup import dedupe_key
+    from ops_watch.areas.continuity.model import continuity_terms
 
     terms = continuity_terms(contract)
     systems = [(s.name, s.class_) for s in terms.systems]
@@ -1103,7 +1103,7 @@ def _backup_finding(f: Findings, system: str, since: datetime, resolved: datetim
 def drill_data(rng: random.Random, terms: Any, span: Span, f: Findings) -> tuple[list[dict], list[dict]]:
     """Drills on each system's cadence from judge_from, mostly a few days early; some late, failed or
     missing a field; one missed (overdue at the week's end). Every drill was planned."""
-    from ops_watch.continuity import DRILL_TYPE_ZH
+    from ops_watch.areas.continuity.model import DRILL_TYPE_ZH
 
     origin = terms.judge_from or span.first_day
     drills, plans = [], []
@@ -1163,7 +1163,7 @@ def _drill(
     rto_target: float,
     roster: list[str],
 ) -> None:
-    from ops_watch.continuity import DRILL_TYPE_ZH
+    from ops_watch.areas.continuity.model import DRILL_TYPE_ZH
 
     passed = rng.random() < 0.9
     rto = rng.uniform(0.3, 1.25) * rto_target
@@ -1404,7 +1404,7 @@ def generate(workdir: Path, resources: int, days: int, seed: int) -> dict[str, A
     """The database and the rules folder in `workdir`; returns what was generated and how long it took."""
     from sqlalchemy import insert
 
-    from ops_watch.rules import load_rules
+    from ops_watch.findings.rules import load_rules
     from ops_watch.store import open_store
     from ops_watch.store.schema import (
         BackupJob,
@@ -1506,9 +1506,9 @@ def _by(rows: list[dict[str, Any]], key: str) -> dict[str, int]:
 def child(spec: dict[str, Any]) -> int:
     """One build of the report in this process; prints its figures as JSON on the last line."""
     from ops_watch.config import Config
+    from ops_watch.findings.rules import load_rules
     from ops_watch.report.model import Week
     from ops_watch.report.weekly import build, files_of
-    from ops_watch.rules import load_rules
     from ops_watch.store import open_store
 
     store = open_store(spec["url"])

@@ -11,12 +11,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ops_watch.config import Config
-from ops_watch.log import get_logger
+from ops_watch.core.log import get_logger
+from ops_watch.core.timeutil import utcnow
 from ops_watch.sources import Collector, CollectResult, Sample, Target, TargetStatus
 from ops_watch.store import Store
 from ops_watch.store.bulk import conflict_insert
 from ops_watch.store.schema import CollectionStatus, EvidenceBatch, InventoryResource, UtilizationSample
-from ops_watch.timeutil import utcnow
 
 log = get_logger(__name__)
 CHUNK = 5000

@@ -30,8 +30,8 @@ from pydantic import (
     model_validator,
 )
 
-from ops_watch.log import register_secret
-from ops_watch.timeutil import parse_duration
+from ops_watch.core.log import register_secret
+from ops_watch.core.timeutil import parse_duration
 
 
 class ConfigError(Exception):

@@ -30,9 +30,9 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from ops_watch import sdnotify
 from ops_watch.config import ConfigError, ScheduleEntry
-from ops_watch.log import get_logger, setup_logging
+from ops_watch.core import sdnotify
+from ops_watch.core.log import get_logger, setup_logging
 from ops_watch.runtime import Runtime, load_settings, open_runtime
 from ops_watch.store import StoreError, open_store
 

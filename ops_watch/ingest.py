@@ -28,17 +28,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ops_watch.config import Config
+from ops_watch.core.log import get_logger
+from ops_watch.core.output import excel_safe
+from ops_watch.core.timeutil import format_local, utcnow
 from ops_watch.formats import KINDS, RecordKind
 from ops_watch.formats.records import FileRejected, read_records
 from ops_watch.formats.spec import CellError, Document, Fault, ParseContext, Problem
 from ops_watch.formats.tabular import TableError
 from ops_watch.formats.vendor import open_evidence
-from ops_watch.log import get_logger
-from ops_watch.output import excel_safe
 from ops_watch.store import Store
 from ops_watch.store.bulk import RowsWriter, rows_writer
 from ops_watch.store.schema import EvidenceBatch, RowError
-from ops_watch.timeutil import format_local, utcnow
 
 log = get_logger(__name__)
 
@@ -341,7 +341,7 @@ class _FileIngest:
         if self.given_contract is not None:
             return self.given_contract
         from ops_watch.config import ConfigError
-        from ops_watch.rules import load_rules
+        from ops_watch.findings.rules import load_rules
 
         try:
             return load_rules(self.config.rules_dir).contract

@@ -8,13 +8,14 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
-from ops_watch import engine, utilization
+from ops_watch.areas.resources import utilization
 from ops_watch.collect import collect_cycle
-from ops_watch.log import get_logger
+from ops_watch.core.log import get_logger
+from ops_watch.core.timeutil import utcnow
+from ops_watch.findings import engine
 from ops_watch.notify.outbox import deliver_due, queue_finding_messages
 from ops_watch.runtime import Runtime
 from ops_watch.store.schema import Finding, OutboxMessage
-from ops_watch.timeutil import utcnow
 
 log = get_logger(__name__)
 
@@ -36,13 +37,13 @@ def ingest(rt: Runtime, at: datetime | None = None) -> dict[str, Any]:
 
 
 def doors(rt: Runtime) -> dict[str, Any]:
-    from ops_watch.doors import poll_doors
+    from ops_watch.areas.staffing.doors import poll_doors
 
     return poll_doors(rt.store, rt.config)
 
 
 def backups(rt: Runtime) -> dict[str, Any]:
-    from ops_watch.backups import poll_backups
+    from ops_watch.areas.continuity.backups import poll_backups
 
     return poll_backups(rt.store, rt.config)
 
@@ -91,7 +92,7 @@ def report_weekly(rt: Runtime) -> dict[str, Any]:
 def inspections(rt: Runtime) -> dict[str, Any]:
     """Draw the month's unannounced inspections if the contract asks for them and none are drawn; on a
     planned day, remind the center that morning (once per day, however often this runs)."""
-    from ops_watch.inspections import run_reminders
+    from ops_watch.areas.governance.inspections.model import run_reminders
 
     return run_reminders(rt.store, rt.config, rt.rules.contract, utcnow())
 

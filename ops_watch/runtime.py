@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ops_watch.config import Config, ConfigError, load_config
-from ops_watch.rules import RuleSet, load_rules
+from ops_watch.findings.rules import RuleSet, load_rules
 from ops_watch.store import Store, open_store
 
 if TYPE_CHECKING:

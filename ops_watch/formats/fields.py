@@ -13,6 +13,7 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from ops_watch.core.timeutil import parse_date, parse_datetime
 from ops_watch.formats.spec import (
     FAST_CHOICE,
     FAST_TEXT,
@@ -22,7 +23,6 @@ from ops_watch.formats.spec import (
     fast_path,
     normalize_header,
 )
-from ops_watch.timeutil import parse_date, parse_datetime
 
 
 def _as_text(value: Any) -> str:

@@ -1,7 +1,7 @@
 """restic snapshots (`restic snapshots --json`) as backup runs.
 
 `snapshot_rows` maps the snapshots of one configured repository (`[[backups.restic]]`) to rows under
-BACKUP_HEADER. The dropped-file format below and the live poll (ops_watch.backups) both use it, so a run
+BACKUP_HEADER. The dropped-file format below and the live poll (ops_watch.areas.continuity.backups) both use it, so a run
 read either way has the same cells and the same dedupe key (system | job | started).
 
 - A snapshot exists only for a backup that completed, so every snapshot is one run with status "success".

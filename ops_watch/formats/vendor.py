@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 JSON_SUFFIXES = (".json",)
 MAX_JSON_BYTES = 512 * 1024 * 1024  # a vendor export is read whole; more than this is refused, not swapped
 
-# The canonical door-event header, in the names of ops_watch.formats.door's columns.
+# The canonical door-event header, in the names of ops_watch.areas.staffing.kind_door's columns.
 DOOR_HEADER: tuple[str, ...] = (
     "time",
     "person_id",
@@ -44,7 +44,7 @@ DOOR_HEADER: tuple[str, ...] = (
     "serial_no",
 )
 
-# The canonical backup-run header, in the names of ops_watch.formats.backup's columns.
+# The canonical backup-run header, in the names of ops_watch.areas.continuity.kind_backup's columns.
 BACKUP_HEADER: tuple[str, ...] = ("system", "job", "started", "finished", "status", "size_gb")
 
 

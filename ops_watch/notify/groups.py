@@ -25,13 +25,13 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from ops_watch.config import Config
-from ops_watch.log import get_logger
+from ops_watch.core.log import get_logger
+from ops_watch.core.timeutil import from_store, utcnow
 from ops_watch.notify.email import message_id
 from ops_watch.notify.render import render_group
 from ops_watch.notify.routing import RouteNode, compile_routes, finding_labels, group_key, routes_for
 from ops_watch.store import Store
 from ops_watch.store.schema import AlertGroup, AlertGroupMember, Finding, FindingEvent, OutboxMessage
-from ops_watch.timeutil import from_store, utcnow
 
 log = get_logger(__name__)
 STATE = {"open": "firing", "acknowledged": "muted", "silenced": "muted", "resolved": "resolved"}

@@ -13,12 +13,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from ops_watch.config import Config
-from ops_watch.log import get_logger
+from ops_watch.core.log import get_logger
+from ops_watch.core.timeutil import utcnow
 from ops_watch.notify.email import DeliveryError, email_transport
 from ops_watch.notify.groups import PlanResult, plan
 from ops_watch.store import Store
 from ops_watch.store.schema import OutboxMessage
-from ops_watch.timeutil import utcnow
 
 log = get_logger(__name__)
 

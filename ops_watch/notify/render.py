@@ -16,8 +16,8 @@ from typing import Any
 from jinja2 import Environment, PackageLoader
 
 from ops_watch.config import Config
+from ops_watch.core.timeutil import format_local
 from ops_watch.store.schema import Finding
-from ops_watch.timeutil import format_local
 
 SEVERITY_ZH = {"info": "提示", "warning": "警告", "critical": "严重"}
 SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}

@@ -32,9 +32,9 @@ import requests
 
 from ops_watch import __version__
 from ops_watch.config import DingTalkReceiver, Receiver, WebhookReceiver
-from ops_watch.log import redact_text
+from ops_watch.core.http import error_reason, shown_url
+from ops_watch.core.log import redact_text
 from ops_watch.notify.email import DeliveryError
-from ops_watch.sources.http import error_reason, shown_url
 from ops_watch.store.schema import OutboxMessage
 
 Transport = Callable[[OutboxMessage], str]

@@ -13,8 +13,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from ops_watch.config import Config
-from ops_watch.rectification import deadline, rectification_terms
-from ops_watch.report.areas import AreaContext, AreaData, load_areas, spec_for
+from ops_watch.core.timeutil import from_store
+from ops_watch.findings.rectification import deadline, rectification_terms
 from ops_watch.report.model import (
     AreaReport,
     Column,
@@ -26,8 +26,8 @@ from ops_watch.report.model import (
     Week,
     WeeklyReport,
 )
+from ops_watch.report.sections import AreaContext, AreaData, load_areas, spec_for
 from ops_watch.store.schema import EvidenceBatch, Finding, OutboxMessage
-from ops_watch.timeutil import from_store
 
 OPEN = ("open", "acknowledged", "silenced")
 SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}

@@ -11,13 +11,13 @@ from typing import Any
 from sqlalchemy import select
 
 from ops_watch.config import Config
-from ops_watch.log import get_logger
+from ops_watch.core.log import get_logger
+from ops_watch.core.timeutil import utcnow
 from ops_watch.notify.email import message_id
 from ops_watch.report.archive import HTML, TEXT, ReportFiles, write_archive
 from ops_watch.report.model import Week, WeeklyReport
 from ops_watch.store import Store
 from ops_watch.store.schema import OutboxMessage
-from ops_watch.timeutil import utcnow
 
 log = get_logger(__name__)
 

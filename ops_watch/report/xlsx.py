@@ -26,7 +26,7 @@ from openpyxl.styles.fonts import DEFAULT_FONT
 from openpyxl.utils import get_column_letter
 from openpyxl.writer.excel import ExcelWriter
 
-from ops_watch.output import display_width, excel_safe
+from ops_watch.core.output import display_width, excel_safe
 from ops_watch.report.model import CellKind, Column, Table
 
 if TYPE_CHECKING:

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 
 import psutil
 
+from ops_watch.core.timeutil import utcnow
 from ops_watch.sources import CollectResult, Sample, Target, TargetStatus, source
-from ops_watch.timeutil import utcnow
 
 if TYPE_CHECKING:
     from ops_watch.config import Config

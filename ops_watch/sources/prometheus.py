@@ -33,10 +33,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
-from ops_watch.log import get_logger, redact_text
+from ops_watch.core.http import error_reason
+from ops_watch.core.log import get_logger, redact_text
+from ops_watch.core.timeutil import from_store
 from ops_watch.sources import CollectResult, Sample, Target, TargetStatus, procfs, source
-from ops_watch.sources.http import error_reason
-from ops_watch.timeutil import from_store
 
 if TYPE_CHECKING:
     from ops_watch.config import Config, PrometheusSourceConfig

@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING
 
 import paramiko
 
-from ops_watch.log import get_logger
+from ops_watch.core.log import get_logger
 from ops_watch.sources import CollectResult, Sample, Target, TargetStatus, source
 from ops_watch.sources.procfs import (
     MARKER,

@@ -25,8 +25,8 @@ from alert_helpers import add_findings, outbox
 from mailserver import MailServer, require_aiosmtpd
 from test_daemon import REPO, TIMEOUT, Daemon, wait_for
 
+from ops_watch.core.timeutil import utcnow
 from ops_watch.store import open_store
-from ops_watch.timeutil import utcnow
 
 pytestmark = pytest.mark.e2e
 

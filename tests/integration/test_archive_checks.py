@@ -17,11 +17,11 @@ from zoneinfo import ZoneInfo
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from ops_watch import engine
-from ops_watch.checks import load_all
+from ops_watch.areas.governance.archive.model import bind_rules_dir
 from ops_watch.cli import main
-from ops_watch.records_archive import bind_rules_dir
-from ops_watch.rules import RuleSet, load_rules, parse_contract, parse_rules
+from ops_watch.findings import engine
+from ops_watch.findings.registry import load_all
+from ops_watch.findings.rules import RuleSet, load_rules, parse_contract, parse_rules
 from ops_watch.store.schema import Finding
 
 REPO = Path(__file__).resolve().parents[2]

@@ -19,17 +19,17 @@ from zoneinfo import ZoneInfo
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from ops_watch import engine
-from ops_watch.audit import audit_terms, deadline, period_for, rate_of, timeliness
-from ops_watch.checks import CHECKS, CheckContext, load_all
+from ops_watch.areas.governance.audit.model import audit_terms, deadline, period_for, rate_of, timeliness
+from ops_watch.areas.money.score.model import INDICATORS
 from ops_watch.cli import main
 from ops_watch.config import Config
+from ops_watch.core.timeutil import utcnow
+from ops_watch.findings import engine
+from ops_watch.findings.registry import CHECKS, CheckContext, load_all
+from ops_watch.findings.rules import load_rules
 from ops_watch.ingest import file_sha256, ingest_drop_folder, ingest_file
-from ops_watch.rules import load_rules
-from ops_watch.score import INDICATORS
 from ops_watch.store import Store
 from ops_watch.store.schema import AuditSubmission, Finding
-from ops_watch.timeutil import utcnow
 
 REPO = Path(__file__).resolve().parents[2]
 ZONE = ZoneInfo("Asia/Shanghai")

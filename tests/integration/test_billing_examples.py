@@ -31,11 +31,11 @@ from click.testing import CliRunner
 from conftest import dump_toml
 from sqlalchemy import select
 
-from ops_watch import engine
 from ops_watch.cli import main
 from ops_watch.config import load_config
+from ops_watch.findings import engine
+from ops_watch.findings.rules import load_rules
 from ops_watch.ingest import ingest_drop_folder
-from ops_watch.rules import load_rules
 from ops_watch.store import Store
 from ops_watch.store.schema import Finding
 

@@ -7,12 +7,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from ops_watch import engine
-from ops_watch.checks import CHECKS, load_all
-from ops_watch.checks.collection import CollectionFailedParams
+from ops_watch.areas.evidence.collection import CollectionFailedParams
 from ops_watch.collect import collect_cycle, inventory_targets
 from ops_watch.config import load_config
-from ops_watch.rules import Rule, RuleSet
+from ops_watch.findings import engine
+from ops_watch.findings.registry import CHECKS, load_all
+from ops_watch.findings.rules import Rule, RuleSet
 from ops_watch.sources import CollectResult, Sample, Target, TargetStatus
 from ops_watch.sources.local import LocalCollector
 from ops_watch.store.schema import (

@@ -14,12 +14,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from ops_watch import engine
-from ops_watch.checks import CHECKS, CheckContext, FindingDraft, load_all
-from ops_watch.checks import continuity as checks
-from ops_watch.continuity import drill_completion, drill_schedule, systems
-from ops_watch.formats.backup import dedupe_key
-from ops_watch.rules import RuleSet, parse_contract, parse_rules
+from ops_watch.areas.continuity import checks
+from ops_watch.areas.continuity.kind_backup import dedupe_key
+from ops_watch.areas.continuity.model import drill_completion, drill_schedule, systems
+from ops_watch.findings import engine
+from ops_watch.findings.registry import CHECKS, CheckContext, FindingDraft, load_all
+from ops_watch.findings.rules import RuleSet, parse_contract, parse_rules
 from ops_watch.store import Store
 from ops_watch.store.schema import BackupJob, Drill, DrillPlan, InventoryResource
 

@@ -16,11 +16,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from ops_watch import engine
+from ops_watch.areas.continuity.model import backup_success_rates, drill_completion, status_rows
 from ops_watch.config import Config
-from ops_watch.continuity import backup_success_rates, drill_completion, status_rows
+from ops_watch.findings import engine
+from ops_watch.findings.rules import RuleSet, load_rules
 from ops_watch.ingest import ingest_drop_folder
-from ops_watch.rules import RuleSet, load_rules
 from ops_watch.store import Store
 from ops_watch.store.schema import Finding, FindingEvent
 

@@ -17,10 +17,10 @@ import pytest
 from docx_helpers import write_docx
 from sqlalchemy import select
 
-from ops_watch import engine
 from ops_watch.config import Config
+from ops_watch.findings import engine
+from ops_watch.findings.rules import RuleSet, load_rules
 from ops_watch.ingest import ingest_drop_folder, ingest_file
-from ops_watch.rules import RuleSet, load_rules
 from ops_watch.store import Store
 from ops_watch.store.schema import ContractReview, EvidenceBatch, Finding
 

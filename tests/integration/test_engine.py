@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from ops_watch import engine
-from ops_watch.checks import CHECKS, CheckContext, FindingDraft, Params, check, load_all
-from ops_watch.rules import Rule, RuleSet
+from ops_watch.findings import engine
+from ops_watch.findings.registry import CHECKS, CheckContext, FindingDraft, Params, check, load_all
+from ops_watch.findings.rules import Rule, RuleSet
 from ops_watch.store.schema import EvidenceBatch, Finding, FindingEvent
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -186,7 +186,7 @@ def _batch(
 
 
 def test_freshness_opens_resolves_and_a_new_silent_spell_is_a_new_finding(store):
-    from ops_watch.checks.evidence import FreshnessParams
+    from ops_watch.areas.evidence.checks import FreshnessParams
 
     rules = _rules(("inv-fresh", "evidence_freshness", FreshnessParams(kind="inventory", max_age="24h")))
     engine.evaluate(store, rules, T0, zone=ZONE)
@@ -209,7 +209,7 @@ def test_freshness_opens_resolves_and_a_new_silent_spell_is_a_new_finding(store)
 
 
 def test_freshness_sees_only_evidence_up_to_the_evaluation_time(store):
-    from ops_watch.checks.evidence import FreshnessParams
+    from ops_watch.areas.evidence.checks import FreshnessParams
 
     rules = _rules(("inv-fresh", "evidence_freshness", FreshnessParams(kind="inventory", max_age="24h")))
     _batch(store, "inventory", T0 + timedelta(days=10))  # arrives later than the evaluation below
@@ -218,7 +218,7 @@ def test_freshness_sees_only_evidence_up_to_the_evaluation_time(store):
 
 
 def test_refused_rows_open_one_finding_per_file_for_the_window(store):
-    from ops_watch.checks.evidence import RefusedParams
+    from ops_watch.areas.evidence.checks import RefusedParams
 
     rules = _rules(("refused", "evidence_refused", RefusedParams(within="7d")))
     _batch(store, "inventory", T0, ok=20, bad=2, status="partial", name="inv.csv")
@@ -232,7 +232,7 @@ def test_refused_rows_open_one_finding_per_file_for_the_window(store):
 
 
 def test_replay_evaluates_each_site_day_as_it_would_have_live(store):
-    from ops_watch.checks.evidence import FreshnessParams
+    from ops_watch.areas.evidence.checks import FreshnessParams
 
     rules = _rules(("inv-fresh", "evidence_freshness", FreshnessParams(kind="inventory", max_age="48h")))
     # Evidence on Nov 1 10:00 (site time) only: 38 h old at the end of Nov 2, 62 h at the end of Nov 3.
@@ -249,7 +249,7 @@ def test_replay_evaluates_each_site_day_as_it_would_have_live(store):
 
 
 def test_a_rejected_file_is_a_finding_with_its_reason_in_the_users_language(store, config_file, tmp_path):
-    from ops_watch.checks.evidence import RefusedParams
+    from ops_watch.areas.evidence.checks import RefusedParams
     from ops_watch.config import load_config
     from ops_watch.ingest import ingest_file
 

@@ -30,13 +30,13 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import select
 
+from ops_watch.areas.staffing.doors import last_state, poll_doors
 from ops_watch.config import Config, load_config
-from ops_watch.doors import last_state, poll_doors
+from ops_watch.core.timeutil import from_store
 from ops_watch.ingest import ingest_file
 from ops_watch.sources import hikvision as hik_source
 from ops_watch.store import Store
 from ops_watch.store.schema import CollectionStatus, DoorEvent, EvidenceBatch, RowError
-from ops_watch.timeutil import from_store
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "hikvision"
 PAGES_FILE = DATA / "acsevent_pages.json"

@@ -70,7 +70,7 @@ def _count(store: Store, table: Any, *where: Any) -> int:
 
 
 def _today(config: Config) -> str:
-    from ops_watch.timeutil import utcnow
+    from ops_watch.core.timeutil import utcnow
 
     return utcnow().astimezone(config.site.zone).date().isoformat()
 

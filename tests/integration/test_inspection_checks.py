@@ -20,13 +20,20 @@ from click.testing import CliRunner
 from mailserver import MailServer, require_aiosmtpd
 from sqlalchemy import select
 
-from ops_watch import engine
-from ops_watch.checks import load_all
+from ops_watch.areas.governance.inspections.model import (
+    PlanError,
+    draw,
+    plan_month,
+    run_reminders,
+    stored_plan,
+)
 from ops_watch.cli import main
 from ops_watch.config import Config, load_config
+from ops_watch.core.timeutil import utcnow
+from ops_watch.findings import engine
+from ops_watch.findings.registry import load_all
+from ops_watch.findings.rules import RuleSet, load_rules, parse_contract, parse_rules
 from ops_watch.ingest import ingest_file
-from ops_watch.inspections import PlanError, draw, plan_month, run_reminders, stored_plan
-from ops_watch.rules import RuleSet, load_rules, parse_contract, parse_rules
 from ops_watch.store import open_store
 from ops_watch.store.schema import (
     Finding,
@@ -35,7 +42,6 @@ from ops_watch.store.schema import (
     OutboxMessage,
     PlannedInspection,
 )
-from ops_watch.timeutil import utcnow
 
 REPO = Path(__file__).resolve().parents[2]
 ZONE = ZoneInfo("Asia/Shanghai")

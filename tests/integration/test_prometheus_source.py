@@ -38,6 +38,7 @@ from sqlalchemy import select
 
 from ops_watch.collect import collect_cycle
 from ops_watch.config import load_config
+from ops_watch.core.timeutil import from_store
 from ops_watch.sources import Sample, Target, prometheus
 from ops_watch.sources.prometheus import (
     GB,
@@ -49,7 +50,6 @@ from ops_watch.sources.prometheus import (
     label_regex,
 )
 from ops_watch.store.schema import CollectionStatus, InventoryResource, UtilizationSample
-from ops_watch.timeutil import from_store
 
 DATA = REPO / "tests" / "data" / "prometheus"
 RECORD = os.environ.get("OPS_WATCH_RECORD_PROMETHEUS", "") not in ("", "0")

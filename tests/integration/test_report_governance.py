@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from ops_watch.inspections import plan_month
+from ops_watch.areas.governance.inspections.model import plan_month
 from ops_watch.jobs import run_once
 from ops_watch.report.model import Week
 from ops_watch.report.weekly import build, files_of

@@ -24,10 +24,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from ops_watch import engine, utilization
+from ops_watch.areas.resources import utilization
 from ops_watch.config import Config
+from ops_watch.findings import engine
+from ops_watch.findings.rules import load_rules
 from ops_watch.ingest import ingest_drop_folder
-from ops_watch.rules import load_rules
 from ops_watch.store import Store
 from ops_watch.store.schema import Finding
 

@@ -27,13 +27,13 @@ from conftest import dump_toml, require_component
 from sqlalchemy import select
 from sshd import SSHD, Sshd, free_port, generate_key
 
-from ops_watch.backups import poll_backups
+from ops_watch.areas.continuity.backups import poll_backups
 from ops_watch.config import Config, load_config
+from ops_watch.core.timeutil import from_store
 from ops_watch.ingest import ingest_file
 from ops_watch.sources.ssh import SshError, SshSettings, run_command
 from ops_watch.store import Store
 from ops_watch.store.schema import BackupJob, CollectionStatus, EvidenceBatch, RowError
-from ops_watch.timeutil import from_store
 
 PASSWORD = "Restic-pass-7f3a91"
 WRONG = "Wrong-pass-5531c"

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from sqlalchemy import func, insert, select
 
-from ops_watch import utilization
+from ops_watch.areas.resources import utilization
+from ops_watch.areas.resources.utilization import RAW_PURGED_KEY, rollup, watermark
 from ops_watch.config import Config
 from ops_watch.store import Store
 from ops_watch.store.schema import StoreState, UtilizationHourly, UtilizationSample
-from ops_watch.utilization import RAW_PURGED_KEY, rollup, watermark
 
 H0 = datetime(2026, 11, 2, 0, tzinfo=UTC)  # an hour start, well in the past of any test run
 MIN5 = timedelta(minutes=5)

@@ -21,15 +21,15 @@ import openpyxl
 import pytest
 from sqlalchemy import select
 
-from ops_watch import engine
-from ops_watch.checks import load_all
-from ops_watch.checks import score as score_check
+from ops_watch.areas.continuity.kind_backup import dedupe_key as backup_key
+from ops_watch.areas.money.score import checks as score_check
+from ops_watch.areas.money.score.model import contractor_score, score_json
+from ops_watch.areas.staffing.kind_door import dedupe_key as door_key
 from ops_watch.config import Config
-from ops_watch.formats.backup import dedupe_key as backup_key
-from ops_watch.formats.door import dedupe_key as door_key
+from ops_watch.findings import engine
+from ops_watch.findings.registry import load_all
+from ops_watch.findings.rules import RuleSet, parse_contract, parse_rules
 from ops_watch.report.model import Week
-from ops_watch.rules import RuleSet, parse_contract, parse_rules
-from ops_watch.score import contractor_score, score_json
 from ops_watch.store import Store
 from ops_watch.store.schema import (
     BackupJob,
@@ -554,7 +554,7 @@ def test_the_score_command(store: Store, store_url: str, config_file, tmp_path: 
 
 
 def test_the_weekly_report_money_section(store: Store, tmp_path: Path) -> None:
-    from ops_watch.report import area_money  # noqa: F401  (registers the area until load_areas lists it)
+    from ops_watch.areas.money import report as area_money  # noqa: F401  (registers the area until load_areas lists it)
     from ops_watch.report.weekly import build, files_of
 
     the_evidence(store)

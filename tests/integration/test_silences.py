@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from ops_watch import engine, silences
-from ops_watch.checks import CheckContext, FindingDraft, Params, check, load_all
-from ops_watch.rules import RuleSet, parse_rules
+from ops_watch.findings import engine, silences
+from ops_watch.findings.registry import CheckContext, FindingDraft, Params, check, load_all
+from ops_watch.findings.rules import RuleSet, parse_rules
 from ops_watch.store import Store
 from ops_watch.store.schema import Finding, FindingEvent
 

@@ -14,12 +14,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import delete
 
-from ops_watch import engine
-from ops_watch.checks import CheckContext, FindingDraft, Params, load_all
-from ops_watch.checks import staffing as checks
-from ops_watch.formats.door import dedupe_key
-from ops_watch.rules import RuleSet, parse_contract, parse_rules
-from ops_watch.staffing import build_view, shift_rows
+from ops_watch.areas.staffing import checks
+from ops_watch.areas.staffing.kind_door import dedupe_key
+from ops_watch.areas.staffing.presence import build_view, shift_rows
+from ops_watch.findings import engine
+from ops_watch.findings.registry import CheckContext, FindingDraft, Params, load_all
+from ops_watch.findings.rules import RuleSet, parse_contract, parse_rules
 from ops_watch.store import Store
 from ops_watch.store.schema import DoorEvent, HandoverShift, StaffMember
 
@@ -164,7 +164,7 @@ def run(
     text: str = CONTRACT_TOML,
 ) -> dict[str, FindingDraft]:
     spec = next(c for c in checks.__dict__.values() if c is fn)
-    from ops_watch.checks import CHECKS
+    from ops_watch.findings.registry import CHECKS
 
     name = next(n for n, c in CHECKS.items() if c.fn is spec)
     params = params or CHECKS[name].params()
@@ -468,7 +468,7 @@ def test_the_staffing_rate_caps_each_shift_at_its_minimum(store: Store) -> None:
     with store.session() as s:
         s.execute(delete(HandoverShift).where(HandoverShift.shift == "白班"))
     sheet(store, "2026-11-02", "白班", ["王建国", "李娜", "刘洋"], "2026-11-02 20:00", "王建国", "张伟")
-    from ops_watch.staffing import rates
+    from ops_watch.areas.staffing.presence import rates
 
     v = view(store, "2026-11-02", "2026-11-03", "2026-11-03 21:00")
     (total,) = rates(v, "all")

@@ -17,11 +17,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from ops_watch import engine
+from ops_watch.areas.staffing.presence import build_view, rates
 from ops_watch.config import Config
+from ops_watch.findings import engine
+from ops_watch.findings.rules import RuleSet, load_rules
 from ops_watch.ingest import ingest_drop_folder
-from ops_watch.rules import RuleSet, load_rules
-from ops_watch.staffing import build_view, rates
 from ops_watch.store import Store
 from ops_watch.store.schema import DoorEvent, EvidenceBatch, Finding
 

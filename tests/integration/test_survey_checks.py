@@ -20,13 +20,13 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from ops_watch import engine
-from ops_watch.checks import load_all
+from ops_watch.areas.money.score.model import contractor_score
 from ops_watch.cli import main
 from ops_watch.config import Config
+from ops_watch.findings import engine
+from ops_watch.findings.registry import load_all
+from ops_watch.findings.rules import RuleSet, parse_contract, parse_rules
 from ops_watch.ingest import ingest_file
-from ops_watch.rules import RuleSet, parse_contract, parse_rules
-from ops_watch.score import contractor_score
 from ops_watch.store import Store
 from ops_watch.store.schema import Finding, InventoryResource, SurveyResponse
 

@@ -25,13 +25,13 @@ import pytest
 from conftest import dump_toml
 from sqlalchemy import select
 
+from ops_watch.areas.staffing.doors import last_state, poll_doors
 from ops_watch.config import Config, load_config
-from ops_watch.doors import last_state, poll_doors
+from ops_watch.core.timeutil import from_store
 from ops_watch.ingest import ingest_file
 from ops_watch.sources import zkbiotime as zk_source
 from ops_watch.store import Store
 from ops_watch.store.schema import CollectionStatus, DoorEvent, EvidenceBatch, RowError
-from ops_watch.timeutil import from_store
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "zkbiotime"
 PAGES_FILE = DATA / "transactions_pages.json"

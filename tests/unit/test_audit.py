@@ -13,7 +13,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from ops_watch.audit import (
+from ops_watch.areas.governance.audit.kinds import (
+    DOC_KIND,
+    KIND,
+    period_from_name,
+    periods_in_name,
+    read_document,
+)
+from ops_watch.areas.governance.audit.model import (
     AuditMaterial,
     AuditSection,
     Period,
@@ -31,10 +38,9 @@ from ops_watch.audit import (
     rate_of,
     resolve_material,
 )
+from ops_watch.findings.rules import ContractMeta, parse_contract
 from ops_watch.formats import KINDS
-from ops_watch.formats.audit import DOC_KIND, KIND, period_from_name, periods_in_name, read_document
 from ops_watch.formats.spec import CellError, Document, ParseContext, match_header, parse_row
-from ops_watch.rules import ContractMeta, parse_contract
 
 ZONE = ZoneInfo("Asia/Shanghai")
 MATERIALS = """

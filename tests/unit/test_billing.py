@@ -16,8 +16,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from ops_watch import billing, engine
-from ops_watch.billing import (
+from ops_watch.areas.money.billing import checks
+from ops_watch.areas.money.billing import model as billing
+from ops_watch.areas.money.billing.model import (
     BillingSection,
     CostTarget,
     cost_actual,
@@ -32,9 +33,9 @@ from ops_watch.billing import (
     period_months,
     reconcile,
 )
-from ops_watch.checks import CHECKS, CheckContext, FindingDraft, load_all
-from ops_watch.checks import billing as checks
-from ops_watch.rules import RuleSet, parse_contract, parse_rules
+from ops_watch.findings import engine
+from ops_watch.findings.registry import CHECKS, CheckContext, FindingDraft, load_all
+from ops_watch.findings.rules import RuleSet, parse_contract, parse_rules
 from ops_watch.store import Store
 from ops_watch.store.schema import BillingStatement, Finding, IndicatorExplanation, InventoryResource
 

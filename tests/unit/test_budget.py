@@ -1,4 +1,4 @@
-"""Budget execution and its forecast (ops_watch.budget), computed from event lists: the evaluation report's own
+"""Budget execution and its forecast (ops_watch.areas.money.budget.model), computed from event lists: the evaluation report's own
 figures (30.17 M budgeted, 10.21 M taken back, 15.3803 M paid -> 77.06 %, 457.97 万元 carried over), a
 forecast from fixed-fee instalments and quarterly settlements, a year without events, the [budget] section's
 validation, and Decimal exactness (no float anywhere)."""
@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from ops_watch.budget import (
+from ops_watch.areas.money.budget.model import (
     BudgetEntry,
     BudgetStatus,
     MonthBill,
@@ -22,8 +22,8 @@ from ops_watch.budget import (
     status_lines,
     wan,
 )
-from ops_watch.checks import load_all
-from ops_watch.rules import parse_contract
+from ops_watch.findings.registry import load_all
+from ops_watch.findings.rules import parse_contract
 
 load_all()  # registers [platforms] and [budget]
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from docx_helpers import write_docx
 
-from ops_watch.contract_text import ContractTextSection, load_repealed_laws
+from ops_watch.areas.governance.contract_text import kind as contract_kind
+from ops_watch.areas.governance.contract_text.model import ContractTextSection, load_repealed_laws
 from ops_watch.formats import KINDS
-from ops_watch.formats import contract as contract_kind
 from ops_watch.formats.spec import CellError, Document, ParseContext
 
 ARRIVED = datetime(2026, 11, 16, 0, 5, tzinfo=UTC)

@@ -12,8 +12,7 @@ from click.testing import CliRunner
 from docx_helpers import CONTENT_TYPES, write_docx
 from pydantic import ValidationError
 
-from ops_watch.cli import main
-from ops_watch.contract_text import (
+from ops_watch.areas.governance.contract_text.model import (
     ContractDocument,
     ContractReadError,
     ContractTextSection,
@@ -24,6 +23,7 @@ from ops_watch.contract_text import (
     quote,
     read_contract,
 )
+from ops_watch.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "samples" / "contract"

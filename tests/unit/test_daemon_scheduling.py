@@ -18,7 +18,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from ops_watch.config import Config, ScheduleEntry
 from ops_watch.daemon import Daemon
-from ops_watch.rules import RuleSet
+from ops_watch.findings.rules import RuleSet
 from ops_watch.runtime import Runtime
 from ops_watch.store import open_store
 

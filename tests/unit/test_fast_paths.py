@@ -25,7 +25,9 @@ import pytest
 from sqlalchemy import text as sql_text
 from sqlalchemy.dialects import sqlite
 
-from ops_watch.formats import KINDS, door, tabular
+from ops_watch.areas.staffing import kind_door as door
+from ops_watch.core.timeutil import _DATE_FORMATS, _TIME_FORMATS, as_utc, parse_datetime
+from ops_watch.formats import KINDS, tabular
 from ops_watch.formats.records import read_records
 from ops_watch.formats.spec import (
     NO_DEFAULT,
@@ -45,7 +47,6 @@ from ops_watch.ingest import RecordWriter
 from ops_watch.store import open_store
 from ops_watch.store.bulk import _utc_datetime_text, conflict_insert
 from ops_watch.store.schema import DoorEvent, EvidenceBatch
-from ops_watch.timeutil import _DATE_FORMATS, _TIME_FORMATS, as_utc, parse_datetime
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "formats"
 

@@ -17,9 +17,9 @@ import format_cases
 import openpyxl
 import pytest
 
+from ops_watch.areas.continuity.kind_backup import STATUSES, dedupe_key
+from ops_watch.areas.continuity.kind_drill import DRILL_TYPES, RESULTS
 from ops_watch.formats import get_kind
-from ops_watch.formats.backup import STATUSES, dedupe_key
-from ops_watch.formats.drill import DRILL_TYPES, RESULTS
 from ops_watch.formats.spec import CellError, Column, Fault, ParseContext, RecordKind, match_header, parse_row
 
 CTX = ParseContext()  # site zone Asia/Shanghai (+08:00, no daylight saving)

@@ -12,8 +12,8 @@ import format_cases
 import openpyxl
 import pytest
 
+from ops_watch.areas.staffing.kind_handover import time_or_datetime
 from ops_watch.formats import get_kind
-from ops_watch.formats.handover import time_or_datetime
 from ops_watch.formats.records import FileRejected, read_records
 from ops_watch.formats.spec import CellError, ParseContext
 from ops_watch.formats.tabular import open_table

@@ -17,11 +17,11 @@ import format_cases
 import openpyxl
 import pytest
 
+from ops_watch.areas.money.billing.kind import ITEMS, month_of
+from ops_watch.areas.money.budget.kind import EVENT_KINDS, STORED_KINDS
+from ops_watch.areas.money.budget.kind_explanation import period_of
 from ops_watch.formats import KINDS, fields, get_kind
-from ops_watch.formats.budget import EVENT_KINDS, STORED_KINDS
-from ops_watch.formats.explanation import period_of
 from ops_watch.formats.spec import CellError, Column, Fault, ParseContext, RecordKind, match_header, parse_row
-from ops_watch.formats.statement import ITEMS, month_of
 from ops_watch.store.schema import BillingStatement, BudgetEvent, IndicatorExplanation
 
 CTX = ParseContext()

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from ops_watch.backups import (
+from ops_watch.areas.continuity.backups import (
     Ran,
     failure,
     parse_snapshots,
@@ -305,7 +305,7 @@ def test_json_of_another_shape_is_refused_with_restics_shape(tmp_path: Path) -> 
     assert "restic snapshots --json" in caught.value.problem.en
 
 
-# ---- the poll's pure parts (ops_watch.backups) ---------------------------------------------------
+# ---- the poll's pure parts (ops_watch.areas.continuity.backups) ---------------------------------------------------
 
 
 def test_the_command_line_reads_without_lock_or_cache_and_carries_the_filters_but_no_password() -> None:

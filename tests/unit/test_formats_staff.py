@@ -11,10 +11,10 @@ import format_cases
 import openpyxl
 import pytest
 
+from ops_watch.areas.staffing.kind_staff import certificates
 from ops_watch.formats import get_kind
 from ops_watch.formats.records import read_records
 from ops_watch.formats.spec import CellError, ParseContext
-from ops_watch.formats.staff import certificates
 from ops_watch.formats.tabular import open_table
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "formats"

@@ -10,9 +10,7 @@ from datetime import date
 
 import pytest
 
-from ops_watch.formats import get_kind
-from ops_watch.formats.spec import ParseContext, match_header, row_parser
-from ops_watch.inspections import (
+from ops_watch.areas.governance.inspections.model import (
     InspectionsSection,
     PlanError,
     draw,
@@ -21,7 +19,9 @@ from ops_watch.inspections import (
     reminder_text,
     working_days,
 )
-from ops_watch.rules import parse_contract
+from ops_watch.findings.rules import parse_contract
+from ops_watch.formats import get_kind
+from ops_watch.formats.spec import ParseContext, match_header, row_parser
 
 AREAS = ["site", "records", "continuity"]
 OCTOBER_HOLIDAY = [date(2026, 10, d) for d in range(1, 8)]  # National Day and Mid-Autumn, 2026-10-01..07
@@ -53,7 +53,7 @@ def test_same_seed_same_plan_other_seed_other_plan():
 
 
 def test_draw_is_the_same_in_another_python_process_whatever_the_hash_seed():
-    code = "from ops_watch.inspections import draw; print(draw('2026-12', 'cafe01', 5, ['site', 'records', 'continuity']))"
+    code = "from ops_watch.areas.governance.inspections.model import draw; print(draw('2026-12', 'cafe01', 5, ['site', 'records', 'continuity']))"
     outputs = {
         subprocess.run(
             [sys.executable, "-c", code],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 
-from ops_watch.log import get_logger, register_secret, setup_logging
+from ops_watch.core.log import get_logger, register_secret, setup_logging
 
 
 def test_json_lines_redact_registered_secrets_and_secret_keys():

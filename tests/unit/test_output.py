@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from ops_watch.output import display_width, excel_safe, render
+from ops_watch.core.output import display_width, excel_safe, render
 
 
 def test_csv_has_a_bom_and_cells_from_evidence_cannot_become_formulas():

@@ -9,8 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from ops_watch.records_archive import ArchiveSection, archive_terms, bind_rules_dir, scan, statuses
-from ops_watch.rules import parse_contract
+from ops_watch.areas.governance.archive.model import (
+    ArchiveSection,
+    archive_terms,
+    bind_rules_dir,
+    scan,
+    statuses,
+)
+from ops_watch.findings.rules import parse_contract
 
 CONTRACT = """
 [contract]

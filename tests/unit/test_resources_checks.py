@@ -16,9 +16,9 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy import delete, insert
 
-from ops_watch import engine, pricing, utilization
-from ops_watch.checks import CheckContext, FindingDraft, Params, load_all
-from ops_watch.checks.resources import (
+from ops_watch.areas.money import pricing
+from ops_watch.areas.resources import utilization
+from ops_watch.areas.resources.checks import (
     IdleCpuParams,
     IdleStorageParams,
     OversizedCpuParams,
@@ -33,7 +33,9 @@ from ops_watch.checks.resources import (
     stale_resource,
 )
 from ops_watch.config import ConfigError
-from ops_watch.rules import RuleSet, parse_contract, parse_rules
+from ops_watch.findings import engine
+from ops_watch.findings.registry import CheckContext, FindingDraft, Params, load_all
+from ops_watch.findings.rules import RuleSet, parse_contract, parse_rules
 from ops_watch.store import Store
 from ops_watch.store.schema import InventoryResource, UtilizationHourly
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from ops_watch.checks import CHECKS, load_all
 from ops_watch.config import ConfigError
-from ops_watch.rules import load_rules, parse_rules
+from ops_watch.findings.registry import CHECKS, load_all
+from ops_watch.findings.rules import load_rules, parse_rules
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -12,9 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from ops_watch.checks import load_all
-from ops_watch.rules import parse_contract
-from ops_watch.score import (
+from ops_watch.areas.money.score.model import (
     IndicatorValue,
     ScoreSection,
     assemble,
@@ -25,6 +23,8 @@ from ops_watch.score import (
     score_period,
     score_terms,
 )
+from ops_watch.findings.registry import load_all
+from ops_watch.findings.rules import parse_contract
 
 ZONE = ZoneInfo("Asia/Shanghai")
 AT = datetime(2026, 11, 23, 12, 0, tzinfo=ZONE)

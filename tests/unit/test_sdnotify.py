@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ops_watch import sdnotify
+from ops_watch.core import sdnotify
 
 
 def _short_dir(tmp_path: Path) -> Path:

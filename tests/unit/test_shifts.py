@@ -10,15 +10,15 @@ from zoneinfo import ZoneInfo
 import chinese_calendar
 import pytest
 
-from ops_watch.config import ConfigError
-from ops_watch.rules import load_rules
-from ops_watch.shifts import (
+from ops_watch.areas.staffing.shifts import (
     StaffingSection,
     day_type,
     shift_instances,
     staffing_terms,
     uncovered_dates,
 )
+from ops_watch.config import ConfigError
+from ops_watch.findings.rules import load_rules
 
 REPO = Path(__file__).resolve().parents[2]
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -13,13 +13,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from ops_watch.checks import load_all
-from ops_watch.formats.spec import CellError, ParseContext, match_header, parse_row
-from ops_watch.formats.survey import KIND, score_value
-from ops_watch.rules import parse_contract
-from ops_watch.store import Store
-from ops_watch.store.schema import InventoryResource, SurveyResponse
-from ops_watch.survey import (
+from ops_watch.areas.governance.survey.kind import KIND, score_value
+from ops_watch.areas.governance.survey.model import (
     SurveySection,
     coverage,
     coverage_days,
@@ -29,6 +24,11 @@ from ops_watch.survey import (
     satisfaction,
     survey_terms,
 )
+from ops_watch.findings.registry import load_all
+from ops_watch.findings.rules import parse_contract
+from ops_watch.formats.spec import CellError, ParseContext, match_header, parse_row
+from ops_watch.store import Store
+from ops_watch.store.schema import InventoryResource, SurveyResponse
 
 ZONE = ZoneInfo("Asia/Shanghai")
 load_all()

@@ -1,0 +1,51 @@
+"""drill_plan: the drills the contractor announced (演练计划). Upsert by (date, system, type)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from ops_watch.areas.continuity.kind_drill import DRILL_TYPES
+from ops_watch.formats import fields
+from ops_watch.formats.spec import Column, ParseContext, RecordKind
+from ops_watch.store.schema import DrillPlan
+
+COLUMNS = (
+    Column(
+        "date", ("日期", "计划日期", "演练日期"), fields.date_value(), type_doc="date", example="2026-12-10"
+    ),
+    Column("system", ("系统", "业务系统", "演练系统"), fields.text(256), example="警务综合平台"),
+    Column(
+        "type",
+        ("类型", "演练类型"),
+        fields.choice(DRILL_TYPES),
+        type_doc="as drill: restore, emergency, failover (or the Chinese names)",
+        example="应急演练",
+    ),
+)
+
+
+@dataclass(slots=True)
+class DrillPlanRecord:
+    date: date
+    system: str
+    type: str
+
+
+def build(values: dict[str, Any], _ctx: ParseContext) -> DrillPlanRecord:
+    return DrillPlanRecord(**values)
+
+
+KIND = RecordKind(
+    name="drill_plan",
+    title_zh="演练计划",
+    title_en="planned drills",
+    columns=COLUMNS,
+    record_type=DrillPlanRecord,
+    build=build,
+    table=DrillPlan,
+    write_mode="upsert",
+    key=("date", "system", "type"),
+    time_column=None,
+)

@@ -1,0 +1,207 @@
+"""Checks of the evidence itself: kinds that went silent, files and rows that were refused."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import field_validator
+from sqlalchemy import func, select
+
+from ops_watch.config import Duration
+from ops_watch.core.timeutil import format_local, from_store
+from ops_watch.findings.registry import CheckContext, FindingDraft, Params, check
+from ops_watch.store.schema import EvidenceBatch
+
+# Kinds that arrive from collectors only and have no RecordKind, but do write batches. (utilization is a
+# RecordKind now: console exports come through the drop folder, and freshness counts by the samples' time.)
+COLLECTED_KINDS: dict[str, tuple[str, str]] = {}
+
+
+def _kind_titles() -> dict[str, tuple[str, str]]:
+    from ops_watch.formats import KINDS
+
+    titles = {name: (k.title_zh, name) for name, k in KINDS.items()}
+    titles.update(COLLECTED_KINDS)
+    return titles
+
+
+class FreshnessParams(Params):
+    kind: str
+    max_age: Duration
+
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, v: str) -> str:
+        titles = _kind_titles()
+        if v not in titles:
+            raise ValueError(f"unknown evidence kind {v!r} (known: {', '.join(sorted(titles))})")
+        return v
+
+    @field_validator("max_age")
+    @classmethod
+    def _positive(cls, v: timedelta) -> timedelta:
+        if v <= timedelta(0):
+            raise ValueError("max_age must be positive")
+        return v
+
+
+def latest_evidence_time(ctx: CheckContext, kind: str) -> datetime | None:
+    """When the newest evidence of `kind` up to ctx.at was produced.
+
+    Kinds whose records carry their own time (door events, backups) count by that time, so a month
+    dropped at once is judged as it happened; other kinds count by when a batch with usable rows was produced
+    (a dropped file's modification time, a poll's time).
+    """
+    from ops_watch.formats import KINDS
+
+    spec = KINDS.get(kind)
+    if spec is not None and spec.time_column:
+        column = getattr(spec.table, spec.time_column)
+        return ctx.session.scalar(select(func.max(column)).where(column <= ctx.at))
+    produced = func.coalesce(EvidenceBatch.evidence_time, EvidenceBatch.received_at)
+    return ctx.session.scalar(
+        select(func.max(produced)).where(
+            EvidenceBatch.kind == kind, EvidenceBatch.rows_ok > 0, produced <= ctx.at
+        )
+    )
+
+
+def _hours(delta: timedelta) -> str:
+    return f"{delta.total_seconds() / 3600:.1f}"
+
+
+@check(
+    "evidence_freshness",
+    params=FreshnessParams,
+    area="evidence",
+    example="""
+[[rule]]
+id = "inventory-fresh"
+check = "evidence_freshness"
+severity = "warning"
+title = "资源清单超过 35 天未更新"
+[rule.params]
+kind = "inventory"
+max_age = "35d"
+""",
+)
+def evidence_freshness(ctx: CheckContext, params: FreshnessParams) -> Iterator[FindingDraft]:
+    title_zh, title_en = _kind_titles()[params.kind]
+    latest = latest_evidence_time(ctx, params.kind)
+    if latest is None:
+        yield FindingDraft(
+            subject=params.kind,
+            summary=ctx.t(
+                f"尚未收到任何「{title_zh}」证据", f"no {title_en} evidence has ever been received"
+            ),
+            evidence={"kind": params.kind, "latest": None, "max_age_hours": float(_hours(params.max_age))},
+        )
+        return
+    latest = from_store(latest)
+    assert latest is not None
+    age = ctx.at - latest
+    if age <= params.max_age:
+        return
+    shown = format_local(latest, ctx.zone)
+    yield FindingDraft(
+        subject=params.kind,
+        # One finding per silent spell: it starts at the last evidence, so a later spell is a new finding.
+        period_start=latest,
+        summary=ctx.t(
+            f"「{title_zh}」已 {_hours(age)} 小时没有新证据（上次 {shown}，允许 {_hours(params.max_age)} 小时）",
+            f"no new {title_en} for {_hours(age)} h (last {shown}, allowed {_hours(params.max_age)} h)",
+        ),
+        evidence={
+            "kind": params.kind,
+            "latest": latest.isoformat(),
+            "age_hours": round(age.total_seconds() / 3600, 2),
+            "max_age_hours": round(params.max_age.total_seconds() / 3600, 2),
+        },
+    )
+
+
+def _detail(text: str) -> dict[str, Any]:
+    """The batch's detail is JSON written by ingest; an old or hand-made row may hold plain text."""
+    try:
+        value = json.loads(text) if text else {}
+    except ValueError:
+        return {"reason": text}
+    return value if isinstance(value, dict) else {"reason": text}
+
+
+class RefusedParams(Params):
+    within: Duration = timedelta(days=7)
+    kinds: list[str] = []  # empty: every kind
+
+    @field_validator("kinds")
+    @classmethod
+    def _known_kinds(cls, v: list[str]) -> list[str]:
+        titles = _kind_titles()
+        unknown = [k for k in v if k not in titles]
+        if unknown:
+            raise ValueError(f"unknown evidence kind(s) {unknown} (known: {', '.join(sorted(titles))})")
+        return v
+
+
+@check(
+    "evidence_refused",
+    params=RefusedParams,
+    area="evidence",
+    example="""
+[[rule]]
+id = "evidence-refused"
+check = "evidence_refused"
+severity = "warning"
+title = "证据文件被拒收或有行被拒"
+[rule.params]
+within = "7d"
+""",
+)
+def evidence_refused(ctx: CheckContext, params: RefusedParams) -> Iterator[FindingDraft]:
+    """A file rejected whole, or rows of it refused, in the last `within`: the evidence it held is missing.
+
+    One finding per file; it resolves once `within` has passed (time for the sender to correct and
+    resend) or earlier when acknowledged.
+    """
+    produced = func.coalesce(EvidenceBatch.evidence_time, EvidenceBatch.received_at)
+    query = select(EvidenceBatch).where(
+        produced <= ctx.at,
+        produced > ctx.at - params.within,
+        (EvidenceBatch.rows_bad > 0) | (EvidenceBatch.status == "rejected"),
+    )
+    if params.kinds:
+        query = query.where(EvidenceBatch.kind.in_(params.kinds))
+    titles = _kind_titles()
+    for batch in ctx.session.scalars(query.order_by(EvidenceBatch.id)):
+        title_zh, title_en = titles.get(batch.kind, (batch.kind, batch.kind))
+        detail = _detail(batch.detail)
+        reason = ctx.t(detail.get("reason_zh") or detail.get("reason", ""), detail.get("reason", ""))
+        if batch.status == "rejected":
+            summary = ctx.t(
+                f"「{title_zh}」文件 {batch.source} 被拒收：{reason}",
+                f"{title_en} file {batch.source} rejected: {reason}",
+            )
+        else:
+            summary = ctx.t(
+                f"「{title_zh}」文件 {batch.source} 有 {batch.rows_bad} 行被拒（共 {batch.rows_total} 行）",
+                f"{title_en} file {batch.source}: {batch.rows_bad} of {batch.rows_total} rows refused",
+            )
+        yield FindingDraft(
+            subject=f"{batch.kind}/{batch.source}#{batch.id}",
+            summary=summary,
+            period_start=from_store(batch.evidence_time or batch.received_at),
+            evidence={
+                "batch_id": batch.id,
+                "kind": batch.kind,
+                "file": batch.source,
+                "status": batch.status,
+                "rows_total": batch.rows_total,
+                "rows_ok": batch.rows_ok,
+                "rows_bad": batch.rows_bad,
+                "reason": reason,
+                "stored_at": batch.stored_path,
+            },
+        )

@@ -1,0 +1,84 @@
+"""`ops-watch archive status`: each year's required documents in the archive folder (R10)."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from ops_watch.cli import EXIT_CONFIG, _at, _fail, _runtime, format_option, main, render
+
+FIRST_YEAR, LAST_YEAR = 1990, 2100
+
+
+@main.group("archive")
+def archive_group() -> None:
+    """The archive of the documents the center must keep (档案归档): present, missing, retention."""
+
+
+@archive_group.command("status")
+@click.option(
+    "--year", "year_text", help="Only this year's documents, e.g. 2026; default every year required."
+)
+@click.option("--at", "at_text", help="As of this day (site time unless it has a zone); default now.")
+@format_option
+@click.pass_context
+def archive_status_cmd(ctx: click.Context, year_text: str | None, at_text: str | None, fmt: str) -> None:
+    """Per year and document: present (已归档), missing (缺失) or not yet due (未到期), the matching files and
+    the end of the retention period. The folder is `[archive] dir` in contract.toml, relative to the rules
+    directory; it is only read."""
+    from ops_watch.areas.governance.archive.model import (
+        STATUS_COLUMNS,
+        archive_terms,
+        bind_rules_dir,
+        scan,
+        status_json,
+        status_rows,
+        statuses,
+    )
+
+    with _runtime(ctx) as rt:
+        today = _at(at_text, rt.config).astimezone(rt.config.site.zone).date()
+        year = _year(year_text)
+        contract = dict(rt.rules.contract)
+        bind_rules_dir(contract, rt.config.rules_dir)
+        terms = archive_terms(contract)
+        folder = terms.folder()
+        if folder is None:
+            _fail(
+                "contract.toml: [archive] dir is not set: name the archive folder, e.g. "
+                'dir = "../samples/archive" (relative to the rules directory)',
+                EXIT_CONFIG,
+            )
+        result = scan(folder, terms.documents)
+        if result.error:
+            _fail(result.error)
+        items = statuses(terms, contract, result, today, year)
+        if fmt == "json":
+            click.echo(json.dumps(status_json(items, result), ensure_ascii=False, indent=2))
+            return
+        click.echo(render(status_rows(items, rt.config.language), STATUS_COLUMNS, fmt))
+        if fmt == "table":
+            zh = rt.config.language == "zh"
+            by = (
+                "manifest.csv"
+                if result.manifest is not None
+                else ("文件名匹配" if zh else "file-name patterns")
+            )
+            click.echo(
+                f"（归档目录：{folder}，依据：{by}）" if zh else f"(archive folder: {folder}, by {by})"
+            )
+            for problem in result.problems:
+                click.echo(problem, err=True)
+
+
+def _year(text: str | None) -> int | None:
+    if text is None:
+        return None
+    try:
+        year = int(text.strip())
+    except ValueError:
+        _fail(f"--year: {text!r} is not a year: write four digits, e.g. --year 2026", EXIT_CONFIG)
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        _fail(f"--year: {year} is out of range ({FIRST_YEAR}–{LAST_YEAR}), e.g. --year 2026", EXIT_CONFIG)
+    return year

@@ -1,0 +1,144 @@
+"""`ops-watch audit status`: each audit material's periods, their deadlines and what was handed in (R6)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import click
+
+from ops_watch.cli import EXIT_CONFIG, _at, _fail, _runtime, format_option, main, render
+
+STATUS_COLUMNS = [
+    "material",
+    "period",
+    "deadline",
+    "submitted",
+    "status",
+    "late_by",
+    "submitted_by",
+    "document",
+]
+DEFAULT_LOOKBACK = timedelta(days=400)
+
+
+@main.group("audit")
+def audit_group() -> None:
+    """Audit materials (审计材料报送): deadlines, submissions and the timeliness rate (报送及时率)."""
+
+
+@audit_group.command("status")
+@click.option(
+    "--from",
+    "from_text",
+    help="First deadline day shown (site date); default the [contract] start, else 400 days before the end.",
+)
+@click.option(
+    "--to",
+    "to_text",
+    help="Last deadline day shown (site date); default up to --at. Periods due after --at show as not due.",
+)
+@click.option(
+    "--at",
+    "at_text",
+    help="As of this time (site time unless it has a zone); default now. Submissions after it are not seen.",
+)
+@format_option
+@click.pass_context
+def audit_status_cmd(
+    ctx: click.Context, from_text: str | None, to_text: str | None, at_text: str | None, fmt: str
+) -> None:
+    """One row per material and period whose deadline falls in the range: the deadline, the first submission,
+    on time (按期) / late (迟交, and by how much) / missing (未报送) / no time recorded (未记录时间), by whom and
+    which document. Periods not yet due that already have a submission are listed as 未到期 (not counted).
+    Then the timeliness rate: on time ÷ due; a submission without a recorded time counts as not on time."""
+    from ops_watch.areas.governance.audit.model import audit_terms, rate_of, timeliness
+    from ops_watch.core.timeutil import local_day_bounds, parse_date
+    from ops_watch.findings.rules import ContractMeta
+
+    with _runtime(ctx) as rt:
+        zone = rt.config.site.zone
+        contract = rt.rules.contract
+        terms = audit_terms(contract)
+        if not terms.materials:
+            _fail(
+                "contract.toml: [audit] lists no materials: add [[audit.materials]] entries (docs/audit.md)",
+                EXIT_CONFIG,
+            )
+        try:
+            # --to names the last deadline day shown; what is known is judged as of now (or --at).
+            as_of = _at(at_text, rt.config)
+            end = local_day_bounds(parse_date(to_text), zone)[1] if to_text else as_of
+            as_of = min(as_of, end)
+            if from_text:
+                start = local_day_bounds(parse_date(from_text), zone)[0]
+            else:
+                meta = contract.get("contract")
+                first = meta.start if isinstance(meta, ContractMeta) else None
+                start = local_day_bounds(first, zone)[0] if first else end - DEFAULT_LOOKBACK
+        except ValueError as exc:
+            _fail(f"--from/--to: {exc}", EXIT_CONFIG)
+        if end < start:
+            _fail("the range ends before it starts: check --from and --to/--at", EXIT_CONFIG)
+        with rt.store.session() as session:
+            rows = timeliness(session, contract, zone, start, end, as_of=as_of, upcoming=True)
+        language = rt.config.language
+        rate = rate_of(rows)
+        table = [_row(r, zone, language) for r in rows]
+        if fmt == "json":
+            out = {
+                "from": start.astimezone(zone).isoformat(),
+                "to": end.astimezone(zone).isoformat(),
+                "as_of": as_of.astimezone(zone).isoformat(),
+                "rows": [_json_row(r, zone) for r in rows],
+                "rate": rate.as_dict(),
+                "rate_text": rate.text(language),
+            }
+            click.echo(json.dumps(out, ensure_ascii=False, indent=2))
+            return
+        click.echo(render(table, STATUS_COLUMNS, fmt))
+        if fmt == "table":
+            click.echo(rate.text(language))
+        else:  # csv stays one clean sheet for Excel
+            click.echo(rate.text(language), err=True)
+
+
+def _row(r: Any, zone: ZoneInfo, language: str) -> dict[str, Any]:
+    from ops_watch.areas.governance.audit.model import STATUS_ZH
+
+    return {
+        "material": r.material.name(language),
+        "period": r.period.key,
+        "deadline": r.deadline_text(language),
+        "submitted": r.submitted_text(zone, language),
+        "status": STATUS_ZH[r.status] if language == "zh" else r.status.replace("_", " "),
+        "late_by": r.late_text(language),
+        "submitted_by": r.submitted_by,
+        "document": r.document,
+    }
+
+
+def _local(value: datetime | None, zone: ZoneInfo) -> str | None:
+    return None if value is None else value.astimezone(zone).isoformat()
+
+
+def _json_row(r: Any, zone: ZoneInfo) -> dict[str, Any]:
+    late = r.late_by
+    return {
+        "material": r.material.key,
+        "name": r.material.name_zh,
+        "period": r.period.key,
+        "due": r.due.isoformat(),
+        "deadline": _local(r.deadline, zone),
+        "grace_seconds": int(r.grace.total_seconds()),
+        "status": r.status,
+        "submitted_at": _local(r.first_at, zone),
+        "date_only": r.date_only,
+        "late_seconds": None if late is None else int(late.total_seconds()),
+        "submitted_by": r.submitted_by,
+        "document": r.document,
+        "source": r.source,
+        "received": r.received,
+    }

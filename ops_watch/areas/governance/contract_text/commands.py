@@ -1,0 +1,69 @@
+"""`ops-watch contract lint FILE...`: repealed laws cited and required clauses absent in contract text (R9)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ops_watch.areas.governance.contract_text.model import (
+    COLUMNS,
+    ENCODING_LABELS,
+    ContractReadError,
+    LawTableError,
+    Problem,
+    contract_text_terms,
+    lint_document,
+    load_repealed_laws,
+    read_contract,
+    unreadable,
+)
+from ops_watch.cli import EXIT_CONFIG, _fail, _runtime, format_option, main, render
+
+
+@main.group("contract")
+def contract_group() -> None:
+    """Contract text (合同文本): repealed laws cited, required clauses absent."""
+
+
+@contract_group.command("lint")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@format_option
+@click.pass_context
+def lint_cmd(ctx: click.Context, files: tuple[Path, ...], fmt: str) -> None:
+    """Lint .docx, .txt and .md contracts: one row per problem (file, paragraph, kind, detail, quote,
+    replacement). Kinds: repealed_law (a citation of a law in ops_watch/data/repealed_laws.toml, with the
+    law to cite instead), clause_missing (no paragraph matches any pattern of a clause in [contract_text]),
+    unreadable. Paragraph: the line of a text file, the paragraph of a .docx (tables included).
+
+    Exit 0 when every file was read, findings or not; 1 when a file could not be read (the others are still
+    linted); 2 on a configuration error."""
+    with _runtime(ctx) as rt:
+        terms = contract_text_terms(rt.rules.contract)
+        language = rt.config.language
+    try:
+        laws = load_repealed_laws()
+    except LawTableError as exc:
+        _fail(str(exc), EXIT_CONFIG)
+    problems: list[Problem] = []
+    failed = 0
+    for path in files:
+        try:
+            doc = read_contract(path)
+        except ContractReadError as exc:
+            failed += 1
+            click.echo(str(exc), err=True)
+            problems.append(unreadable(path, exc))
+            continue
+        found = lint_document(doc, terms, laws, language)
+        label = ENCODING_LABELS.get(doc.encoding, doc.encoding)
+        if language == "zh":
+            click.echo(f"{path}：{label}，{len(doc.paragraphs)} 段，{len(found)} 个问题", err=True)
+        else:
+            click.echo(
+                f"{path}: {label}, {len(doc.paragraphs)} paragraphs, {len(found)} problem(s)", err=True
+            )
+        problems.extend(found)
+    click.echo(render([p.as_row() for p in problems], COLUMNS, fmt))
+    if failed:
+        ctx.exit(1)

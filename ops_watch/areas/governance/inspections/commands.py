@@ -1,0 +1,427 @@
+"""`ops-watch inspections plan|show|record|rectified`: the center's unannounced inspections (R7)."""
+
+from __future__ import annotations
+
+import getpass
+import json
+from datetime import date, datetime
+from typing import Any
+
+import click
+
+from ops_watch.cli import EXIT_CONFIG, _at, _fail, _runtime, format_option, main, render
+from ops_watch.runtime import Runtime
+
+PLAN_COLUMNS = ["day", "weekday", "area", "name"]
+SHOW_COLUMNS = [
+    "day",
+    "weekday",
+    "area",
+    "name",
+    "status",
+    "reminded_at",
+    "inspector",
+    "result",
+    "record_day",
+]
+RECORD_COLUMNS = ["day", "area", "name", "inspector", "result", "problems", "rectify_by", "rectified_on"]
+
+
+def _t(rt: Runtime, zh: str, en: str) -> str:
+    return zh if rt.config.language == "zh" else en
+
+
+def _weekday(day: date, language: str) -> str:
+    from ops_watch.areas.governance.inspections.model import WEEKDAY_ZH
+
+    return f"周{WEEKDAY_ZH[day.weekday()]}" if language == "zh" else day.strftime("%a")
+
+
+def _month(text: str | None, at: datetime, rt: Runtime) -> str:
+    from ops_watch.areas.governance.inspections.model import parse_month
+
+    if text is None:
+        return f"{at.astimezone(rt.config.site.zone):%Y-%m}"
+    try:
+        return parse_month(text)
+    except ValueError as exc:
+        _fail(f"--month: {exc}", EXIT_CONFIG)
+
+
+def _day(option: str, text: str) -> date:
+    from ops_watch.core.timeutil import parse_date
+
+    try:
+        return parse_date(text)
+    except ValueError:
+        _fail(f"{option}: {text!r} is not a date: write e.g. 2026-11-05", EXIT_CONFIG)
+
+
+def _area(rt: Runtime, text: str) -> str:
+    from ops_watch.areas.governance.inspections.model import inspection_terms
+
+    terms = inspection_terms(rt.rules.contract)
+    area = terms.area(text)
+    if area is None:
+        _fail(
+            _t(
+                rt,
+                f"--area：未知的检查区域 {text!r}，可用：{terms.known('zh')}",
+                f"--area: unknown area {text!r}; use one of: {terms.known('en')}",
+            ),
+            EXIT_CONFIG,
+        )
+    return area.key
+
+
+@main.group("inspections")
+def inspections_group() -> None:
+    """The center's unannounced inspections (不定期检查): the monthly plan, the records, the rectifications."""
+
+
+@inspections_group.command("plan")
+@click.option("--month", "month_text", required=True, help="The month to plan, e.g. 2026-12.")
+@click.option(
+    "--redraw",
+    is_flag=True,
+    help="Draw again the inspections from today on that were not reminded yet (past ones are kept).",
+)
+@click.option(
+    "--count", type=click.IntRange(0, 23), help="How many inspections; default [inspections] per_month."
+)
+@click.option(
+    "--seed",
+    help="Draw from this seed instead of a fresh random one: only to rebuild a lost plan from its recorded seed.",
+)
+@click.option("--by", "drawn_by", help="Who draws the plan (kept with it); default the login name.")
+@click.option("--show-seed", is_flag=True, help="Also print the seed (whoever has it can foresee the days).")
+@click.option("--at", "at_text", help="As of this time (site time unless it has a zone); default now.")
+@format_option
+@click.pass_context
+def plan_cmd(
+    ctx: click.Context,
+    month_text: str,
+    redraw: bool,
+    count: int | None,
+    seed: str | None,
+    drawn_by: str | None,
+    show_seed: bool,
+    at_text: str | None,
+    fmt: str,
+) -> None:
+    """Draw the month's inspection days (random working days from today on) and areas, and store the plan. A
+    month already planned is shown as it was drawn, not drawn again (unless --redraw)."""
+    from ops_watch.areas.governance.inspections.model import PlanError, inspection_terms, plan_month
+
+    with _runtime(ctx) as rt:
+        at = _at(at_text, rt.config)
+        month = _month(month_text, at, rt)
+        if seed is not None and not (8 <= len(seed) <= 64 and seed.isalnum()):
+            _fail("--seed: give the recorded seed (8 to 64 letters and digits)", EXIT_CONFIG)
+        try:
+            result = plan_month(
+                rt.store,
+                rt.rules.contract,
+                rt.config.site.zone,
+                month,
+                drawn_by or _login(),
+                redraw=redraw,
+                now=at,
+                count=count,
+                seed=seed,
+            )
+        except PlanError as exc:
+            _fail(exc.text(rt.config.language), EXIT_CONFIG)
+        language = rt.config.language
+        terms = inspection_terms(rt.rules.contract)
+        rows = [
+            {
+                "day": r.day.isoformat(),
+                "weekday": _weekday(r.day, language),
+                "area": r.area,
+                "name": terms.name_of(r.area, language),
+            }
+            for r in result.rows
+        ]
+        if fmt == "json":
+            data: dict[str, Any] = {
+                "month": result.month,
+                "count": result.count,
+                "drawn_at": result.drawn_at.isoformat(),
+                "drawn_by": result.drawn_by,
+                "created": result.created,
+                "notes": result.notes(language, rt.config.site.zone),
+                "inspections": rows,
+            }
+            if show_seed:
+                data["seed"] = result.seed
+            click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+            return
+        if fmt == "table":
+            for note in result.notes(language, rt.config.site.zone):
+                click.echo(note)
+            click.echo(
+                _t(
+                    rt,
+                    f"{result.month} 不定期检查计划：{len(result.rows)} 次（{result.drawn_by} 抽取）",
+                    f"Unannounced inspections of {result.month}: {len(result.rows)} (drawn by {result.drawn_by})",
+                )
+            )
+        click.echo(render(rows, PLAN_COLUMNS, fmt))
+        if show_seed and fmt == "table":
+            click.echo(_t(rt, f"种子：{result.seed}（请妥善保管）", f"seed: {result.seed} (keep it private)"))
+
+
+def _login() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+@inspections_group.command("show")
+@click.option("--month", "month_text", help="The month, e.g. 2026-11; default the month of --at.")
+@click.option("--show-seed", is_flag=True, help="Also print the plan's seed.")
+@click.option("--at", "at_text", help="As of this time (site time unless it has a zone); default now.")
+@format_option
+@click.pass_context
+def show_cmd(
+    ctx: click.Context, month_text: str | None, show_seed: bool, at_text: str | None, fmt: str
+) -> None:
+    """The month's plan with each inspection's status (upcoming 待检查, due 待记录, done 已完成, missed 未按时检查),
+    when the center was reminded, the record that fulfils it; then the month's inspections made off the plan."""
+    from ops_watch.areas.governance.inspections.model import (
+        STATUS_ZH,
+        inspection_terms,
+        planned_statuses,
+        stored_plan,
+        unplanned_records,
+    )
+    from ops_watch.core.timeutil import format_local
+
+    with _runtime(ctx) as rt:
+        at = _at(at_text, rt.config)
+        zone = rt.config.site.zone
+        today = at.astimezone(zone).date()
+        month = _month(month_text, at, rt)
+        language = rt.config.language
+        terms = inspection_terms(rt.rules.contract)
+        plan = stored_plan(rt.store, month)
+        with rt.store.session() as session:
+            statuses = planned_statuses(session, terms, today, month)
+            rows = [
+                {
+                    "day": s.day.isoformat(),
+                    "weekday": _weekday(s.day, language),
+                    "area": s.area,
+                    "name": terms.name_of(s.area, language),
+                    "status": STATUS_ZH[s.status] if language == "zh" else s.status,
+                    "reminded_at": format_local(s.reminded_at, zone) if s.reminded_at else "",
+                    "inspector": s.record.inspector if s.record else "",
+                    "result": s.record.result if s.record else "",
+                    "record_day": s.record.day.isoformat() if s.record else "",
+                }
+                for s in statuses
+            ]
+            extra = [_record_row(r, terms, language) for r in unplanned_records(session, terms, month, today)]
+        if fmt == "json":
+            data: dict[str, Any] = {
+                "month": month,
+                "as_of": today.isoformat(),
+                "planned": plan is not None,
+                "drawn_at": plan.drawn_at.isoformat() if plan else None,
+                "drawn_by": plan.drawn_by if plan else None,
+                "inspections": rows,
+                "unplanned_records": extra,
+            }
+            if show_seed and plan is not None:
+                data["seed"] = plan.seed
+            click.echo(json.dumps(data, ensure_ascii=False, default=str, indent=2))
+            return
+        if fmt == "csv":
+            click.echo(render(rows, SHOW_COLUMNS, fmt))
+            return
+        if plan is None:
+            click.echo(
+                _t(
+                    rt,
+                    f"{month} 还没有检查计划（ops-watch inspections plan --month {month} 抽取）",
+                    f"{month} has no plan yet (ops-watch inspections plan --month {month} draws one)",
+                )
+            )
+        else:
+            click.echo(
+                _t(
+                    rt,
+                    f"{month} 不定期检查计划（{plan.drawn_by} 于 {format_local(plan.drawn_at, zone)} 抽取），"
+                    f"截至 {today.isoformat()}：",
+                    f"Unannounced inspections of {month} (drawn by {plan.drawn_by} at "
+                    f"{format_local(plan.drawn_at, zone)}), as of {today.isoformat()}:",
+                )
+            )
+            click.echo(render(rows, SHOW_COLUMNS, fmt))
+            if show_seed:
+                click.echo(_t(rt, f"种子：{plan.seed}", f"seed: {plan.seed}"))
+        if extra:
+            click.echo()
+            click.echo(_t(rt, "计划外的检查记录：", "Inspections recorded off the plan:"))
+            click.echo(render(extra, RECORD_COLUMNS, fmt))
+
+
+def _record_row(r: Any, terms: Any, language: str) -> dict[str, Any]:
+    return {
+        "day": r.day.isoformat(),
+        "area": r.area,
+        "name": terms.name_of(r.area, language),
+        "inspector": r.inspector,
+        "result": r.result,
+        "problems": r.problems,
+        "rectify_by": r.rectify_by.isoformat() if r.rectify_by else "",
+        "rectified_on": r.rectified_on.isoformat() if r.rectified_on else "",
+    }
+
+
+@inspections_group.command("record")
+@click.option("--date", "date_text", required=True, help="The day of the inspection, e.g. 2026-11-05.")
+@click.option(
+    "--area", "area_text", required=True, help="The area: site, records, continuity (or a name/alias)."
+)
+@click.option("--inspector", required=True, help="Who inspected (检查人).")
+@click.option("--result", "result_text", required=True, help="pass (合格) or problems (发现问题).")
+@click.option("--problems", default="", help="What was found (required with --result problems).")
+@click.option("--rectify-by", "rectify_text", help="Rectification deadline; default the day + rectify_days.")
+@click.option("--note", default="", help="A note kept with the record.")
+@click.option("--at", "at_text", help="As of this time (site time unless it has a zone); default now.")
+@click.pass_context
+def record_cmd(
+    ctx: click.Context,
+    date_text: str,
+    area_text: str,
+    inspector: str,
+    result_text: str,
+    problems: str,
+    rectify_text: str | None,
+    note: str,
+    at_text: str | None,
+) -> None:
+    """Keep an inspection's result (replaces the record of the same day and area)."""
+    from ops_watch.areas.governance.inspections.kind import RESULTS, build
+    from ops_watch.formats import fields
+    from ops_watch.formats.spec import CellError, ParseContext
+
+    with _runtime(ctx) as rt:
+        today = _at(at_text, rt.config).astimezone(rt.config.site.zone).date()
+        day = _day("--date", date_text)
+        if day > today:
+            _fail(
+                _t(rt, f"--date：{day} 还没到，不能记录", f"--date: {day} is in the future"),
+                EXIT_CONFIG,
+            )
+        area = _area(rt, area_text)
+        pctx = ParseContext(zone=rt.config.site.zone, contract=rt.rules.contract)
+        try:
+            result = fields.choice(RESULTS)(result_text, pctx)
+        except CellError:
+            _fail(
+                _t(
+                    rt, "--result：应为 pass（合格）或 problems（发现问题）", "--result: use pass or problems"
+                ),
+                EXIT_CONFIG,
+            )
+        if not inspector.strip():
+            _fail(
+                _t(rt, "--inspector：请写检查人姓名", "--inspector: give the inspector's name"), EXIT_CONFIG
+            )
+        values = {
+            "day": day,
+            "area": area,
+            "inspector": inspector.strip()[:128],
+            "result": result,
+            "problems": problems.strip(),
+            "rectify_by": _day("--rectify-by", rectify_text) if rectify_text else None,
+            "rectified_on": None,
+            "note": note.strip(),
+        }
+        try:
+            row = build(values, pctx)
+        except CellError as exc:
+            _fail(
+                f"--{(exc.column or 'result').replace('_', '-')}: {exc.problem.text(rt.config.language)}",
+                EXIT_CONFIG,
+            )
+        replaced = _upsert(rt, row)
+        verb = _t(rt, "已替换" if replaced else "已记录", "replaced" if replaced else "recorded")
+        text = f"{verb}{_t(rt, '：', ': ')}{row.day} {area} {row.result}"
+        if row.rectify_by:
+            text += _t(rt, f"，整改期限 {row.rectify_by}", f", to be rectified by {row.rectify_by}")
+        click.echo(text)
+
+
+def _upsert(rt: Runtime, row: Any) -> bool:
+    from sqlalchemy import select
+
+    from ops_watch.core.timeutil import utcnow
+    from ops_watch.store.schema import InspectionRecord
+
+    with rt.store.session() as session:
+        stored = session.scalar(
+            select(InspectionRecord).where(InspectionRecord.day == row.day, InspectionRecord.area == row.area)
+        )
+        replaced = stored is not None
+        if stored is None:
+            stored = InspectionRecord(day=row.day, area=row.area)
+            session.add(stored)
+        stored.inspector, stored.result, stored.problems = row.inspector, row.result, row.problems
+        stored.rectify_by, stored.rectified_on, stored.note = row.rectify_by, row.rectified_on, row.note
+        stored.batch_id, stored.updated_at = None, utcnow()
+    return replaced
+
+
+@inspections_group.command("rectified")
+@click.option("--date", "date_text", required=True, help="The day of the inspection that found the problems.")
+@click.option("--area", "area_text", required=True, help="Its area.")
+@click.option("--on", "on_text", required=True, help="The day the problems were rectified.")
+@click.pass_context
+def rectified_cmd(ctx: click.Context, date_text: str, area_text: str, on_text: str) -> None:
+    """Record that an inspection's problems were rectified (整改完成)."""
+    from sqlalchemy import select
+
+    from ops_watch.core.timeutil import utcnow
+    from ops_watch.store.schema import InspectionRecord
+
+    with _runtime(ctx) as rt:
+        day, on = _day("--date", date_text), _day("--on", on_text)
+        area = _area(rt, area_text)
+        with rt.store.session() as session:
+            record = session.scalar(
+                select(InspectionRecord).where(InspectionRecord.day == day, InspectionRecord.area == area)
+            )
+            if record is None:
+                same_day = session.scalars(
+                    select(InspectionRecord.area).where(InspectionRecord.day == day)
+                ).all()
+                _fail(
+                    _t(
+                        rt,
+                        f"没有 {day} {area} 的检查记录（当天有：{'、'.join(same_day) or '无'}）",
+                        f"no inspection record of {day} {area} (that day: {', '.join(same_day) or 'none'})",
+                    )
+                )
+            if record.result != "problems":
+                _fail(
+                    _t(
+                        rt,
+                        f"{day} {area} 的检查结果为合格，没有要整改的问题",
+                        f"{day} {area} passed: nothing to rectify",
+                    )
+                )
+            if on < day:
+                _fail(
+                    _t(rt, f"--on：早于检查日期 {day}", f"--on: before the inspection ({day})"), EXIT_CONFIG
+                )
+            record.rectified_on, record.updated_at = on, utcnow()
+            late = (on - record.rectify_by).days if record.rectify_by and on > record.rectify_by else 0
+        text = _t(rt, f"已记录整改完成：{day} {area}，{on}", f"rectified: {day} {area} on {on}")
+        if late:
+            text += _t(rt, f"（超过期限 {late} 天）", f" ({late} day(s) after the deadline)")
+        click.echo(text)

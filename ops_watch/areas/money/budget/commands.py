@@ -1,0 +1,82 @@
+"""`ops-watch budget status`: the year's budget execution and its year-end forecast (R11)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import click
+
+from ops_watch.cli import EXIT_CONFIG, _at, _fail, _runtime, format_option, main, render
+
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+
+
+@main.group("budget")
+def budget_group() -> None:
+    """Budget execution (预算执行): execution rate, carry-over and the year-end forecast."""
+
+
+@budget_group.command("status")
+@click.option("--year", "year_text", help="The budget year, e.g. 2026; default the year of --at.")
+@click.option(
+    "--at",
+    "at_text",
+    help="As of this day (site time unless it has a zone); default now. Events after it are not counted.",
+)
+@format_option
+@click.pass_context
+def budget_status_cmd(ctx: click.Context, year_text: str | None, at_text: str | None, fmt: str) -> None:
+    """Initial budget, adjustments, final budget, paid, execution rate and carry-over, then the forecast: the
+    planned payments still to come, the year-end rate and carry-over. Amounts in 元 and 万元; JSON gives money
+    as exact strings."""
+    from ops_watch.areas.money.budget.model import (
+        LINE_COLUMNS,
+        PLANNED_COLUMNS,
+        budget_status,
+        planned_rows,
+        status_lines,
+    )
+
+    with _runtime(ctx) as rt:
+        at_day = _at(at_text, rt.config).astimezone(rt.config.site.zone).date()
+        year = _year(year_text, at_day)
+        # A past year is shown as it ended; the current one as of the day.
+        as_of = min(at_day, date(year, 12, 31))
+        with rt.store.session() as session:
+            status = budget_status(session, rt.rules.contract, year, as_of, language=rt.config.language)
+        if fmt == "json":
+            click.echo(json.dumps(status.as_dict(), ensure_ascii=False, indent=2))
+            return
+        language = rt.config.language
+        if fmt == "csv":  # one sheet for Excel: the lines, then the planned payments and what is lacking
+            click.echo(render(status_lines(status, language), LINE_COLUMNS, fmt))
+            return
+        zh = language == "zh"
+        click.echo(render(status_lines(status, language, details=False), LINE_COLUMNS, fmt))
+        click.echo()
+        click.echo("尚未支付的计划付款：" if zh else "Planned payments not yet made:")
+        click.echo(render(planned_rows(status, language), PLANNED_COLUMNS, fmt))
+        for text in status.missing:
+            click.echo(f"（预测缺：{text}）" if zh else f"(the forecast lacks: {text})")
+
+
+def _year(text: str | None, at_day: date) -> int:
+    if text is None:
+        return at_day.year
+    try:
+        year = int(text.strip())
+    except ValueError:
+        _fail(f"--year: {text!r} is not a year: write four digits, e.g. --year {at_day.year}", EXIT_CONFIG)
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        _fail(
+            f"--year: {year} is out of range ({FIRST_YEAR}–{LAST_YEAR}), e.g. --year {at_day.year}",
+            EXIT_CONFIG,
+        )
+    if year > at_day.year:
+        _fail(
+            f"--year: {year} has not started as of {at_day.isoformat()}: choose {at_day.year} or earlier, or give "
+            f"--at a day in {year}",
+            EXIT_CONFIG,
+        )
+    return year

@@ -1,0 +1,125 @@
+"""handover: the handover sheet (交接班表), one row per shift; upsert by (date, shift): a corrected sheet wins.
+
+`on_duty` lists names or staff ids separated by 、 , ， ; ； or /. `handover_time` is a time of day (08:00,
+8:00, 08:00:00), taken on the row's date in the site zone, or a full date-time: a night shift handed over on
+the next morning is written with the full date-time (2026-11-03 08:00), since a time of day alone would be
+read on the shift's own date.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from ops_watch.core.timeutil import parse_datetime
+from ops_watch.formats import fields
+from ops_watch.formats.spec import CellError, CellParser, Column, ParseContext, RecordKind
+from ops_watch.store.schema import HandoverShift
+
+ON_DUTY_SEPARATORS = r"、,，;；/"
+_TIME_OF_DAY = re.compile(r"^\s*(\d{1,2}):(\d{2})(?::(\d{2}))?\s*$")
+
+
+def time_or_datetime() -> CellParser:
+    """`08:00` / `8:00` / `08:00:00` -> a time of day; anything else must be a full date-time (aware UTC)."""
+
+    def parse(value: Any, ctx: ParseContext) -> time | datetime:
+        if isinstance(value, time):
+            return value.replace(tzinfo=None)
+        if isinstance(value, str):
+            m = _TIME_OF_DAY.match(value)
+            if m:
+                hour, minute, second = int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
+                if hour < 24 and minute < 60 and second < 60:
+                    return time(hour, minute, second)
+        try:
+            return parse_datetime(value, ctx.zone)
+        except ValueError:
+            raise CellError(
+                "不是时间（应为 08:00 或 2026-11-03 08:00 这样的写法）",
+                "not a time (write e.g. 08:00 or 2026-11-03 08:00)",
+            ) from None
+
+    return parse
+
+
+COLUMNS = (
+    Column("date", ("日期", "值班日期"), fields.date_value(), type_doc="date", example="2026-11-02"),
+    Column("shift", ("班次",), fields.text(64), example="白班"),
+    Column(
+        "on_duty",
+        ("值班人员", "值班人", "on duty"),
+        fields.text_list(ON_DUTY_SEPARATORS),
+        required=False,
+        default=(),
+        type_doc="list: names or staff ids separated by 、 , ， ; ； or / (empty = nobody listed)",
+        example="张伟、YW-0008",
+    ),
+    Column(
+        "handover_time",
+        ("交接时间", "handover at"),
+        time_or_datetime(),
+        required=False,
+        type_doc="time of day (08:00) on the row's date, site time, or a full date-time; empty = not recorded",
+        example="08:00",
+    ),
+    Column(
+        "handed_over_by",
+        ("交班人", "handed over by"),
+        fields.text(128),
+        required=False,
+        default="",
+        example="李强",
+    ),
+    Column(
+        "taken_over_by",
+        ("接班人", "taken over by"),
+        fields.text(128),
+        required=False,
+        default="",
+        example="张伟",
+    ),
+    Column("notes", ("备注", "说明"), fields.text(4000), required=False, default="", example="UPS 巡检正常"),
+)
+
+
+@dataclass(slots=True)
+class HandoverRecord:
+    date: date
+    shift: str
+    on_duty: list[str]
+    handover_at: datetime | None
+    handed_over_by: str
+    taken_over_by: str
+    notes: str
+
+
+def build(values: dict[str, Any], ctx: ParseContext) -> HandoverRecord:
+    when = values["handover_time"]
+    if isinstance(when, time):
+        when = datetime.combine(values["date"], when, tzinfo=ctx.zone).astimezone(UTC)
+    return HandoverRecord(
+        date=values["date"],
+        shift=values["shift"],
+        on_duty=list(values["on_duty"]),
+        handover_at=when,
+        handed_over_by=values["handed_over_by"],
+        taken_over_by=values["taken_over_by"],
+        notes=values["notes"],
+    )
+
+
+KIND = RecordKind(
+    name="handover",
+    title_zh="交接班表",
+    title_en="handover sheets",
+    columns=COLUMNS,
+    record_type=HandoverRecord,
+    build=build,
+    table=HandoverShift,
+    write_mode="upsert",
+    key=("date", "shift"),
+    time_column=None,
+)

@@ -1,0 +1,105 @@
+"""The check registry: a check is a plain function registered under a name with its params model.
+
+Rule files (data only) name a check and give its params; the registry validates both at load, so an
+unknown check or a wrong param is caught before anything runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy.orm import Session
+
+SEVERITIES = ("info", "warning", "critical")
+AREAS = ("resources", "staffing", "continuity", "governance", "evidence", "money")
+
+
+class Params(BaseModel):
+    """Base of every check's params: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass
+class CheckContext:
+    session: Session
+    at: datetime  # evaluation time, aware UTC; checks see only evidence up to it
+    zone: ZoneInfo
+    contract: dict[str, Any]
+    language: str = "zh"
+    # Set by a check that judges only a window (e.g. the shifts of the last 35 days): its findings about
+    # periods that start before this time are left as they are, not resolved because the window moved on.
+    scope_start: datetime | None = None
+
+    def t(self, zh: str, en: str) -> str:
+        """Pick the user's language for a summary."""
+        return zh if self.language == "zh" else en
+
+
+@dataclass
+class FindingDraft:
+    """What a check reports; the engine turns it into a finding with a lifecycle."""
+
+    subject: str
+    summary: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+    period_start: datetime | None = None
+    period_end: datetime | None = None
+    severity: str | None = None  # None: the rule's severity
+
+    def fingerprint(self, rule_id: str) -> str:
+        parts = [
+            rule_id,
+            self.subject,
+            self.period_start.isoformat() if self.period_start else "",
+            self.period_end.isoformat() if self.period_end else "",
+        ]
+        return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:40]
+
+
+CheckFn = Callable[[CheckContext, Any], Iterable[FindingDraft]]
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    name: str
+    fn: CheckFn
+    params: type[Params]
+    area: str
+    example: str  # a TOML rule using this check; a test loads every example
+
+
+CHECKS: dict[str, CheckSpec] = {}
+
+
+def check(name: str, *, params: type[Params], area: str, example: str) -> Callable[[CheckFn], CheckFn]:
+    """Register a check function under `name`."""
+    if area not in AREAS:
+        raise ValueError(f"check {name}: unknown area {area!r}")
+
+    def register(fn: CheckFn) -> CheckFn:
+        if name in CHECKS:
+            raise ValueError(f"check {name!r} registered twice")
+        CHECKS[name] = CheckSpec(name=name, fn=fn, params=params, area=area, example=example.strip())
+        return fn
+
+    return register
+
+
+def load_all() -> dict[str, CheckSpec]:
+    """Import every check module so each registers itself (and the contract sections they read)."""
+    import ops_watch.areas.continuity.model  # noqa: F401  (registers the [continuity] contract section)
+    import ops_watch.areas.governance.audit.model  # noqa: F401  (registers the [audit] contract section)
+    import ops_watch.areas.governance.contract_text.model  # noqa: F401  (registers the [contract_text] contract section)
+    import ops_watch.areas.governance.inspections.model  # noqa: F401  (registers the [inspections] contract section)
+    import ops_watch.areas.governance.survey.model  # noqa: F401  (registers the [survey] contract section)
+    import ops_watch.areas.staffing.shifts  # noqa: F401  (registers the [staffing] contract section)
+    import ops_watch.findings.rectification  # noqa: F401  (registers the [rectification] contract section)
+
+    return CHECKS
