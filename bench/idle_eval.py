@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import func, select  # noqa: E402
 
 from ops_watch.areas.resources import utilization  # noqa: E402
-from ops_watch.findings import engine
+from ops_watch.findings import engine  # noqa: E402
 from ops_watch.findings.rules import load_rules  # noqa: E402
 from ops_watch.store import open_store  # noqa: E402
 from ops_watch.store.schema import Finding, InventoryResource, UtilizationSample  # noqa: E402

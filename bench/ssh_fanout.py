@@ -45,11 +45,11 @@ from sshd import SSHD, Sshd, free_port, generate_key  # noqa: E402
 
 # What the daemon imports, so that the RSS printed is the daemon's, not a bare script's.
 import ops_watch.daemon  # noqa: E402, F401
-from ops_watch.sources import load_all  # noqa: E402
+from ops_watch import plugins  # noqa: E402
 from ops_watch.sources.procfs import SNAPSHOT_SCRIPT  # noqa: E402
 from ops_watch.sources.ssh import SshCollector, SshSettings  # noqa: E402
 
-load_all()
+plugins.load()
 
 BENCH_USER = "opswatch-bench"
 PER_SSHD = 16

@@ -39,11 +39,12 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import func, insert, select  # noqa: E402
 
+from ops_watch import plugins  # noqa: E402
 from ops_watch.areas.staffing.kind_door import dedupe_key  # noqa: E402
 from ops_watch.areas.staffing.shifts import shift_instances  # noqa: E402
+from ops_watch.core.contract import parse_contract  # noqa: E402
 from ops_watch.findings import engine  # noqa: E402
-from ops_watch.findings.registry import load_all  # noqa: E402
-from ops_watch.findings.rules import RuleSet, load_rules, parse_contract  # noqa: E402
+from ops_watch.findings.rules import RuleSet, load_rules  # noqa: E402
 from ops_watch.store import open_store  # noqa: E402
 from ops_watch.store.schema import DoorEvent, Finding, HandoverShift, StaffMember  # noqa: E402
 
@@ -178,7 +179,7 @@ def build(url: str) -> dict[str, int]:
 
 
 def measure(url: str, what: str) -> dict[str, float]:
-    load_all()
+    plugins.load()
     store = open_store(url)
     started = time.perf_counter()
     if what == "replay":

@@ -30,17 +30,9 @@ from pydantic import (
     model_validator,
 )
 
+from ops_watch.core.errors import ConfigError, key_path, reason
 from ops_watch.core.log import register_secret
 from ops_watch.core.timeutil import parse_duration
-
-
-class ConfigError(Exception):
-    """Start-up cannot go on: `problems` lists each as 'file: key.path: reason'."""
-
-    def __init__(self, problems: list[str]):
-        self.problems = problems
-        super().__init__("\n".join(problems))
-
 
 Duration = Annotated[
     timedelta, BeforeValidator(lambda v: parse_duration(v) if isinstance(v, str | int | float) else v)
@@ -741,28 +733,8 @@ def _base(info: Any) -> Path:
     return Path(ctx.get("base", Path.cwd()))
 
 
-def _key_path(loc: tuple[Any, ...]) -> str:
-    parts = []
-    for item in loc:
-        if isinstance(item, int):
-            parts[-1:] = [f"{parts[-1]}[{item}]"] if parts else [f"[{item}]"]
-        elif item not in ("function-after", "function-before") and not str(item).startswith("function-"):
-            parts.append(str(item))
-    return ".".join(parts)
-
-
-def _reason(err: dict[str, Any]) -> str:
-    msg = str(err["msg"])
-    if err["type"] == "extra_forbidden":
-        return "unknown setting (check the spelling against config.example.toml)"
-    for prefix in ("Value error, ", "Assertion failed, "):
-        if msg.startswith(prefix):
-            msg = msg[len(prefix) :]
-    return msg[:1].lower() + msg[1:]
-
-
 def format_validation_error(file: str, exc: ValidationError) -> list[str]:
-    return [f"{file}: {_key_path(e['loc']) or '(top level)'}: {_reason(e)}" for e in exc.errors()]
+    return [f"{file}: {key_path(e['loc']) or '(top level)'}: {reason(e)}" for e in exc.errors()]
 
 
 def parse_config(data: dict[str, Any], path: Path, check_secrets: bool = True) -> Config:

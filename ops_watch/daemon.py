@@ -30,6 +30,7 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from ops_watch import jobs as jobs_module
 from ops_watch.config import ConfigError, ScheduleEntry
 from ops_watch.core import sdnotify
 from ops_watch.core.log import get_logger, setup_logging
@@ -422,7 +423,6 @@ def run_daemon(
     `jobs` replaces the job table (tests); `log_level` (the command line's --log-level) wins over
     log.level, also after a reload.
     """
-    from ops_watch import jobs as jobs_module
 
     job_table = dict(jobs if jobs is not None else jobs_module.JOBS)
     try:

@@ -27,10 +27,11 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ops_watch.config import Config
+from ops_watch.config import Config, ConfigError
 from ops_watch.core.log import get_logger
 from ops_watch.core.output import excel_safe
 from ops_watch.core.timeutil import format_local, utcnow
+from ops_watch.findings.rules import load_rules
 from ops_watch.formats import KINDS, RecordKind
 from ops_watch.formats.records import FileRejected, read_records
 from ops_watch.formats.spec import CellError, Document, Fault, ParseContext, Problem
@@ -340,8 +341,6 @@ class _FileIngest:
         and can be dropped again)."""
         if self.given_contract is not None:
             return self.given_contract
-        from ops_watch.config import ConfigError
-        from ops_watch.findings.rules import load_rules
 
         try:
             return load_rules(self.config.rules_dir).contract

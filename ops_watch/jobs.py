@@ -2,20 +2,38 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime, timedelta
+from collections.abc import Callable, Mapping
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
 
+from ops_watch.areas.continuity.backups import poll_backups
+from ops_watch.areas.governance.inspections.model import (
+    InspectionsSection,
+    PlanError,
+    inspection_terms,
+    plan_month,
+    reminder_message_id,
+    reminder_text,
+    stored_plan,
+)
 from ops_watch.areas.resources import utilization
+from ops_watch.areas.staffing.doors import poll_doors
 from ops_watch.collect import collect_cycle
+from ops_watch.config import Config
 from ops_watch.core.log import get_logger
 from ops_watch.core.timeutil import utcnow
 from ops_watch.findings import engine
+from ops_watch.ingest import ingest_drop_folder
 from ops_watch.notify.outbox import deliver_due, queue_finding_messages
+from ops_watch.report.archive import purge_reports
+from ops_watch.report.model import Week
+from ops_watch.report.weekly import build_and_archive, queue
+from ops_watch.report.weekly import recipients as report_recipients
 from ops_watch.runtime import Runtime
-from ops_watch.store.schema import Finding, OutboxMessage
+from ops_watch.store import Store
+from ops_watch.store.schema import Finding, OutboxMessage, PlannedInspection
 
 log = get_logger(__name__)
 
@@ -25,8 +43,6 @@ def collect(rt: Runtime) -> dict[str, Any]:
 
 
 def ingest(rt: Runtime, at: datetime | None = None) -> dict[str, Any]:
-    from ops_watch.ingest import ingest_drop_folder
-
     results = ingest_drop_folder(rt.store, rt.config, at, rt.rules.contract)
     counts: dict[str, Any] = {"files": len(results), "rows_ok": 0, "rows_bad": 0}
     for r in results:
@@ -37,14 +53,10 @@ def ingest(rt: Runtime, at: datetime | None = None) -> dict[str, Any]:
 
 
 def doors(rt: Runtime) -> dict[str, Any]:
-    from ops_watch.areas.staffing.doors import poll_doors
-
     return poll_doors(rt.store, rt.config)
 
 
 def backups(rt: Runtime) -> dict[str, Any]:
-    from ops_watch.areas.continuity.backups import poll_backups
-
     return poll_backups(rt.store, rt.config)
 
 
@@ -73,8 +85,6 @@ def notify(rt: Runtime, force: bool = False) -> dict[str, Any]:
 
 def report_weekly(rt: Runtime) -> dict[str, Any]:
     """Build, archive and email the last complete week's report (once per week, however often it runs)."""
-    from ops_watch.report.model import Week
-    from ops_watch.report.weekly import build_and_archive, queue
 
     week = Week.last_complete(utcnow(), rt.config.site.zone)
     built = build_and_archive(rt.store, rt.config, rt.rules.contract, week)
@@ -89,11 +99,108 @@ def report_weekly(rt: Runtime) -> dict[str, Any]:
     }
 
 
+# --- the inspections job: the plan and the morning reminder ---
+
+
+def recipients(config: Config, terms: InspectionsSection) -> list[str]:
+    if terms.recipients:
+        return list(terms.recipients)
+    return report_recipients(config)
+
+
+def queue_reminders(
+    store: Store, config: Config, terms: InspectionsSection, today: date, now: datetime
+) -> int:
+    """Queue today's reminder (one email for all of today's planned areas) unless it was queued before."""
+    with store.session() as session:
+        rows = session.scalars(
+            select(PlannedInspection)
+            .where(PlannedInspection.day == today, PlannedInspection.reminded_at.is_(None))
+            .order_by(PlannedInspection.area)
+        ).all()
+        if not rows:
+            return 0
+        if not config.notify.email.enabled:
+            log.info("inspection reminder not sent: notify.email.enabled is false", day=today.isoformat())
+            return 0
+        to = recipients(config, terms)
+        if not to:
+            log.warning(
+                "inspection reminder not sent: no email recipients",
+                day=today.isoformat(),
+                hint="set [inspections] recipients in contract.toml, or notify.email.recipients",
+            )
+            return 0
+        mid = reminder_message_id(today)
+        queued = 0
+        if session.scalar(select(OutboxMessage.id).where(OutboxMessage.message_id == mid)) is None:
+            every = session.scalars(
+                select(PlannedInspection.area)
+                .where(PlannedInspection.day == today)
+                .order_by(PlannedInspection.area)
+            ).all()
+            subject, body = reminder_text(today, list(every), terms, config.language, _drop_hint(config))
+            session.add(
+                OutboxMessage(
+                    channel="email",
+                    receiver="inspections",
+                    created_at=now,
+                    recipients=to,
+                    subject=subject,
+                    body_text=body,
+                    body_html="",
+                    message_id=mid,
+                    payload={"inspection_day": today.isoformat(), "areas": list(every)},
+                    status="pending",
+                    attempts=0,
+                    next_attempt_at=now - timedelta(seconds=1),
+                )
+            )
+            queued = 1
+        # The same transaction: a crash leaves either both (sent later by the outbox) or neither (queued again).
+        for row in rows:
+            row.reminded_at = now
+    return queued
+
+
+def _drop_hint(config: Config) -> str:
+    try:
+        return str(config.drop_dir.relative_to(config.config_dir))
+    except ValueError:
+        return str(config.drop_dir)
+
+
+def run_reminders(
+    store: Store, config: Config, contract: Mapping[str, Any], now: datetime | None = None
+) -> dict[str, Any]:
+    """The daemon's job: draw the month's plan if it has none (per_month > 0), then queue and deliver today's
+    reminder once `remind_at` has passed (site time). Never raises for a plan that cannot be drawn or a mail
+    server that is down: the first is logged and counted, the second left to the outbox's retries."""
+    now = now or utcnow()
+    zone = config.site.zone
+    local = now.astimezone(zone)
+    today = local.date()
+    month = f"{today:%Y-%m}"
+    terms = inspection_terms(contract)
+    out: dict[str, Any] = {"month": month, "drawn": 0, "queued": 0, "sent": 0, "failed": 0}
+    if terms.per_month > 0 and stored_plan(store, month) is None:
+        try:
+            plan = plan_month(store, contract, zone, month, "ops-watch daemon", now=now)
+            out["drawn"] = len(plan.rows)
+        except PlanError as exc:
+            log.warning("inspection plan not drawn", month=month, reason=exc.en)
+            out["plan_error"] = exc.en
+    if local.time() >= terms.remind_at:
+        out["queued"] = queue_reminders(store, config, terms, today, now)
+    if out["queued"]:
+        delivered = deliver_due(store, config, at=max(now, utcnow()))
+        out["sent"], out["failed"] = delivered.sent, delivered.failed + delivered.dead
+    return out
+
+
 def inspections(rt: Runtime) -> dict[str, Any]:
     """Draw the month's unannounced inspections if the contract asks for them and none are drawn; on a
     planned day, remind the center that morning (once per day, however often this runs)."""
-    from ops_watch.areas.governance.inspections.model import run_reminders
-
     return run_reminders(rt.store, rt.config, rt.rules.contract, utcnow())
 
 
@@ -111,7 +218,6 @@ def purge(rt: Runtime) -> dict[str, Any]:
             OutboxMessage.__table__.update().where(OutboxMessage.finding_id.in_(old)).values(finding_id=None)
         )
         findings = session.execute(delete(Finding).where(Finding.id.in_(old))).rowcount
-    from ops_watch.report.archive import purge_reports
 
     reports = purge_reports(rt.config.reports_dir, rt.config.report.retention_years, now.date())
     return {"utilization": purged, "messages": sent, "findings": findings, "reports": len(reports)}

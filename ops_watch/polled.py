@@ -22,17 +22,9 @@ from ops_watch.config import Config
 from ops_watch.formats.records import FileRejected, read_records
 from ops_watch.formats.spec import ParseContext, RecordKind
 from ops_watch.formats.tabular import SourceRow
-from ops_watch.sources import ERROR_KINDS
+from ops_watch.ingest import RecordWriter
+from ops_watch.sources import PollError
 from ops_watch.store.schema import EvidenceBatch, RowError, StoreState
-
-
-class PollError(Exception):
-    """A poll that failed as a whole; `kind` is one of ops_watch.sources.ERROR_KINDS."""
-
-    def __init__(self, kind: str, message: str):
-        assert kind in ERROR_KINDS, kind
-        super().__init__(message)
-        self.kind = kind
 
 
 def load_state(session: Session, name: str) -> dict[str, Any]:
@@ -74,7 +66,6 @@ def store_rows(
     detail: dict[str, Any],
 ) -> tuple[EvidenceBatch, Stored]:
     """Parse rows under `header` (the kind's column names) and store them as one batch of `kind`."""
-    from ops_watch.ingest import RecordWriter
 
     batch = EvidenceBatch(
         kind=kind.name,

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from ops_watch.config import Config, ConfigError, load_config
 from ops_watch.findings.rules import RuleSet, load_rules
+from ops_watch.sources import build_collectors
 from ops_watch.store import Store, open_store
 
 if TYPE_CHECKING:
@@ -24,8 +25,6 @@ class Runtime:
     def collectors(self) -> dict[str, Collector]:
         """The enabled collectors, built once and kept: they hold connections and counters between cycles."""
         if self._collectors is None:
-            from ops_watch.sources import build_collectors
-
             self._collectors = build_collectors(self.config)
         return self._collectors
 

@@ -34,6 +34,11 @@ from typing import Any, NoReturn
 
 import pytest
 
+from ops_watch import plugins
+
+# Every plug-in (areas, transports, vendor formats), as the CLI and the daemon load them at start.
+plugins.load()
+
 REPO = Path(__file__).resolve().parent.parent
 SBIN_DIRS = ("/usr/local/sbin", "/usr/sbin", "/sbin")
 # Tools scripts/install-test-deps.sh unpacks without installing them into the system (restic).

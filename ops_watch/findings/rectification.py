@@ -12,8 +12,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
+from ops_watch.core.contract import CONTRACT_SECTIONS
 from ops_watch.core.timeutil import parse_duration
-from ops_watch.findings.rules import CONTRACT_SECTIONS
 
 
 class RectificationSection(BaseModel):
@@ -46,7 +46,7 @@ class RectificationSection(BaseModel):
         return getattr(self, severity, self.info)
 
 
-CONTRACT_SECTIONS["rectification"] = RectificationSection
+CONTRACT_SECTIONS.add("rectification", RectificationSection)
 
 
 def rectification_terms(contract: Mapping[str, Any]) -> RectificationSection:

@@ -13,17 +13,14 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session
 
-SEVERITIES = ("info", "warning", "critical")
-AREAS = ("resources", "staffing", "continuity", "governance", "evidence", "money")
+from ops_watch.core.models import NoParams, Strict
+from ops_watch.core.registry import Registry
+from ops_watch.core.vocabulary import AREAS, SEVERITIES, text
 
-
-class Params(BaseModel):
-    """Base of every check's params: unknown keys are errors."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
+# Base of every check's params: unknown keys are errors.
+Params = Strict
 
 
 @dataclass
@@ -39,7 +36,7 @@ class CheckContext:
 
     def t(self, zh: str, en: str) -> str:
         """Pick the user's language for a summary."""
-        return zh if self.language == "zh" else en
+        return text(self.language, zh, en)
 
 
 @dataclass
@@ -75,7 +72,7 @@ class CheckSpec:
     example: str  # a TOML rule using this check; a test loads every example
 
 
-CHECKS: dict[str, CheckSpec] = {}
+CHECKS: Registry[CheckSpec] = Registry("check")
 
 
 def check(name: str, *, params: type[Params], area: str, example: str) -> Callable[[CheckFn], CheckFn]:
@@ -83,23 +80,20 @@ def check(name: str, *, params: type[Params], area: str, example: str) -> Callab
     if area not in AREAS:
         raise ValueError(f"check {name}: unknown area {area!r}")
 
-    def register(fn: CheckFn) -> CheckFn:
-        if name in CHECKS:
-            raise ValueError(f"check {name!r} registered twice")
-        CHECKS[name] = CheckSpec(name=name, fn=fn, params=params, area=area, example=example.strip())
-        return fn
-
-    return register
+    return CHECKS.decorator(
+        name, lambda fn: CheckSpec(name=name, fn=fn, params=params, area=area, example=example.strip())
+    )
 
 
-def load_all() -> dict[str, CheckSpec]:
-    """Import every check module so each registers itself (and the contract sections they read)."""
-    import ops_watch.areas.continuity.model  # noqa: F401  (registers the [continuity] contract section)
-    import ops_watch.areas.governance.audit.model  # noqa: F401  (registers the [audit] contract section)
-    import ops_watch.areas.governance.contract_text.model  # noqa: F401  (registers the [contract_text] contract section)
-    import ops_watch.areas.governance.inspections.model  # noqa: F401  (registers the [inspections] contract section)
-    import ops_watch.areas.governance.survey.model  # noqa: F401  (registers the [survey] contract section)
-    import ops_watch.areas.staffing.shifts  # noqa: F401  (registers the [staffing] contract section)
-    import ops_watch.findings.rectification  # noqa: F401  (registers the [rectification] contract section)
-
-    return CHECKS
+__all__ = [
+    "AREAS",
+    "CHECKS",
+    "CheckContext",
+    "CheckFn",
+    "CheckSpec",
+    "FindingDraft",
+    "NoParams",
+    "Params",
+    "SEVERITIES",
+    "check",
+]

@@ -8,39 +8,19 @@ Every problem is reported at load with file, rule id and key; nothing in a rule 
 
 from __future__ import annotations
 
-import tomllib
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
-from ops_watch.config import ConfigError, _key_path, _reason
-from ops_watch.findings.registry import CHECKS, SEVERITIES, CheckSpec, Params, load_all
-
-M = TypeVar("M", bound=BaseModel)
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+from ops_watch.core.contract import read_contract, read_toml, validation_problems
+from ops_watch.core.errors import ConfigError
+from ops_watch.core.models import Strict
+from ops_watch.findings.registry import CHECKS, CheckSpec, Params
 
 
-class ContractMeta(_Strict):
-    name: str = ""
-    number: str = ""
-    client: str = ""
-    contractor: str = ""
-    start: date | None = None
-    end: date | None = None
-
-
-# Sections of contract.toml: name -> model. Each later area registers its own section here.
-CONTRACT_SECTIONS: dict[str, type[BaseModel]] = {"contract": ContractMeta}
-
-
-class RuleEntry(_Strict):
+class RuleEntry(Strict):
     id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$")
     check: str
     severity: Literal["info", "warning", "critical"]
@@ -74,54 +54,6 @@ class RuleSet:
         return next((r for r in self.rules if r.id == rule_id), None)
 
 
-def section_of(contract: Mapping[str, Any], name: str, model: type[M]) -> M:
-    """The contract's section `name` as `model`: as loaded, built from a plain mapping (a contract written by
-    hand in tests and tools), or the model's defaults when the contract has no such section."""
-    section = contract.get(name)
-    if isinstance(section, model):
-        return section
-    if isinstance(section, Mapping):
-        return model.model_validate(dict(section))
-    return model()
-
-
-def _read_toml(path: Path, problems: list[str]) -> dict[str, Any] | None:
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        problems.append(f"{path.name}: not UTF-8 text")
-    except tomllib.TOMLDecodeError as exc:
-        problems.append(f"{path.name}: not valid TOML: {exc}")
-    except OSError as exc:
-        problems.append(f"{path.name}: cannot read: {exc.strerror}")
-    return None
-
-
-def _errors(prefix: str, exc: ValidationError) -> list[str]:
-    return [f"{prefix}{_key_path(e['loc']) or '(top level)'}: {_reason(e)}" for e in exc.errors()]
-
-
-def parse_contract(data: dict[str, Any], file: str, problems: list[str]) -> dict[str, Any]:
-    contract: dict[str, Any] = {}
-    for section, body in data.items():
-        model = CONTRACT_SECTIONS.get(section)
-        if model is None:
-            known = ", ".join(sorted(CONTRACT_SECTIONS))
-            problems.append(f"{file}: {section}: unknown contract section (known: {known})")
-            continue
-        try:
-            contract[section] = model.model_validate(body)
-        except ValidationError as exc:
-            problems.extend(_errors(f"{file}: {section}.", exc))
-    for section, model in CONTRACT_SECTIONS.items():
-        if section not in contract:
-            try:
-                contract[section] = model()
-            except ValidationError:
-                problems.append(f"{file}: {section}: this section is required")
-    return contract
-
-
 def parse_rules(data: dict[str, Any], file: str, problems: list[str]) -> list[Rule]:
     extra = sorted(set(data) - {"rule"})
     for key in extra:
@@ -139,7 +71,7 @@ def parse_rules(data: dict[str, Any], file: str, problems: list[str]) -> list[Ru
         try:
             entry = RuleEntry.model_validate(raw)
         except ValidationError as exc:
-            problems.extend(_errors(prefix, exc))
+            problems.extend(validation_problems(prefix, exc))
             continue
         spec = CHECKS.get(entry.check)
         if spec is None:
@@ -150,7 +82,7 @@ def parse_rules(data: dict[str, Any], file: str, problems: list[str]) -> list[Ru
         try:
             params = spec.params.model_validate(entry.params)
         except ValidationError as exc:
-            problems.extend(_errors(f"{prefix}params.", exc))
+            problems.extend(validation_problems(f"{prefix}params.", exc))
             continue
         rules.append(Rule(entry.id, spec, entry.severity, entry.title, entry.enabled, params, file))
     return rules
@@ -158,23 +90,16 @@ def parse_rules(data: dict[str, Any], file: str, problems: list[str]) -> list[Ru
 
 def load_rules(rules_dir: Path) -> RuleSet:
     """Read contract.toml and every other *.toml; raise ConfigError listing every problem."""
-    load_all()
     problems: list[str] = []
     if not rules_dir.is_dir():
         raise ConfigError([f"{rules_dir}: the rules directory does not exist (paths.rules_dir)"])
-    contract_path = rules_dir / "contract.toml"
-    contract_data = _read_toml(contract_path, problems) if contract_path.exists() else {}
-    ruleset = RuleSet(contract=parse_contract(contract_data or {}, "contract.toml", problems))
-    # Sections with paths (e.g. [archive] dir) take relative ones from the rules directory.
-    for name, section in list(ruleset.contract.items()):
-        if hasattr(section, "with_base"):
-            ruleset.contract[name] = section.with_base(rules_dir)
+    ruleset = RuleSet(contract=read_contract(rules_dir, problems))
     seen: dict[str, str] = {}
     for path in sorted(rules_dir.glob("*.toml")):
         if path.name == "contract.toml":
             continue
         ruleset.files.append(path.name)
-        data = _read_toml(path, problems)
+        data = read_toml(path, problems)
         if data is None:
             continue
         for rule in parse_rules(data, path.name, problems):
@@ -188,13 +113,4 @@ def load_rules(rules_dir: Path) -> RuleSet:
     return ruleset
 
 
-__all__ = [
-    "CONTRACT_SECTIONS",
-    "section_of",
-    "SEVERITIES",
-    "Rule",
-    "RuleSet",
-    "load_rules",
-    "parse_rules",
-    "parse_contract",
-]
+__all__ = ["Rule", "RuleSet", "load_rules", "parse_rules"]

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ops_watch.core.registry import Registry
 from ops_watch.formats.spec import Problem
 from ops_watch.formats.tabular import SourceRow, Table, TableError, open_table
 
@@ -73,23 +74,15 @@ class VendorFormat:
     shape_en: str
 
 
-VENDOR_FORMATS: dict[str, VendorFormat] = {}
+VENDOR_FORMATS: Registry[VendorFormat] = Registry("vendor format")
 
 
 def vendor_format(fmt: VendorFormat) -> VendorFormat:
-    if fmt.name in VENDOR_FORMATS:
-        raise ValueError(f"vendor format {fmt.name!r} registered twice")
-    VENDOR_FORMATS[fmt.name] = fmt
-    return fmt
+    return VENDOR_FORMATS.add(fmt.name, fmt)
 
 
 def formats_for(kind: str) -> list[VendorFormat]:
-    _load()
     return [f for f in VENDOR_FORMATS.values() if f.kind == kind]
-
-
-def _load() -> None:
-    from ops_watch.formats import hikvision, restic, zkbiotime  # noqa: F401  (each registers its format)
 
 
 def fault_row(number: int, zh: str, en: str, cells: list[Any] | None = None) -> SourceRow:

@@ -11,6 +11,7 @@ from email.utils import format_datetime
 from pathlib import Path
 
 from ops_watch.config import EmailConfig
+from ops_watch.report.archive import ArchiveError, read_manifest, read_verified
 from ops_watch.store.schema import OutboxMessage
 
 
@@ -49,7 +50,6 @@ XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.she
 
 def _report_parts(mail: EmailMessage, folder: Path) -> None:
     """multipart/mixed: (multipart/alternative: text, multipart/related: HTML + charts by Content-ID), XLSX."""
-    from ops_watch.report.archive import ArchiveError, read_manifest, read_verified
 
     try:
         manifest = read_manifest(folder)

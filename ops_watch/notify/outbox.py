@@ -17,6 +17,7 @@ from ops_watch.core.log import get_logger
 from ops_watch.core.timeutil import utcnow
 from ops_watch.notify.email import DeliveryError, email_transport
 from ops_watch.notify.groups import PlanResult, plan
+from ops_watch.notify.webhook import webhook_transport
 from ops_watch.store import Store
 from ops_watch.store.schema import OutboxMessage
 
@@ -48,7 +49,6 @@ Transport = Callable[[OutboxMessage], str]
 
 def transports(config: Config) -> Callable[[OutboxMessage], Transport]:
     """The transport for a message: by its channel and its receiver's settings (built once per pass)."""
-    from ops_watch.notify.webhook import webhook_transport
 
     built: dict[tuple[str, str], Transport] = {}
 

@@ -17,19 +17,9 @@ from jinja2 import Environment, PackageLoader
 
 from ops_watch.config import Config
 from ops_watch.core.timeutil import format_local
+from ops_watch.core.vocabulary import AREA_ZH, SEVERITY_COLOUR, SEVERITY_RANK, SEVERITY_ZH
 from ops_watch.store.schema import Finding
 
-SEVERITY_ZH = {"info": "提示", "warning": "警告", "critical": "严重"}
-SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
-AREA_ZH = {
-    "resources": "资源使用",
-    "staffing": "人员与门禁",
-    "continuity": "备份与演练",
-    "governance": "管理资料",
-    "evidence": "证据采集",
-    "money": "经费与考核",
-}
-COLOUR = {"info": "#555555", "warning": "#b36b00", "critical": "#c0392b", "resolved": "#2e7d32"}
 MAX_SUBJECT = 150
 MAX_LISTED = 50  # a message lists at most this many findings of each kind, then says how many more
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
@@ -129,7 +119,7 @@ def render_group(
         more_still=max(0, len(still) - MAX_LISTED),
         more_resolved=max(0, len(resolved) - MAX_LISTED),
         severity=lambda s: SEVERITY_ZH.get(s, s) if zh else s,
-        colour=COLOUR,
+        colour=SEVERITY_COLOUR,
         local=local,
         one_line=one_line,
         site=config.site.name,
@@ -195,4 +185,4 @@ def _markdown(
     return "\n".join(lines)
 
 
-__all__ = ["AREA_ZH", "Rendered", "group_title", "md_escape", "one_line", "render_group"]
+__all__ = ["Rendered", "group_title", "md_escape", "one_line", "render_group"]

@@ -14,7 +14,9 @@ from sqlalchemy.orm import Session
 
 from ops_watch.config import Config
 from ops_watch.core.timeutil import from_store
+from ops_watch.core.vocabulary import SEVERITY_RANK, SEVERITY_ZH
 from ops_watch.findings.rectification import deadline, rectification_terms
+from ops_watch.report.fonts import find_cjk_font
 from ops_watch.report.model import (
     AreaReport,
     Column,
@@ -26,11 +28,10 @@ from ops_watch.report.model import (
     Week,
     WeeklyReport,
 )
-from ops_watch.report.sections import AreaContext, AreaData, load_areas, spec_for
+from ops_watch.report.sections import SECTIONS, AreaContext, AreaData, spec_for
 from ops_watch.store.schema import EvidenceBatch, Finding, OutboxMessage
 
 OPEN = ("open", "acknowledged", "silenced")
-SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
 # Checks whose findings say that evidence stopped arriving (the gaps list names them as silent sources).
 SILENT_CHECKS = ("collection_failed", "evidence_freshness", "door_poll_failed", "backup_source_failed")
 
@@ -217,12 +218,11 @@ def findings_table(lines: list[FindingLine], week: Week, language: str, titles: 
     kinds = dict.fromkeys(("opened_at", "first_seen", "resolved_at", "deadline"), "datetime")
     kinds.update(id="int", age_days="float")
     columns = [Column(k, FINDING_COLUMNS_ZH[k] if zh else k, kinds.get(k, "text")) for k in keys]  # type: ignore[arg-type]
-    from ops_watch.notify.render import SEVERITY_ZH
 
     status_zh = {"open": "未解决", "acknowledged": "已确认", "silenced": "已静默", "resolved": "已解决"}
     rows = []
     for f in sorted(
-        lines, key=lambda f: (f.status == "resolved", SEVERITY_ORDER.get(f.severity, 9), f.opened_at)
+        lines, key=lambda f: (f.status == "resolved", -SEVERITY_RANK.get(f.severity, -9), f.opened_at)
     ):
         rows.append(
             {
@@ -287,10 +287,9 @@ def gaps_table(gaps: list[Gap], week: Week, language: str) -> Table:
 def build_report(
     session: Session, config: Config, contract: Mapping[str, Any], week: Week, language: str
 ) -> WeeklyReport:
-    from ops_watch.report import charts
-    from ops_watch.report.fonts import find_cjk_font
+    from ops_watch.report import charts  # start-up time: matplotlib loads only when a chart is drawn
 
-    specs = load_areas()
+    specs = SECTIONS
     font = find_cjk_font(tuple(config.resolve(p) for p in config.report.font_dirs))
     lines = findings_of_week(session, week, contract)
     gaps = gather_gaps(session, week, lines, language)
@@ -306,7 +305,7 @@ def build_report(
         mine = by_area.get(key, [])
         still_open = sorted(
             (f for f in mine if f.status != "resolved"),
-            key=lambda f: (f.opened_at, SEVERITY_ORDER.get(f.severity, 9)),
+            key=lambda f: (f.opened_at, -SEVERITY_RANK.get(f.severity, -9)),
         )
         if spec.build is None and not mine:
             continue

@@ -12,8 +12,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from ops_watch.notify.render import COLOUR as SEVERITY_COLOUR
-from ops_watch.notify.render import SEVERITY_ZH
+from ops_watch.core.vocabulary import SEVERITY_COLOUR, SEVERITY_ZH
 from ops_watch.report.model import Figure, FindingLine, Table, WeeklyReport
 
 STATUS_ZH = {"green": "正常", "amber": "需关注", "red": "严重", "none": "无数据"}

@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from ops_watch.config import Config
+from ops_watch.core.registry import Registry
+from ops_watch.core.vocabulary import AREA_ZH, text
 from ops_watch.report.model import Chart, Figure, FindingLine, Gap, Table, Week
 
 
@@ -43,7 +45,7 @@ class AreaContext:
         return self.config.report.max_rows
 
     def t(self, zh: str, en: str) -> str:
-        return zh if self.language == "zh" else en
+        return text(self.language, zh, en)
 
 
 @dataclass
@@ -72,31 +74,16 @@ class AreaSpec:
         return self.title_zh if language == "zh" else self.title_en
 
 
-AREAS: dict[str, AreaSpec] = {}
+SECTIONS: Registry[AreaSpec] = Registry("report section")
 
 
 def report_area(key: str, order: int, title_zh: str, title_en: str) -> Callable[[Builder], Builder]:
     """Register `fn` as the builder of area `key` (the `area` of its checks' findings)."""
-
-    def register(fn: Builder) -> Builder:
-        if key in AREAS:
-            raise ValueError(f"report area {key!r} registered twice")
-        AREAS[key] = AreaSpec(key, order, title_zh, title_en, fn)
-        return fn
-
-    return register
+    return SECTIONS.decorator(key, lambda fn: AreaSpec(key, order, title_zh, title_en, fn))
 
 
 def spec_for(key: str) -> AreaSpec:
     """A registered area, or a plain one for findings of an area without a builder."""
-    if key in AREAS:
-        return AREAS[key]
-    from ops_watch.notify.render import AREA_ZH
-
+    if key in SECTIONS:
+        return SECTIONS[key]
     return AreaSpec(key, 1000, AREA_ZH.get(key, key or "其他"), key or "other", None)
-
-
-def load_areas() -> dict[str, AreaSpec]:
-    """Import the area modules so each registers itself."""
-
-    return AREAS

@@ -15,7 +15,10 @@ from ops_watch.core.log import get_logger
 from ops_watch.core.timeutil import utcnow
 from ops_watch.notify.email import message_id
 from ops_watch.report.archive import HTML, TEXT, ReportFiles, write_archive
+from ops_watch.report.gather import build_report
 from ops_watch.report.model import Week, WeeklyReport
+from ops_watch.report.render import render
+from ops_watch.report.xlsx import write_workbook
 from ops_watch.store import Store
 from ops_watch.store.schema import OutboxMessage
 
@@ -25,7 +28,6 @@ log = get_logger(__name__)
 def build(
     store: Store, config: Config, contract: Mapping[str, Any], week: Week, language: str
 ) -> WeeklyReport:
-    from ops_watch.report.gather import build_report
 
     with store.session() as session:
         return build_report(session, config, contract, week, language)
@@ -33,8 +35,6 @@ def build(
 
 def files_of(report: WeeklyReport, config: Config) -> ReportFiles:
     """The report's files: bodies, charts, workbook. Nothing in them depends on when they were built."""
-    from ops_watch.report.render import render
-    from ops_watch.report.xlsx import write_workbook
 
     charts = report.all_charts()
     cids = {c.key: f"{c.key}.{report.week.iso}@ops-watch" for c in charts}

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
+from ops_watch.core.registry import Registry
+
 if TYPE_CHECKING:
     from ops_watch.config import Config
 
@@ -53,6 +55,15 @@ ERROR_KINDS = (
 )
 
 
+class PollError(Exception):
+    """A poll that failed as a whole; `kind` is one of ops_watch.sources.ERROR_KINDS."""
+
+    def __init__(self, kind: str, message: str):
+        assert kind in ERROR_KINDS, kind
+        super().__init__(message)
+        self.kind = kind
+
+
 @dataclass(frozen=True)
 class TargetStatus:
     target: str  # the resource id (or host) the attempt was for
@@ -76,31 +87,17 @@ class Collector(Protocol):
 
 
 CollectorFactory = Callable[["Config"], "Collector | None"]
-SOURCES: dict[str, CollectorFactory] = {}
+SOURCES: Registry[CollectorFactory] = Registry("source")
 
 
 def source(name: str) -> Callable[[CollectorFactory], CollectorFactory]:
     """Register a collector factory under `name` (the key of its [collect.<name>] config table)."""
-
-    def register(factory: CollectorFactory) -> CollectorFactory:
-        if name in SOURCES:
-            raise ValueError(f"source {name!r} registered twice")
-        SOURCES[name] = factory
-        return factory
-
-    return register
-
-
-def load_all() -> dict[str, CollectorFactory]:
-    """Import every source module so each registers itself."""
-    from ops_watch.sources import local, prometheus, ssh  # noqa: F401
-
-    return SOURCES
+    return SOURCES.decorator(name, lambda factory: factory)
 
 
 def build_collectors(config: Config, only: str | None = None) -> dict[str, Collector]:
     """The enabled collectors (or just `only`), built from the config."""
-    factories = load_all()
+    factories = SOURCES
     if only is not None and only not in factories:
         raise KeyError(f"unknown source {only!r} (known: {', '.join(sorted(factories))})")
     built: dict[str, Collector] = {}

@@ -26,11 +26,11 @@ from urllib.parse import urlsplit
 
 import requests
 
-from ops_watch.areas.staffing.doors import DoorPoll, DoorPollError, door_poller
 from ops_watch.core.http import error_reason, shown_url
 from ops_watch.core.log import get_logger, redact_text
 from ops_watch.formats.vendor import VendorContext
 from ops_watch.formats.zkbiotime import FORMAT_NAME, page_error, page_ok, transaction_rows
+from ops_watch.sources.doorpoll import DoorPoll, DoorPollError, door_poller
 
 if TYPE_CHECKING:
     from ops_watch.config import Config, DoorDevice

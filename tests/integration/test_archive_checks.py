@@ -17,16 +17,17 @@ from zoneinfo import ZoneInfo
 from click.testing import CliRunner
 from sqlalchemy import select
 
+from ops_watch import plugins  # noqa: E402
 from ops_watch.areas.governance.archive.model import bind_rules_dir
 from ops_watch.cli import main
+from ops_watch.core.contract import parse_contract
 from ops_watch.findings import engine
-from ops_watch.findings.registry import load_all
-from ops_watch.findings.rules import RuleSet, load_rules, parse_contract, parse_rules
+from ops_watch.findings.rules import RuleSet, load_rules, parse_rules
 from ops_watch.store.schema import Finding
 
 REPO = Path(__file__).resolve().parents[2]
 ZONE = ZoneInfo("Asia/Shanghai")
-load_all()
+plugins.load()
 
 RULES = tomllib.loads((REPO / "rules" / "archive.toml").read_text(encoding="utf-8"))
 # The [archive] terms proposed for rules/contract.toml (the demo's rules dir is rules/).

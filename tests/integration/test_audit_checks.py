@@ -19,13 +19,14 @@ from zoneinfo import ZoneInfo
 from click.testing import CliRunner
 from sqlalchemy import select
 
+from ops_watch import plugins  # noqa: E402
 from ops_watch.areas.governance.audit.model import audit_terms, deadline, period_for, rate_of, timeliness
 from ops_watch.areas.money.score.model import INDICATORS
 from ops_watch.cli import main
 from ops_watch.config import Config
 from ops_watch.core.timeutil import utcnow
 from ops_watch.findings import engine
-from ops_watch.findings.registry import CHECKS, CheckContext, load_all
+from ops_watch.findings.registry import CHECKS, CheckContext
 from ops_watch.findings.rules import load_rules
 from ops_watch.ingest import file_sha256, ingest_drop_folder, ingest_file
 from ops_watch.store import Store
@@ -35,7 +36,7 @@ REPO = Path(__file__).resolve().parents[2]
 ZONE = ZoneInfo("Asia/Shanghai")
 AS_OF = datetime(2026, 11, 16, 9, 0, tzinfo=ZONE)
 REGISTER = REPO / "examples" / "audit" / "审计材料报送登记_2026.csv"
-load_all()
+plugins.load()
 
 # The [audit] terms proposed for rules/contract.toml (the demo's materials).
 DEMO_AUDIT = """

@@ -20,18 +20,20 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
+from ops_watch import plugins  # noqa: E402
 from ops_watch.areas.money.budget.checks import budget_execution_risk
 from ops_watch.areas.money.budget.model import budget_status, wan
 from ops_watch.cli import main
 from ops_watch.config import load_config
+from ops_watch.core.contract import parse_contract
 from ops_watch.findings import engine
-from ops_watch.findings.registry import CHECKS, CheckContext, load_all
-from ops_watch.findings.rules import RuleSet, load_rules, parse_contract, parse_rules
+from ops_watch.findings.registry import CHECKS, CheckContext
+from ops_watch.findings.rules import RuleSet, load_rules, parse_rules
 from ops_watch.ingest import ingest_file
 from ops_watch.store import Store
 from ops_watch.store.schema import BillingStatement, BudgetEvent, Finding
 
-load_all()
+plugins.load()
 
 D = Decimal
 ZONE = ZoneInfo("Asia/Shanghai")

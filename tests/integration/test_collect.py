@@ -7,11 +7,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from ops_watch import plugins  # noqa: E402
 from ops_watch.areas.evidence.collection import CollectionFailedParams
 from ops_watch.collect import collect_cycle, inventory_targets
 from ops_watch.config import load_config
 from ops_watch.findings import engine
-from ops_watch.findings.registry import CHECKS, load_all
+from ops_watch.findings.registry import CHECKS
 from ops_watch.findings.rules import Rule, RuleSet
 from ops_watch.sources import CollectResult, Sample, Target, TargetStatus
 from ops_watch.sources.local import LocalCollector
@@ -72,7 +73,7 @@ def _inventory(store) -> None:
 
 
 def _rules() -> RuleSet:
-    load_all()
+    plugins.load()
     return RuleSet(
         rules=[
             Rule(

@@ -14,12 +14,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from ops_watch import plugins  # noqa: E402
 from ops_watch.areas.continuity import checks
 from ops_watch.areas.continuity.kind_backup import dedupe_key
 from ops_watch.areas.continuity.model import drill_completion, drill_schedule, systems
+from ops_watch.core.contract import parse_contract
 from ops_watch.findings import engine
-from ops_watch.findings.registry import CHECKS, CheckContext, FindingDraft, load_all
-from ops_watch.findings.rules import RuleSet, parse_contract, parse_rules
+from ops_watch.findings.registry import CHECKS, CheckContext, FindingDraft
+from ops_watch.findings.rules import RuleSet, parse_rules
 from ops_watch.store import Store
 from ops_watch.store.schema import BackupJob, Drill, DrillPlan, InventoryResource
 
@@ -55,7 +57,7 @@ require_participants = false
 require_measurements = false
 """
 
-load_all()
+plugins.load()
 
 
 def contract(text: str = CONTRACT) -> dict[str, Any]:

@@ -9,8 +9,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from ops_watch import plugins  # noqa: E402
 from ops_watch.findings import engine
-from ops_watch.findings.registry import CHECKS, CheckContext, FindingDraft, Params, check, load_all
+from ops_watch.findings.registry import CHECKS, CheckContext, FindingDraft, Params, check
 from ops_watch.findings.rules import Rule, RuleSet
 from ops_watch.store.schema import EvidenceBatch, Finding, FindingEvent
 
@@ -48,7 +49,7 @@ def _reset() -> None:
 
 
 def _rules(*rules: tuple[str, str, Params]) -> RuleSet:
-    load_all()
+    plugins.load()
     return RuleSet(
         rules=[Rule(rid, CHECKS[name], "warning", "", True, params, "t.toml") for rid, name, params in rules]
     )

@@ -20,6 +20,7 @@ from click.testing import CliRunner
 from mailserver import MailServer, require_aiosmtpd
 from sqlalchemy import select
 
+from ops_watch import plugins  # noqa: E402
 from ops_watch.areas.governance.inspections.model import (
     PlanError,
     draw,
@@ -29,10 +30,10 @@ from ops_watch.areas.governance.inspections.model import (
 )
 from ops_watch.cli import main
 from ops_watch.config import Config, load_config
+from ops_watch.core.contract import parse_contract
 from ops_watch.core.timeutil import utcnow
 from ops_watch.findings import engine
-from ops_watch.findings.registry import load_all
-from ops_watch.findings.rules import RuleSet, load_rules, parse_contract, parse_rules
+from ops_watch.findings.rules import RuleSet, load_rules, parse_rules
 from ops_watch.ingest import ingest_file
 from ops_watch.store import open_store
 from ops_watch.store.schema import (
@@ -45,7 +46,7 @@ from ops_watch.store.schema import (
 
 REPO = Path(__file__).resolve().parents[2]
 ZONE = ZoneInfo("Asia/Shanghai")
-load_all()
+plugins.load()
 RULES = tomllib.loads((REPO / "rules" / "inspections.toml").read_text(encoding="utf-8"))
 KEYS = ["site", "records", "continuity"]
 # What the demo runs before judging the examples (scripts/demo.sh): November's plan, as drawn on the 1st.

@@ -21,14 +21,15 @@ import openpyxl
 import pytest
 from sqlalchemy import select
 
+from ops_watch import plugins  # noqa: E402
 from ops_watch.areas.continuity.kind_backup import dedupe_key as backup_key
 from ops_watch.areas.money.score import checks as score_check
 from ops_watch.areas.money.score.model import contractor_score, score_json
 from ops_watch.areas.staffing.kind_door import dedupe_key as door_key
 from ops_watch.config import Config
+from ops_watch.core.contract import parse_contract
 from ops_watch.findings import engine
-from ops_watch.findings.registry import load_all
-from ops_watch.findings.rules import RuleSet, parse_contract, parse_rules
+from ops_watch.findings.rules import RuleSet, parse_rules
 from ops_watch.report.model import Week
 from ops_watch.store import Store
 from ops_watch.store.schema import (
@@ -89,7 +90,7 @@ start = 2026-01-01
 AT = "2026-11-04 12:00"
 SCORE_RULE = (REPO / "rules" / "score.toml").read_text(encoding="utf-8")
 
-load_all()
+plugins.load()
 
 
 def contract(text: str = CONTRACT) -> dict[str, Any]:

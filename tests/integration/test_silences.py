@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from ops_watch import plugins  # noqa: E402
 from ops_watch.findings import engine, silences
-from ops_watch.findings.registry import CheckContext, FindingDraft, Params, check, load_all
+from ops_watch.findings.registry import CheckContext, FindingDraft, Params, check
 from ops_watch.findings.rules import RuleSet, parse_rules
 from ops_watch.store import Store
 from ops_watch.store.schema import Finding, FindingEvent
@@ -39,7 +40,7 @@ def _listed(ctx: CheckContext, params: _P):
         yield FindingDraft(subject=s, summary=f"{s} is idle")
 
 
-load_all()
+plugins.load()
 
 
 def ruleset() -> RuleSet:

@@ -14,12 +14,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import delete
 
+from ops_watch import plugins  # noqa: E402
 from ops_watch.areas.staffing import checks
 from ops_watch.areas.staffing.kind_door import dedupe_key
 from ops_watch.areas.staffing.presence import build_view, shift_rows
+from ops_watch.core.contract import parse_contract
 from ops_watch.findings import engine
-from ops_watch.findings.registry import CheckContext, FindingDraft, Params, load_all
-from ops_watch.findings.rules import RuleSet, parse_contract, parse_rules
+from ops_watch.findings.registry import CheckContext, FindingDraft, Params
+from ops_watch.findings.rules import RuleSet, parse_rules
 from ops_watch.store import Store
 from ops_watch.store.schema import DoorEvent, HandoverShift, StaffMember
 
@@ -46,7 +48,7 @@ days = "all"
 min_headcount = 1
 """
 
-load_all()
+plugins.load()
 
 
 def contract(text: str = CONTRACT_TOML) -> dict[str, Any]:

@@ -20,12 +20,13 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
+from ops_watch import plugins  # noqa: E402
 from ops_watch.areas.money.score.model import contractor_score
 from ops_watch.cli import main
 from ops_watch.config import Config
+from ops_watch.core.contract import parse_contract
 from ops_watch.findings import engine
-from ops_watch.findings.registry import load_all
-from ops_watch.findings.rules import RuleSet, parse_contract, parse_rules
+from ops_watch.findings.rules import RuleSet, parse_rules
 from ops_watch.ingest import ingest_file
 from ops_watch.store import Store
 from ops_watch.store.schema import Finding, InventoryResource, SurveyResponse
@@ -33,7 +34,7 @@ from ops_watch.store.schema import Finding, InventoryResource, SurveyResponse
 REPO = Path(__file__).resolve().parents[2]
 ZONE = ZoneInfo("Asia/Shanghai")
 UNITS = ("刑侦支队", "交警支队", "治安支队", "网安支队", "指挥中心")
-load_all()
+plugins.load()
 
 RULES = tomllib.loads((REPO / "rules" / "survey.toml").read_text(encoding="utf-8"))
 HEADER = "单位,填表人,填写日期,得分,意见\n"

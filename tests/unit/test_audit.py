@@ -38,7 +38,7 @@ from ops_watch.areas.governance.audit.model import (
     rate_of,
     resolve_material,
 )
-from ops_watch.findings.rules import ContractMeta, parse_contract
+from ops_watch.core.contract import ContractMeta, parse_contract
 from ops_watch.formats import KINDS
 from ops_watch.formats.spec import CellError, Document, ParseContext, match_header, parse_row
 

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from ops_watch import plugins  # noqa: E402
 from ops_watch.areas.money.billing import checks
 from ops_watch.areas.money.billing import model as billing
 from ops_watch.areas.money.billing.model import (
@@ -33,9 +34,10 @@ from ops_watch.areas.money.billing.model import (
     period_months,
     reconcile,
 )
+from ops_watch.core.contract import parse_contract
 from ops_watch.findings import engine
-from ops_watch.findings.registry import CHECKS, CheckContext, FindingDraft, load_all
-from ops_watch.findings.rules import RuleSet, parse_contract, parse_rules
+from ops_watch.findings.registry import CHECKS, CheckContext, FindingDraft
+from ops_watch.findings.rules import RuleSet, parse_rules
 from ops_watch.store import Store
 from ops_watch.store.schema import BillingStatement, Finding, IndicatorExplanation, InventoryResource
 
@@ -75,7 +77,7 @@ period = "2026-Q3"
 target = 30000
 """
 
-load_all()
+plugins.load()
 
 
 def contract(text: str = CONTRACT_TOML) -> dict[str, Any]:

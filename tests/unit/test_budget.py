@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from ops_watch import plugins  # noqa: E402
 from ops_watch.areas.money.budget.model import (
     BudgetEntry,
     BudgetStatus,
@@ -22,10 +23,9 @@ from ops_watch.areas.money.budget.model import (
     status_lines,
     wan,
 )
-from ops_watch.findings.registry import load_all
-from ops_watch.findings.rules import parse_contract
+from ops_watch.core.contract import parse_contract
 
-load_all()  # registers [platforms] and [budget]
+plugins.load()  # registers [platforms] and [budget]
 
 D = Decimal
 JWY, XYD = "警务云", "新一代公安信息网云平台"

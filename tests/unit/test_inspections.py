@@ -19,7 +19,7 @@ from ops_watch.areas.governance.inspections.model import (
     reminder_text,
     working_days,
 )
-from ops_watch.findings.rules import parse_contract
+from ops_watch.core.contract import parse_contract
 from ops_watch.formats import get_kind
 from ops_watch.formats.spec import ParseContext, match_header, row_parser
 

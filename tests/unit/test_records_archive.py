@@ -16,7 +16,7 @@ from ops_watch.areas.governance.archive.model import (
     scan,
     statuses,
 )
-from ops_watch.findings.rules import parse_contract
+from ops_watch.core.contract import parse_contract
 
 CONTRACT = """
 [contract]

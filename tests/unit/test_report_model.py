@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from ops_watch.config import Config
+from ops_watch.core.contract import parse_contract
 from ops_watch.findings.rectification import RectificationSection, deadline, rectification_terms
-from ops_watch.findings.rules import parse_contract
 from ops_watch.report.archive import ReportFiles, list_reports, purge_reports, verify, write_archive
 from ops_watch.report.model import Figure, Week
 from ops_watch.report.render import fmt_cell, fmt_change, fmt_change_en, fmt_date, fmt_number

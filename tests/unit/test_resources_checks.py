@@ -16,6 +16,7 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy import delete, insert
 
+from ops_watch import plugins  # noqa: E402
 from ops_watch.areas.money import pricing
 from ops_watch.areas.resources import utilization
 from ops_watch.areas.resources.checks import (
@@ -33,9 +34,10 @@ from ops_watch.areas.resources.checks import (
     stale_resource,
 )
 from ops_watch.config import ConfigError
+from ops_watch.core.contract import parse_contract
 from ops_watch.findings import engine
-from ops_watch.findings.registry import CheckContext, FindingDraft, Params, load_all
-from ops_watch.findings.rules import RuleSet, parse_contract, parse_rules
+from ops_watch.findings.registry import CheckContext, FindingDraft, Params
+from ops_watch.findings.rules import RuleSet, parse_rules
 from ops_watch.store import Store
 from ops_watch.store.schema import InventoryResource, UtilizationHourly
 
@@ -73,7 +75,7 @@ REQUIRED_KEYS = {
     "currency",
 }
 
-load_all()
+plugins.load()
 
 
 def contract() -> dict[str, Any]:

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from ops_watch import plugins  # noqa: E402
 from ops_watch.areas.money.score.model import (
     IndicatorValue,
     ScoreSection,
@@ -23,13 +24,12 @@ from ops_watch.areas.money.score.model import (
     score_period,
     score_terms,
 )
-from ops_watch.findings.registry import load_all
-from ops_watch.findings.rules import parse_contract
+from ops_watch.core.contract import parse_contract
 
 ZONE = ZoneInfo("Asia/Shanghai")
 AT = datetime(2026, 11, 23, 12, 0, tzinfo=ZONE)
 
-load_all()
+plugins.load()
 
 
 def contract(text: str) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from ops_watch import plugins  # noqa: E402
 from ops_watch.areas.governance.survey.kind import KIND, score_value
 from ops_watch.areas.governance.survey.model import (
     SurveySection,
@@ -24,14 +25,13 @@ from ops_watch.areas.governance.survey.model import (
     satisfaction,
     survey_terms,
 )
-from ops_watch.findings.registry import load_all
-from ops_watch.findings.rules import parse_contract
+from ops_watch.core.contract import parse_contract
 from ops_watch.formats.spec import CellError, ParseContext, match_header, parse_row
 from ops_watch.store import Store
 from ops_watch.store.schema import InventoryResource, SurveyResponse
 
 ZONE = ZoneInfo("Asia/Shanghai")
-load_all()
+plugins.load()
 
 
 def terms(text: str = "") -> SurveySection:

@@ -47,6 +47,7 @@ from ops_watch.formats.tabular import SourceRow
 from ops_watch.formats.vendor import BACKUP_HEADER, VendorContext
 from ops_watch.polled import PollError, store_rows
 from ops_watch.sources import TargetStatus
+from ops_watch.sources.ssh import SshError, SshSettings, run_command
 from ops_watch.store import Store
 
 log = get_logger(__name__)
@@ -158,7 +159,6 @@ def run_local(repo: ResticRepository, argv: list[str], password: str) -> Ran:
 
 
 def run_remote(repo: ResticRepository, argv: list[str], password: str, config: Config) -> Ran:
-    from ops_watch.sources.ssh import SshError, SshSettings, run_command
 
     settings = SshSettings.from_config(config.collect.ssh, config.config_dir)
     try:

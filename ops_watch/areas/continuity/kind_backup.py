@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from ops_watch.formats import fields
+from ops_watch.formats import KINDS, fields
 from ops_watch.formats.spec import CellError, Column, ParseContext, RecordKind
 from ops_watch.store.schema import BackupJob
 
@@ -115,3 +115,5 @@ KIND = RecordKind(
     key=("dedupe_key",),
     time_column="started",
 )
+
+KINDS.add(KIND.name, KIND)

@@ -12,7 +12,7 @@ from datetime import date
 from typing import Any
 
 from ops_watch.areas.staffing.kind_handover import ON_DUTY_SEPARATORS
-from ops_watch.formats import fields
+from ops_watch.formats import KINDS, fields
 from ops_watch.formats.spec import Column, ParseContext, RecordKind
 from ops_watch.store.schema import Drill
 
@@ -133,3 +133,5 @@ KIND = RecordKind(
     key=("date", "system", "type"),
     time_column=None,
 )
+
+KINDS.add(KIND.name, KIND)

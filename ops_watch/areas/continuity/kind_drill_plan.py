@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 
 from ops_watch.areas.continuity.kind_drill import DRILL_TYPES
-from ops_watch.formats import fields
+from ops_watch.formats import KINDS, fields
 from ops_watch.formats.spec import Column, ParseContext, RecordKind
 from ops_watch.store.schema import DrillPlan
 
@@ -49,3 +49,5 @@ KIND = RecordKind(
     key=("date", "system", "type"),
     time_column=None,
 )
+
+KINDS.add(KIND.name, KIND)

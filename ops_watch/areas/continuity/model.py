@@ -26,9 +26,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ops_watch.core.timeutil import from_store
-from ops_watch.findings.rules import CONTRACT_SECTIONS, ContractMeta
-from ops_watch.store.schema import BackupJob, Drill, DrillPlan, InventoryResource
+from ops_watch.core.contract import CONTRACT_SECTIONS, ContractMeta
+from ops_watch.core.timeutil import format_local, from_store
+from ops_watch.store.schema import BackupJob, Drill, DrillPlan, Finding, InventoryResource
 
 DrillType = Literal["restore", "emergency", "failover"]
 DRILL_TYPES: tuple[str, ...] = ("restore", "emergency", "failover")
@@ -105,7 +105,7 @@ class ContinuitySection(_Strict):
         return self
 
 
-CONTRACT_SECTIONS["continuity"] = ContinuitySection
+CONTRACT_SECTIONS.add("continuity", ContinuitySection)
 
 
 @dataclass(frozen=True)
@@ -329,8 +329,6 @@ def status_rows(
 ) -> list[dict[str, Any]]:
     """One row per protected system: last backup, last success, the 30-day success rate, the last drill of
     each type, the next due date of each drill type (or since when it is overdue), open findings."""
-    from ops_watch.core.timeutil import format_local
-    from ops_watch.store.schema import Finding
 
     zh = language == "zh"
     today = at.astimezone(zone).date()

@@ -6,13 +6,18 @@ from datetime import date
 
 from sqlalchemy import func, select
 
+from ops_watch.areas.continuity.model import (
+    DRILL_TYPE_ZH,
+    backup_success_rates,
+    continuity_terms,
+    drill_completion,
+)
 from ops_watch.report.model import Column, Figure, Table, Week
 from ops_watch.report.sections import AreaContext, AreaData, report_area
 from ops_watch.store.schema import BackupJob, Drill
 
 
 def _backup_rate(ctx: AreaContext, week: Week) -> tuple[float | None, int, int, dict[str, tuple[int, int]]]:
-    from ops_watch.areas.continuity.model import backup_success_rates
 
     per_system = backup_success_rates(ctx.session, week.start, week.end)
     ok = sum(v[0] for v in per_system.values())
@@ -21,7 +26,6 @@ def _backup_rate(ctx: AreaContext, week: Week) -> tuple[float | None, int, int, 
 
 
 def _drills(ctx: AreaContext, week: Week):  # type: ignore[no-untyped-def]
-    from ops_watch.areas.continuity.model import drill_completion
 
     # Drills are due monthly to yearly: the rate is the year's to date, as of the week's Sunday.
     return drill_completion(ctx.session, ctx.contract, date(week.sunday.year, 1, 1), week.sunday)
@@ -29,7 +33,6 @@ def _drills(ctx: AreaContext, week: Week):  # type: ignore[no-untyped-def]
 
 @report_area("continuity", 30, "备份与演练", "Backups and drills")
 def continuity(ctx: AreaContext) -> AreaData:
-    from ops_watch.areas.continuity.model import DRILL_TYPE_ZH, continuity_terms
 
     zh = ctx.language == "zh"
     rate, ok, total, per_system = _backup_rate(ctx, ctx.week)

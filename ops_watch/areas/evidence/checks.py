@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from ops_watch.config import Duration
 from ops_watch.core.timeutil import format_local, from_store
 from ops_watch.findings.registry import CheckContext, FindingDraft, Params, check
+from ops_watch.formats import KINDS
 from ops_watch.store.schema import EvidenceBatch
 
 # Kinds that arrive from collectors only and have no RecordKind, but do write batches. (utilization is a
@@ -21,7 +22,6 @@ COLLECTED_KINDS: dict[str, tuple[str, str]] = {}
 
 
 def _kind_titles() -> dict[str, tuple[str, str]]:
-    from ops_watch.formats import KINDS
 
     titles = {name: (k.title_zh, name) for name, k in KINDS.items()}
     titles.update(COLLECTED_KINDS)
@@ -55,7 +55,6 @@ def latest_evidence_time(ctx: CheckContext, kind: str) -> datetime | None:
     dropped at once is judged as it happened; other kinds count by when a batch with usable rows was produced
     (a dropped file's modification time, a poll's time).
     """
-    from ops_watch.formats import KINDS
 
     spec = KINDS.get(kind)
     if spec is not None and spec.time_column:

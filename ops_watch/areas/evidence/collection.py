@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from ops_watch.core.timeutil import format_local, from_store
 from ops_watch.findings.registry import CheckContext, FindingDraft, Params, check
-from ops_watch.store.schema import CollectionStatus
+from ops_watch.store.schema import CollectionStatus, OutboxMessage
 
 _KIND_ZH = {
     "unreachable": "无法连接",
@@ -95,7 +95,6 @@ title = "告警消息多次发送失败"
 def notification_dead(ctx: CheckContext, params: DeadMessageParams) -> Iterator[FindingDraft]:
     """A message the outbox gave up on after its retries: the center missed news. One finding per message,
     resolved when it is retried (`ops-watch notify retry ID`) and sent."""
-    from ops_watch.store.schema import OutboxMessage
 
     for msg in ctx.session.scalars(
         select(OutboxMessage).where(OutboxMessage.status == "dead", OutboxMessage.created_at <= ctx.at)

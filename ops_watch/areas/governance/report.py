@@ -13,9 +13,14 @@ from typing import Any
 
 from sqlalchemy import select
 
+from ops_watch.areas.governance.archive.model import archive_terms, scan, statuses
+from ops_watch.areas.governance.audit.model import audit_terms, rate_of, timeliness
+from ops_watch.areas.governance.inspections.model import inspection_terms, planned_statuses
+from ops_watch.areas.governance.survey.model import coverage, period_containing, survey_terms
 from ops_watch.core.timeutil import format_local, local_day_bounds
 from ops_watch.report.model import Column, Figure, Table, Week
 from ops_watch.report.sections import AreaContext, AreaData, report_area
+from ops_watch.store.schema import ContractReview, InspectionRecord
 
 # The audit table lists the periods whose deadline fell in the last quarter up to the week's end (the rate is
 # the year's): older ones are in `ops-watch audit status`.
@@ -34,13 +39,11 @@ def _pct(value: Decimal | None) -> float | None:
 
 
 def _audit_rate(ctx: AreaContext, week: Week) -> Any:
-    from ops_watch.areas.governance.audit.model import rate_of, timeliness
 
     return rate_of(timeliness(ctx.session, ctx.contract, ctx.zone, _year_start(ctx, week), week.end))
 
 
 def _audit(ctx: AreaContext, data: AreaData) -> None:
-    from ops_watch.areas.governance.audit.model import audit_terms, timeliness
 
     if not audit_terms(ctx.contract).materials:
         return
@@ -118,7 +121,6 @@ def _audit(ctx: AreaContext, data: AreaData) -> None:
 
 
 def _inspections_done(ctx: AreaContext, week: Week) -> tuple[int, int, list[Any]]:
-    from ops_watch.areas.governance.inspections.model import inspection_terms, planned_statuses
 
     month = f"{week.sunday:%Y-%m}"
     items = planned_statuses(ctx.session, inspection_terms(ctx.contract), week.sunday, month)
@@ -127,8 +129,6 @@ def _inspections_done(ctx: AreaContext, week: Week) -> tuple[int, int, list[Any]
 
 
 def _inspections(ctx: AreaContext, data: AreaData) -> None:
-    from ops_watch.areas.governance.inspections.model import inspection_terms, planned_statuses
-    from ops_watch.store.schema import InspectionRecord
 
     terms = inspection_terms(ctx.contract)
     done, judged, items = _inspections_done(ctx, ctx.week)
@@ -222,7 +222,6 @@ def _inspections(ctx: AreaContext, data: AreaData) -> None:
 
 
 def _survey(ctx: AreaContext, data: AreaData) -> None:
-    from ops_watch.areas.governance.survey.model import coverage, period_containing, survey_terms
 
     terms = survey_terms(ctx.contract)
 
@@ -259,7 +258,6 @@ def _survey(ctx: AreaContext, data: AreaData) -> None:
 
 
 def _contracts(ctx: AreaContext, data: AreaData) -> None:
-    from ops_watch.store.schema import ContractReview
 
     reviews = ctx.session.scalars(
         select(ContractReview)
@@ -298,7 +296,6 @@ def _contracts(ctx: AreaContext, data: AreaData) -> None:
 
 
 def _archive(ctx: AreaContext, data: AreaData) -> None:
-    from ops_watch.areas.governance.archive.model import archive_terms, scan, statuses
 
     terms = archive_terms(ctx.contract)
     folder = terms.folder()

@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, model_validator
 
-from ops_watch.findings.rules import CONTRACT_SECTIONS
+from ops_watch.core.contract import CONTRACT_SECTIONS
 
 CURRENCY = "CNY"
 CostBasis = Literal["unit_price", "notional"]
@@ -116,7 +116,7 @@ class PlatformsSection(RootModel[dict[str, PlatformTerms]]):
         return self.root.get(platform)
 
 
-CONTRACT_SECTIONS["platforms"] = PlatformsSection
+CONTRACT_SECTIONS.add("platforms", PlatformsSection)
 
 
 @dataclass(frozen=True)

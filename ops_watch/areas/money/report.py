@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from ops_watch.areas.money.budget.model import budget_status, wan
 from ops_watch.areas.money.score.model import Score, band_label, contractor_score, num
 from ops_watch.report.model import Column, Figure, Table, Week
 from ops_watch.report.sections import AreaContext, AreaData, report_area
@@ -49,11 +50,7 @@ def _score_figure(ctx: AreaContext, now: Score, before: Score) -> Figure:
 
 
 def _budget_figures(ctx: AreaContext) -> tuple[list[Figure], bool]:
-    """The execution rate and the year-end forecast, when ops_watch.areas.money.budget.model is there (issue 8 brings it)."""
-    try:
-        from ops_watch.areas.money.budget.model import budget_status, wan
-    except ImportError:
-        return [], False
+    """The execution rate and the year-end forecast."""
     sunday = ctx.week.sunday
     now = budget_status(ctx.session, ctx.contract, sunday.year, sunday, language=ctx.language)
     last = ctx.previous.sunday

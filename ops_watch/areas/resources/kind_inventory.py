@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from ops_watch.formats import fields
+from ops_watch.formats import KINDS, fields
 from ops_watch.formats.spec import CellError, Column, ParseContext, RecordKind
 from ops_watch.store.schema import InventoryResource
 
@@ -156,3 +156,5 @@ KIND = RecordKind(
     key=("resource_id",),
     time_column=None,
 )
+
+KINDS.add(KIND.name, KIND)

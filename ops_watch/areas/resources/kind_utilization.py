@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ops_watch.formats import fields
+from ops_watch.formats import KINDS, fields
 from ops_watch.formats.spec import CellError, CellParser, Column, ParseContext, RecordKind
 from ops_watch.store.schema import UtilizationSample
 
@@ -155,3 +155,5 @@ KIND = RecordKind(
     key=("resource_id", "at"),
     time_column="at",
 )
+
+KINDS.add(KIND.name, KIND)

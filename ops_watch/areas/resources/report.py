@@ -7,7 +7,9 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from ops_watch.areas.resources.utilization import RECLAIM_CHECKS, reclaim_rows, reclaim_totals, usage_summary
 from ops_watch.core.timeutil import from_store
+from ops_watch.report.gather import findings_of_week
 from ops_watch.report.model import Column, Figure, Table, Week
 from ops_watch.report.sections import AreaContext, AreaData, report_area
 from ops_watch.store.schema import Finding, InventoryResource, UtilizationHourly
@@ -17,8 +19,6 @@ ACTION_ZH = {"reclaim": "回收", "resize": "缩容", "shrink": "缩减存储", 
 
 def _totals(ctx: AreaContext, week: Week) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The reclaim list at the week's end: the resource findings whose problem was there and not resolved."""
-    from ops_watch.areas.resources.utilization import RECLAIM_CHECKS, reclaim_rows, reclaim_totals
-    from ops_watch.report.gather import findings_of_week
 
     open_ids = {
         line.id
@@ -31,7 +31,6 @@ def _totals(ctx: AreaContext, week: Week) -> tuple[list[dict[str, Any]], dict[st
 
 
 def _platform_usage(ctx: AreaContext, at: datetime) -> dict[str, dict[str, Any]]:
-    from ops_watch.areas.resources.utilization import usage_summary
 
     rows = usage_summary(ctx.session, at, timedelta(days=7), zone=ctx.zone, p95=False)
     return {r["platform"]: r for r in rows if r["tenant_unit"] is None}
@@ -149,7 +148,7 @@ def _usage_table(
 
 @report_area("resources", 10, "资源使用", "Resources")
 def resources(ctx: AreaContext) -> AreaData:
-    from ops_watch.report import charts
+    from ops_watch.report import charts  # start-up time: matplotlib loads only when a chart is drawn
 
     zh = ctx.language == "zh"
     rows, totals = _totals(ctx, ctx.week)

@@ -28,6 +28,7 @@ from ops_watch.areas.staffing.presence import (
     utc_day_start,
     view_for,
 )
+from ops_watch.areas.staffing.shifts import calendar_version
 from ops_watch.config import Duration
 from ops_watch.core.timeutil import format_local, from_store
 from ops_watch.findings.registry import CheckContext, FindingDraft, Params, check
@@ -668,7 +669,6 @@ def calendar_uncovered(ctx: CheckContext, params: StaffingParams) -> Iterator[Fi
     by_year: dict[int, list[date]] = defaultdict(list)
     for d in view.uncovered:
         by_year[d.year].append(d)
-    from ops_watch.areas.staffing.shifts import calendar_version
 
     for year, days in sorted(by_year.items()):
         yield FindingDraft(

@@ -12,8 +12,6 @@ the other devices still run.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -22,49 +20,13 @@ from ops_watch.collect import record_statuses
 from ops_watch.config import Config, DoorDevice
 from ops_watch.core.log import get_logger
 from ops_watch.core.timeutil import utcnow
-from ops_watch.formats.tabular import SourceRow
 from ops_watch.formats.vendor import DOOR_HEADER
-from ops_watch.polled import PollError, load_state, save_state, store_rows
+from ops_watch.polled import load_state, save_state, store_rows
 from ops_watch.sources import TargetStatus
+from ops_watch.sources.doorpoll import DOOR_POLLERS, DoorPollError
 from ops_watch.store import Store
 
 log = get_logger(__name__)
-
-
-class DoorPollError(PollError):
-    """A poll that failed as a whole; `kind` is one of ops_watch.sources.ERROR_KINDS."""
-
-
-@dataclass
-class DoorPoll:
-    """What one poll of a device brought: events as rows (numbered from 1, cells in DOOR_HEADER order, or a
-    fault), the state to remember once they are stored, and details for the batch record."""
-
-    rows: list[SourceRow]
-    state: dict[str, Any]
-    detail: dict[str, Any] = field(default_factory=dict)
-
-
-# poller(device, state, now, config) -> DoorPoll; raises DoorPollError. `state` is what the last successful
-# poll returned ({} the first time); `now` is aware UTC.
-DoorPoller = Callable[[DoorDevice, dict[str, Any], datetime, Config], DoorPoll]
-DOOR_POLLERS: dict[str, DoorPoller] = {}
-
-
-def door_poller(vendor: str) -> Callable[[DoorPoller], DoorPoller]:
-    def register(fn: DoorPoller) -> DoorPoller:
-        if vendor in DOOR_POLLERS:
-            raise ValueError(f"door poller {vendor!r} registered twice")
-        DOOR_POLLERS[vendor] = fn
-        return fn
-
-    return register
-
-
-def _load_pollers() -> dict[str, DoorPoller]:
-    from ops_watch.sources import hikvision, zkbiotime  # noqa: F401  (each registers its poller)
-
-    return DOOR_POLLERS
 
 
 def state_name(device: DoorDevice) -> str:
@@ -74,7 +36,7 @@ def state_name(device: DoorDevice) -> str:
 def poll_doors(store: Store, config: Config, now: datetime | None = None) -> dict[str, Any]:
     """Poll every device with a url once. A failing device is recorded and the others still run."""
     now = now or utcnow()
-    pollers = _load_pollers()
+    pollers = DOOR_POLLERS
     counts: dict[str, Any] = {"devices": 0, "events": 0, "bad": 0, "failed": 0}
     for device in config.doors.devices:
         if not device.polled:
@@ -123,12 +85,4 @@ def last_state(store: Store, device: DoorDevice) -> dict[str, Any]:
         return load_state(session, state_name(device))
 
 
-__all__ = [
-    "DOOR_POLLERS",
-    "DoorPoll",
-    "DoorPollError",
-    "door_poller",
-    "last_state",
-    "poll_doors",
-    "store_rows",
-]
+__all__ = ["last_state", "poll_doors", "state_name"]

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 
 from ops_watch.core.timeutil import parse_datetime
-from ops_watch.formats import fields
+from ops_watch.formats import KINDS, fields
 from ops_watch.formats.spec import CellError, CellParser, Column, ParseContext, RecordKind
 from ops_watch.store.schema import HandoverShift
 
@@ -123,3 +123,5 @@ KIND = RecordKind(
     key=("date", "shift"),
     time_column=None,
 )
+
+KINDS.add(KIND.name, KIND)

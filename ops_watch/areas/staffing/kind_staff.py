@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any
 
 from ops_watch.core.timeutil import parse_date
-from ops_watch.formats import fields
+from ops_watch.formats import KINDS, fields
 from ops_watch.formats.spec import CellError, Column, ParseContext, RecordKind
 from ops_watch.store.schema import StaffMember
 
@@ -121,3 +121,5 @@ KIND = RecordKind(
     key=("person_id",),
     time_column=None,
 )
+
+KINDS.add(KIND.name, KIND)

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from ops_watch.areas.staffing.presence import SHIFT_COLUMNS, build_view, shift_rows, staffing_terms
 from ops_watch.report.model import Column, Figure, Table, Week
 from ops_watch.report.sections import AreaContext, AreaData, report_area
 from ops_watch.store.schema import DoorEvent, HandoverShift
 
 
 def _view(ctx: AreaContext, week: Week):  # type: ignore[no-untyped-def]
-    from ops_watch.areas.staffing.presence import build_view
 
     return build_view(ctx.session, ctx.contract, ctx.zone, week.end, week.monday, week.sunday)
 
@@ -42,8 +42,7 @@ def _has_evidence(ctx: AreaContext) -> bool:
 
 @report_area("staffing", 20, "人员与门禁", "Staffing and access")
 def staffing(ctx: AreaContext) -> AreaData:
-    from ops_watch.areas.staffing.presence import SHIFT_COLUMNS, shift_rows, staffing_terms
-    from ops_watch.report import charts
+    from ops_watch.report import charts  # start-up time: matplotlib loads only when a chart is drawn
 
     zh = ctx.language == "zh"
     if not staffing_terms(ctx.contract).shifts:

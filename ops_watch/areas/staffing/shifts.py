@@ -22,7 +22,7 @@ from typing import Any, Literal
 import chinese_calendar
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from ops_watch.findings.rules import CONTRACT_SECTIONS, section_of
+from ops_watch.core.contract import CONTRACT_SECTIONS, section_of
 
 DayType = Literal["workday", "rest_day", "holiday"]
 DaySelector = Literal["workdays", "rest_days", "holidays", "all"]
@@ -156,7 +156,7 @@ class StaffingSection(_Strict):
         return timedelta(minutes=self.grace_minutes)
 
 
-CONTRACT_SECTIONS["staffing"] = StaffingSection
+CONTRACT_SECTIONS.add("staffing", StaffingSection)
 
 
 def staffing_terms(contract: Mapping[str, Any]) -> StaffingSection:

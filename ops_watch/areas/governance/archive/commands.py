@@ -6,12 +6,23 @@ import json
 
 import click
 
-from ops_watch.cli import EXIT_CONFIG, _at, _fail, _runtime, format_option, main, render
+from ops_watch.areas.governance.archive.model import (
+    STATUS_COLUMNS,
+    archive_terms,
+    bind_rules_dir,
+    scan,
+    status_json,
+    status_rows,
+    statuses,
+)
+from ops_watch.cli.common import EXIT_CONFIG, at_time, command, fail, format_option, runtime
+from ops_watch.core.output import render
 
 FIRST_YEAR, LAST_YEAR = 1990, 2100
 
 
-@main.group("archive")
+@command
+@click.group("archive")
 def archive_group() -> None:
     """The archive of the documents the center must keep (档案归档): present, missing, retention."""
 
@@ -27,32 +38,23 @@ def archive_status_cmd(ctx: click.Context, year_text: str | None, at_text: str |
     """Per year and document: present (已归档), missing (缺失) or not yet due (未到期), the matching files and
     the end of the retention period. The folder is `[archive] dir` in contract.toml, relative to the rules
     directory; it is only read."""
-    from ops_watch.areas.governance.archive.model import (
-        STATUS_COLUMNS,
-        archive_terms,
-        bind_rules_dir,
-        scan,
-        status_json,
-        status_rows,
-        statuses,
-    )
 
-    with _runtime(ctx) as rt:
-        today = _at(at_text, rt.config).astimezone(rt.config.site.zone).date()
+    with runtime(ctx) as rt:
+        today = at_time(at_text, rt.config).astimezone(rt.config.site.zone).date()
         year = _year(year_text)
         contract = dict(rt.rules.contract)
         bind_rules_dir(contract, rt.config.rules_dir)
         terms = archive_terms(contract)
         folder = terms.folder()
         if folder is None:
-            _fail(
+            fail(
                 "contract.toml: [archive] dir is not set: name the archive folder, e.g. "
                 'dir = "../samples/archive" (relative to the rules directory)',
                 EXIT_CONFIG,
             )
         result = scan(folder, terms.documents)
         if result.error:
-            _fail(result.error)
+            fail(result.error)
         items = statuses(terms, contract, result, today, year)
         if fmt == "json":
             click.echo(json.dumps(status_json(items, result), ensure_ascii=False, indent=2))
@@ -78,7 +80,7 @@ def _year(text: str | None) -> int | None:
     try:
         year = int(text.strip())
     except ValueError:
-        _fail(f"--year: {text!r} is not a year: write four digits, e.g. --year 2026", EXIT_CONFIG)
+        fail(f"--year: {text!r} is not a year: write four digits, e.g. --year 2026", EXIT_CONFIG)
     if not FIRST_YEAR <= year <= LAST_YEAR:
-        _fail(f"--year: {year} is out of range ({FIRST_YEAR}–{LAST_YEAR}), e.g. --year 2026", EXIT_CONFIG)
+        fail(f"--year: {year} is out of range ({FIRST_YEAR}–{LAST_YEAR}), e.g. --year 2026", EXIT_CONFIG)
     return year

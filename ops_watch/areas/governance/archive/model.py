@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
-from ops_watch.findings.rules import CONTRACT_SECTIONS, ContractMeta
+from ops_watch.core.contract import CONTRACT_SECTIONS, ContractMeta
 
 MANIFEST = "manifest.csv"
 YEAR_DIR = re.compile(r"^(\d{4})(?!\d)")
@@ -137,7 +137,7 @@ class ArchiveSection(_Strict):
         return self._base / self.dir
 
 
-CONTRACT_SECTIONS["archive"] = ArchiveSection
+CONTRACT_SECTIONS.add("archive", ArchiveSection)
 
 
 def archive_terms(contract: Mapping[str, Any]) -> ArchiveSection:

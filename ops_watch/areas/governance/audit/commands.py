@@ -9,7 +9,11 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from ops_watch.cli import EXIT_CONFIG, _at, _fail, _runtime, format_option, main, render
+from ops_watch.areas.governance.audit.model import STATUS_ZH, audit_terms, rate_of, timeliness
+from ops_watch.cli.common import EXIT_CONFIG, at_time, command, fail, format_option, runtime
+from ops_watch.core.contract import ContractMeta
+from ops_watch.core.output import render
+from ops_watch.core.timeutil import local_day_bounds, parse_date
 
 STATUS_COLUMNS = [
     "material",
@@ -24,7 +28,8 @@ STATUS_COLUMNS = [
 DEFAULT_LOOKBACK = timedelta(days=400)
 
 
-@main.group("audit")
+@command
+@click.group("audit")
 def audit_group() -> None:
     """Audit materials (审计材料报送): deadlines, submissions and the timeliness rate (报送及时率)."""
 
@@ -54,22 +59,19 @@ def audit_status_cmd(
     on time (按期) / late (迟交, and by how much) / missing (未报送) / no time recorded (未记录时间), by whom and
     which document. Periods not yet due that already have a submission are listed as 未到期 (not counted).
     Then the timeliness rate: on time ÷ due; a submission without a recorded time counts as not on time."""
-    from ops_watch.areas.governance.audit.model import audit_terms, rate_of, timeliness
-    from ops_watch.core.timeutil import local_day_bounds, parse_date
-    from ops_watch.findings.rules import ContractMeta
 
-    with _runtime(ctx) as rt:
+    with runtime(ctx) as rt:
         zone = rt.config.site.zone
         contract = rt.rules.contract
         terms = audit_terms(contract)
         if not terms.materials:
-            _fail(
+            fail(
                 "contract.toml: [audit] lists no materials: add [[audit.materials]] entries (docs/audit.md)",
                 EXIT_CONFIG,
             )
         try:
             # --to names the last deadline day shown; what is known is judged as of now (or --at).
-            as_of = _at(at_text, rt.config)
+            as_of = at_time(at_text, rt.config)
             end = local_day_bounds(parse_date(to_text), zone)[1] if to_text else as_of
             as_of = min(as_of, end)
             if from_text:
@@ -79,9 +81,9 @@ def audit_status_cmd(
                 first = meta.start if isinstance(meta, ContractMeta) else None
                 start = local_day_bounds(first, zone)[0] if first else end - DEFAULT_LOOKBACK
         except ValueError as exc:
-            _fail(f"--from/--to: {exc}", EXIT_CONFIG)
+            fail(f"--from/--to: {exc}", EXIT_CONFIG)
         if end < start:
-            _fail("the range ends before it starts: check --from and --to/--at", EXIT_CONFIG)
+            fail("the range ends before it starts: check --from and --to/--at", EXIT_CONFIG)
         with rt.store.session() as session:
             rows = timeliness(session, contract, zone, start, end, as_of=as_of, upcoming=True)
         language = rt.config.language
@@ -106,7 +108,6 @@ def audit_status_cmd(
 
 
 def _row(r: Any, zone: ZoneInfo, language: str) -> dict[str, Any]:
-    from ops_watch.areas.governance.audit.model import STATUS_ZH
 
     return {
         "material": r.material.name(language),
@@ -120,7 +121,7 @@ def _row(r: Any, zone: ZoneInfo, language: str) -> dict[str, Any]:
     }
 
 
-def _local(value: datetime | None, zone: ZoneInfo) -> str | None:
+def local_time(value: datetime | None, zone: ZoneInfo) -> str | None:
     return None if value is None else value.astimezone(zone).isoformat()
 
 
@@ -131,10 +132,10 @@ def _json_row(r: Any, zone: ZoneInfo) -> dict[str, Any]:
         "name": r.material.name_zh,
         "period": r.period.key,
         "due": r.due.isoformat(),
-        "deadline": _local(r.deadline, zone),
+        "deadline": local_time(r.deadline, zone),
         "grace_seconds": int(r.grace.total_seconds()),
         "status": r.status,
-        "submitted_at": _local(r.first_at, zone),
+        "submitted_at": local_time(r.first_at, zone),
         "date_only": r.date_only,
         "late_seconds": None if late is None else int(late.total_seconds()),
         "submitted_by": r.submitted_by,

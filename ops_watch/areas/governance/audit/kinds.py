@@ -38,7 +38,7 @@ from ops_watch.areas.governance.audit.model import (
 )
 from ops_watch.areas.money.budget.kind_explanation import period_of
 from ops_watch.core.timeutil import as_utc, parse_date, parse_datetime
-from ops_watch.formats import fields
+from ops_watch.formats import KINDS, fields
 from ops_watch.formats.spec import CellError, Column, Document, ParseContext, RecordKind, build_record
 from ops_watch.store.schema import AuditSubmission
 
@@ -361,3 +361,6 @@ DOC_KIND = RecordKind(
     read_document=read_document,
     needs_contract=True,
 )
+
+KINDS.add(KIND.name, KIND)
+KINDS.add(DOC_KIND.name, DOC_KIND)

@@ -33,8 +33,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ops_watch.areas.money.score.model import IndicatorValue, indicator, percent
+from ops_watch.core.contract import CONTRACT_SECTIONS, ContractMeta, section_of
 from ops_watch.core.timeutil import as_utc, format_local, from_store, local_day_bounds, parse_duration
-from ops_watch.findings.rules import CONTRACT_SECTIONS, ContractMeta, section_of
+from ops_watch.store.schema import AuditSubmission
 
 Cadence = Literal["monthly", "quarterly", "yearly"]
 CADENCE_ZH = {"monthly": "月度", "quarterly": "季度", "yearly": "年度"}
@@ -152,7 +153,7 @@ class AuditSection(_Strict):
         return ", ".join(f"{m.name_en or m.name_zh} ({m.key})" for m in self.materials)
 
 
-CONTRACT_SECTIONS["audit"] = AuditSection
+CONTRACT_SECTIONS.add("audit", AuditSection)
 
 
 def audit_terms(contract: Mapping[str, Any]) -> AuditSection:
@@ -414,7 +415,6 @@ class _Row:
 
 
 def _submissions(session: Session, keys: Iterable[str]) -> dict[tuple[str, str], list[_Row]]:
-    from ops_watch.store.schema import AuditSubmission
 
     keys = list(keys)
     out: dict[tuple[str, str], list[_Row]] = defaultdict(list)

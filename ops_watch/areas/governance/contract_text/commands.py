@@ -18,10 +18,12 @@ from ops_watch.areas.governance.contract_text.model import (
     read_contract,
     unreadable,
 )
-from ops_watch.cli import EXIT_CONFIG, _fail, _runtime, format_option, main, render
+from ops_watch.cli.common import EXIT_CONFIG, command, fail, format_option, runtime
+from ops_watch.core.output import render
 
 
-@main.group("contract")
+@command
+@click.group("contract")
 def contract_group() -> None:
     """Contract text (合同文本): repealed laws cited, required clauses absent."""
 
@@ -38,13 +40,13 @@ def lint_cmd(ctx: click.Context, files: tuple[Path, ...], fmt: str) -> None:
 
     Exit 0 when every file was read, findings or not; 1 when a file could not be read (the others are still
     linted); 2 on a configuration error."""
-    with _runtime(ctx) as rt:
+    with runtime(ctx) as rt:
         terms = contract_text_terms(rt.rules.contract)
         language = rt.config.language
     try:
         laws = load_repealed_laws()
     except LawTableError as exc:
-        _fail(str(exc), EXIT_CONFIG)
+        fail(str(exc), EXIT_CONFIG)
     problems: list[Problem] = []
     failed = 0
     for path in files:

@@ -33,6 +33,7 @@ from ops_watch.areas.governance.contract_text.model import (
     load_repealed_laws,
     read_contract,
 )
+from ops_watch.formats import KINDS
 from ops_watch.formats.spec import CellError, Document, ParseContext, RecordKind, build_record
 from ops_watch.store.schema import ContractReview
 
@@ -174,3 +175,5 @@ KIND = RecordKind(
     read_document=read_document,
     needs_contract=True,
 )
+
+KINDS.add(KIND.name, KIND)

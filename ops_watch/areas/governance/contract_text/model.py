@@ -21,7 +21,7 @@ from xml.etree import ElementTree
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ops_watch.findings.rules import CONTRACT_SECTIONS
+from ops_watch.core.contract import CONTRACT_SECTIONS
 
 TEXT_SUFFIXES = (".txt", ".md")
 DOCX_SUFFIXES = (".docx",)
@@ -81,7 +81,7 @@ class ContractTextSection(BaseModel):
     required_clauses: list[RequiredClause] = Field(default_factory=lambda: list(DEFAULT_CLAUSES))
 
 
-CONTRACT_SECTIONS["contract_text"] = ContractTextSection
+CONTRACT_SECTIONS.add("contract_text", ContractTextSection)
 
 
 def contract_text_terms(contract: Mapping[str, Any]) -> ContractTextSection:

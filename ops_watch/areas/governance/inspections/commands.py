@@ -9,8 +9,25 @@ from typing import Any
 
 import click
 
-from ops_watch.cli import EXIT_CONFIG, _at, _fail, _runtime, format_option, main, render
+from ops_watch.areas.governance.inspections.kind import RESULTS, build
+from ops_watch.areas.governance.inspections.model import (
+    STATUS_ZH,
+    WEEKDAY_ZH,
+    PlanError,
+    inspection_terms,
+    parse_month,
+    plan_month,
+    planned_statuses,
+    stored_plan,
+    unplanned_records,
+)
+from ops_watch.cli.common import EXIT_CONFIG, at_time, command, fail, format_option, runtime
+from ops_watch.core.output import render
+from ops_watch.core.timeutil import format_local, parse_date, utcnow
+from ops_watch.formats import fields
+from ops_watch.formats.spec import CellError, ParseContext
 from ops_watch.runtime import Runtime
+from ops_watch.store.schema import InspectionRecord
 
 PLAN_COLUMNS = ["day", "weekday", "area", "name"]
 SHOW_COLUMNS = [
@@ -32,38 +49,34 @@ def _t(rt: Runtime, zh: str, en: str) -> str:
 
 
 def _weekday(day: date, language: str) -> str:
-    from ops_watch.areas.governance.inspections.model import WEEKDAY_ZH
 
     return f"周{WEEKDAY_ZH[day.weekday()]}" if language == "zh" else day.strftime("%a")
 
 
 def _month(text: str | None, at: datetime, rt: Runtime) -> str:
-    from ops_watch.areas.governance.inspections.model import parse_month
 
     if text is None:
         return f"{at.astimezone(rt.config.site.zone):%Y-%m}"
     try:
         return parse_month(text)
     except ValueError as exc:
-        _fail(f"--month: {exc}", EXIT_CONFIG)
+        fail(f"--month: {exc}", EXIT_CONFIG)
 
 
 def _day(option: str, text: str) -> date:
-    from ops_watch.core.timeutil import parse_date
 
     try:
         return parse_date(text)
     except ValueError:
-        _fail(f"{option}: {text!r} is not a date: write e.g. 2026-11-05", EXIT_CONFIG)
+        fail(f"{option}: {text!r} is not a date: write e.g. 2026-11-05", EXIT_CONFIG)
 
 
 def _area(rt: Runtime, text: str) -> str:
-    from ops_watch.areas.governance.inspections.model import inspection_terms
 
     terms = inspection_terms(rt.rules.contract)
     area = terms.area(text)
     if area is None:
-        _fail(
+        fail(
             _t(
                 rt,
                 f"--area：未知的检查区域 {text!r}，可用：{terms.known('zh')}",
@@ -74,7 +87,8 @@ def _area(rt: Runtime, text: str) -> str:
     return area.key
 
 
-@main.group("inspections")
+@command
+@click.group("inspections")
 def inspections_group() -> None:
     """The center's unannounced inspections (不定期检查): the monthly plan, the records, the rectifications."""
 
@@ -111,13 +125,12 @@ def plan_cmd(
 ) -> None:
     """Draw the month's inspection days (random working days from today on) and areas, and store the plan. A
     month already planned is shown as it was drawn, not drawn again (unless --redraw)."""
-    from ops_watch.areas.governance.inspections.model import PlanError, inspection_terms, plan_month
 
-    with _runtime(ctx) as rt:
-        at = _at(at_text, rt.config)
+    with runtime(ctx) as rt:
+        at = at_time(at_text, rt.config)
         month = _month(month_text, at, rt)
         if seed is not None and not (8 <= len(seed) <= 64 and seed.isalnum()):
-            _fail("--seed: give the recorded seed (8 to 64 letters and digits)", EXIT_CONFIG)
+            fail("--seed: give the recorded seed (8 to 64 letters and digits)", EXIT_CONFIG)
         try:
             result = plan_month(
                 rt.store,
@@ -131,7 +144,7 @@ def plan_cmd(
                 seed=seed,
             )
         except PlanError as exc:
-            _fail(exc.text(rt.config.language), EXIT_CONFIG)
+            fail(exc.text(rt.config.language), EXIT_CONFIG)
         language = rt.config.language
         terms = inspection_terms(rt.rules.contract)
         rows = [
@@ -190,17 +203,9 @@ def show_cmd(
 ) -> None:
     """The month's plan with each inspection's status (upcoming 待检查, due 待记录, done 已完成, missed 未按时检查),
     when the center was reminded, the record that fulfils it; then the month's inspections made off the plan."""
-    from ops_watch.areas.governance.inspections.model import (
-        STATUS_ZH,
-        inspection_terms,
-        planned_statuses,
-        stored_plan,
-        unplanned_records,
-    )
-    from ops_watch.core.timeutil import format_local
 
-    with _runtime(ctx) as rt:
-        at = _at(at_text, rt.config)
+    with runtime(ctx) as rt:
+        at = at_time(at_text, rt.config)
         zone = rt.config.site.zone
         today = at.astimezone(zone).date()
         month = _month(month_text, at, rt)
@@ -305,15 +310,12 @@ def record_cmd(
     at_text: str | None,
 ) -> None:
     """Keep an inspection's result (replaces the record of the same day and area)."""
-    from ops_watch.areas.governance.inspections.kind import RESULTS, build
-    from ops_watch.formats import fields
-    from ops_watch.formats.spec import CellError, ParseContext
 
-    with _runtime(ctx) as rt:
-        today = _at(at_text, rt.config).astimezone(rt.config.site.zone).date()
+    with runtime(ctx) as rt:
+        today = at_time(at_text, rt.config).astimezone(rt.config.site.zone).date()
         day = _day("--date", date_text)
         if day > today:
-            _fail(
+            fail(
                 _t(rt, f"--date：{day} 还没到，不能记录", f"--date: {day} is in the future"),
                 EXIT_CONFIG,
             )
@@ -322,16 +324,14 @@ def record_cmd(
         try:
             result = fields.choice(RESULTS)(result_text, pctx)
         except CellError:
-            _fail(
+            fail(
                 _t(
                     rt, "--result：应为 pass（合格）或 problems（发现问题）", "--result: use pass or problems"
                 ),
                 EXIT_CONFIG,
             )
         if not inspector.strip():
-            _fail(
-                _t(rt, "--inspector：请写检查人姓名", "--inspector: give the inspector's name"), EXIT_CONFIG
-            )
+            fail(_t(rt, "--inspector：请写检查人姓名", "--inspector: give the inspector's name"), EXIT_CONFIG)
         values = {
             "day": day,
             "area": area,
@@ -345,7 +345,7 @@ def record_cmd(
         try:
             row = build(values, pctx)
         except CellError as exc:
-            _fail(
+            fail(
                 f"--{(exc.column or 'result').replace('_', '-')}: {exc.problem.text(rt.config.language)}",
                 EXIT_CONFIG,
             )
@@ -359,9 +359,6 @@ def record_cmd(
 
 def _upsert(rt: Runtime, row: Any) -> bool:
     from sqlalchemy import select
-
-    from ops_watch.core.timeutil import utcnow
-    from ops_watch.store.schema import InspectionRecord
 
     with rt.store.session() as session:
         stored = session.scalar(
@@ -386,10 +383,7 @@ def rectified_cmd(ctx: click.Context, date_text: str, area_text: str, on_text: s
     """Record that an inspection's problems were rectified (整改完成)."""
     from sqlalchemy import select
 
-    from ops_watch.core.timeutil import utcnow
-    from ops_watch.store.schema import InspectionRecord
-
-    with _runtime(ctx) as rt:
+    with runtime(ctx) as rt:
         day, on = _day("--date", date_text), _day("--on", on_text)
         area = _area(rt, area_text)
         with rt.store.session() as session:
@@ -400,7 +394,7 @@ def rectified_cmd(ctx: click.Context, date_text: str, area_text: str, on_text: s
                 same_day = session.scalars(
                     select(InspectionRecord.area).where(InspectionRecord.day == day)
                 ).all()
-                _fail(
+                fail(
                     _t(
                         rt,
                         f"没有 {day} {area} 的检查记录（当天有：{'、'.join(same_day) or '无'}）",
@@ -408,7 +402,7 @@ def rectified_cmd(ctx: click.Context, date_text: str, area_text: str, on_text: s
                     )
                 )
             if record.result != "problems":
-                _fail(
+                fail(
                     _t(
                         rt,
                         f"{day} {area} 的检查结果为合格，没有要整改的问题",
@@ -416,9 +410,7 @@ def rectified_cmd(ctx: click.Context, date_text: str, area_text: str, on_text: s
                     )
                 )
             if on < day:
-                _fail(
-                    _t(rt, f"--on：早于检查日期 {day}", f"--on: before the inspection ({day})"), EXIT_CONFIG
-                )
+                fail(_t(rt, f"--on：早于检查日期 {day}", f"--on: before the inspection ({day})"), EXIT_CONFIG)
             record.rectified_on, record.updated_at = on, utcnow()
             late = (on - record.rectify_by).days if record.rectify_by and on > record.rectify_by else 0
         text = _t(rt, f"已记录整改完成：{day} {area}，{on}", f"rectified: {day} {area} on {on}")

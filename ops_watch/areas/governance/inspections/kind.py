@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from ops_watch.areas.governance.inspections.model import inspection_terms
-from ops_watch.formats import fields
+from ops_watch.formats import KINDS, fields
 from ops_watch.formats.spec import CellError, CellParser, Column, ParseContext, RecordKind, normalize_header
 from ops_watch.store.schema import InspectionRecord
 
@@ -191,3 +191,5 @@ KIND = RecordKind(
     time_column=None,
     needs_contract=True,
 )
+
+KINDS.add(KIND.name, KIND)

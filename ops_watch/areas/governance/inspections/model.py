@@ -37,13 +37,12 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from ops_watch.areas.staffing.shifts import day_type, staffing_terms
+from ops_watch.core.contract import CONTRACT_SECTIONS, section_of
 from ops_watch.core.log import get_logger
 from ops_watch.core.timeutil import utcnow
-from ops_watch.findings.rules import CONTRACT_SECTIONS, section_of
-from ops_watch.store.schema import InspectionPlan, InspectionRecord, OutboxMessage, PlannedInspection
+from ops_watch.store.schema import InspectionPlan, InspectionRecord, PlannedInspection
 
 if TYPE_CHECKING:
-    from ops_watch.config import Config
     from ops_watch.store import Store
 
 log = get_logger(__name__)
@@ -214,7 +213,7 @@ class InspectionsSection(_Strict):
         return key
 
 
-CONTRACT_SECTIONS["inspections"] = InspectionsSection
+CONTRACT_SECTIONS.add("inspections", InspectionsSection)
 
 
 def inspection_terms(contract: Mapping[str, Any]) -> InspectionsSection:
@@ -568,14 +567,6 @@ def reminder_message_id(day: date) -> str:
     return f"<inspection.{day.isoformat()}@ops-watch.local>"
 
 
-def recipients(config: Config, terms: InspectionsSection) -> list[str]:
-    if terms.recipients:
-        return list(terms.recipients)
-    from ops_watch.report.weekly import recipients as report_recipients
-
-    return report_recipients(config)
-
-
 def reminder_text(
     day: date, areas: Sequence[str], terms: InspectionsSection, language: str, drop_hint: str = "var/drop"
 ) -> tuple[str, str]:
@@ -636,95 +627,3 @@ def reminder_text(
             "-- ops-watch",
         ]
     return subject, "\n".join(lines) + "\n"
-
-
-def queue_reminders(
-    store: Store, config: Config, terms: InspectionsSection, today: date, now: datetime
-) -> int:
-    """Queue today's reminder (one email for all of today's planned areas) unless it was queued before."""
-    with store.session() as session:
-        rows = session.scalars(
-            select(PlannedInspection)
-            .where(PlannedInspection.day == today, PlannedInspection.reminded_at.is_(None))
-            .order_by(PlannedInspection.area)
-        ).all()
-        if not rows:
-            return 0
-        if not config.notify.email.enabled:
-            log.info("inspection reminder not sent: notify.email.enabled is false", day=today.isoformat())
-            return 0
-        to = recipients(config, terms)
-        if not to:
-            log.warning(
-                "inspection reminder not sent: no email recipients",
-                day=today.isoformat(),
-                hint="set [inspections] recipients in contract.toml, or notify.email.recipients",
-            )
-            return 0
-        mid = reminder_message_id(today)
-        queued = 0
-        if session.scalar(select(OutboxMessage.id).where(OutboxMessage.message_id == mid)) is None:
-            every = session.scalars(
-                select(PlannedInspection.area)
-                .where(PlannedInspection.day == today)
-                .order_by(PlannedInspection.area)
-            ).all()
-            subject, body = reminder_text(today, list(every), terms, config.language, _drop_hint(config))
-            session.add(
-                OutboxMessage(
-                    channel="email",
-                    receiver="inspections",
-                    created_at=now,
-                    recipients=to,
-                    subject=subject,
-                    body_text=body,
-                    body_html="",
-                    message_id=mid,
-                    payload={"inspection_day": today.isoformat(), "areas": list(every)},
-                    status="pending",
-                    attempts=0,
-                    next_attempt_at=now - timedelta(seconds=1),
-                )
-            )
-            queued = 1
-        # The same transaction: a crash leaves either both (sent later by the outbox) or neither (queued again).
-        for row in rows:
-            row.reminded_at = now
-    return queued
-
-
-def _drop_hint(config: Config) -> str:
-    try:
-        return str(config.drop_dir.relative_to(config.config_dir))
-    except ValueError:
-        return str(config.drop_dir)
-
-
-def run_reminders(
-    store: Store, config: Config, contract: Mapping[str, Any], now: datetime | None = None
-) -> dict[str, Any]:
-    """The daemon's job: draw the month's plan if it has none (per_month > 0), then queue and deliver today's
-    reminder once `remind_at` has passed (site time). Never raises for a plan that cannot be drawn or a mail
-    server that is down: the first is logged and counted, the second left to the outbox's retries."""
-    from ops_watch.notify.outbox import deliver_due
-
-    now = now or utcnow()
-    zone = config.site.zone
-    local = now.astimezone(zone)
-    today = local.date()
-    month = f"{today:%Y-%m}"
-    terms = inspection_terms(contract)
-    out: dict[str, Any] = {"month": month, "drawn": 0, "queued": 0, "sent": 0, "failed": 0}
-    if terms.per_month > 0 and stored_plan(store, month) is None:
-        try:
-            plan = plan_month(store, contract, zone, month, "ops-watch daemon", now=now)
-            out["drawn"] = len(plan.rows)
-        except PlanError as exc:
-            log.warning("inspection plan not drawn", month=month, reason=exc.en)
-            out["plan_error"] = exc.en
-    if local.time() >= terms.remind_at:
-        out["queued"] = queue_reminders(store, config, terms, today, now)
-    if out["queued"]:
-        delivered = deliver_due(store, config, at=max(now, utcnow()))
-        out["sent"], out["failed"] = delivered.sent, delivered.failed + delivered.dead
-    return out

@@ -24,9 +24,9 @@ from ops_watch.areas.governance.survey.model import (
     period_containing,
     survey_terms,
 )
+from ops_watch.core.contract import ContractMeta
 from ops_watch.core.timeutil import local_day_bounds
 from ops_watch.findings.registry import CheckContext, FindingDraft, Params, check
-from ops_watch.findings.rules import ContractMeta
 
 
 class NoParams(Params):

@@ -7,11 +7,23 @@ from datetime import date
 
 import click
 
-from ops_watch.cli import EXIT_CONFIG, _at, _fail, _runtime, format_option, main, render
+from ops_watch.areas.governance.survey.model import (
+    COVERAGE_COLUMNS,
+    coverage_days,
+    coverage_json,
+    coverage_line,
+    coverage_rows,
+    parse_period,
+    period_containing,
+    survey_terms,
+)
+from ops_watch.cli.common import EXIT_CONFIG, at_time, command, fail, format_option, runtime
+from ops_watch.core.output import render
 from ops_watch.core.timeutil import parse_date
 
 
-@main.group("survey")
+@command
+@click.group("survey")
 def survey_group() -> None:
     """The satisfaction survey (满意度调查): units and respondents covered, not only the mean."""
 
@@ -43,23 +55,13 @@ def survey_coverage_cmd(
     """Per tenant unit: answers, respondents (each person once) and the mean out of 100; units without an
     answer with 0; answers from units that are not tenant units apart; then the total and the coverage line.
     The tenant units are [survey] units in contract.toml, else the inventory's."""
-    from ops_watch.areas.governance.survey.model import (
-        COVERAGE_COLUMNS,
-        coverage_days,
-        coverage_json,
-        coverage_line,
-        coverage_rows,
-        parse_period,
-        period_containing,
-        survey_terms,
-    )
 
     if period_text and (from_text or to_text):
-        _fail("give either --period or --from/--to, not both", EXIT_CONFIG)
+        fail("give either --period or --from/--to, not both", EXIT_CONFIG)
     if bool(from_text) != bool(to_text):
-        _fail("--from and --to go together, e.g. --from 2026-10-01 --to 2026-12-31", EXIT_CONFIG)
-    with _runtime(ctx) as rt:
-        today = _at(at_text, rt.config).astimezone(rt.config.site.zone).date()
+        fail("--from and --to go together, e.g. --from 2026-10-01 --to 2026-12-31", EXIT_CONFIG)
+    with runtime(ctx) as rt:
+        today = at_time(at_text, rt.config).astimezone(rt.config.site.zone).date()
         terms = survey_terms(rt.rules.contract)
         label = ""
         if from_text and to_text:
@@ -68,10 +70,10 @@ def survey_coverage_cmd(
             try:
                 period = parse_period(period_text) if period_text else period_containing(today, terms.period)
             except ValueError as exc:
-                _fail(f"--period: {exc}", EXIT_CONFIG)
+                fail(f"--period: {exc}", EXIT_CONFIG)
             first, last, label = period.first, period.last, period.label
         if first > today:
-            _fail(
+            fail(
                 f"{first.isoformat()} is after the as-of day {today.isoformat()}: nothing can have been answered "
                 "yet (give --at a later day)",
                 EXIT_CONFIG,
@@ -105,7 +107,7 @@ def _days(from_text: str, to_text: str) -> tuple[date, date]:
     try:
         first, last = parse_date(from_text), parse_date(to_text)
     except ValueError as exc:
-        _fail(f"--from/--to: {exc}", EXIT_CONFIG)
+        fail(f"--from/--to: {exc}", EXIT_CONFIG)
     if last < first:
-        _fail(f"--to {last} is before --from {first}", EXIT_CONFIG)
+        fail(f"--to {last} is before --from {first}", EXIT_CONFIG)
     return first, last

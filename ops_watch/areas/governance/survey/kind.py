@@ -15,7 +15,7 @@ from datetime import date
 from typing import Any
 
 from ops_watch.areas.governance.survey.model import survey_terms
-from ops_watch.formats import fields
+from ops_watch.formats import KINDS, fields
 from ops_watch.formats.spec import CellError, CellParser, Column, ParseContext, RecordKind
 from ops_watch.store.schema import SurveyResponse
 
@@ -121,3 +121,5 @@ KIND = RecordKind(
     time_column=None,
     needs_contract=True,
 )
+
+KINDS.add(KIND.name, KIND)

@@ -31,7 +31,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from ops_watch.areas.money.score.model import IndicatorValue, indicator
-from ops_watch.findings.rules import CONTRACT_SECTIONS, section_of
+from ops_watch.core.contract import CONTRACT_SECTIONS, section_of
 from ops_watch.store.schema import InventoryResource, SurveyResponse
 
 PeriodKind = Literal["quarter", "half", "year"]
@@ -135,7 +135,7 @@ class SurveySection(BaseModel):
         return _month_day(self.judge_from or DEFAULT_JUDGE_FROM[self.period])
 
 
-CONTRACT_SECTIONS["survey"] = SurveySection
+CONTRACT_SECTIONS.add("survey", SurveySection)
 
 
 def survey_terms(contract: Mapping[str, Any]) -> SurveySection:

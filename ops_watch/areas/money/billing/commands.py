@@ -8,27 +8,32 @@ from typing import Any
 
 import click
 
-from ops_watch.areas.money.billing.model import ROW_COLUMNS
-from ops_watch.cli import EXIT_CONFIG, _fail, _runtime, format_option, main, render
+from ops_watch.areas.money.billing.model import (
+    ROW_COLUMNS,
+    STATUS_EN,
+    STATUS_ZH,
+    item_label,
+    line_row,
+    money_text,
+    parse_month,
+    pct_text,
+    quantity_text,
+    reconcile,
+)
+from ops_watch.cli.common import EXIT_CONFIG, command, fail, format_option, runtime
+from ops_watch.core.output import render
 
 TABLE_COLUMNS = [c for c in ROW_COLUMNS if c not in ("month", "resources")]  # the month is the title
 
 
-@main.group("billing")
+@command
+@click.group("billing")
 def billing_group() -> None:
     """Monthly billing reconciliation (R11): the contractor's statement against the inventory."""
 
 
 def _table_row(row: dict[str, Any], language: str) -> dict[str, Any]:
     """Money with thousands separators, labels instead of codes: for people reading the terminal."""
-    from ops_watch.areas.money.billing.model import (
-        STATUS_EN,
-        STATUS_ZH,
-        item_label,
-        money_text,
-        pct_text,
-        quantity_text,
-    )
 
     out = dict(row)
     out["item"] = item_label(row["item"], language)
@@ -55,13 +60,12 @@ def billing_reconcile(ctx: click.Context, month: str, fmt: str) -> None:
     """The month's statement lines beside the measured ones (units × days allocated ÷ days in the month ×
     the contract's unit price; fixed fees ÷ 3 a month), their difference, the totals and the lines that meet
     nothing. Money is CNY; JSON and CSV give it as exact decimal strings."""
-    from ops_watch.areas.money.billing.model import line_row, money_text, parse_month, reconcile
 
     try:
         month = parse_month(month)
     except ValueError as exc:
-        _fail(f"--month: {exc}", EXIT_CONFIG)
-    with _runtime(ctx) as rt:
+        fail(f"--month: {exc}", EXIT_CONFIG)
+    with runtime(ctx) as rt:
         language = rt.config.language
         zh = language == "zh"
         with rt.store.session() as session:

@@ -18,7 +18,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from ops_watch.core.timeutil import parse_date
-from ops_watch.formats import fields
+from ops_watch.formats import KINDS, fields
 from ops_watch.formats.spec import (
     FAST_CHOICE,
     CellError,
@@ -199,3 +199,5 @@ KIND = RecordKind(
     key=("month", "platform", "item"),
     time_column=None,
 )
+
+KINDS.add(KIND.name, KIND)

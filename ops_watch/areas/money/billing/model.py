@@ -46,7 +46,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ops_watch.areas.money.pricing import CURRENCY, PlatformsSection, PlatformTerms, platform_terms
-from ops_watch.findings.rules import CONTRACT_SECTIONS
+from ops_watch.core.contract import CONTRACT_SECTIONS
 from ops_watch.store.schema import BillingStatement, IndicatorExplanation, InventoryResource
 
 CENT = Decimal("0.01")
@@ -212,7 +212,7 @@ class BillingSection(BaseModel):
         return self
 
 
-CONTRACT_SECTIONS["billing"] = BillingSection
+CONTRACT_SECTIONS.add("billing", BillingSection)
 
 
 def billing_terms(contract: Mapping[str, Any]) -> BillingSection:

@@ -7,12 +7,21 @@ from datetime import date
 
 import click
 
-from ops_watch.cli import EXIT_CONFIG, _at, _fail, _runtime, format_option, main, render
+from ops_watch.areas.money.budget.model import (
+    LINE_COLUMNS,
+    PLANNED_COLUMNS,
+    budget_status,
+    planned_rows,
+    status_lines,
+)
+from ops_watch.cli.common import EXIT_CONFIG, at_time, command, fail, format_option, runtime
+from ops_watch.core.output import render
 
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 
 
-@main.group("budget")
+@command
+@click.group("budget")
 def budget_group() -> None:
     """Budget execution (预算执行): execution rate, carry-over and the year-end forecast."""
 
@@ -30,16 +39,9 @@ def budget_status_cmd(ctx: click.Context, year_text: str | None, at_text: str | 
     """Initial budget, adjustments, final budget, paid, execution rate and carry-over, then the forecast: the
     planned payments still to come, the year-end rate and carry-over. Amounts in 元 and 万元; JSON gives money
     as exact strings."""
-    from ops_watch.areas.money.budget.model import (
-        LINE_COLUMNS,
-        PLANNED_COLUMNS,
-        budget_status,
-        planned_rows,
-        status_lines,
-    )
 
-    with _runtime(ctx) as rt:
-        at_day = _at(at_text, rt.config).astimezone(rt.config.site.zone).date()
+    with runtime(ctx) as rt:
+        at_day = at_time(at_text, rt.config).astimezone(rt.config.site.zone).date()
         year = _year(year_text, at_day)
         # A past year is shown as it ended; the current one as of the day.
         as_of = min(at_day, date(year, 12, 31))
@@ -67,14 +69,14 @@ def _year(text: str | None, at_day: date) -> int:
     try:
         year = int(text.strip())
     except ValueError:
-        _fail(f"--year: {text!r} is not a year: write four digits, e.g. --year {at_day.year}", EXIT_CONFIG)
+        fail(f"--year: {text!r} is not a year: write four digits, e.g. --year {at_day.year}", EXIT_CONFIG)
     if not FIRST_YEAR <= year <= LAST_YEAR:
-        _fail(
+        fail(
             f"--year: {year} is out of range ({FIRST_YEAR}–{LAST_YEAR}), e.g. --year {at_day.year}",
             EXIT_CONFIG,
         )
     if year > at_day.year:
-        _fail(
+        fail(
             f"--year: {year} has not started as of {at_day.isoformat()}: choose {at_day.year} or earlier, or give "
             f"--at a day in {year}",
             EXIT_CONFIG,

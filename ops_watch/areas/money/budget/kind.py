@@ -17,7 +17,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from ops_watch.formats import fields
+from ops_watch.formats import KINDS, fields
 from ops_watch.formats.spec import CellError, Column, ParseContext, RecordKind
 from ops_watch.store.schema import BudgetEvent
 
@@ -125,3 +125,5 @@ KIND = RecordKind(
     key=("date", "kind", "amount", "note"),
     time_column=None,
 )
+
+KINDS.add(KIND.name, KIND)

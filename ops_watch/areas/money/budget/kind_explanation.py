@@ -16,7 +16,7 @@ from datetime import date, datetime
 from typing import Any
 
 from ops_watch.areas.money.billing.kind import month_of
-from ops_watch.formats import fields
+from ops_watch.formats import KINDS, fields
 from ops_watch.formats.spec import CellError, CellParser, Column, ParseContext, RecordKind
 from ops_watch.store.schema import IndicatorExplanation
 
@@ -121,3 +121,5 @@ KIND = RecordKind(
     key=("indicator", "period"),
     time_column=None,
 )
+
+KINDS.add(KIND.name, KIND)

@@ -28,7 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ops_watch.areas.money.pricing import PlatformsSection, PlatformTerms
-from ops_watch.findings.rules import CONTRACT_SECTIONS, section_of
+from ops_watch.core.contract import CONTRACT_SECTIONS, section_of
 from ops_watch.store.schema import BillingStatement, BudgetEvent
 
 CENT = Decimal("0.01")
@@ -120,7 +120,7 @@ class BudgetSection(BaseModel):
             return date(year, 3, 1)
 
 
-CONTRACT_SECTIONS["budget"] = BudgetSection
+CONTRACT_SECTIONS.add("budget", BudgetSection)
 
 
 def budget_terms(contract: Mapping[str, Any]) -> BudgetSection:

@@ -8,8 +8,9 @@ from typing import Any
 
 import click
 
-from ops_watch.areas.money.score.model import BAND_EN, Score
-from ops_watch.cli import _at, _runtime, format_option, main, render
+from ops_watch.areas.money.score.model import BAND_EN, Score, contractor_score, score_json, summary_lines
+from ops_watch.cli.common import at_time, command, format_option, runtime
+from ops_watch.core.output import render
 
 TABLE_COLUMNS = ["indicator", "formula", "inputs", "value", "target", "weight", "points"]
 CSV_COLUMNS = ["key", *TABLE_COLUMNS, "missing", "evidence"]
@@ -68,18 +69,18 @@ def indicator_rows(score: Score, fmt: str) -> list[dict[str, Any]]:
     return rows
 
 
-@main.command("score")
+@command
+@click.command("score")
 @click.option("--at", "at_text", help="As of this time (site time unless it has a zone); default now.")
 @format_option
 @click.pass_context
 def score_cmd(ctx: click.Context, at_text: str | None, fmt: str) -> None:
     """The contractor score: each indicator's formula, inputs, value, target, weight and points; then the
     total, the band, the consequences and what has no evidence (counted as missing, never as zero)."""
-    from ops_watch.areas.money.score.model import contractor_score, score_json, summary_lines
 
-    with _runtime(ctx) as rt:
+    with runtime(ctx) as rt:
         zone = rt.config.site.zone
-        at = _at(at_text, rt.config)
+        at = at_time(at_text, rt.config)
         with rt.store.session() as session:
             score = contractor_score(session, rt.rules.contract, zone, at, rt.config.language)
         if fmt == "json":

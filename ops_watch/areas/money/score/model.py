@@ -16,96 +16,50 @@ The period runs from the start of the contract year (the anniversary of `[contra
 as-of date; the calendar year without one), or of its quarter, to the as-of time; never past `[contract]
 end`.
 
-Indicators are a registry: `@indicator("key", ...)` functions `(session, contract, zone, start, end, language)
--> IndicatorValue`, so a later area (audit-material timeliness, satisfaction surveys) adds its evidence by
-replacing one function.
+Indicators are a registry (findings/indicators.py): each contract area registers the indicators its evidence
+measures (`@indicator("key", ...)`, a function of one IndicatorInputs); this module weighs them. The findings
+rectified on time are measured here, from the findings themselves.
 """
 
 from __future__ import annotations
 
 import calendar
-import json
 from collections import defaultdict
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ops_watch.areas.money.pricing import PlatformsSection
+from ops_watch.core.contract import CONTRACT_SECTIONS, ContractMeta, section_of
 from ops_watch.core.timeutil import format_local, from_store, local_day_bounds
-from ops_watch.findings.rules import CONTRACT_SECTIONS, ContractMeta, section_of
+from ops_watch.core.vocabulary import SEVERITY_ZH
+from ops_watch.core.vocabulary import text as _t
+from ops_watch.findings.indicators import (
+    HUNDRED,
+    INDICATORS,
+    ZERO,
+    IndicatorInputs,
+    IndicatorSpec,
+    IndicatorValue,
+    indicator,
+    num,
+    percent,
+    q2,
+)
+from ops_watch.findings.indicators import (
+    listed as _listed,
+)
+from ops_watch.findings.rectification import deadline, rectification_terms
+from ops_watch.store.schema import Finding, FindingEvent
 
-ZERO, HUNDRED, CENT = Decimal(0), Decimal(100), Decimal("0.01")
-MAX_EVIDENCE = 20  # evidence lines per indicator; the rest are counted
 BAND_EN = {"优": "excellent", "良": "good", "中": "fair", "差": "poor"}
-SEVERITY_ZH = {"info": "提示", "warning": "警告", "critical": "严重"}
-
-
-def q2(value: Decimal) -> Decimal:
-    return value.quantize(CENT, ROUND_HALF_UP)
-
-
-def percent(numerator: int | Decimal, denominator: int | Decimal) -> Decimal | None:
-    """numerator ÷ denominator × 100 with two decimals; None when there is nothing to divide by."""
-    if not denominator:
-        return None
-    return q2(Decimal(numerator) * HUNDRED / Decimal(denominator))
-
-
-def num(value: Decimal) -> str:
-    """80 -> '80', 99.50 -> '99.5' (thresholds and weights as people write them)."""
-    return f"{value.normalize():f}"
-
-
-def _t(language: str, zh: str, en: str) -> str:
-    return zh if language == "zh" else en
-
-
-# --- the registry --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class IndicatorValue:
-    """What one indicator measured over the period. `value` None: no evidence (`missing` says why)."""
-
-    value: Decimal | None  # percent, two decimals
-    numerator: int | Decimal | None = None
-    denominator: int | Decimal | None = None
-    formula: str = ""  # how ops-watch computes it, in the user's language
-    inputs: dict[str, Any] = field(default_factory=dict)  # stable keys, for JSON and tests
-    inputs_text: str = ""  # the same inputs, for people
-    evidence: list[str] = field(default_factory=list)  # what the contractor can check, line by line
-    missing: str = ""
-
-
-IndicatorFn = Callable[[Session, Mapping[str, Any], ZoneInfo, datetime, datetime, str], IndicatorValue]
-
-
-@dataclass(frozen=True)
-class IndicatorSpec:
-    key: str
-    name_zh: str
-    name_en: str
-    fn: IndicatorFn
-
-
-INDICATORS: dict[str, IndicatorSpec] = {}
-
-
-def indicator(key: str, *, name_zh: str, name_en: str) -> Callable[[IndicatorFn], IndicatorFn]:
-    """Register `fn` as the evidence of indicator `key` (a later registration replaces an earlier one:
-    that is how an indicator without evidence today gets it)."""
-
-    def register(fn: IndicatorFn) -> IndicatorFn:
-        INDICATORS[key] = IndicatorSpec(key, name_zh, name_en, fn)
-        return fn
-
-    return register
 
 
 # --- contract terms ------------------------------------------------------------------------------------
@@ -200,7 +154,7 @@ class ScoreSection(_Strict):
         return value
 
 
-CONTRACT_SECTIONS["score"] = ScoreSection
+CONTRACT_SECTIONS.add("score", ScoreSection)
 
 
 def score_terms(contract: Mapping[str, Any]) -> ScoreSection:
@@ -291,7 +245,6 @@ def quarter_fee(contract: Mapping[str, Any], day: date) -> tuple[Decimal | None,
     terms = score_terms(contract)
     if terms.fee_per_quarter is not None:
         return terms.fee_per_quarter, "[score] fee_per_quarter"
-    from ops_watch.areas.money.pricing import PlatformsSection
 
     section = contract.get("platforms")
     if not isinstance(section, PlatformsSection):
@@ -477,7 +430,9 @@ def contractor_score(
                 ),
             )
             continue
-        values[term.key] = spec.fn(session, contract, zone, period.start, period.end, language)
+        values[term.key] = spec.fn(
+            IndicatorInputs(session, contract, zone, period.start, period.end, language)
+        )
     return assemble(
         terms, period, at, values, language, quarter_fee(contract, period.end.astimezone(zone).date())
     )
@@ -597,343 +552,6 @@ def summary_lines(score: Score) -> list[str]:
 # --- the indicators ------------------------------------------------------------------------------------
 
 
-def _listed(lines: list[str], language: str) -> list[str]:
-    if len(lines) <= MAX_EVIDENCE:
-        return lines
-    more = len(lines) - MAX_EVIDENCE
-    return lines[:MAX_EVIDENCE] + [_t(language, f"……另有 {more} 条", f"… and {more} more")]
-
-
-def _days(zone: ZoneInfo, start: datetime, end: datetime) -> tuple[date, date]:
-    """The local days [start, end) covers."""
-    return start.astimezone(zone).date(), (end - timedelta(microseconds=1)).astimezone(zone).date()
-
-
-@dataclass(frozen=True)
-class StaffingSummary:
-    """What the two staffing indicators need from a staffing view (kept instead of the view: a year of
-    badges is large)."""
-
-    has_shifts: bool
-    judged_from: date | None
-    ended: int
-    required: int
-    evidenced: int
-    verified: int
-    evidence_rows: int  # door events and sheet rows in the window
-    short: tuple[tuple[str, str, int, int], ...]  # (day, shift, required, evidenced) of understaffed shifts
-    unverified: tuple[tuple[str, str, str, tuple[str, ...]], ...]  # (day, shift, reason, names)
-
-
-_STAFFING_CACHE: dict[str, StaffingSummary] = {}
-
-
-def staffing_summary(
-    session: Session, contract: Mapping[str, Any], zone: ZoneInfo, start: datetime, end: datetime
-) -> StaffingSummary:
-    """The shifts of [start, end) as the staffing checks see them. A year's view is seconds of work and the
-    score is evaluated every few minutes: the summary is kept until its evidence or the set of ended shifts
-    changes (a shift's verdict depends on nothing else)."""
-    from ops_watch.areas.staffing.presence import build_view, data_version
-    from ops_watch.areas.staffing.shifts import shift_instances, staffing_terms
-    from ops_watch.store.schema import DoorEvent
-
-    terms = staffing_terms(contract)
-    first, last = _days(zone, start, end)
-    if not terms.shifts:
-        return StaffingSummary(False, None, 0, 0, 0, 0, 0, (), ())
-    judged = max(first, terms.judge_from) if terms.judge_from else first
-    ended = sum(1 for i in shift_instances(terms, judged, last, zone) if i.end + terms.grace <= end)
-    badges_until = session.scalar(select(func.count(DoorEvent.id)).where(DoorEvent.at <= end))
-    key = json.dumps(
-        [
-            terms.model_dump(mode="json"),
-            str(zone),
-            first.isoformat(),
-            last.isoformat(),
-            repr(data_version(session)),
-            badges_until,
-            ended,
-        ],
-        default=str,
-    )
-    cached = _STAFFING_CACHE.get(key)
-    if cached is not None:
-        return cached
-    view = build_view(session, contract, zone, end, first, last)
-    done = [s for s in view.shifts if s.ended]
-    short, unverified = [], []
-    verified = 0
-    for s in done:
-        day, shift = s.instance.day.isoformat(), s.instance.shift
-        if s.evidenced < s.required:
-            short.append((day, shift, s.required, s.evidenced))
-        if s.handover_verified:
-            verified += 1
-        elif s.sheet is None:
-            unverified.append((day, shift, "no_sheet", ()))
-        elif s.handover_at is None:
-            unverified.append((day, shift, "no_time", ()))
-        elif not s.givers or not s.takers:
-            unverified.append((day, shift, "no_names", ()))
-        else:
-            names = tuple(n.person.name if n.person else n.text for n in s.handover_missing)
-            unverified.append((day, shift, "absent", names))
-    rows = len(view.badges) + sum(1 for s in view.shifts if s.sheet is not None)
-    summary = StaffingSummary(
-        True,
-        view.first_day,
-        len(done),
-        sum(s.required for s in done),
-        sum(s.evidenced for s in done),
-        verified,
-        rows,
-        tuple(short),
-        tuple(unverified),
-    )
-    _STAFFING_CACHE.clear()
-    _STAFFING_CACHE[key] = summary
-    return summary
-
-
-def _staffing_missing(summary: StaffingSummary, language: str, what_zh: str, what_en: str) -> str:
-    if not summary.has_shifts:
-        return _t(
-            language,
-            "合同未约定班次（contract.toml 没有 [staffing]）",
-            "the contract names no shifts ([staffing])",
-        )
-    if summary.ended == 0:
-        since = summary.judged_from.isoformat() if summary.judged_from else ""
-        return _t(
-            language,
-            f"考核期内没有已结束、需评判的班次（自 {since} 起评判）",
-            f"no ended shift to judge in the period (shifts are judged from {since})",
-        )
-    if summary.evidence_rows == 0:
-        return _t(
-            language, "考核期内没有门禁记录和交接班表", "no door records and no handover sheets in the period"
-        )
-    return _t(language, what_zh, what_en)
-
-
-def _shifts_hint(summary: StaffingSummary, zone: ZoneInfo, end: datetime, language: str) -> str:
-    last = (end - timedelta(microseconds=1)).astimezone(zone).date()
-    first = summary.judged_from
-    return _t(
-        language,
-        f"逐班明细：ops-watch staffing shifts --from {first} --to {last}",
-        f"shift by shift: ops-watch staffing shifts --from {first} --to {last}",
-    )
-
-
-@indicator("staffing_rate", name_zh="人员到位率", name_en="staffing rate")
-def staffing_rate(
-    session: Session,
-    contract: Mapping[str, Any],
-    zone: ZoneInfo,
-    start: datetime,
-    end: datetime,
-    language: str,
-) -> IndicatorValue:
-    s = staffing_summary(session, contract, zone, start, end)
-    formula = _t(
-        language,
-        "门禁证实在岗人次 ÷ 合同要求人次 × 100%（已结束的班次，每班以最低人数为上限）",
-        "person-shifts evidenced at the doors ÷ person-shifts required × 100% (ended shifts, each capped at "
-        "its minimum)",
-    )
-    if not s.has_shifts or s.evidence_rows == 0 or s.required == 0:
-        return IndicatorValue(None, formula=formula, missing=_staffing_missing(s, language, "", ""))
-    inputs = {
-        "required": s.required,
-        "evidenced": s.evidenced,
-        "shifts": s.ended,
-        "judged_from": s.judged_from,
-    }
-    lines = [
-        _t(language, f"{day} {shift}：要求 {req} 人，证实 {ev} 人", f"{day} {shift}: {ev} of {req} evidenced")
-        for day, shift, req, ev in s.short
-    ]
-    return IndicatorValue(
-        percent(s.evidenced, s.required),
-        s.evidenced,
-        s.required,
-        formula,
-        inputs,
-        _t(
-            language,
-            f"证实 {s.evidenced} 人次 / 要求 {s.required} 人次（{s.ended} 个班次，自 {s.judged_from} 起）",
-            f"{s.evidenced} of {s.required} person-shifts evidenced ({s.ended} shifts, from {s.judged_from})",
-        ),
-        [_shifts_hint(s, zone, end, language), *_listed(lines, language)],
-    )
-
-
-@indicator("handover_verified_rate", name_zh="交接班核实率", name_en="handovers verified")
-def handover_verified_rate(
-    session: Session,
-    contract: Mapping[str, Any],
-    zone: ZoneInfo,
-    start: datetime,
-    end: datetime,
-    language: str,
-) -> IndicatorValue:
-    s = staffing_summary(session, contract, zone, start, end)
-    formula = _t(
-        language,
-        "交接经门禁核实的班次 ÷ 已结束的合同班次 × 100%（无交接记录的班次计为未核实）",
-        "shifts whose handover the doors verify ÷ ended contracted shifts × 100% (a shift without a sheet row "
-        "counts as not verified)",
-    )
-    if not s.has_shifts or s.evidence_rows == 0 or s.ended == 0:
-        return IndicatorValue(None, formula=formula, missing=_staffing_missing(s, language, "", ""))
-    reasons_zh = {
-        "no_sheet": "无交接记录",
-        "no_time": "交接表未填交接时间",
-        "no_names": "交接表未填交班人或接班人",
-    }
-    reasons_en = {"no_sheet": "no sheet row", "no_time": "no handover time", "no_names": "no giver or taker"}
-    lines = []
-    for day, shift, reason, names in s.unverified:
-        if reason == "absent":
-            why = _t(
-                language,
-                "交接时不在场：" + "、".join(names),
-                "not on site at the handover: " + ", ".join(names),
-            )
-        else:
-            why = _t(language, reasons_zh[reason], reasons_en[reason])
-        lines.append(f"{day} {shift}：{why}" if language == "zh" else f"{day} {shift}: {why}")
-    no_sheet = sum(1 for u in s.unverified if u[2] == "no_sheet")
-    return IndicatorValue(
-        percent(s.verified, s.ended),
-        s.verified,
-        s.ended,
-        formula,
-        {"verified": s.verified, "shifts": s.ended, "without_sheet": no_sheet, "judged_from": s.judged_from},
-        _t(
-            language,
-            f"核实 {s.verified} 班 / 已结束 {s.ended} 班（其中 {no_sheet} 班无交接记录）",
-            f"{s.verified} of {s.ended} shifts verified ({no_sheet} without a sheet row)",
-        ),
-        [_shifts_hint(s, zone, end, language), *_listed(lines, language)],
-    )
-
-
-@indicator("drill_completion_rate", name_zh="演练完成率", name_en="drill completion")
-def drill_completion_rate(
-    session: Session,
-    contract: Mapping[str, Any],
-    zone: ZoneInfo,
-    start: datetime,
-    end: datetime,
-    language: str,
-) -> IndicatorValue:
-    from ops_watch.areas.continuity.model import DRILL_TYPE_ZH, drill_completion, systems
-    from ops_watch.store.schema import Drill
-
-    formula = _t(
-        language,
-        "考核期内到期并按期完成的演练 ÷ 考核期内到期的演练 × 100%",
-        "drills due in the period and passed on time ÷ drills due in the period × 100%",
-    )
-    first, last = _days(zone, start, end)
-    figures = drill_completion(session, contract, first, last)
-    if figures.due == 0:
-        cadences = any(s.drill_every_days for s in systems(session, contract).values())
-        missing = (
-            _t(language, "考核期内没有到期的演练", "no drill fell due in the period")
-            if cadences
-            else _t(
-                language,
-                "合同未约定演练周期（contract.toml 的 [continuity]）",
-                "the contract sets no drill cadence ([continuity])",
-            )
-        )
-        return IndicatorValue(None, formula=formula, missing=missing)
-    # No drill record at all means the register never reached ops-watch, not that every drill was missed:
-    # missing, saying how many fell due (drill_overdue reports each of them meanwhile).
-    if not session.scalar(select(func.count(Drill.id)).where(Drill.date <= last)):
-        return IndicatorValue(
-            None,
-            formula=formula,
-            missing=_t(
-                language,
-                f"ops-watch 没有任何演练记录（考核期内应完成 {figures.due} 次）",
-                f"ops-watch holds no drill record at all ({figures.due} drills fell due in the period)",
-            ),
-        )
-    items = sorted(figures.items, key=lambda i: (i["met"], i["due"], i["system"], i["type"]))
-    lines = []
-    for item in items:
-        kind = DRILL_TYPE_ZH.get(item["type"], item["type"]) if language == "zh" else f"{item['type']} drill"
-        met = _t(
-            language, "按期完成" if item["met"] else "未按期完成", "done on time" if item["met"] else "missed"
-        )
-        lines.append(
-            _t(
-                language,
-                f"{item['system']} {kind} 应于 {item['due']} 前完成：{met}",
-                f"{item['system']} {kind} due {item['due']}: {met}",
-            )
-        )
-    return IndicatorValue(
-        percent(figures.done, figures.due),
-        figures.done,
-        figures.due,
-        formula,
-        {"due": figures.due, "done": figures.done},
-        _t(
-            language,
-            f"按期 {figures.done} 次 / 到期 {figures.due} 次",
-            f"{figures.done} of {figures.due} on time",
-        ),
-        _listed(lines, language),
-    )
-
-
-@indicator("backup_success_rate", name_zh="备份成功率", name_en="backup success")
-def backup_success_rate(
-    session: Session,
-    contract: Mapping[str, Any],
-    zone: ZoneInfo,
-    start: datetime,
-    end: datetime,
-    language: str,
-) -> IndicatorValue:
-    from ops_watch.areas.continuity.model import backup_success_rates
-
-    formula = _t(
-        language,
-        "成功的备份作业 ÷ 考核期内开始的全部备份作业 × 100%",
-        "successful backup runs ÷ every backup run started in the period × 100%",
-    )
-    per_system = backup_success_rates(session, start, end)
-    ok = sum(v[0] for v in per_system.values())
-    total = sum(v[1] for v in per_system.values())
-    if total == 0:
-        return IndicatorValue(
-            None,
-            formula=formula,
-            missing=_t(language, "考核期内没有备份作业记录", "no backup run recorded in the period"),
-        )
-    ranked = sorted(per_system.items(), key=lambda kv: (kv[1][0] / kv[1][1], kv[0]))
-    lines = [
-        _t(language, f"{name}：成功 {s} / {n} 次", f"{name}: {s} of {n} runs succeeded")
-        for name, (s, n) in ranked
-    ]
-    return IndicatorValue(
-        percent(ok, total),
-        ok,
-        total,
-        formula,
-        {"succeeded": ok, "runs": total, "systems": len(per_system)},
-        _t(language, f"成功 {ok} 次 / 共 {total} 次", f"{ok} of {total} runs succeeded"),
-        _listed(lines, language),
-    )
-
-
 def _state_at(events: list[tuple[datetime, str]], moment: datetime) -> str:
     """A finding's status at `moment` from its lifecycle events (time order): resolved or open."""
     state = "open"
@@ -945,16 +563,8 @@ def _state_at(events: list[tuple[datetime, str]], moment: datetime) -> str:
 
 
 @indicator("findings_on_time_rate", name_zh="问题按期整改率", name_en="findings rectified on time")
-def findings_on_time_rate(
-    session: Session,
-    contract: Mapping[str, Any],
-    zone: ZoneInfo,
-    start: datetime,
-    end: datetime,
-    language: str,
-) -> IndicatorValue:
-    from ops_watch.findings.rectification import deadline, rectification_terms
-    from ops_watch.store.schema import Finding, FindingEvent
+def findings_on_time_rate(inputs: IndicatorInputs) -> IndicatorValue:
+    session, contract, zone, start, end, language = inputs
 
     formula = _t(
         language,
@@ -1028,11 +638,6 @@ def findings_on_time_rate(
     )
 
 
-# Indicators whose evidence belongs to another area register from that area's module (they need this one's
-# registry first, so they are imported last).
-from ops_watch.areas.governance.audit import model as _audit  # noqa: E402, F401  (audit_timeliness_rate)
-from ops_watch.areas.governance.survey import model as _survey  # noqa: E402, F401  (satisfaction)
-
 __all__ = [
     "DEFAULT_EXCLUDED_CHECKS",
     "INDICATORS",
@@ -1043,7 +648,6 @@ __all__ = [
     "Score",
     "ScorePeriod",
     "ScoreSection",
-    "StaffingSummary",
     "assemble",
     "band_label",
     "band_of",
@@ -1056,6 +660,5 @@ __all__ = [
     "score_json",
     "score_period",
     "score_terms",
-    "staffing_summary",
     "summary_lines",
 ]

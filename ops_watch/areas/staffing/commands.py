@@ -1,0 +1,121 @@
+"""`ops-watch staffing`: shift by shift, and the staffing rate."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import click
+
+from ops_watch.areas.staffing.presence import (
+    SHIFT_COLUMNS,
+    build_view,
+    month_bounds,
+    rates,
+    shift_rows,
+    staffing_terms,
+)
+from ops_watch.cli.common import (
+    EXIT_CONFIG,
+    at_time,
+    command,
+    fail,
+    format_option,
+    runtime,
+)
+from ops_watch.core.output import render
+from ops_watch.core.timeutil import parse_date
+from ops_watch.runtime import Runtime
+
+
+@command
+@click.group("staffing")
+def staffing_group() -> None:
+    """On-site staffing: shifts, door evidence and the staffing rate (人员到位率)."""
+
+
+def _staffing_view(rt: Runtime, first: Any, last: Any, at: datetime) -> Any:
+
+    if not staffing_terms(rt.rules.contract).shifts:
+        fail("contract.toml has no [staffing] section: no shifts to show (docs/staffing.md)", EXIT_CONFIG)
+    with rt.store.session() as session:
+        return build_view(session, rt.rules.contract, rt.config.site.zone, at, first, last)
+
+
+@staffing_group.command("shifts")
+@click.option("--from", "from_text", required=True, help="First day (site date), e.g. 2026-11-01.")
+@click.option("--to", "to_text", required=True, help="Last day.")
+@click.option("--at", "at_text", help="As of this time (site time unless it has a zone); default now.")
+@format_option
+@click.pass_context
+def staffing_shifts(ctx: click.Context, from_text: str, to_text: str, at_text: str | None, fmt: str) -> None:
+    """Shift by shift: required, on the sheet, evidenced on site, late, ghosts, handover verified."""
+
+    try:
+        first, last = parse_date(from_text), parse_date(to_text)
+    except ValueError as exc:
+        fail(f"--from/--to: {exc}", EXIT_CONFIG)
+    if last < first:
+        fail(f"--to {last} is before --from {first}", EXIT_CONFIG)
+    with runtime(ctx) as rt:
+        view = _staffing_view(rt, first, last, at_time(at_text, rt.config))
+        rows = shift_rows(view, rt.config.language)
+        click.echo(
+            render(rows, SHIFT_COLUMNS if fmt == "table" else list(rows[0]) if rows else SHIFT_COLUMNS, fmt)
+        )
+
+
+@staffing_group.command("rate")
+@click.option("--month", required=True, help="The month, e.g. 2026-11.")
+@click.option(
+    "--by",
+    type=click.Choice(["month", "week", "day", "shift", "shift_name"]),
+    default="week",
+    show_default=True,
+    help="Group the rate by week, day, each shift, or shift name; the month's total is always the last row.",
+)
+@click.option("--at", "at_text", help="As of this time; default now (shifts not yet ended are not counted).")
+@format_option
+@click.pass_context
+def staffing_rate(ctx: click.Context, month: str, by: str, at_text: str | None, fmt: str) -> None:
+    """The staffing rate: evidenced person-shifts ÷ contracted person-shifts (each shift capped at its minimum)."""
+
+    try:
+        first, last = month_bounds(month)
+    except ValueError as exc:
+        fail(f"--month: {exc}", EXIT_CONFIG)
+    with runtime(ctx) as rt:
+        view = _staffing_view(rt, first, last, at_time(at_text, rt.config))
+        groups = [] if by == "month" else rates(view, by)
+        total = rates(view, "all")
+        zh = rt.config.language == "zh"
+        rows = [
+            {
+                "period": r.label,
+                "required": r.required,
+                "evidenced": r.evidenced,
+                "rate": None if r.rate is None else round(r.rate * 100, 1),
+            }
+            for r in groups
+        ]
+        for r in total:
+            rows.append(
+                {
+                    "period": f"{month} {'合计' if zh else 'total'}",
+                    "required": r.required,
+                    "evidenced": r.evidenced,
+                    "rate": None if r.rate is None else round(r.rate * 100, 1),
+                }
+            )
+        if not rows:
+            rows.append({"period": month, "required": 0, "evidenced": 0, "rate": None})
+        if fmt == "table":
+            for row in rows:
+                row["rate"] = "-" if row["rate"] is None else f"{row['rate']:.1f}%"
+        click.echo(render(rows, ["period", "required", "evidenced", "rate"], fmt))
+        if fmt == "table" and view.first_day > first:
+            click.echo(
+                ("（" + f"{view.first_day} 之前的班次不评判：contract.toml staffing.judge_from" + "）")
+                if zh
+                else f"(shifts before {view.first_day} are not judged: contract.toml staffing.judge_from)"
+            )

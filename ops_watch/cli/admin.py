@@ -1,0 +1,98 @@
+"""`ops-watch rules`, `config` and `db`: what the rule files hold, whether the config loads, the schema."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ops_watch.cli.common import (
+    command,
+    config_problems,
+    fail,
+    format_option,
+)
+from ops_watch.config import ConfigError
+from ops_watch.core.output import render
+from ops_watch.runtime import load_settings
+from ops_watch.store import StoreError
+from ops_watch.store.db import Store, make_engine
+
+
+@command
+@click.group("rules")
+def rules_group() -> None:
+    """The rules and the checks they use."""
+
+
+@rules_group.command("list")
+@format_option
+@click.pass_context
+def rules_list(ctx: click.Context, fmt: str) -> None:
+    """Every rule with its check, severity and params."""
+    try:
+        _, rules = load_settings(ctx.obj["config_path"], check_secrets=False)
+    except ConfigError as exc:
+        config_problems(exc)
+    rows = [
+        {
+            "id": r.id,
+            "check": r.check.name,
+            "area": r.check.area,
+            "severity": r.severity,
+            "enabled": r.enabled,
+            "title": r.title,
+            "file": r.file,
+            "params": r.params.model_dump(mode="json"),
+        }
+        for r in rules.rules
+    ]
+    click.echo(render(rows, ["id", "check", "area", "severity", "enabled", "title", "file", "params"], fmt))
+
+
+@command
+@click.group("config")
+def config_group() -> None:
+    """The configuration file."""
+
+
+@config_group.command("check")
+@click.pass_context
+def config_check(ctx: click.Context) -> None:
+    """Validate the config and the rules; list every problem (exit 2) or say they are fine."""
+    path: Path = ctx.obj["config_path"]
+    try:
+        config, rules = load_settings(path)
+    except ConfigError as exc:
+        config_problems(exc)
+    click.echo(
+        f"{path}: ok; rules in {config.rules_dir}: {len(rules.rules)} rule(s) "
+        f"({len(rules.enabled)} enabled) in {len(rules.files)} file(s), contract sections: "
+        f"{', '.join(sorted(rules.contract))}"
+    )
+
+
+@command
+@click.group("db")
+def db_group() -> None:
+    """The store."""
+
+
+@db_group.command("upgrade")
+@click.pass_context
+def db_upgrade(ctx: click.Context) -> None:
+    """Migrate the store to the newest schema (a new database is created)."""
+
+    try:
+        config, _ = load_settings(ctx.obj["config_path"])
+    except ConfigError as exc:
+        config_problems(exc)
+    config.state_dir.mkdir(parents=True, exist_ok=True)
+    store = Store(make_engine(config.store_url, config.store.busy_timeout_ms, config.store_password()))
+    try:
+        before, after = store.upgrade()
+    except StoreError as exc:
+        fail(str(exc))
+    finally:
+        store.dispose()
+    click.echo(f"store schema: {before or '(new database)'} -> {after}")

@@ -1,0 +1,46 @@
+"""The `ops-watch` app: the click group, its global options, and every command added once the plug-ins are
+loaded. With daemon.py and jobs.py, the only place that wires the parts together."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ops_watch import __version__, plugins
+from ops_watch.cli import admin, findings, ingest, notify, report, run  # noqa: F401  (each registers its commands)
+from ops_watch.cli.common import COMMANDS
+from ops_watch.config import default_config_path
+from ops_watch.core.log import setup_logging
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Config file [default: $OPS_WATCH_CONFIG, ./config.toml, /etc/ops-watch/config.toml].",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    default=None,
+    help="Override log.level for this command.",
+)
+@click.version_option(__version__, prog_name="ops-watch")
+@click.pass_context
+def main(ctx: click.Context, config_path: Path | None, log_level: str | None) -> None:
+    """ops-watch: supervise the cloud-operations contractor against the contract."""
+    ctx.ensure_object(dict)
+    ctx.obj["config_path"] = config_path or default_config_path()
+    ctx.obj["log_level"] = log_level
+    setup_logging(log_level or "warning", "auto")
+
+
+# --- run -----------------------------------------------------------------------------------------------------
+
+
+plugins.load()
+for _command in COMMANDS.values():
+    main.add_command(_command)

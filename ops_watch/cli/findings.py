@@ -1,0 +1,238 @@
+"""`ops-watch findings`: list, show, acknowledge and silence findings."""
+
+from __future__ import annotations
+
+import click
+from sqlalchemy import select
+
+from ops_watch.cli.common import (
+    EXIT_CONFIG,
+    FINDING_COLUMNS,
+    FINDING_TABLE,
+    command,
+    fail,
+    finding_row,
+    format_option,
+    local_time,
+    runtime,
+)
+from ops_watch.core.output import render
+from ops_watch.core.timeutil import format_local, parse_datetime, parse_duration, utcnow
+from ops_watch.findings import engine, silences
+from ops_watch.store.schema import Finding, FindingEvent, Silence
+
+
+@command
+@click.group()
+def findings() -> None:
+    """List, show, acknowledge and silence findings."""
+
+
+@findings.command("list")
+@click.option(
+    "--status",
+    type=click.Choice(["active", "open", "acknowledged", "silenced", "resolved", "all"]),
+    default="active",
+    show_default=True,
+    help="active = open, acknowledged or silenced.",
+)
+@click.option("--rule", "rule_id", help="Only this rule.")
+@click.option("--severity", type=click.Choice(["info", "warning", "critical"]))
+@format_option
+@click.pass_context
+def findings_list(
+    ctx: click.Context, status: str, rule_id: str | None, severity: str | None, fmt: str
+) -> None:
+    """List findings (newest first)."""
+
+    with runtime(ctx) as rt:
+        query = select(Finding).order_by(Finding.first_seen.desc(), Finding.id.desc())
+        if status == "active":
+            query = query.where(Finding.status != "resolved")
+        elif status != "all":
+            query = query.where(Finding.status == status)
+        if rule_id:
+            query = query.where(Finding.rule_id == rule_id)
+        if severity:
+            query = query.where(Finding.severity == severity)
+        with rt.store.session() as session:
+            rows = [finding_row(f, rt.config, local_times=fmt == "table") for f in session.scalars(query)]
+        click.echo(render(rows, FINDING_TABLE if fmt == "table" else FINDING_COLUMNS, fmt))
+
+
+@findings.command("show")
+@click.argument("finding_id", type=int)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.pass_context
+def findings_show(ctx: click.Context, finding_id: int, fmt: str) -> None:
+    """One finding with its evidence and history."""
+
+    with runtime(ctx) as rt:
+        with rt.store.session() as session:
+            f = session.get(Finding, finding_id)
+            if f is None:
+                fail(f"no finding with id {finding_id}")
+            row = finding_row(f, rt.config, local_times=fmt == "table")
+            events = session.scalars(
+                select(FindingEvent).where(FindingEvent.finding_id == f.id).order_by(FindingEvent.id)
+            ).all()
+            history = [
+                {
+                    "at": format_local(e.at, rt.config.site.zone) if fmt == "table" else e.at.isoformat(),
+                    "action": e.action,
+                    "by": e.actor,
+                    "why": e.reason,
+                    "until": e.until.isoformat() if e.until else None,
+                }
+                for e in events
+            ]
+        if fmt == "json":
+            import json
+
+            click.echo(json.dumps({**row, "history": history}, ensure_ascii=False, indent=2))
+            return
+        for key in [
+            "id",
+            "rule",
+            "check",
+            "area",
+            "severity",
+            "status",
+            "subject",
+            "summary",
+            "period_start",
+            "period_end",
+            "first_seen",
+            "last_seen",
+            "resolved_at",
+            "silenced_until",
+        ]:
+            if row.get(key) not in (None, ""):
+                click.echo(f"{key:15} {row[key]}")
+        click.echo("evidence:")
+        for key, value in (row["evidence"] or {}).items():
+            click.echo(f"  {key}: {value}")
+        click.echo("history:")
+        click.echo(render(history, ["at", "action", "by", "why", "until"], "table"))
+
+
+def _who_why(by: str, why: str) -> None:
+    if not by.strip() or not why.strip():
+        fail("--by and --why must not be empty: the record says who decided and why", EXIT_CONFIG)
+
+
+@findings.command("ack")
+@click.argument("finding_id", type=int)
+@click.option("--by", required=True, help="Who acknowledges.")
+@click.option("--why", required=True, help="Why (e.g. the rectification agreed).")
+@click.pass_context
+def findings_ack(ctx: click.Context, finding_id: int, by: str, why: str) -> None:
+    """Acknowledge a finding: it stays until resolved, but is not re-sent."""
+
+    _who_why(by, why)
+    with runtime(ctx) as rt:
+        try:
+            engine.acknowledge(rt.store, finding_id, by, why)
+        except engine.FindingError as exc:
+            fail(str(exc))
+        click.echo(f"finding {finding_id} acknowledged by {by}")
+
+
+@findings.command("silence")
+@click.argument("finding_id", type=int, required=False)
+@click.option("--rule", help="Every finding of this rule id (a matcher silence).")
+@click.option("--check", "check_name", help="Every finding of this check.")
+@click.option(
+    "--area", help="Every finding of this area (resources, staffing, continuity, governance, evidence)."
+)
+@click.option("--severity", help="Every finding of this severity.")
+@click.option("--subject", help="Subjects matching this pattern, e.g. 'JWY-VM-*' (shell-style * and ?).")
+@click.option("--for", "duration", help="How long, e.g. 8h, 7d.")
+@click.option("--until", "until_text", help="Until this time (site time).")
+@click.option("--by", required=True, help="Who silences.")
+@click.option("--why", required=True, help="Why.")
+@click.pass_context
+def findings_silence(
+    ctx: click.Context,
+    finding_id: int | None,
+    rule: str | None,
+    check_name: str | None,
+    area: str | None,
+    severity: str | None,
+    subject: str | None,
+    duration: str | None,
+    until_text: str | None,
+    by: str,
+    why: str,
+) -> None:
+    """Silence one finding (FINDING_ID), or every finding a matcher selects, now and as they open, until a time.
+
+    Silenced findings are not sent again; when the silence ends they open again if they still hold.
+    """
+
+    _who_why(by, why)
+    if (duration is None) == (until_text is None):
+        fail("give exactly one of --for or --until", EXIT_CONFIG)
+    matchers = silences.Matchers(
+        rule=rule or "",
+        check=check_name or "",
+        area=area or "",
+        severity=severity or "",
+        subject=subject or "",
+    )
+    if finding_id is not None and matchers.as_dict():
+        fail("give a FINDING_ID or matchers (--rule, --subject, …), not both", EXIT_CONFIG)
+    with runtime(ctx) as rt:
+        try:
+            until = (
+                utcnow() + parse_duration(duration)
+                if duration
+                else parse_datetime(until_text, rt.config.site.zone)
+            )
+            if finding_id is not None:
+                engine.silence(rt.store, finding_id, until, by, why)
+                click.echo(
+                    f"finding {finding_id} silenced until {format_local(until, rt.config.site.zone)} by {by}"
+                )
+                return
+            silences.validate(matchers, {r.id for r in rt.rules.rules})
+            silence, count = silences.create(rt.store, matchers, until, by, why)
+        except ValueError as exc:
+            fail(str(exc), EXIT_CONFIG)
+        except engine.FindingError as exc:
+            fail(str(exc))
+        shown = ", ".join(f"{k}={v}" for k, v in matchers.as_dict().items())
+        click.echo(
+            f"silence #{silence.id} ({shown}) until {format_local(until, rt.config.site.zone)} by {by}: "
+            f"{count} finding(s) silenced now, and any that open meanwhile"
+        )
+
+
+@findings.command("silences")
+@click.option("--all", "show_all", is_flag=True, help="Also silences that have ended.")
+@format_option
+@click.pass_context
+def findings_silences(ctx: click.Context, show_all: bool, fmt: str) -> None:
+    """The silences by matcher: what they match, until when, who and why."""
+
+    with runtime(ctx) as rt:
+        local = local_time(rt.config)
+        with rt.store.session() as session:
+            query = select(Silence).order_by(Silence.id)
+            if not show_all:
+                query = query.where(Silence.ends_at > utcnow())
+            rows = [
+                {
+                    "id": s.id,
+                    "matchers": s.matchers,
+                    "starts": local(s.starts_at),
+                    "ends": local(s.ends_at),
+                    "by": s.created_by,
+                    "why": s.reason,
+                }
+                for s in session.scalars(query)
+            ]
+        click.echo(render(rows, ["id", "matchers", "starts", "ends", "by", "why"], fmt))
+
+
+# --- rules, config, db ---------------------------------------------------------------------------------------
