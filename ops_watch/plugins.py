@@ -6,6 +6,8 @@ start, the tests' conftest, the benchmarks. Loading twice is harmless (Python im
 
 from __future__ import annotations
 
+import importlib
+
 from ops_watch import areas
 from ops_watch.core.contract import CONTRACT_SECTIONS
 from ops_watch.core.registry import Registry
@@ -17,13 +19,21 @@ from ops_watch.report.sections import SECTIONS
 from ops_watch.sources import SOURCES
 from ops_watch.sources.doorpoll import DOOR_POLLERS
 
+# The transports and the vendor exports, each registering itself on import (the areas list their own).
+TRANSPORT_MODULES = (
+    "ops_watch.sources.local",
+    "ops_watch.sources.ssh",
+    "ops_watch.sources.prometheus",
+    "ops_watch.sources.hikvision",
+    "ops_watch.sources.zkbiotime",
+)
+VENDOR_MODULES = ("ops_watch.formats.hikvision", "ops_watch.formats.zkbiotime", "ops_watch.formats.restic")
+
 
 def load() -> None:
     """Import every plug-in module so each registers itself."""
-    # Imported here, not at the top: a module that only needs a registry's type never pays for every plug-in.
-    from ops_watch.formats import hikvision, restic, zkbiotime  # noqa: F401  (vendor exports)
-    from ops_watch.sources import hikvision as _hik  # noqa: F401
-
+    for module in (*VENDOR_MODULES, *TRANSPORT_MODULES):
+        importlib.import_module(module)
     areas.load()
 
 
@@ -41,4 +51,4 @@ def registries() -> dict[str, Registry]:
     }
 
 
-__all__ = ["load", "registries"]
+__all__ = ["TRANSPORT_MODULES", "VENDOR_MODULES", "load", "registries"]

@@ -21,11 +21,11 @@ from sqlalchemy import select
 
 from ops_watch import plugins  # noqa: E402
 from ops_watch.areas.governance.audit.model import audit_terms, deadline, period_for, rate_of, timeliness
-from ops_watch.areas.money.score.model import INDICATORS
 from ops_watch.cli import main
 from ops_watch.config import Config
 from ops_watch.core.timeutil import utcnow
 from ops_watch.findings import engine
+from ops_watch.findings.indicators import INDICATORS
 from ops_watch.findings.registry import CHECKS, CheckContext
 from ops_watch.findings.rules import load_rules
 from ops_watch.ingest import file_sha256, ingest_drop_folder, ingest_file

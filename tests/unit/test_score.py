@@ -14,17 +14,16 @@ import pytest
 
 from ops_watch import plugins  # noqa: E402
 from ops_watch.areas.money.score.model import (
-    IndicatorValue,
     ScoreSection,
     assemble,
     contractor_score,
-    percent,
     points_for,
     quarter_fee,
     score_period,
     score_terms,
 )
 from ops_watch.core.contract import parse_contract
+from ops_watch.findings.indicators import IndicatorValue, percent
 
 ZONE = ZoneInfo("Asia/Shanghai")
 AT = datetime(2026, 11, 23, 12, 0, tzinfo=ZONE)

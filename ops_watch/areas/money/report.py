@@ -8,7 +8,8 @@ from datetime import timedelta
 from typing import Any
 
 from ops_watch.areas.money.budget.model import budget_status, wan
-from ops_watch.areas.money.score.model import Score, band_label, contractor_score, num
+from ops_watch.areas.money.score.model import Score, band_label, contractor_score
+from ops_watch.findings.indicators import num
 from ops_watch.report.model import Column, Figure, Table, Week
 from ops_watch.report.sections import AreaContext, AreaData, report_area
 

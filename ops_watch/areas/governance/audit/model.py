@@ -32,9 +32,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ops_watch.areas.money.score.model import IndicatorValue, indicator, percent
 from ops_watch.core.contract import CONTRACT_SECTIONS, ContractMeta, section_of
 from ops_watch.core.timeutil import as_utc, format_local, from_store, local_day_bounds, parse_duration
+from ops_watch.findings.indicators import IndicatorInputs, IndicatorValue, indicator, percent
 from ops_watch.store.schema import AuditSubmission
 
 Cadence = Literal["monthly", "quarterly", "yearly"]
@@ -605,14 +605,8 @@ def shortfall_line(row: Timeliness, zone: ZoneInfo, language: str) -> str:
 
 
 @indicator("audit_timeliness_rate", name_zh="审计材料及时率", name_en="audit material on time")
-def audit_timeliness_rate(
-    session: Session,
-    contract: Mapping[str, Any],
-    zone: ZoneInfo,
-    start: datetime,
-    end: datetime,
-    language: str,
-) -> IndicatorValue:
+def audit_timeliness_rate(inputs: IndicatorInputs) -> IndicatorValue:
+    session, contract, zone, start, end, language = inputs
     formula = _t(
         language,
         "按期报送的材料期次 ÷ 截止时间落在考核期内的材料期次 × 100%（截止 = 合同约定报送日当天结束（现场时间）"

@@ -30,8 +30,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from ops_watch.areas.money.score.model import IndicatorValue, indicator
 from ops_watch.core.contract import CONTRACT_SECTIONS, section_of
+from ops_watch.findings.indicators import IndicatorInputs, IndicatorValue, indicator
 from ops_watch.store.schema import InventoryResource, SurveyResponse
 
 PeriodKind = Literal["quarter", "half", "year"]
@@ -485,14 +485,8 @@ def coverage_json(cov: Coverage, terms: SurveySection) -> dict[str, Any]:
 
 
 @indicator("satisfaction", name_zh="满意度", name_en="satisfaction")
-def satisfaction(
-    session: Session,
-    contract: Mapping[str, Any],
-    zone: ZoneInfo,
-    start: datetime,
-    end: datetime,
-    language: str,
-) -> IndicatorValue:
+def satisfaction(inputs: IndicatorInputs) -> IndicatorValue:
+    session, contract, zone, start, end, language = inputs
     """The mean score out of 100 of the tenant units' respondents in the period; the evidence says how many
     units and people it rests on (a mean from one questionnaire is shown as such, not hidden)."""
     terms = survey_terms(contract)

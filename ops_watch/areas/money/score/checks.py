@@ -13,14 +13,8 @@ from typing import Any
 
 from pydantic import Field
 
-from ops_watch.areas.money.score.model import (
-    Score,
-    band_label,
-    contractor_score,
-    indicator_json,
-    num,
-    score_terms,
-)
+from ops_watch.areas.money.score.model import Score, band_label, contractor_score, indicator_json, score_terms
+from ops_watch.findings.indicators import num
 from ops_watch.findings.registry import CheckContext, FindingDraft, Params, check
 
 AREA = "money"
