@@ -20,7 +20,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.cron import CronTrigger
 from pydantic import (
-    BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
@@ -32,6 +31,7 @@ from pydantic import (
 
 from ops_watch.core.errors import ConfigError, key_path, reason
 from ops_watch.core.log import register_secret
+from ops_watch.core.models import Strict
 from ops_watch.core.timeutil import parse_duration
 
 Duration = Annotated[
@@ -39,8 +39,7 @@ Duration = Annotated[
 ]
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+_Model = Strict  # every settings table: unknown keys are errors, values frozen
 
 
 def _secret_path(path: Path, base: Path) -> Path:

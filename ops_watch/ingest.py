@@ -28,10 +28,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ops_watch.config import Config, ConfigError
+from ops_watch.core.contract import load_contract
 from ops_watch.core.log import get_logger
 from ops_watch.core.output import excel_safe
 from ops_watch.core.timeutil import format_local, utcnow
-from ops_watch.findings.rules import load_rules
 from ops_watch.formats import KINDS, RecordKind
 from ops_watch.formats.records import FileRejected, read_records
 from ops_watch.formats.spec import CellError, Document, Fault, ParseContext, Problem
@@ -343,7 +343,7 @@ class _FileIngest:
             return self.given_contract
 
         try:
-            return load_rules(self.config.rules_dir).contract
+            return load_contract(self.config.rules_dir)
         except ConfigError as exc:
             problems = "; ".join(exc.problems[:3])
             raise FileRejected(

@@ -26,11 +26,11 @@ from ops_watch.core.log import get_logger
 from ops_watch.core.timeutil import utcnow
 from ops_watch.findings import engine
 from ops_watch.ingest import ingest_drop_folder
+from ops_watch.notify.email import message_id
 from ops_watch.notify.outbox import deliver_due, queue_finding_messages
-from ops_watch.report.archive import purge_reports
+from ops_watch.report.archive import HTML, TEXT, purge_reports
 from ops_watch.report.model import Week
-from ops_watch.report.weekly import build_and_archive, queue
-from ops_watch.report.weekly import recipients as report_recipients
+from ops_watch.report.weekly import Built, build_and_archive
 from ops_watch.runtime import Runtime
 from ops_watch.store import Store
 from ops_watch.store.schema import Finding, OutboxMessage, PlannedInspection
@@ -88,7 +88,7 @@ def report_weekly(rt: Runtime) -> dict[str, Any]:
 
     week = Week.last_complete(utcnow(), rt.config.site.zone)
     built = build_and_archive(rt.store, rt.config, rt.rules.contract, week)
-    msg = queue(rt.store, rt.config, built)
+    msg = queue_report(rt.store, rt.config, built)
     delivered = deliver_due(rt.store, rt.config) if msg is not None else None
     return {
         "week": week.iso,
@@ -97,6 +97,68 @@ def report_weekly(rt: Runtime) -> dict[str, Any]:
         "queued": int(msg is not None),
         "sent": delivered.sent if delivered else 0,
     }
+
+
+# --- the weekly report's email ---
+
+
+def report_recipients(config: Config) -> list[str]:
+    seen: dict[str, None] = {}
+    for name in config.report.receivers:
+        for addr in config.notify.receiver(name).email:
+            seen.setdefault(addr, None)
+    return list(seen)
+
+
+def report_message_id(week: str, resend_at: datetime | None = None) -> str:
+    """The week's report has one Message-ID (the weekly job sends it once); a resend by hand gets its own."""
+    if resend_at is None:
+        return f"<report.{week}@ops-watch.local>"
+    return message_id("report", week, resend_at)
+
+
+def queue_report(store: Store, config: Config, built: Built, resend: bool = False) -> OutboxMessage | None:
+    """Put the report's email in the outbox (delivered, retried and marked dead like any alert).
+
+    Without `resend` a week already queued is not queued again (a daemon restarted on Monday morning sends
+    one report). None when there is nobody to send to or it was queued before.
+    """
+    to = report_recipients(config)
+    if not to:
+        log.warning(
+            "weekly report not sent: no email recipients",
+            hint="set notify.email.recipients or report.receivers",
+        )
+        return None
+    now = utcnow()
+    mid = report_message_id(built.files.week, now if resend else None)
+    with store.session() as session:
+        if not resend and session.scalar(select(OutboxMessage.id).where(OutboxMessage.message_id == mid)):
+            log.info("weekly report already queued", week=built.files.week)
+            return None
+        folder = built.folder
+        try:
+            shown = str(folder.relative_to(config.state_dir))
+        except ValueError:
+            shown = str(folder)
+        msg = OutboxMessage(
+            channel="email",
+            receiver=",".join(config.report.receivers),
+            created_at=now,
+            recipients=to,
+            subject=built.files.subject,
+            body_text=built.files.files[TEXT].decode("utf-8"),
+            body_html=built.files.files[HTML].decode("utf-8"),
+            message_id=mid,
+            payload={"report_dir": shown, "week": built.files.week},
+            status="pending",
+            attempts=0,
+            next_attempt_at=now - timedelta(seconds=1),
+        )
+        session.add(msg)
+        session.flush()
+        session.expunge(msg)
+    return msg
 
 
 # --- the inspections job: the plan and the morning reminder ---

@@ -8,7 +8,7 @@ from typing import Any
 
 def __getattr__(name: str) -> Any:
     if name == "main":
-        # Lazy on purpose: importing cli.common (from an area's commands) must not load the app and every area.
+        # start-up time: an area's commands import cli.common, which must not load the app and every area.
         from ops_watch.cli.app import main
 
         return main

@@ -15,11 +15,12 @@ from ops_watch.cli.common import (
 )
 from ops_watch.core.output import render
 from ops_watch.core.timeutil import utcnow
+from ops_watch.jobs import queue_report
 from ops_watch.notify.outbox import deliver_due
 from ops_watch.report.archive import list_reports
 from ops_watch.report.model import Week
 from ops_watch.report.render import STATUS_EN, STATUS_ZH
-from ops_watch.report.weekly import build_and_archive, queue
+from ops_watch.report.weekly import build_and_archive
 
 
 @command
@@ -76,7 +77,7 @@ def report_weekly(
                 shutil.copyfile(built.folder / name, target)
             click.echo(("已复制到：" if zh else "copied to: ") + str(out_dir))
         if send:
-            msg = queue(rt.store, rt.config, built, resend=True)
+            msg = queue_report(rt.store, rt.config, built, resend=True)
             if msg is None:
                 fail("nobody to send to: set notify.email.recipients or report.receivers", EXIT_CONFIG)
             result = deliver_due(rt.store, rt.config)

@@ -8,6 +8,7 @@ the application loads them once, explicitly (`ops_watch.plugins.load`).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -48,6 +49,15 @@ class Registry(Mapping[str, T]):
             return fn
 
         return register
+
+    @contextmanager
+    def registered(self, name: str, item: T) -> Iterator[T]:
+        """`item` under `name` for the duration of a with block (a test's own plug-in), then removed."""
+        self.add(name, item)
+        try:
+            yield item
+        finally:
+            del self._items[name]
 
     def lookup(self, name: str) -> T:
         """The plug-in under `name`, or UnknownName listing the known names."""

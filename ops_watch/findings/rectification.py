@@ -10,16 +10,15 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import field_validator
 
 from ops_watch.core.contract import CONTRACT_SECTIONS
+from ops_watch.core.models import Strict
 from ops_watch.core.timeutil import parse_duration
 
 
-class RectificationSection(BaseModel):
+class RectificationSection(Strict):
     """Terms per severity, as durations ("24h", "7d"). Defaults: a day, a week, a month."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     critical: timedelta = timedelta(days=1)
     warning: timedelta = timedelta(days=7)

@@ -11,7 +11,7 @@ from email.utils import format_datetime
 from pathlib import Path
 
 from ops_watch.config import EmailConfig
-from ops_watch.report.archive import ArchiveError, read_manifest, read_verified
+from ops_watch.core.manifest import ArchiveError, read_manifest, read_verified
 from ops_watch.store.schema import OutboxMessage
 
 

@@ -4,23 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-
-from sqlalchemy import select
 
 from ops_watch.config import Config
 from ops_watch.core.log import get_logger
 from ops_watch.core.timeutil import utcnow
-from ops_watch.notify.email import message_id
 from ops_watch.report.archive import HTML, TEXT, ReportFiles, write_archive
 from ops_watch.report.gather import build_report
 from ops_watch.report.model import Week, WeeklyReport
 from ops_watch.report.render import render
 from ops_watch.report.xlsx import write_workbook
 from ops_watch.store import Store
-from ops_watch.store.schema import OutboxMessage
 
 log = get_logger(__name__)
 
@@ -68,62 +63,3 @@ def build_and_archive(
     folder = write_archive(config.reports_dir, files, utcnow())
     log.info("weekly report built", week=week.iso, folder=str(folder), status=report.status)
     return Built(report, files, folder)
-
-
-def recipients(config: Config) -> list[str]:
-    seen: dict[str, None] = {}
-    for name in config.report.receivers:
-        for addr in config.notify.receiver(name).email:
-            seen.setdefault(addr, None)
-    return list(seen)
-
-
-def report_message_id(week: str, resend_at: datetime | None = None) -> str:
-    """The week's report has one Message-ID (the weekly job sends it once); a resend by hand gets its own."""
-    if resend_at is None:
-        return f"<report.{week}@ops-watch.local>"
-    return message_id("report", week, resend_at)
-
-
-def queue(store: Store, config: Config, built: Built, resend: bool = False) -> OutboxMessage | None:
-    """Put the report's email in the outbox (delivered, retried and marked dead like any alert).
-
-    Without `resend` a week already queued is not queued again (a daemon restarted on Monday morning sends
-    one report). None when there is nobody to send to or it was queued before.
-    """
-    to = recipients(config)
-    if not to:
-        log.warning(
-            "weekly report not sent: no email recipients",
-            hint="set notify.email.recipients or report.receivers",
-        )
-        return None
-    now = utcnow()
-    mid = report_message_id(built.files.week, now if resend else None)
-    with store.session() as session:
-        if not resend and session.scalar(select(OutboxMessage.id).where(OutboxMessage.message_id == mid)):
-            log.info("weekly report already queued", week=built.files.week)
-            return None
-        folder = built.folder
-        try:
-            shown = str(folder.relative_to(config.state_dir))
-        except ValueError:
-            shown = str(folder)
-        msg = OutboxMessage(
-            channel="email",
-            receiver=",".join(config.report.receivers),
-            created_at=now,
-            recipients=to,
-            subject=built.files.subject,
-            body_text=built.files.files[TEXT].decode("utf-8"),
-            body_html=built.files.files[HTML].decode("utf-8"),
-            message_id=mid,
-            payload={"report_dir": shown, "week": built.files.week},
-            status="pending",
-            attempts=0,
-            next_attempt_at=now - timedelta(seconds=1),
-        )
-        session.add(msg)
-        session.flush()
-        session.expunge(msg)
-    return msg

@@ -17,18 +17,32 @@ downtime, reads back at most `backfill_max`. A poll that brings nothing new keep
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 import requests
 from requests.auth import HTTPDigestAuth
 
-from ops_watch.core.http import error_reason, shown_url
-from ops_watch.core.log import get_logger, redact_text
+from ops_watch.core.log import get_logger
 from ops_watch.formats.hikvision import FORMAT_NAME, acs_rows
 from ops_watch.formats.vendor import VendorContext
-from ops_watch.sources.doorpoll import DoorPoll, DoorPollError, door_poller
+from ops_watch.sources.doorpoll import (
+    CursorFields,
+    DoorPoll,
+    DoorPollError,
+    after_cursor,
+    answer_excerpt,
+    device_link,
+    door_poller,
+    json_session,
+    parse_iso_time,
+    poll_window,
+    read_cursor,
+    read_pages,
+    send,
+    state_after,
+    whole_number,
+)
 
 if TYPE_CHECKING:
     from ops_watch.config import Config, DoorDevice
@@ -46,55 +60,14 @@ FINAL_STATUSES = ("OK", "NO MATCH")
 # ---- the cursor: which events a poll has already read ---------------------------------------------
 
 
-def event_time(value: Any, zone: Any) -> datetime | None:
+def event_time(value: Any, zone: tzinfo) -> datetime | None:
     """An ISAPI time ("2026-11-02T08:31:05+08:00"; without an offset: site time) as an aware datetime."""
-    if not isinstance(value, str) or not value.strip():
-        return None
-    try:
-        when = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
+    when = parse_iso_time(value)
+    if when is None:
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=zone)
     return when.astimezone(zone).replace(microsecond=0)
-
-
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    try:
-        return int(str(value).strip())
-    except ValueError:
-        return None
-
-
-Key = tuple[datetime, int]
-
-
-def event_key(item: Any, zone: Any) -> Key | None:
-    """(time, serialNo) of an event, the order the device numbers them in; None when either is unusable."""
-    if not isinstance(item, dict):
-        return None
-    when, serial = event_time(item.get("time"), zone), _int(item.get("serialNo"))
-    return None if when is None or serial is None else (when, serial)
-
-
-def read_cursor(state: dict[str, Any], zone: Any) -> Key | None:
-    when = event_time(state.get("last_time"), zone)
-    if when is None:
-        if state:
-            log.warning("hikvision poll state unreadable: starting from backfill_max", state=state)
-        return None
-    serial = _int(state.get("last_serial"))
-    return (when, serial if serial is not None else -1)
-
-
-def window(cursor: Key | None, now: datetime, device: DoorDevice, zone: Any) -> tuple[datetime, datetime]:
-    """(start, end), aware in the site zone: from the cursor (never before now - backfill_max) to now."""
-    end = now.astimezone(zone).replace(microsecond=0)
-    floor = end - device.backfill_max
-    start = floor if cursor is None else max(cursor[0], floor)
-    return start, end
 
 
 def isapi_time(when: datetime) -> str:
@@ -102,16 +75,14 @@ def isapi_time(when: datetime) -> str:
     return when.isoformat(timespec="seconds")
 
 
-def new_items(items: list[Any], cursor: Key | None, end: datetime, zone: Any) -> list[Any]:
-    """The items after the cursor. Those stamped after `end` (a device ignoring endTime, a clock running
-    ahead) wait for a later poll, so the cursor never jumps past events not yet read."""
-    kept = []
-    for item in items:
-        key = event_key(item, zone)
-        if key is not None and ((cursor is not None and key <= cursor) or key[0] > end):
-            continue
-        kept.append(item)  # an item without a usable time or serialNo is kept: it becomes a row error
-    return kept
+CURSOR = CursorFields(
+    vendor="hikvision",
+    time_field="time",
+    id_field="serialNo",
+    state_id="last_serial",
+    read_time=event_time,
+    write_time=isapi_time,
+)
 
 
 # ---- HTTP ---------------------------------------------------------------------------------------
@@ -137,82 +108,51 @@ class HikvisionClient:
     """One poll's HTTP session to a Hikvision device."""
 
     def __init__(self, device: DoorDevice, config: Config):
-        self.device = device
-        self.where = f"doors.devices {device.name!r}"
-        self.base = device.url.rstrip("/")
-        self.shown = shown_url(self.base)
-        self.timeout = max(0.1, device.timeout.total_seconds())
-        try:
-            secret = device.secret(config.config_dir).get_secret_value()
-        except ValueError as exc:
-            raise DoorPollError("config", f"{self.where}: cannot read the password: {exc}") from None
-        self.secret = secret
-        self._url_password = urlsplit(self.base).password or ""
-        if secret and not device.username:
+        self.link = device_link(device, config)
+        if self.link.secret and not device.username:
             raise DoorPollError(
-                "config", f'{self.where}: a password is set but no username: set username (often "admin")'
+                "config",
+                f'{self.link.where}: a password is set but no username: set username (often "admin")',
             )
-        verify: bool | str = device.verify_tls
-        if device.verify_tls and device.ca_file is not None:
-            ca = config.resolve(device.ca_file)
-            if not ca.is_file():
-                raise DoorPollError("config", f"{self.where}: ca_file {ca} does not exist")
-            verify = str(ca)
-        self.session = requests.Session()
-        self.session.headers["Accept"] = "application/json"
+        self.session = json_session(self.link, config)
         # Digest (RFC 7616) as ISAPI requires: requests answers the device's 401 challenge and reuses the
         # nonce for the following pages.
-        self.session.auth = HTTPDigestAuth(device.username, secret) if secret else None
-        self.session.verify = verify
+        self.session.auth = HTTPDigestAuth(device.username, self.link.secret) if self.link.secret else None
 
     def close(self) -> None:
         self.session.close()
 
     def scrub(self, text: str) -> str:
-        for secret in (self.secret, self._url_password):
-            if secret:
-                text = text.replace(secret, "***")
-        return redact_text(text)
+        return self.link.scrub(text)
 
     def _excerpt(self, resp: requests.Response) -> str:
-        return self.scrub(" ".join(resp.text[:300].split())[:200])
+        return self.scrub(answer_excerpt(resp))
 
     def search(self, cond: dict[str, Any]) -> dict[str, Any]:
         """One page of the search: the AcsEvent object; DoorPollError on any failure."""
-        shown = f"{self.shown}{SEARCH_PATH} position {cond['searchResultPosition']}"
-        try:
-            resp = self.session.post(
-                self.base + SEARCH_PATH,
-                params={"format": "json"},
-                json={"AcsEventCond": cond},
-                timeout=self.timeout,
-            )
-        except requests.Timeout:
-            raise DoorPollError(
-                "timeout", f"{shown}: no answer within {self.timeout:g}s (the device's timeout setting)"
-            ) from None
-        except requests.exceptions.SSLError as exc:
-            raise DoorPollError(
-                "unreachable",
-                self.scrub(f"{shown}: TLS error: {error_reason(exc)}: check verify_tls and ca_file"),
-            ) from None
-        except requests.ConnectionError as exc:
-            raise DoorPollError(
-                "unreachable", self.scrub(f"{shown}: cannot connect: {error_reason(exc)}")
-            ) from None
-        except requests.RequestException as exc:
-            raise DoorPollError("http", self.scrub(f"{shown}: {error_reason(exc)}")) from None
+        link = self.link
+        shown = f"{link.shown}{SEARCH_PATH} position {cond['searchResultPosition']}"
+        resp = send(
+            self.session,
+            link,
+            "POST",
+            SEARCH_PATH,
+            shown,
+            self.scrub,
+            params={"format": "json"},
+            json={"AcsEventCond": cond},
+        )
         try:
             payload: Any = resp.json()
         except ValueError:
             payload = None
         error = isapi_error(payload)
         if resp.status_code in (401, 403):
-            if not self.secret:
-                fix = f"the device asks for a login: set password_file or password_env of {self.where}"
+            if not link.secret:
+                fix = f"the device asks for a login: set password_file or password_env of {link.where}"
             else:
                 fix = (
-                    f"check username {self.device.username!r} and password_file / password_env of {self.where} "
+                    f"check username {link.device.username!r} and password_file / password_env of {link.where} "
                     "(after repeated failures a Hikvision device locks the user for a while)"
                 )
             detail = f" ({self.scrub(error)})" if error else ""
@@ -243,41 +183,41 @@ class HikvisionClient:
 
 def read_search(client: HikvisionClient, cond: dict[str, Any]) -> tuple[list[Any], int]:
     """Every item of one search, page by page; (items, pages)."""
-    items: list[Any] = []
-    pages = 0
     position = 0
-    while True:
-        if pages >= MAX_PAGES:
-            raise DoorPollError(
-                "parse",
-                f"{client.shown}{SEARCH_PATH}: the device still says MORE after {MAX_PAGES} pages from "
-                f"{cond['startTime']}: lower backfill_max of {client.where}, or check the device's firmware",
-            )
+
+    def next_page(_pages_read: int) -> tuple[list[Any], bool]:
+        nonlocal position
         page = client.search({**cond, "searchResultPosition": position})
-        pages += 1
         info = page.get("InfoList") or []
-        items.extend(info)
         status = str(page.get("responseStatusStrg", "")).strip().upper()
         if status != "MORE" or not info:
             if status not in FINAL_STATUSES and status != "MORE":
                 log.warning(
-                    "hikvision search ended on an unknown status", device=client.device.name, status=status
+                    "hikvision search ended on an unknown status",
+                    device=client.link.device.name,
+                    status=status,
                 )
-            break
-        matches = _int(page.get("numOfMatches"))
+            return info, False
+        matches = whole_number(page.get("numOfMatches"))
         position += matches if matches is not None and matches > 0 else len(info)
-        total = _int(page.get("totalMatches"))
-        if total is not None and position >= total:
-            break
-    return items, pages
+        total = whole_number(page.get("totalMatches"))
+        return info, total is None or position < total
+
+    return read_pages(
+        next_page,
+        MAX_PAGES,
+        f"{client.link.shown}{SEARCH_PATH}: the device still says MORE after {MAX_PAGES} pages from "
+        f"{cond['startTime']}: lower backfill_max of {client.link.where}, or check the device's firmware",
+    )
 
 
 @door_poller("hikvision")
 def poll(device: DoorDevice, state: dict[str, Any], now: datetime, config: Config) -> DoorPoll:
     zone = config.site.zone
     codes = config.doors.hikvision
-    cursor = read_cursor(state, zone)
-    start, end = window(cursor, now, device, zone)
+    cursor = read_cursor(state, CURSOR, zone)
+    # ISAPI's window is inclusive: no overlap, the events at the cursor come again and are dropped.
+    start, end = poll_window(cursor, now.astimezone(zone).replace(microsecond=0), device.backfill_max)
     detail: dict[str, Any] = {
         "format": FORMAT_NAME,
         "start_time": isapi_time(start),
@@ -298,14 +238,10 @@ def poll(device: DoorDevice, state: dict[str, Any], now: datetime, config: Confi
     finally:
         client.close()
 
-    fresh = new_items(items, cursor, end, zone)
+    fresh = after_cursor(items, cursor, end, CURSOR, zone)
     ctx = VendorContext(config=config, file_stem=device.name, detail=detail)
     rows = list(acs_rows(fresh, device, codes, ctx, first_number=1))
-    keys = [k for k in (event_key(i, zone) for i in fresh) if k is not None]
-    new_state = dict(state)
-    if keys:
-        newest = max(keys)
-        new_state = {"last_time": isapi_time(newest[0]), "last_serial": newest[1]}
+    new_state = state_after(fresh, state, CURSOR, zone)
     detail.update(pages=pages, read=len(items), already_read=len(items) - len(fresh))
     detail.setdefault("ignored_events", {})
     log.debug("hikvision poll", device=device.name, pages=pages, rows=len(rows))
@@ -316,11 +252,11 @@ __all__ = [
     "DEFAULT_PAGE_SIZE",
     "MAX_PAGES",
     "SEARCH_PATH",
+    "CURSOR",
     "HikvisionClient",
-    "event_key",
+    "event_time",
     "isapi_error",
     "isapi_time",
     "poll",
     "read_search",
-    "window",
 ]

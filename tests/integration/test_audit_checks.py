@@ -25,7 +25,7 @@ from ops_watch.cli import main
 from ops_watch.config import Config
 from ops_watch.core.timeutil import utcnow
 from ops_watch.findings import engine
-from ops_watch.findings.indicators import INDICATORS
+from ops_watch.findings.indicators import INDICATORS, IndicatorInputs
 from ops_watch.findings.registry import CHECKS, CheckContext
 from ops_watch.findings.rules import load_rules
 from ops_watch.ingest import file_sha256, ingest_drop_folder, ingest_file
@@ -144,7 +144,7 @@ def test_the_example_register_gives_the_planted_findings_and_rate(store: Store, 
     start = local("2026-01-01 00:00")
     with store.session() as s:
         rows = timeliness(s, contract, ZONE, start, AS_OF)
-        value = INDICATORS["audit_timeliness_rate"].fn(s, contract, ZONE, start, AS_OF, "zh")
+        value = INDICATORS["audit_timeliness_rate"].fn(IndicatorInputs(s, contract, ZONE, start, AS_OF, "zh"))
     rate = rate_of(rows)
     assert (rate.due, rate.on_time, rate.late, rate.missing, rate.unrecorded, rate.date_only) == (
         23,
@@ -327,7 +327,7 @@ def test_without_materials_nothing_is_judged_and_the_register_is_refused(
     contract = load_rules(config.rules_dir).contract
     with store.session() as s:
         value = INDICATORS["audit_timeliness_rate"].fn(
-            s, contract, ZONE, local("2026-01-01 00:00"), AS_OF, "en"
+            IndicatorInputs(s, contract, ZONE, local("2026-01-01 00:00"), AS_OF, "en")
         )
     assert value.value is None and "lists no audit materials" in value.missing
 

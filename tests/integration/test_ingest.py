@@ -254,8 +254,8 @@ def readings_kind(store: Store, monkeypatch: pytest.MonkeyPatch) -> Iterator[Rec
         key=("meter", "day"),
         time_column=None,
     )
-    monkeypatch.setitem(KINDS, "readings", kind)
-    yield kind
+    with KINDS.registered("readings", kind):
+        yield kind
     table.drop(store.engine)
 
 
@@ -483,10 +483,12 @@ _STREAM_SCRIPT = textwrap.dedent(
     """
     import resource, sys
     from pathlib import Path
+    from ops_watch import plugins
     from ops_watch.config import Config
     from ops_watch.ingest import ingest_file
     from ops_watch.store import open_store
 
+    plugins.load()
     path, db = Path(sys.argv[1]), sys.argv[2]
     store = open_store(f"sqlite:///{db}")
     config = Config.model_validate({"paths": {"state_dir": str(path.parent / "var")}})

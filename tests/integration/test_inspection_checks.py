@@ -21,13 +21,7 @@ from mailserver import MailServer, require_aiosmtpd
 from sqlalchemy import select
 
 from ops_watch import plugins  # noqa: E402
-from ops_watch.areas.governance.inspections.model import (
-    PlanError,
-    draw,
-    plan_month,
-    run_reminders,
-    stored_plan,
-)
+from ops_watch.areas.governance.inspections.model import PlanError, draw, plan_month, stored_plan
 from ops_watch.cli import main
 from ops_watch.config import Config, load_config
 from ops_watch.core.contract import parse_contract
@@ -35,6 +29,7 @@ from ops_watch.core.timeutil import utcnow
 from ops_watch.findings import engine
 from ops_watch.findings.rules import RuleSet, load_rules, parse_rules
 from ops_watch.ingest import ingest_file
+from ops_watch.jobs import run_reminders
 from ops_watch.store import open_store
 from ops_watch.store.schema import (
     Finding,

@@ -21,11 +21,12 @@ import pytest
 from sqlalchemy import select
 
 from ops_watch.areas.staffing.presence import build_view
+from ops_watch.jobs import queue_report as queue
 from ops_watch.jobs import run_once
 from ops_watch.notify.outbox import deliver_due
 from ops_watch.report.archive import list_reports, read_manifest
 from ops_watch.report.model import Week
-from ops_watch.report.weekly import build, build_and_archive, files_of, queue
+from ops_watch.report.weekly import build, build_and_archive, files_of
 from ops_watch.runtime import Runtime, open_runtime
 from ops_watch.store.schema import OutboxMessage
 

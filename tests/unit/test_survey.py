@@ -26,6 +26,7 @@ from ops_watch.areas.governance.survey.model import (
     survey_terms,
 )
 from ops_watch.core.contract import parse_contract
+from ops_watch.findings.indicators import IndicatorInputs
 from ops_watch.formats.spec import CellError, ParseContext, match_header, parse_row
 from ops_watch.store import Store
 from ops_watch.store.schema import InventoryResource, SurveyResponse
@@ -290,15 +291,15 @@ def test_satisfaction_indicator(store: Store) -> None:
     contract = {"survey": terms("scale_max = 10")}
     inventory(store, "刑侦支队", "交警支队", "治安支队")
     with store.session() as s:
-        none = satisfaction(s, contract, ZONE, start, end, "en")
+        none = satisfaction(IndicatorInputs(s, contract, ZONE, start, end, "en"))
     assert none.value is None and none.missing == "no satisfaction-survey answer in the period"
     answers(store, ("外单位", "某人", "2026-05-01", 9))
     with store.session() as s:
-        others = satisfaction(s, contract, ZONE, start, end, "zh")
+        others = satisfaction(IndicatorInputs(s, contract, ZONE, start, end, "zh"))
     assert others.value is None and "都不属于租户单位（外单位）" in others.missing
     answers(store, ("刑侦支队", "王伟", "2026-05-01", 9), ("刑侦支队", "李娜", "2026-05-02", 8.5))
     with store.session() as s:
-        v = satisfaction(s, contract, ZONE, start, end, "zh")
+        v = satisfaction(IndicatorInputs(s, contract, ZONE, start, end, "zh"))
     # (90 + 85) / 2 = 87.5 out of 100, from 1 of 3 units: still computed, the evidence says so
     assert (v.value, v.numerator, v.denominator) == (Decimal("87.50"), Decimal("175.00"), 2)
     assert v.inputs["units_answered"] == 1 and v.inputs["units_expected"] == 3

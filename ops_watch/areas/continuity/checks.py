@@ -26,15 +26,11 @@ from ops_watch.areas.continuity.model import (
     systems,
 )
 from ops_watch.core.timeutil import format_local, from_store, local_day_bounds
-from ops_watch.findings.registry import CheckContext, FindingDraft, Params, check
+from ops_watch.findings.registry import CheckContext, FindingDraft, NoParams, Params, check
 from ops_watch.store.schema import BackupJob, Drill, DrillPlan
 
 STATUS_ZH = {"success": "成功", "failed": "失败", "partial": "部分成功"}
 MAX_LISTED = 20
-
-
-class NoParams(Params):
-    pass
 
 
 def _today(ctx: CheckContext) -> date:

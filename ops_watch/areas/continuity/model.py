@@ -22,11 +22,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ops_watch.core.contract import CONTRACT_SECTIONS, ContractMeta
+from ops_watch.core.models import Strict
 from ops_watch.core.timeutil import format_local, from_store
 from ops_watch.store.schema import BackupJob, Drill, DrillPlan, Finding, InventoryResource
 
@@ -35,7 +36,8 @@ DRILL_TYPES: tuple[str, ...] = ("restore", "emergency", "failover")
 DRILL_TYPE_ZH = {"restore": "备份恢复演练", "emergency": "应急演练", "failover": "切换演练"}
 
 
-class _Strict(BaseModel):
+class _Strict(Strict):
+    # `class` is a keyword: the field is `class_` with the alias "class", and either name is accepted.
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 

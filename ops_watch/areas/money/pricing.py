@@ -20,32 +20,29 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel, model_validator
+from pydantic import Field, RootModel, model_validator
 
 from ops_watch.core.contract import CONTRACT_SECTIONS
+from ops_watch.core.models import Strict
 
 CURRENCY = "CNY"
 CostBasis = Literal["unit_price", "notional"]
 
 
-class UnitPrices(BaseModel):
+class UnitPrices(Strict):
     """CNY per month for one unit of each resource."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     vcpu_month: float = Field(ge=0)
     memory_gb_month: float = Field(ge=0)
     storage_gb_month: float = Field(ge=0)
 
 
-class PlatformTerms(BaseModel):
+class PlatformTerms(Strict):
     """How one platform is paid for.
 
     `unit_price` platforms give `vcpu_month`, `memory_gb_month` and `storage_gb_month`; `fixed_fee` platforms
     may give `notional` prices (same three keys), used only to show what idle capacity is worth.
     """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     billing: Literal["unit_price", "fixed_fee"]
     vcpu_month: float | None = Field(default=None, ge=0)

@@ -20,9 +20,10 @@ from datetime import tzinfo as TzInfo
 from typing import Any, Literal
 
 import chinese_calendar
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from ops_watch.core.contract import CONTRACT_SECTIONS, section_of
+from ops_watch.core.models import Strict
 
 DayType = Literal["workday", "rest_day", "holiday"]
 DaySelector = Literal["workdays", "rest_days", "holidays", "all"]
@@ -37,11 +38,7 @@ _PLURAL = {"workday": "workdays", "rest_day": "rest days", "holiday": "holidays"
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Headcount(_Strict):
+class Headcount(Strict):
     """The minimum on-site headcount per day type; a day type the shift does not run on may be left out."""
 
     workday: int | None = Field(default=None, ge=0)
@@ -49,7 +46,7 @@ class Headcount(_Strict):
     holiday: int | None = Field(default=None, ge=0)
 
 
-class Shift(_Strict):
+class Shift(Strict):
     """One contracted shift. `end <= start` means the shift ends on the next day (a night shift)."""
 
     name: str = Field(min_length=1)
@@ -112,7 +109,7 @@ class Shift(_Strict):
         return getattr(self.min_headcount, day_type) or 0
 
 
-class StaffingSection(_Strict):
+class StaffingSection(Strict):
     """contract.toml `[staffing]`: shifts, grace minutes, on-site doors and calendar overrides.
 
     Without the section there are no shifts and the staffing checks do nothing; when the section is

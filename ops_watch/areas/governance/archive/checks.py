@@ -12,13 +12,9 @@ from datetime import date, timedelta
 
 from ops_watch.areas.governance.archive.model import DocumentStatus, Scan, archive_terms, scan, statuses
 from ops_watch.core.timeutil import local_day_bounds
-from ops_watch.findings.registry import CheckContext, FindingDraft, Params, check
+from ops_watch.findings.registry import CheckContext, FindingDraft, NoParams, check
 
 MAX_LISTED = 20
-
-
-class NoParams(Params):
-    pass
 
 
 def _today(ctx: CheckContext) -> date:

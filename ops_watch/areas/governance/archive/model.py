@@ -19,9 +19,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
+from pydantic import Field, PrivateAttr, field_validator
 
 from ops_watch.core.contract import CONTRACT_SECTIONS, ContractMeta
+from ops_watch.core.models import Strict
 
 MANIFEST = "manifest.csv"
 YEAR_DIR = re.compile(r"^(\d{4})(?!\d)")
@@ -32,11 +33,7 @@ MANIFEST_COLUMNS = {
 }
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ArchiveDocument(_Strict):
+class ArchiveDocument(Strict):
     """One required document. A pattern is a file-name glob ("*资源需求*清单*"), or a regex after "re:"."""
 
     key: str = Field(min_length=1)
@@ -87,7 +84,7 @@ DEFAULT_DOCUMENTS: tuple[ArchiveDocument, ...] = (
 )
 
 
-class ArchiveSection(_Strict):
+class ArchiveSection(Strict):
     """`dir` is the archive folder; a relative path is taken from the rules directory (contract.toml's)."""
 
     dir: Path | None = None

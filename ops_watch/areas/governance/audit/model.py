@@ -28,12 +28,14 @@ from decimal import Decimal
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ops_watch.core.contract import CONTRACT_SECTIONS, ContractMeta, section_of
+from ops_watch.core.models import Strict
 from ops_watch.core.timeutil import as_utc, format_local, from_store, local_day_bounds, parse_duration
+from ops_watch.core.vocabulary import text as _t
 from ops_watch.findings.indicators import IndicatorInputs, IndicatorValue, indicator, percent
 from ops_watch.store.schema import AuditSubmission
 
@@ -43,17 +45,13 @@ CADENCE_ZH = {"monthly": "月度", "quarterly": "季度", "yearly": "年度"}
 _LONGEST_OFFSET = timedelta(days=370)
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
 def fold(text: str) -> str:
     """How names written by people are compared: width- and case-folded, without spaces, _, - or ·."""
     folded = unicodedata.normalize("NFKC", text).casefold()
     return "".join(ch for ch in folded if not ch.isspace() and ch not in "_-·")
 
 
-class AuditMaterial(_Strict):
+class AuditMaterial(Strict):
     """One material: `key` is what the store keeps; the names are how a register or a file may call it."""
 
     key: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
@@ -99,7 +97,7 @@ class AuditMaterial(_Strict):
         )
 
 
-class AuditSection(_Strict):
+class AuditSection(Strict):
     """contract.toml `[audit]`: the materials and the slack allowed on every deadline."""
 
     grace: timedelta = timedelta(0)
@@ -578,10 +576,6 @@ def rate_of(rows: Iterable[Timeliness]) -> Rate:
 
 
 # --- the score indicator -----------------------------------------------------------------------------
-
-
-def _t(language: str, zh: str, en: str) -> str:
-    return zh if language == "zh" else en
 
 
 def shortfall_line(row: Timeliness, zone: ZoneInfo, language: str) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from ops_watch.findings.registry import CheckContext, FindingDraft, Params, check
+from ops_watch.findings.registry import CheckContext, FindingDraft, NoParams, check
 from ops_watch.store.schema import ContractReview
 
 MAX_LISTED = 20
@@ -27,10 +27,6 @@ def _subject(document: str, about: str) -> str:
     room = max(SUBJECT_CHARS - len(tail), 16)
     name = document if len(document) <= room else document[: room - 1] + "…"
     return (name + tail)[:SUBJECT_CHARS]
-
-
-class NoParams(Params):
-    pass
 
 
 def _reviews(ctx: CheckContext) -> list[ContractReview]:

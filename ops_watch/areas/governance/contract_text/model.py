@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
 from ops_watch.core.contract import CONTRACT_SECTIONS
+from ops_watch.core.models import Strict
 
 TEXT_SUFFIXES = (".txt", ".md")
 DOCX_SUFFIXES = (".docx",)
@@ -37,10 +38,8 @@ _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 # --- configuration: [contract_text] in contract.toml ---------------------------------------------------------
 
 
-class RequiredClause(BaseModel):
+class RequiredClause(Strict):
     """A clause the contract must contain: present when any paragraph matches any of the patterns."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(min_length=1)
     patterns: list[str] = Field(min_length=1)
@@ -73,10 +72,8 @@ DEFAULT_CLAUSES = (
 )
 
 
-class ContractTextSection(BaseModel):
+class ContractTextSection(Strict):
     """The clauses every contract must contain. Absent: DEFAULT_CLAUSES."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     required_clauses: list[RequiredClause] = Field(default_factory=lambda: list(DEFAULT_CLAUSES))
 

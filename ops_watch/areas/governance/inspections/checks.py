@@ -22,12 +22,8 @@ from sqlalchemy import select
 
 from ops_watch.areas.governance.inspections.model import inspection_terms, planned_statuses
 from ops_watch.core.timeutil import local_day_bounds
-from ops_watch.findings.registry import CheckContext, FindingDraft, Params, check
+from ops_watch.findings.registry import CheckContext, FindingDraft, NoParams, check
 from ops_watch.store.schema import InspectionRecord
-
-
-class NoParams(Params):
-    pass
 
 
 def _today(ctx: CheckContext) -> date:

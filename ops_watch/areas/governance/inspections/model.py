@@ -32,13 +32,14 @@ from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from ops_watch.areas.staffing.shifts import day_type, staffing_terms
 from ops_watch.core.contract import CONTRACT_SECTIONS, section_of
 from ops_watch.core.log import get_logger
+from ops_watch.core.models import Strict
 from ops_watch.core.timeutil import utcnow
 from ops_watch.store.schema import InspectionPlan, InspectionRecord, PlannedInspection
 
@@ -60,11 +61,7 @@ def normalize_header(text: object) -> str:
     return "".join(ch for ch in folded if not ch.isspace() and ch not in "_-")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Area(_Strict):
+class Area(Strict):
     """One thing an inspection looks at. `guide_zh`/`guide_en`: what to do there, for the reminder email."""
 
     key: str = Field(min_length=1, max_length=64)
@@ -127,7 +124,7 @@ DEFAULT_AREAS: tuple[Area, ...] = (
 )
 
 
-class InspectionsSection(_Strict):
+class InspectionsSection(Strict):
     """contract.toml `[inspections]`. Without it: no plan is drawn (per_month 0), the default areas."""
 
     per_month: int = Field(

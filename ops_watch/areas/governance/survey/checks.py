@@ -26,11 +26,7 @@ from ops_watch.areas.governance.survey.model import (
 )
 from ops_watch.core.contract import ContractMeta
 from ops_watch.core.timeutil import local_day_bounds
-from ops_watch.findings.registry import CheckContext, FindingDraft, Params, check
-
-
-class NoParams(Params):
-    pass
+from ops_watch.findings.registry import CheckContext, FindingDraft, NoParams, check
 
 
 def rounds_to_judge(terms: SurveySection, contract: dict, today: date) -> list[SurveyPeriod]:

@@ -26,11 +26,13 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from ops_watch.core.contract import CONTRACT_SECTIONS, section_of
+from ops_watch.core.models import Strict
+from ops_watch.core.vocabulary import text as _t
 from ops_watch.findings.indicators import IndicatorInputs, IndicatorValue, indicator
 from ops_watch.store.schema import InventoryResource, SurveyResponse
 
@@ -62,10 +64,8 @@ def _month_day(text: str) -> tuple[int, int]:
     return month, day
 
 
-class SurveySection(BaseModel):
+class SurveySection(Strict):
     """contract.toml `[survey]`; every key has a default."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     # The questionnaire's top score (5, 10, 100): scores are shown out of 100.
     scale_max: float = Field(default=100, gt=0, le=10000)
@@ -347,10 +347,6 @@ def _num(value: Decimal | float | None) -> str:
         return "—"
     text = f"{Decimal(str(value)).normalize():f}"
     return text
-
-
-def _t(language: str, zh: str, en: str) -> str:
-    return zh if language == "zh" else en
 
 
 def joined(names: list[str] | tuple[str, ...], language: str, limit: int = 5) -> str:

@@ -25,17 +25,13 @@ from ops_watch.areas.money.billing.model import (
     statement_months,
 )
 from ops_watch.core.timeutil import local_day_bounds
-from ops_watch.findings.registry import CheckContext, FindingDraft, Params, check
+from ops_watch.findings.registry import CheckContext, FindingDraft, NoParams, Params, check
 
 AREA = "money"
 
 
 class MismatchParams(Params):
     months_back: int = Field(default=3, ge=1, le=36)  # the last N complete months that have statements
-
-
-class NoParams(Params):
-    pass
 
 
 def _today(ctx: CheckContext) -> date:

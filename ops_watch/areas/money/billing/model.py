@@ -41,12 +41,13 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ops_watch.areas.money.pricing import CURRENCY, PlatformsSection, PlatformTerms, platform_terms
 from ops_watch.core.contract import CONTRACT_SECTIONS
+from ops_watch.core.models import Strict
 from ops_watch.store.schema import BillingStatement, IndicatorExplanation, InventoryResource
 
 CENT = Decimal("0.01")
@@ -163,10 +164,8 @@ def period_months(period: str) -> list[str]:
 # --- the contract's [billing] section --------------------------------------------------------------------
 
 
-class CostTarget(BaseModel):
+class CostTarget(Strict):
     """A cost indicator of the performance targets: what a period (and optionally one platform) should cost."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     indicator: str = Field(min_length=1, max_length=256)
     period: str
@@ -186,10 +185,8 @@ class CostTarget(BaseModel):
         return parse_period(str(value))
 
 
-class BillingSection(BaseModel):
+class BillingSection(Strict):
     """contract.toml `[billing]`: the reconciliation tolerance and the cost indicators' targets."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     # A line differs when the difference exceeds BOTH: a percentage of the measured amount and an amount.
     tolerance_pct: Decimal = Field(default=Decimal("1.0"), ge=0)

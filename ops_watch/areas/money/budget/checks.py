@@ -12,11 +12,7 @@ from collections.abc import Iterator
 
 from ops_watch.areas.money.budget.model import BudgetStatus, budget_status, budget_terms, wan
 from ops_watch.core.timeutil import local_day_bounds
-from ops_watch.findings.registry import CheckContext, FindingDraft, Params, check
-
-
-class NoParams(Params):
-    pass
+from ops_watch.findings.registry import CheckContext, FindingDraft, NoParams, check
 
 
 def subject(year: int) -> str:

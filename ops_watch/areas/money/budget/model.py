@@ -23,12 +23,14 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ops_watch.areas.money.pricing import PlatformsSection, PlatformTerms
 from ops_watch.core.contract import CONTRACT_SECTIONS, section_of
+from ops_watch.core.models import Strict
+from ops_watch.core.vocabulary import text as _t
 from ops_watch.store.schema import BillingStatement, BudgetEvent
 
 CENT = Decimal("0.01")
@@ -70,10 +72,8 @@ def percent(part: Decimal, whole: Decimal) -> Decimal | None:
 # --- the contract's terms ------------------------------------------------------------------------------
 
 
-class PlannedTerm(BaseModel):
+class PlannedTerm(Strict):
     """An instalment the contract fixes: `[[budget.planned]] date = 2026-12-15, amount = "80000.00"`."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     date: date
     amount: Decimal = Field(gt=0)
@@ -88,10 +88,8 @@ class PlannedTerm(BaseModel):
         return value.quantize(CENT)
 
 
-class BudgetSection(BaseModel):
+class BudgetSection(Strict):
     """contract.toml `[budget]`: the execution target and the payment plan the forecast adds up."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     target_rate: Decimal = Field(default=Decimal(90), gt=0, le=100)  # percent
     # From this day of the year (MM-DD) a forecast under target is a finding: early enough to hand the
@@ -314,10 +312,6 @@ def _settle(
 
 def _with_status(p: PlannedPayment, status: PlanStatus) -> PlannedPayment:
     return PlannedPayment(p.date, p.amount, p.platform, p.note, p.source, status, p.estimated)
-
-
-def _t(language: str, zh: str, en: str) -> str:
-    return zh if language == "zh" else en
 
 
 def _fixed_fee(

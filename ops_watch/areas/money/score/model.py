@@ -32,12 +32,13 @@ from decimal import Decimal
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ops_watch.areas.money.pricing import PlatformsSection
 from ops_watch.core.contract import CONTRACT_SECTIONS, ContractMeta, section_of
+from ops_watch.core.models import Strict
 from ops_watch.core.timeutil import format_local, from_store, local_day_bounds
 from ops_watch.core.vocabulary import SEVERITY_ZH
 from ops_watch.core.vocabulary import text as _t
@@ -65,11 +66,7 @@ BAND_EN = {"优": "excellent", "良": "good", "中": "fair", "差": "poor"}
 # --- contract terms ------------------------------------------------------------------------------------
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class IndicatorTerm(_Strict):
+class IndicatorTerm(Strict):
     key: str = Field(min_length=1)
     name: str = ""  # the contract's wording (Chinese); empty: ops-watch's name
     weight: Decimal = Field(gt=0, le=100)  # points
@@ -109,7 +106,7 @@ def _default_indicators() -> list[IndicatorTerm]:
     ]
 
 
-class ScoreSection(_Strict):
+class ScoreSection(Strict):
     """contract.toml `[score]`; every key has a default (the demo contract's terms)."""
 
     indicators: list[IndicatorTerm] = Field(default_factory=_default_indicators)
