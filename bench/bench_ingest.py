@@ -21,9 +21,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from ops_watch import plugins  # noqa: E402
 from ops_watch.config import Config  # noqa: E402
 from ops_watch.ingest import ingest_file  # noqa: E402
 from ops_watch.store import open_store  # noqa: E402
+
+plugins.load()  # every area, as the CLI loads them
 
 HEADER = "资源ID,云平台,租户单位,资源类型,CPU核数,内存(GB),存储(GB),需备份,IP地址,分配日期,回收日期\r\n"
 PLATFORMS = ("警务云", "新一代公安信息网云平台")

@@ -210,9 +210,12 @@ def time_driver_floor(stored: Path, tmp_path: Path) -> float:
 def child(store_url: str, state_dir: str, csv_path: str) -> int:
     """One ingest in this process; prints its figures as JSON on the last line."""
     sys.path.insert(0, str(ROOT))
+    from ops_watch import plugins
     from ops_watch.config import Config
     from ops_watch.ingest import ingest_file
     from ops_watch.store import open_store
+
+    plugins.load()  # every area, as the CLI loads them
 
     store = open_store(store_url)
     config = Config.model_validate({"site": {"timezone": SITE_ZONE}, "paths": {"state_dir": state_dir}})

@@ -36,11 +36,14 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import func, select  # noqa: E402
 
+from ops_watch import plugins  # noqa: E402
 from ops_watch.areas.resources import utilization  # noqa: E402
 from ops_watch.findings import engine  # noqa: E402
 from ops_watch.findings.rules import load_rules  # noqa: E402
 from ops_watch.store import open_store  # noqa: E402
 from ops_watch.store.schema import Finding, InventoryResource, UtilizationSample  # noqa: E402
+
+plugins.load()  # every area, as the CLI loads them
 
 ZONE = ZoneInfo("Asia/Shanghai")
 AT = datetime(2026, 11, 16, 9, tzinfo=ZONE)

@@ -175,9 +175,12 @@ def write_files(work: Path) -> dict[str, Path]:
 
 
 def _runtime(config_path: Path):  # type: ignore[no-untyped-def]
+    from ops_watch import plugins
     from ops_watch.config import load_config
     from ops_watch.findings.rules import load_rules
     from ops_watch.store import open_store
+
+    plugins.load()  # every area, as the CLI loads them
 
     config = load_config(config_path)
     return config, load_rules(config.rules_dir), open_store(config.store_url)

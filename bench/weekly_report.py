@@ -1404,6 +1404,7 @@ def generate(workdir: Path, resources: int, days: int, seed: int) -> dict[str, A
     """The database and the rules folder in `workdir`; returns what was generated and how long it took."""
     from sqlalchemy import insert
 
+    from ops_watch import plugins
     from ops_watch.findings.rules import load_rules
     from ops_watch.store import open_store
     from ops_watch.store.schema import (
@@ -1425,6 +1426,7 @@ def generate(workdir: Path, resources: int, days: int, seed: int) -> dict[str, A
         Path(f"{db}{suffix}").unlink(missing_ok=True)
     span = Span(LAST_DAY - timedelta(days=days - 1))
     rules_dir = prepare_rules(workdir, span)
+    plugins.load()  # every area, as the CLI loads them
     rules = load_rules(rules_dir)
     contract = rules.contract
     rng = random.Random(seed)
@@ -1505,11 +1507,14 @@ def _by(rows: list[dict[str, Any]], key: str) -> dict[str, int]:
 
 def child(spec: dict[str, Any]) -> int:
     """One build of the report in this process; prints its figures as JSON on the last line."""
+    from ops_watch import plugins
     from ops_watch.config import Config
     from ops_watch.findings.rules import load_rules
     from ops_watch.report.model import Week
     from ops_watch.report.weekly import build, files_of
     from ops_watch.store import open_store
+
+    plugins.load()  # every area, as the CLI loads them
 
     store = open_store(spec["url"])
     config = Config.model_validate(

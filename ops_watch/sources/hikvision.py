@@ -26,23 +26,8 @@ from requests.auth import HTTPDigestAuth
 from ops_watch.core.log import get_logger
 from ops_watch.formats.hikvision import FORMAT_NAME, acs_rows
 from ops_watch.formats.vendor import VendorContext
-from ops_watch.sources.doorpoll import (
-    CursorFields,
-    DoorPoll,
-    DoorPollError,
-    after_cursor,
-    answer_excerpt,
-    device_link,
-    door_poller,
-    json_session,
-    parse_iso_time,
-    poll_window,
-    read_cursor,
-    read_pages,
-    send,
-    state_after,
-    whole_number,
-)
+from ops_watch.sources import doorpoll
+from ops_watch.sources.doorpoll import DoorPoll, DoorPollError, door_poller
 
 if TYPE_CHECKING:
     from ops_watch.config import Config, DoorDevice
@@ -62,7 +47,7 @@ FINAL_STATUSES = ("OK", "NO MATCH")
 
 def event_time(value: Any, zone: tzinfo) -> datetime | None:
     """An ISAPI time ("2026-11-02T08:31:05+08:00"; without an offset: site time) as an aware datetime."""
-    when = parse_iso_time(value)
+    when = doorpoll.parse_iso_time(value)
     if when is None:
         return None
     if when.tzinfo is None:
@@ -75,7 +60,7 @@ def isapi_time(when: datetime) -> str:
     return when.isoformat(timespec="seconds")
 
 
-CURSOR = CursorFields(
+CURSOR = doorpoll.CursorFields(
     vendor="hikvision",
     time_field="time",
     id_field="serialNo",
@@ -108,13 +93,13 @@ class HikvisionClient:
     """One poll's HTTP session to a Hikvision device."""
 
     def __init__(self, device: DoorDevice, config: Config):
-        self.link = device_link(device, config)
+        self.link = doorpoll.device_link(device, config)
         if self.link.secret and not device.username:
             raise DoorPollError(
                 "config",
                 f'{self.link.where}: a password is set but no username: set username (often "admin")',
             )
-        self.session = json_session(self.link, config)
+        self.session = doorpoll.json_session(self.link, config)
         # Digest (RFC 7616) as ISAPI requires: requests answers the device's 401 challenge and reuses the
         # nonce for the following pages.
         self.session.auth = HTTPDigestAuth(device.username, self.link.secret) if self.link.secret else None
@@ -126,13 +111,13 @@ class HikvisionClient:
         return self.link.scrub(text)
 
     def _excerpt(self, resp: requests.Response) -> str:
-        return self.scrub(answer_excerpt(resp))
+        return self.scrub(doorpoll.answer_excerpt(resp))
 
     def search(self, cond: dict[str, Any]) -> dict[str, Any]:
         """One page of the search: the AcsEvent object; DoorPollError on any failure."""
         link = self.link
         shown = f"{link.shown}{SEARCH_PATH} position {cond['searchResultPosition']}"
-        resp = send(
+        resp = doorpoll.send(
             self.session,
             link,
             "POST",
@@ -198,12 +183,12 @@ def read_search(client: HikvisionClient, cond: dict[str, Any]) -> tuple[list[Any
                     status=status,
                 )
             return info, False
-        matches = whole_number(page.get("numOfMatches"))
+        matches = doorpoll.whole_number(page.get("numOfMatches"))
         position += matches if matches is not None and matches > 0 else len(info)
-        total = whole_number(page.get("totalMatches"))
+        total = doorpoll.whole_number(page.get("totalMatches"))
         return info, total is None or position < total
 
-    return read_pages(
+    return doorpoll.read_pages(
         next_page,
         MAX_PAGES,
         f"{client.link.shown}{SEARCH_PATH}: the device still says MORE after {MAX_PAGES} pages from "
@@ -215,9 +200,10 @@ def read_search(client: HikvisionClient, cond: dict[str, Any]) -> tuple[list[Any
 def poll(device: DoorDevice, state: dict[str, Any], now: datetime, config: Config) -> DoorPoll:
     zone = config.site.zone
     codes = config.doors.hikvision
-    cursor = read_cursor(state, CURSOR, zone)
+    cursor = doorpoll.read_cursor(state, CURSOR, zone)
     # ISAPI's window is inclusive: no overlap, the events at the cursor come again and are dropped.
-    start, end = poll_window(cursor, now.astimezone(zone).replace(microsecond=0), device.backfill_max)
+    end = now.astimezone(zone).replace(microsecond=0)
+    start, end = doorpoll.poll_window(cursor, end, device.backfill_max)
     detail: dict[str, Any] = {
         "format": FORMAT_NAME,
         "start_time": isapi_time(start),
@@ -238,10 +224,10 @@ def poll(device: DoorDevice, state: dict[str, Any], now: datetime, config: Confi
     finally:
         client.close()
 
-    fresh = after_cursor(items, cursor, end, CURSOR, zone)
+    fresh = doorpoll.after_cursor(items, cursor, end, CURSOR, zone)
     ctx = VendorContext(config=config, file_stem=device.name, detail=detail)
     rows = list(acs_rows(fresh, device, codes, ctx, first_number=1))
-    new_state = state_after(fresh, state, CURSOR, zone)
+    new_state = doorpoll.state_after(fresh, state, CURSOR, zone)
     detail.update(pages=pages, read=len(items), already_read=len(items) - len(fresh))
     detail.setdefault("ignored_events", {})
     log.debug("hikvision poll", device=device.name, pages=pages, rows=len(rows))

@@ -27,22 +27,8 @@ import requests
 from ops_watch.core.log import get_logger
 from ops_watch.formats.vendor import VendorContext
 from ops_watch.formats.zkbiotime import FORMAT_NAME, page_error, page_ok, transaction_rows
-from ops_watch.sources.doorpoll import (
-    CursorFields,
-    DoorPoll,
-    DoorPollError,
-    after_cursor,
-    answer_excerpt,
-    device_link,
-    door_poller,
-    json_session,
-    parse_iso_time,
-    poll_window,
-    read_cursor,
-    read_pages,
-    send,
-    state_after,
-)
+from ops_watch.sources import doorpoll
+from ops_watch.sources.doorpoll import DoorPoll, DoorPollError, door_poller
 
 if TYPE_CHECKING:
     from ops_watch.config import Config, DoorDevice
@@ -63,7 +49,7 @@ TIME_FORMAT = "%Y-%m-%d %H:%M:%S"  # ZKBioTime's punch_time, and what start_time
 
 def local_time(value: Any, zone: tzinfo) -> datetime | None:
     """A punch_time as naive site-local time; None when it is not a time (the row error says so later)."""
-    when = parse_iso_time(value)
+    when = doorpoll.parse_iso_time(value)
     if when is None:
         return None
     if when.tzinfo is not None:
@@ -76,7 +62,7 @@ def zk_time(when: datetime) -> str:
     return when.strftime(TIME_FORMAT)
 
 
-CURSOR = CursorFields(
+CURSOR = doorpoll.CursorFields(
     vendor="zkbiotime",
     time_field="punch_time",
     id_field="id",
@@ -93,7 +79,7 @@ class ZkBioTimeClient:
     """One poll's HTTP session to a ZKBioTime server."""
 
     def __init__(self, device: DoorDevice, config: Config):
-        self.link = device_link(device, config)
+        self.link = doorpoll.device_link(device, config)
         self.token = ""
         if not self.link.secret:
             what = "the API key" if device.auth_scheme == "Token" else "the password"
@@ -103,7 +89,7 @@ class ZkBioTimeClient:
             )
         if device.auth_scheme == "JWT" and not device.username:
             raise DoorPollError("config", f"{self.link.where}: auth_scheme JWT needs a username")
-        self.session = json_session(self.link, config)
+        self.session = doorpoll.json_session(self.link, config)
 
     def close(self) -> None:
         self.session.close()
@@ -112,10 +98,12 @@ class ZkBioTimeClient:
         return self.link.scrub(text, self.token)
 
     def _excerpt(self, resp: requests.Response) -> str:
-        return self.scrub(answer_excerpt(resp))
+        return self.scrub(doorpoll.answer_excerpt(resp))
 
     def _send(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        return send(self.session, self.link, method, path, f"{self.link.shown}{path}", self.scrub, **kwargs)
+        return doorpoll.send(
+            self.session, self.link, method, path, f"{self.link.shown}{path}", self.scrub, **kwargs
+        )
 
     def login(self) -> None:
         """A fresh JWT; DoorPollError("auth") when the server refuses the username and password."""
@@ -211,7 +199,7 @@ def read_transactions(
         )
         return page["data"], bool(page.get("next") and page["data"])
 
-    return read_pages(
+    return doorpoll.read_pages(
         next_page,
         MAX_PAGES,
         f"{client.link.shown}{TRANSACTIONS_PATH}: still more pages after {MAX_PAGES} of {page_size} "
@@ -222,10 +210,10 @@ def read_transactions(
 @door_poller("zkbiotime")
 def poll(device: DoorDevice, state: dict[str, Any], now: datetime, config: Config) -> DoorPoll:
     zone = config.site.zone
-    cursor = read_cursor(state, CURSOR, zone)
+    cursor = doorpoll.read_cursor(state, CURSOR, zone)
     # ZKBioTime's start_time is inclusive; the `reread` overlap catches punches a terminal uploads late.
     end = now.astimezone(zone).replace(tzinfo=None, microsecond=0)
-    start, end = poll_window(cursor, end, device.backfill_max, device.reread)
+    start, end = doorpoll.poll_window(cursor, end, device.backfill_max, device.reread)
     detail: dict[str, Any] = {
         "format": FORMAT_NAME,
         "start_time": zk_time(start),
@@ -241,10 +229,10 @@ def poll(device: DoorDevice, state: dict[str, Any], now: datetime, config: Confi
 
     # With reread, punches at or before the cursor are kept: a late upload among them is new, the rest are
     # stored once (the dedupe key) and counted as duplicates.
-    fresh = after_cursor(records, None if device.reread else cursor, end, CURSOR, zone)
+    fresh = doorpoll.after_cursor(records, None if device.reread else cursor, end, CURSOR, zone)
     ctx = VendorContext(config=config, file_stem=device.name, detail=detail)
     rows = list(transaction_rows(fresh, config, ctx, first_number=1))
-    new_state = state_after(fresh, state, CURSOR, zone)
+    new_state = doorpoll.state_after(fresh, state, CURSOR, zone)
     detail.update(pages=pages, read=len(records), skipped=len(records) - len(fresh))
     log.debug("zkbiotime poll", device=device.name, pages=pages, rows=len(rows))
     return DoorPoll(rows=rows, state=new_state, detail=detail)
