@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from ops_watch import plugins
 from ops_watch.cli.common import (
     command,
     config_problems,
@@ -48,6 +49,28 @@ def rules_list(ctx: click.Context, fmt: str) -> None:
         for r in rules.rules
     ]
     click.echo(render(rows, ["id", "check", "area", "severity", "enabled", "title", "file", "params"], fmt))
+
+
+@rules_group.command("plugins")
+@format_option
+def rules_plugins(fmt: str) -> None:
+    """What this installation can do: every plug-in point and the names registered in it (the checks a rule
+    may name, the evidence kinds of the drop folder, the sources, the score indicators, ...)."""
+    rows = [
+        {"registry": what, "name": name, "detail": _detail(item)}
+        for what, registry in plugins.registries().items()
+        for name, item in registry.items()
+    ]
+    click.echo(render(rows, ["registry", "name", "detail"], fmt))
+
+
+def _detail(item: object) -> str:
+    """One line about a plug-in: a check's area, a kind's or an indicator's Chinese name, a section's title."""
+    for attr in ("area", "title_zh", "name_zh", "kind"):
+        value = getattr(item, attr, None)
+        if isinstance(value, str) and value:
+            return value
+    return ""
 
 
 @command

@@ -47,6 +47,11 @@ FLOORS: tuple[tuple[str, int], ...] = (
 FORBIDDEN: tuple[tuple[str, str, str], ...] = (
     ("ops_watch.notify", "ops_watch.report", "notify and report are siblings: shared names come from core"),
     ("ops_watch.report", "ops_watch.notify", "notify and report are siblings: shared names come from core"),
+    (
+        "ops_watch.areas",
+        "ops_watch.notify",
+        "the jobs layer queues reminders and reports; areas never touch the outbox",
+    ),
     ("ops_watch.formats", "ops_watch.store.db", "formats may use the table declarations only"),
     ("ops_watch.formats", "ops_watch.store.bulk", "formats may use the table declarations only"),
     ("ops_watch.formats", "ops_watch.store.__init__", "formats may use the table declarations only"),
@@ -271,3 +276,21 @@ def test_a_registry_refuses_a_name_twice_and_names_the_known_ones() -> None:
     with pytest.raises(UnknownName, match=r"unknown widget 'b' \(known: a\)"):
         registry.lookup("b")
     assert registry["a"] == 1 and list(registry) == ["a"] and registry.names() == ["a"]
+
+
+def test_rules_plugins_lists_every_registry_with_its_names() -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from ops_watch.cli import main
+    from ops_watch.findings.registry import CHECKS
+
+    result = CliRunner().invoke(main, ["rules", "plugins", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)
+    assert {r["registry"] for r in rows} == set(plugins.registries())
+    checks = {r["name"]: r["detail"] for r in rows if r["registry"] == "checks"}
+    assert checks == {name: spec.area for name, spec in CHECKS.items()}
+    kinds = {r["name"]: r["detail"] for r in rows if r["registry"] == "evidence kinds"}
+    assert kinds["door"] == "门禁记录"

@@ -25,7 +25,6 @@ import math
 import random
 import re
 import secrets
-import unicodedata
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -41,6 +40,7 @@ from ops_watch.core.contract import CONTRACT_SECTIONS, section_of
 from ops_watch.core.log import get_logger
 from ops_watch.core.models import Strict
 from ops_watch.core.timeutil import utcnow
+from ops_watch.formats.spec import normalize_header
 from ops_watch.store.schema import InspectionPlan, InspectionRecord, PlannedInspection
 
 if TYPE_CHECKING:
@@ -52,13 +52,6 @@ _TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
 _MONTH = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?\s*$")
 _KEY = re.compile(r"^[A-Za-z0-9_.-]+$")
 WEEKDAY_ZH = "一二三四五六日"
-
-
-def normalize_header(text: object) -> str:
-    """As ops_watch.formats.spec compares headers (width- and case-folded, no spaces, _ or -): an area is
-    matched the same way. Not imported from there: the formats package imports this module."""
-    folded = unicodedata.normalize("NFKC", "" if text is None else str(text)).casefold()
-    return "".join(ch for ch in folded if not ch.isspace() and ch not in "_-")
 
 
 class Area(Strict):
