@@ -24,6 +24,7 @@ from ops_watch.areas.governance.inspections.model import (
 from ops_watch.cli.common import EXIT_CONFIG, at_time, command, fail, format_option, runtime
 from ops_watch.core.output import render
 from ops_watch.core.timeutil import format_local, parse_date, utcnow
+from ops_watch.core.vocabulary import text as in_language
 from ops_watch.formats import fields
 from ops_watch.formats.spec import CellError, ParseContext
 from ops_watch.runtime import Runtime
@@ -45,7 +46,7 @@ RECORD_COLUMNS = ["day", "area", "name", "inspector", "result", "problems", "rec
 
 
 def _t(rt: Runtime, zh: str, en: str) -> str:
-    return zh if rt.config.language == "zh" else en
+    return in_language(rt.config.language, zh, en)
 
 
 def _weekday(day: date, language: str) -> str:
