@@ -14,7 +14,6 @@ from ops_watch.report.archive import HTML, TEXT, ReportFiles, write_archive
 from ops_watch.report.gather import build_report
 from ops_watch.report.model import Week, WeeklyReport
 from ops_watch.report.render import render
-from ops_watch.report.xlsx import write_workbook
 from ops_watch.store import Store
 
 log = get_logger(__name__)
@@ -37,6 +36,9 @@ def files_of(report: WeeklyReport, config: Config) -> ReportFiles:
     zh = report.language == "zh"
     xlsx_name = f"{'运维合规周报' if zh else 'ops-watch-weekly'}-{report.week.iso}.xlsx"
     title = f"{'运维合规周报' if zh else 'Weekly compliance summary'} {report.week.iso}"
+    # start-up time: openpyxl (and numpy under it) load only when a workbook is written, not with every command
+    from ops_watch.report.xlsx import write_workbook
+
     # The week's end as the workbook's own time: the same store gives the same bytes.
     workbook = write_workbook(report.all_tables(), title, report.week.iso, report.language, report.week.end)
     files = {HTML: html.encode("utf-8"), TEXT: text.encode("utf-8"), xlsx_name: workbook}
