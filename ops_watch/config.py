@@ -39,9 +39,6 @@ Duration = Annotated[
 ]
 
 
-_Model = Strict  # every settings table: unknown keys are errors, values frozen
-
-
 def _secret_path(path: Path, base: Path) -> Path:
     if path.is_absolute():
         return path
@@ -92,7 +89,7 @@ def _no_inline_secret(v: Any, info: Any) -> None:
     return None
 
 
-class _WithPassword(_Model):
+class _WithPassword(Strict):
     """A password given as password_file or password_env; checked at load, read at use."""
 
     password: None = None
@@ -113,7 +110,7 @@ class _WithPassword(_Model):
         return read_secret(self.password_file, self.password_env, base)
 
 
-class SiteConfig(_Model):
+class SiteConfig(Strict):
     name: str = "市大数据中心"
     timezone: str = "Asia/Shanghai"
     language: Literal["zh", "en"] = "zh"
@@ -132,7 +129,7 @@ class SiteConfig(_Model):
         return ZoneInfo(self.timezone)
 
 
-class PathsConfig(_Model):
+class PathsConfig(Strict):
     state_dir: Path = Path("var")
     rules_dir: Path = Path("rules")
 
@@ -142,13 +139,13 @@ class StoreConfig(_WithPassword):
     busy_timeout_ms: int = Field(default=5000, ge=0)
 
 
-class IngestConfig(_Model):
+class IngestConfig(Strict):
     drop_dir: Path = Path("var/drop")
     sheet: str | None = None  # XLSX sheet to read; default the first
     max_bad_rows_reported: int = Field(default=10000, ge=1)
 
 
-class ScheduleEntry(_Model):
+class ScheduleEntry(Strict):
     every: Duration | None = None
     cron: str | None = None
     enabled: bool = True
@@ -171,7 +168,7 @@ def _every(text: str) -> ScheduleEntry:
     return ScheduleEntry(every=parse_duration(text))
 
 
-class ScheduleConfig(_Model):
+class ScheduleConfig(Strict):
     collect: ScheduleEntry = Field(default_factory=lambda: _every("5m"))
     ingest: ScheduleEntry = Field(default_factory=lambda: _every("1m"))
     doors: ScheduleEntry = Field(default_factory=lambda: _every("5m"))
@@ -183,12 +180,12 @@ class ScheduleConfig(_Model):
     purge: ScheduleEntry = Field(default_factory=lambda: ScheduleEntry(cron="30 3 * * *"))
 
 
-class LocalSourceConfig(_Model):
+class LocalSourceConfig(Strict):
     enabled: bool = True
     resource_id: str = ""  # empty: the host name
 
 
-class SshHost(_Model):
+class SshHost(Strict):
     """A host listed in the config rather than (or beside) the inventory."""
 
     resource_id: str = Field(min_length=1)
@@ -196,7 +193,7 @@ class SshHost(_Model):
     user: str = ""  # empty: collect.ssh.user
 
 
-class SshSourceConfig(_Model):
+class SshSourceConfig(Strict):
     enabled: bool = False
     # Hosts: every inventory resource with an address, plus those listed here.
     from_inventory: bool = True
@@ -252,13 +249,13 @@ class PrometheusSourceConfig(_WithPassword):
         return read_secret(self.bearer_token_file, self.bearer_token_env, base).get_secret_value()
 
 
-class CollectConfig(_Model):
+class CollectConfig(Strict):
     local: LocalSourceConfig = Field(default_factory=LocalSourceConfig)
     ssh: SshSourceConfig = Field(default_factory=SshSourceConfig)
     prometheus: PrometheusSourceConfig = Field(default_factory=PrometheusSourceConfig)
 
 
-class DoorReader(_Model):
+class DoorReader(Strict):
     """A Hikvision reader: (doorNo, cardReaderNo) of the device -> the door's name and the direction."""
 
     door_no: int = Field(ge=1)
@@ -267,7 +264,7 @@ class DoorReader(_Model):
     direction: Literal["in", "out", ""] = ""  # "": the reader has no direction (entry-only counting)
 
 
-class DoorTerminal(_Model):
+class DoorTerminal(Strict):
     """A ZKBioTime terminal: its serial number -> the door's name and the direction."""
 
     terminal_sn: str = Field(min_length=1)
@@ -292,7 +289,7 @@ HIKVISION_DENIED = (
 )  # fmt: skip
 
 
-class HikvisionCodes(_Model):
+class HikvisionCodes(Strict):
     major: int = 5
     granted: list[int] = Field(default_factory=lambda: list(HIKVISION_GRANTED))
     denied: list[int] = Field(default_factory=lambda: list(HIKVISION_DENIED))
@@ -351,7 +348,7 @@ class DoorDevice(_WithPassword):
         return bool(self.url) and self.poll
 
 
-class DoorsConfig(_Model):
+class DoorsConfig(Strict):
     hikvision: HikvisionCodes = Field(default_factory=HikvisionCodes)
     devices: list[DoorDevice] = Field(default_factory=list)
 
@@ -396,7 +393,7 @@ class ResticRepository(_WithPassword):
         return self.job or f"restic:{self.name}"
 
 
-class BackupsConfig(_Model):
+class BackupsConfig(Strict):
     restic: list[ResticRepository] = Field(default_factory=list)
 
     @field_validator("restic")
@@ -409,7 +406,7 @@ class BackupsConfig(_Model):
         return v
 
 
-class UtilizationConfig(_Model):
+class UtilizationConfig(Strict):
     # Raw samples are kept this many days; hourly roll-ups (mean, max, p95) much longer, and checks read those.
     raw_days: int = Field(default=35, ge=1)
     rollup_days: int = Field(default=400, ge=30)
@@ -446,7 +443,7 @@ def _secret_pair(name: str) -> tuple[Any, Any, Any]:
     )
 
 
-class DingTalkReceiver(_Model):
+class DingTalkReceiver(Strict):
     """A DingTalk (钉钉) group robot. Its URL carries the access token, so it is a secret like a password."""
 
     url: None = None
@@ -476,7 +473,7 @@ class DingTalkReceiver(_Model):
         return read_secret(self.secret_file, self.secret_env, base).get_secret_value()
 
 
-class WeComReceiver(_Model):
+class WeComReceiver(Strict):
     """A WeCom (企业微信) group robot; its URL carries the key, so it is a secret."""
 
     url: None = None
@@ -496,7 +493,7 @@ class WeComReceiver(_Model):
         return read_secret(self.url_file, self.url_env, base).get_secret_value()
 
 
-class WebhookReceiver(_Model):
+class WebhookReceiver(Strict):
     """A generic JSON POST; with a secret, HMAC-SHA256 of "<X-Ops-Watch-Timestamp>.<body>" goes in `header`
     as "sha256=<hex>" (docs/alerts.md says how a receiver verifies it)."""
 
@@ -522,7 +519,7 @@ class WebhookReceiver(_Model):
         return read_secret(self.hmac_secret_file, self.hmac_secret_env, base).get_secret_value()
 
 
-class Receiver(_Model):
+class Receiver(Strict):
     """Where a route's messages go: email addresses and/or chat robots and webhooks."""
 
     name: str = Field(min_length=1, max_length=100)
@@ -549,7 +546,7 @@ class Receiver(_Model):
 GroupLabel = Literal["area", "severity", "rule", "check", "subject"]
 
 
-class RouteMatch(_Model):
+class RouteMatch(Strict):
     """A route takes a finding when every given list holds its value (an empty list matches anything)."""
 
     severity: list[Literal["info", "warning", "critical"]] = Field(default_factory=list)
@@ -558,7 +555,7 @@ class RouteMatch(_Model):
     check: list[str] = Field(default_factory=list)
 
 
-class Route(_Model):
+class Route(Strict):
     """Alertmanager-style routing: the first matching child route wins unless it says `continue`; a route
     with no matching child takes the finding itself. Unset settings are inherited from the parent."""
 
@@ -586,7 +583,7 @@ def _root_route() -> Route:
     )
 
 
-class NotifyConfig(_Model):
+class NotifyConfig(Strict):
     language: Literal["zh", "en"] | None = None  # default: site.language
     max_attempts: int = Field(default=12, ge=1)
     retry_base: Duration = timedelta(seconds=30)
@@ -627,7 +624,7 @@ class NotifyConfig(_Model):
         raise KeyError(name)
 
 
-class ReportConfig(_Model):
+class ReportConfig(Strict):
     """The weekly compliance summary (R14): who gets it, in which language, how long it is kept."""
 
     language: Literal["zh", "en"] | None = None  # default: notify.language, then site.language
@@ -640,17 +637,17 @@ class ReportConfig(_Model):
     trend_weeks: int = Field(default=8, ge=2, le=52)
 
 
-class RetentionConfig(_Model):
+class RetentionConfig(Strict):
     # The Cybersecurity Law asks for network logs kept not less than six months; keep our audit trail longer.
     days: int = Field(default=400, ge=183)
 
 
-class LogConfig(_Model):
+class LogConfig(Strict):
     level: Literal["debug", "info", "warning", "error"] = "info"
     format: Literal["auto", "json", "console"] = "auto"
 
 
-class Config(_Model):
+class Config(Strict):
     site: SiteConfig = Field(default_factory=SiteConfig)
     paths: PathsConfig = Field(default_factory=PathsConfig)
     store: StoreConfig = Field(default_factory=StoreConfig)

@@ -341,7 +341,6 @@ class _FileIngest:
         and can be dropped again)."""
         if self.given_contract is not None:
             return self.given_contract
-
         try:
             return load_contract(self.config.rules_dir)
         except ConfigError as exc:

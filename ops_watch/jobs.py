@@ -164,7 +164,7 @@ def queue_report(store: Store, config: Config, built: Built, resend: bool = Fals
 # --- the inspections job: the plan and the morning reminder ---
 
 
-def recipients(config: Config, terms: InspectionsSection) -> list[str]:
+def reminder_recipients(config: Config, terms: InspectionsSection) -> list[str]:
     if terms.recipients:
         return list(terms.recipients)
     return report_recipients(config)
@@ -185,7 +185,7 @@ def queue_reminders(
         if not config.notify.email.enabled:
             log.info("inspection reminder not sent: notify.email.enabled is false", day=today.isoformat())
             return 0
-        to = recipients(config, terms)
+        to = reminder_recipients(config, terms)
         if not to:
             log.warning(
                 "inspection reminder not sent: no email recipients",

@@ -38,9 +38,6 @@ def main(ctx: click.Context, config_path: Path | None, log_level: str | None) ->
     setup_logging(log_level or "warning", "auto")
 
 
-# --- run -----------------------------------------------------------------------------------------------------
-
-
 plugins.load()
 for _command in COMMANDS.values():
     main.add_command(_command)

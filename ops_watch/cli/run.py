@@ -117,7 +117,6 @@ def collect_cmd(ctx: click.Context, source_name: str | None, fmt: str) -> None:
 
 
 def _print_once_summary(rt: Runtime, results: dict[str, dict[str, Any]]) -> None:
-
     cfg = rt.config
     with rt.store.session() as session:
         batches = session.scalars(

@@ -159,7 +159,6 @@ def run_local(repo: ResticRepository, argv: list[str], password: str) -> Ran:
 
 
 def run_remote(repo: ResticRepository, argv: list[str], password: str, config: Config) -> Ran:
-
     settings = SshSettings.from_config(config.collect.ssh, config.config_dir)
     try:
         done = run_command(

@@ -18,7 +18,6 @@ from ops_watch.store.schema import BackupJob, Drill
 
 
 def _backup_rate(ctx: AreaContext, week: Week) -> tuple[float | None, int, int, dict[str, tuple[int, int]]]:
-
     per_system = backup_success_rates(ctx.session, week.start, week.end)
     ok = sum(v[0] for v in per_system.values())
     total = sum(v[1] for v in per_system.values())
@@ -26,14 +25,12 @@ def _backup_rate(ctx: AreaContext, week: Week) -> tuple[float | None, int, int, 
 
 
 def _drills(ctx: AreaContext, week: Week):  # type: ignore[no-untyped-def]
-
     # Drills are due monthly to yearly: the rate is the year's to date, as of the week's Sunday.
     return drill_completion(ctx.session, ctx.contract, date(week.sunday.year, 1, 1), week.sunday)
 
 
 @report_area("continuity", 30, "备份与演练", "Backups and drills")
 def continuity(ctx: AreaContext) -> AreaData:
-
     zh = ctx.language == "zh"
     rate, ok, total, per_system = _backup_rate(ctx, ctx.week)
     rate_b, _, _, per_system_b = _backup_rate(ctx, ctx.previous)

@@ -22,7 +22,6 @@ COLLECTED_KINDS: dict[str, tuple[str, str]] = {}
 
 
 def _kind_titles() -> dict[str, tuple[str, str]]:
-
     titles = {name: (k.title_zh, name) for name, k in KINDS.items()}
     titles.update(COLLECTED_KINDS)
     return titles

@@ -39,12 +39,10 @@ def _pct(value: Decimal | None) -> float | None:
 
 
 def _audit_rate(ctx: AreaContext, week: Week) -> Any:
-
     return rate_of(timeliness(ctx.session, ctx.contract, ctx.zone, _year_start(ctx, week), week.end))
 
 
 def _audit(ctx: AreaContext, data: AreaData) -> None:
-
     if not audit_terms(ctx.contract).materials:
         return
     rate, before = _audit_rate(ctx, ctx.week), _audit_rate(ctx, ctx.previous)
@@ -121,7 +119,6 @@ def _audit(ctx: AreaContext, data: AreaData) -> None:
 
 
 def _inspections_done(ctx: AreaContext, week: Week) -> tuple[int, int, list[Any]]:
-
     month = f"{week.sunday:%Y-%m}"
     items = planned_statuses(ctx.session, inspection_terms(ctx.contract), week.sunday, month)
     judged = [s for s in items if s.status in ("done", "missed")]
@@ -129,7 +126,6 @@ def _inspections_done(ctx: AreaContext, week: Week) -> tuple[int, int, list[Any]
 
 
 def _inspections(ctx: AreaContext, data: AreaData) -> None:
-
     terms = inspection_terms(ctx.contract)
     done, judged, items = _inspections_done(ctx, ctx.week)
     done_b, judged_b, _ = _inspections_done(ctx, ctx.previous)
@@ -222,7 +218,6 @@ def _inspections(ctx: AreaContext, data: AreaData) -> None:
 
 
 def _survey(ctx: AreaContext, data: AreaData) -> None:
-
     terms = survey_terms(ctx.contract)
 
     def of(week: Week) -> Any:
@@ -258,7 +253,6 @@ def _survey(ctx: AreaContext, data: AreaData) -> None:
 
 
 def _contracts(ctx: AreaContext, data: AreaData) -> None:
-
     reviews = ctx.session.scalars(
         select(ContractReview)
         .where(ContractReview.arrived_at < ctx.week.end)
@@ -296,7 +290,6 @@ def _contracts(ctx: AreaContext, data: AreaData) -> None:
 
 
 def _archive(ctx: AreaContext, data: AreaData) -> None:
-
     terms = archive_terms(ctx.contract)
     folder = terms.folder()
     if folder is None:

@@ -31,7 +31,6 @@ def _totals(ctx: AreaContext, week: Week) -> tuple[list[dict[str, Any]], dict[st
 
 
 def _platform_usage(ctx: AreaContext, at: datetime) -> dict[str, dict[str, Any]]:
-
     rows = usage_summary(ctx.session, at, timedelta(days=7), zone=ctx.zone, p95=False)
     return {r["platform"]: r for r in rows if r["tenant_unit"] is None}
 

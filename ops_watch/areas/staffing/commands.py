@@ -35,7 +35,6 @@ def staffing_group() -> None:
 
 
 def _staffing_view(rt: Runtime, first: Any, last: Any, at: datetime) -> Any:
-
     if not staffing_terms(rt.rules.contract).shifts:
         fail("contract.toml has no [staffing] section: no shifts to show (docs/staffing.md)", EXIT_CONFIG)
     with rt.store.session() as session:

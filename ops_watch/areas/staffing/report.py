@@ -12,7 +12,6 @@ from ops_watch.store.schema import DoorEvent, HandoverShift
 
 
 def _view(ctx: AreaContext, week: Week):  # type: ignore[no-untyped-def]
-
     return build_view(ctx.session, ctx.contract, ctx.zone, week.end, week.monday, week.sunday)
 
 

@@ -108,7 +108,6 @@ def audit_status_cmd(
 
 
 def _row(r: Any, zone: ZoneInfo, language: str) -> dict[str, Any]:
-
     return {
         "material": r.material.name(language),
         "period": r.period.key,

@@ -413,7 +413,6 @@ class _Row:
 
 
 def _submissions(session: Session, keys: Iterable[str]) -> dict[tuple[str, str], list[_Row]]:
-
     keys = list(keys)
     out: dict[tuple[str, str], list[_Row]] = defaultdict(list)
     if not keys:

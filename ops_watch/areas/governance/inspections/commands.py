@@ -50,12 +50,10 @@ def _t(rt: Runtime, zh: str, en: str) -> str:
 
 
 def _weekday(day: date, language: str) -> str:
-
     return f"周{WEEKDAY_ZH[day.weekday()]}" if language == "zh" else day.strftime("%a")
 
 
 def _month(text: str | None, at: datetime, rt: Runtime) -> str:
-
     if text is None:
         return f"{at.astimezone(rt.config.site.zone):%Y-%m}"
     try:
@@ -65,7 +63,6 @@ def _month(text: str | None, at: datetime, rt: Runtime) -> str:
 
 
 def _day(option: str, text: str) -> date:
-
     try:
         return parse_date(text)
     except ValueError:
@@ -73,7 +70,6 @@ def _day(option: str, text: str) -> date:
 
 
 def _area(rt: Runtime, text: str) -> str:
-
     terms = inspection_terms(rt.rules.contract)
     area = terms.area(text)
     if area is None:
