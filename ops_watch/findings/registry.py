@@ -13,11 +13,13 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from ops_watch.core.models import NoParams, Strict
 from ops_watch.core.registry import Registry
 from ops_watch.core.vocabulary import AREAS, SEVERITIES, text
+from ops_watch.store.schema import EvidenceBatch
 
 # Base of every check's params: unknown keys are errors.
 Params = Strict
@@ -37,6 +39,14 @@ class CheckContext:
     def t(self, zh: str, en: str) -> str:
         """Pick the user's language for a summary."""
         return text(self.language, zh, en)
+
+    def arrived(self, model: Any) -> ColumnElement[bool]:
+        """A WHERE clause keeping the rows of `model` (a table with batch_id) whose evidence had arrived by `at`
+        (the batch's known_from, see EvidenceBatch): a check as of a past time never judges by a file that came
+        later, so a replay says what the daemon would have said then. Rows without a batch are kept."""
+        known = func.coalesce(EvidenceBatch.known_from, EvidenceBatch.evidence_time, EvidenceBatch.received_at)
+        arrived = select(EvidenceBatch.id).where(known <= self.at)
+        return or_(model.batch_id.is_(None), model.batch_id.in_(arrived))
 
 
 @dataclass

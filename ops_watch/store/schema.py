@@ -108,6 +108,10 @@ class EvidenceBatch(Base):
     # When the evidence was produced: a dropped file's modification time, a poll's time. A month exported at
     # once and dropped later is judged by this, not by when it arrived.
     evidence_time: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    # When a check may first see this evidence ("arrived"): the start of the period or day the file states
+    # (its name or its rows), else its evidence_time. A check as of T sees a batch only if known_from <= T,
+    # so replaying a past month never judges by an inventory that came later. None: evidence_time.
+    known_from: Mapped[datetime | None] = mapped_column(UTCDateTime())
     status: Mapped[str] = mapped_column(String(16))  # accepted | partial | rejected
     rows_total: Mapped[int] = mapped_column(Integer, default=0)
     rows_ok: Mapped[int] = mapped_column(Integer, default=0)
