@@ -61,12 +61,9 @@ def backups(rt: Runtime) -> dict[str, Any]:
 
 
 def evaluate(rt: Runtime, at: datetime | None = None) -> dict[str, Any]:
-    """Roll up new samples, then run the rules (as of `at`, default now)."""
-    at = at or utcnow()
-    with rt.store.session() as session:
-        rolled = utilization.rollup(session, at)
+    """Prepare the evidence (roll-ups) and run the rules, as of `at` (default now): the engine's one path."""
     result = engine.evaluate(rt.store, rt.rules, at, zone=rt.config.site.zone, language=rt.config.language)
-    return {"rolled_up_hours": rolled, **result.counts()}
+    return {**result.counts(), **{f"{name} failed": error for name, error in result.failed_steps.items()}}
 
 
 def notify(rt: Runtime, force: bool = False) -> dict[str, Any]:

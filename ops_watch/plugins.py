@@ -12,7 +12,7 @@ from ops_watch import areas
 from ops_watch.core.contract import CONTRACT_SECTIONS
 from ops_watch.core.registry import Registry
 from ops_watch.findings.indicators import INDICATORS
-from ops_watch.findings.registry import CHECKS
+from ops_watch.findings.registry import BEFORE_JUDGING, CHECKS
 from ops_watch.formats import KINDS
 from ops_watch.formats.vendor import VENDOR_FORMATS
 from ops_watch.report.sections import SECTIONS
@@ -46,6 +46,7 @@ def registries() -> dict[str, Registry]:
         "sources": SOURCES,
         "door pollers": DOOR_POLLERS,
         "checks": CHECKS,
+        "steps before judging": BEFORE_JUDGING,
         "score indicators": INDICATORS,
         "report sections": SECTIONS,
     }

@@ -15,7 +15,7 @@ import importlib
 # Area -> its plug-in modules, in the order they register (the score lists its indicators in this order:
 # staffing, continuity, the findings' own, audit, survey).
 AREA_MODULES: dict[str, tuple[str, ...]] = {
-    "resources": ("kind_inventory", "kind_utilization", "checks", "report", "commands"),
+    "resources": ("kind_inventory", "kind_utilization", "steps", "checks", "report", "commands"),
     "staffing": (
         "shifts",
         "kind_staff",

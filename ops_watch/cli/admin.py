@@ -30,7 +30,8 @@ def rules_group() -> None:
 @format_option
 @click.pass_context
 def rules_list(ctx: click.Context, fmt: str) -> None:
-    """Every rule with its check, severity and params."""
+    """Every rule with its check, severity and params, and whether it runs: a rule whose terms the contract does
+    not have (no such section in contract.toml) is not judged, and `judged` says why."""
     try:
         _, rules = load_settings(ctx.obj["config_path"], check_secrets=False)
     except ConfigError as exc:
@@ -42,13 +43,15 @@ def rules_list(ctx: click.Context, fmt: str) -> None:
             "area": r.check.area,
             "severity": r.severity,
             "enabled": r.enabled,
+            "judged": "yes" if r in rules.enabled else (rules.off_reason(r) or "no: enabled = false"),
             "title": r.title,
             "file": r.file,
             "params": r.params.model_dump(mode="json"),
         }
         for r in rules.rules
     ]
-    click.echo(render(rows, ["id", "check", "area", "severity", "enabled", "title", "file", "params"], fmt))
+    columns = ["id", "check", "area", "severity", "enabled", "judged", "title", "file", "params"]
+    click.echo(render(rows, columns, fmt))
 
 
 @rules_group.command("plugins")
@@ -91,8 +94,13 @@ def config_check(ctx: click.Context) -> None:
     click.echo(
         f"{path}: ok; rules in {config.rules_dir}: {len(rules.rules)} rule(s) "
         f"({len(rules.enabled)} enabled) in {len(rules.files)} file(s), contract sections: "
-        f"{', '.join(sorted(rules.contract))}"
+        f"{', '.join(sorted(rules.written if rules.written is not None else rules.contract))}"
     )
+    for terms, rule_ids in sorted(rules.terms_off().items()):
+        click.echo(
+            f"not judged: contract.toml has no [{terms}] section, so its rules do not run "
+            f"({', '.join(rule_ids)}); add the section to judge these terms"
+        )
 
 
 @command

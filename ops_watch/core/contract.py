@@ -81,11 +81,15 @@ def parse_contract(data: dict[str, Any], file: str, problems: list[str]) -> dict
     return contract
 
 
-def read_contract(rules_dir: Path, problems: list[str]) -> dict[str, Any]:
+def read_contract(rules_dir: Path, problems: list[str], written: set[str] | None = None) -> dict[str, Any]:
     """The validated sections of rules_dir/contract.toml (defaults where it has none); problems appended.
-    Sections with paths (e.g. [archive] dir) take relative ones from the rules directory."""
+    Sections with paths (e.g. [archive] dir) take relative ones from the rules directory. `written`, when
+    given, receives the names of the sections the file itself has: a term the contract never wrote is not
+    judged, whatever defaults its model has."""
     contract_path = rules_dir / "contract.toml"
     contract_data = read_toml(contract_path, problems) if contract_path.exists() else {}
+    if written is not None:
+        written.update(name for name in contract_data or {} if name in CONTRACT_SECTIONS)
     contract = parse_contract(contract_data or {}, "contract.toml", problems)
     for name, section in list(contract.items()):
         if hasattr(section, "with_base"):

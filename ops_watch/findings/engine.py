@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from ops_watch.core.log import get_logger
 from ops_watch.core.timeutil import from_store, local_day_bounds, utcnow
 from ops_watch.findings import silences
-from ops_watch.findings.registry import CheckContext, FindingDraft
+from ops_watch.findings.registry import BEFORE_JUDGING, CheckContext, FindingDraft
 from ops_watch.findings.rules import Rule, RuleSet
 from ops_watch.store import Store
 from ops_watch.store.schema import Finding, FindingEvent
@@ -41,9 +41,12 @@ class Evaluation:
     still_open: int = 0
     silenced: int = 0
     failed_rules: dict[str, str] = field(default_factory=dict)
+    prepared: dict[str, int] = field(default_factory=dict)  # step before judging -> what it did
+    failed_steps: dict[str, str] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         return {
+            **self.prepared,
             "opened": len(self.opened),
             "reopened": len(self.reopened),
             "resolved": len(self.resolved),
@@ -140,9 +143,11 @@ def evaluate(
     language: str = "zh",
     dry_run: bool = False,
 ) -> Evaluation:
-    """Run every enabled rule once at `at` (default now) and update the findings."""
+    """Prepare the evidence (BEFORE_JUDGING), then run every enabled rule once at `at` (default now) and
+    update the findings. The daemon's evaluate job, `check --at` and each day of a replay all come here."""
     at = at or utcnow()
     result = Evaluation(at=at)
+    _prepare(store, at, result)
     for rule in rules.enabled:
         with store.session() as session:
             ctx = CheckContext(session=session, at=at, zone=zone, contract=rules.contract, language=language)
@@ -156,19 +161,36 @@ def evaluate(
             _apply(session, rule, drafts, at, result, ctx.scope_start)
             if dry_run:
                 session.rollback()
-    # Rules removed from the files leave their findings behind: resolve them, saying why.
+    # Rules removed from the files (or whose terms left the contract) leave their findings behind: resolve
+    # them, saying why.
     live = {r.id for r in rules.enabled}
     with store.session() as session:
         # Silences by matcher also cover what opened in this evaluation.
         result.silenced = silences.apply(session, at)
         for finding in session.scalars(select(Finding).where(Finding.status.in_(ACTIVE))):
             if finding.rule_id not in live:
+                rule = rules.get(finding.rule_id)
+                why = (
+                    rules.off_reason(rule) if rule and rule.enabled else None
+                ) or "rule removed or disabled"
                 finding.status, finding.resolved_at = "resolved", at
-                _event(session, finding, at, "resolved", reason="rule removed or disabled")
+                _event(session, finding, at, "resolved", reason=why)
                 result.resolved.append(finding.id)
         if dry_run:
             session.rollback()
     return result
+
+
+def _prepare(store: Store, at: datetime, result: Evaluation) -> None:
+    """Run the steps before judging; a failing step is logged and reported, and the checks still run."""
+    for name, step in BEFORE_JUDGING.items():
+        with store.session() as session:
+            try:
+                result.prepared[name] = step(session, at)
+            except Exception as exc:
+                log.error("step before judging failed", step=name, error=str(exc), exc_info=True)
+                result.failed_steps[name] = f"{type(exc).__name__}: {exc}"
+                session.rollback()
 
 
 def replay(

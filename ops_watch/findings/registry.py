@@ -44,7 +44,9 @@ class CheckContext:
         """A WHERE clause keeping the rows of `model` (a table with batch_id) whose evidence had arrived by `at`
         (the batch's known_from, see EvidenceBatch): a check as of a past time never judges by a file that came
         later, so a replay says what the daemon would have said then. Rows without a batch are kept."""
-        known = func.coalesce(EvidenceBatch.known_from, EvidenceBatch.evidence_time, EvidenceBatch.received_at)
+        known = func.coalesce(
+            EvidenceBatch.known_from, EvidenceBatch.evidence_time, EvidenceBatch.received_at
+        )
         arrived = select(EvidenceBatch.id).where(known <= self.at)
         return or_(model.batch_id.is_(None), model.batch_id.in_(arrived))
 
@@ -80,23 +82,39 @@ class CheckSpec:
     params: type[Params]
     area: str
     example: str  # a TOML rule using this check; a test loads every example
+    # The contract section (contract.toml table) holding the terms this check judges: a contract without it
+    # never agreed to them, so the check does not run. None: the check judges evidence alone.
+    terms: str | None = None
 
 
 CHECKS: Registry[CheckSpec] = Registry("check")
 
 
-def check(name: str, *, params: type[Params], area: str, example: str) -> Callable[[CheckFn], CheckFn]:
-    """Register a check function under `name`."""
+def check(
+    name: str, *, params: type[Params], area: str, example: str, terms: str | None = None
+) -> Callable[[CheckFn], CheckFn]:
+    """Register a check function under `name`; `terms` names the contract section it judges, if any."""
     if area not in AREAS:
         raise ValueError(f"check {name}: unknown area {area!r}")
 
     return CHECKS.decorator(
-        name, lambda fn: CheckSpec(name=name, fn=fn, params=params, area=area, example=example.strip())
+        name,
+        lambda fn: CheckSpec(
+            name=name, fn=fn, params=params, area=area, example=example.strip(), terms=terms
+        ),
     )
+
+
+# Steps run before the checks at every evaluation, live or replayed (e.g. rolling new utilization samples up
+# into hours): name -> fn(session, at) returning how many things it did. Evidence stored but not yet prepared
+# must never look missing to a check, so the engine runs these first, on every path.
+PrepareFn = Callable[[Session, datetime], int]
+BEFORE_JUDGING: Registry[PrepareFn] = Registry("step before judging")
 
 
 __all__ = [
     "AREAS",
+    "BEFORE_JUDGING",
     "CHECKS",
     "CheckContext",
     "CheckFn",

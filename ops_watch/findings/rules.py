@@ -45,10 +45,31 @@ class RuleSet:
     rules: list[Rule] = field(default_factory=list)
     contract: dict[str, Any] = field(default_factory=dict)  # section name -> validated model
     files: list[str] = field(default_factory=list)
+    # The sections contract.toml itself has; None (a rule set built by hand): every section of `contract`.
+    written: frozenset[str] | None = None
 
     @property
     def enabled(self) -> list[Rule]:
-        return [r for r in self.rules if r.enabled]
+        """The rules that run: enabled in their file, and judging terms the contract has."""
+        return [r for r in self.rules if r.enabled and self.off_reason(r) is None]
+
+    def off_reason(self, rule: Rule) -> str | None:
+        """Why an enabled rule does not run (its terms are not in the contract), or None."""
+        terms = rule.check.terms
+        if terms is None:
+            return None
+        written = self.written if self.written is not None else frozenset(self.contract)
+        if terms in written:
+            return None
+        return f"contract.toml has no [{terms}] section: the contract does not have these terms"
+
+    def terms_off(self) -> dict[str, list[str]]:
+        """Contract sections some rule would judge but the contract does not have -> those rules' ids."""
+        off: dict[str, list[str]] = {}
+        for rule in self.rules:
+            if rule.enabled and rule.check.terms and self.off_reason(rule):
+                off.setdefault(rule.check.terms, []).append(rule.id)
+        return off
 
     def get(self, rule_id: str) -> Rule | None:
         return next((r for r in self.rules if r.id == rule_id), None)
@@ -93,7 +114,9 @@ def load_rules(rules_dir: Path) -> RuleSet:
     problems: list[str] = []
     if not rules_dir.is_dir():
         raise ConfigError([f"{rules_dir}: the rules directory does not exist (paths.rules_dir)"])
-    ruleset = RuleSet(contract=read_contract(rules_dir, problems))
+    written: set[str] = set()
+    ruleset = RuleSet(contract=read_contract(rules_dir, problems, written))
+    ruleset.written = frozenset(written)
     seen: dict[str, str] = {}
     for path in sorted(rules_dir.glob("*.toml")):
         if path.name == "contract.toml":

@@ -39,6 +39,7 @@ def _folder_finding(ctx: CheckContext, result: Scan) -> FindingDraft:
     "archive_document_missing",
     params=NoParams,
     area="governance",
+    terms="archive",
     example="""
 [[rule]]
 id = "archive-document-missing"
@@ -101,6 +102,7 @@ def _evidence(result: Scan, s: DocumentStatus) -> dict[str, object]:
     "archive_retention_due",
     params=NoParams,
     area="governance",
+    terms="archive",
     example="""
 [[rule]]
 id = "archive-retention-due"

@@ -97,6 +97,7 @@ def _days_past(ctx: CheckContext, due: date) -> int:
     "audit_missing",
     params=LookBack,
     area="governance",
+    terms="audit",
     example="""
 [[rule]]
 id = "audit-missing"
@@ -129,6 +130,7 @@ def audit_missing(ctx: CheckContext, params: LookBack) -> Iterator[FindingDraft]
     "audit_late",
     params=LookBack,
     area="governance",
+    terms="audit",
     example="""
 [[rule]]
 id = "audit-late"
@@ -163,6 +165,7 @@ def audit_late(ctx: CheckContext, params: LookBack) -> Iterator[FindingDraft]:
     "audit_time_unrecorded",
     params=LookBack,
     area="governance",
+    terms="audit",
     example="""
 [[rule]]
 id = "audit-time-unrecorded"

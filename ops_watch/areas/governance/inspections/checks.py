@@ -39,6 +39,7 @@ def _days(ctx: CheckContext, first: date, last: date) -> tuple[datetime, datetim
     "inspection_missed",
     params=NoParams,
     area="governance",
+    terms="inspections",
     example="""
 [[rule]]
 id = "inspection-missed"
@@ -82,6 +83,7 @@ def inspection_missed(ctx: CheckContext, params: NoParams) -> Iterator[FindingDr
     "rectification_overdue",
     params=NoParams,
     area="governance",
+    terms="inspections",
     example="""
 [[rule]]
 id = "rectification-overdue"

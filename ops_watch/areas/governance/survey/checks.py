@@ -57,6 +57,7 @@ def shortfalls(cov: Coverage, terms: SurveySection) -> dict[str, bool]:
     "survey_coverage_low",
     params=NoParams,
     area="governance",
+    terms="survey",
     example="""
 [[rule]]
 id = "survey-coverage-low"

@@ -42,6 +42,7 @@ def _today(ctx: CheckContext) -> date:
     "billing_mismatch",
     params=MismatchParams,
     area=AREA,
+    terms="platforms",
     example="""
 [[rule]]
 id = "billing-mismatch"
@@ -96,6 +97,7 @@ def _deviation_summary(ctx: CheckContext, a: CostActual, threshold: str) -> str:
     "cost_deviation_unexplained",
     params=NoParams,
     area=AREA,
+    terms="billing",
     example="""
 [[rule]]
 id = "cost-deviation-unexplained"

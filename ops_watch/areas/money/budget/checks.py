@@ -47,6 +47,7 @@ def _summary(ctx: CheckContext, s: BudgetStatus) -> str:
     "budget_execution_risk",
     params=NoParams,
     area="money",
+    terms="budget",
     example="""
 [[rule]]
 id = "budget-execution-risk"

@@ -53,6 +53,7 @@ def evidence(score: Score) -> dict[str, Any]:
     "contractor_score_at_risk",
     params=ScoreAtRiskParams,
     area=AREA,
+    terms="score",
     example="""
 [[rule]]
 id = "contractor-score-at-risk"
