@@ -5,6 +5,8 @@ open ──► acknowledged ──► resolved
   └──────────────────────────────► resolved ──► reopened (open) if the same fingerprint fails again
 
 A rule whose check raised keeps its findings as they are: a broken check must not look like good news.
+A draft marked `ended` (an episode already over when judged) is recorded about its period and resolved at once,
+and never reopens: the same episode judged again is the same finding.
 """
 
 from __future__ import annotations
@@ -113,9 +115,15 @@ def _apply(
             session.flush()
             _event(session, finding, at, "opened", reason=draft.summary)
             result.opened.append(finding.id)
+            if draft.ended:  # judged after its period was over: a finding about that period, already closed
+                _end(session, finding, at, result)
             continue
         finding.last_seen = max(finding.last_seen, at)
         finding.summary, finding.evidence, finding.severity = draft.summary, draft.evidence, severity
+        if draft.ended:
+            if finding.status in ACTIVE:
+                _end(session, finding, at, result)
+            continue
         if finding.status == "resolved":
             finding.status, finding.resolved_at = "open", None
             _event(session, finding, at, "reopened", reason=draft.summary)
@@ -179,6 +187,15 @@ def evaluate(
         if dry_run:
             session.rollback()
     return result
+
+
+ENDED_REASON = "the period it is about has ended (the violation stopped); the finding keeps that period"
+
+
+def _end(session: Session, finding: Finding, at: datetime, result: Evaluation) -> None:
+    finding.status, finding.resolved_at, finding.silenced_until = "resolved", at, None
+    _event(session, finding, at, "resolved", reason=ENDED_REASON)
+    result.resolved.append(finding.id)
 
 
 def _prepare(store: Store, at: datetime, result: Evaluation) -> None:

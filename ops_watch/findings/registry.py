@@ -61,6 +61,11 @@ class FindingDraft:
     period_start: datetime | None = None
     period_end: datetime | None = None
     severity: str | None = None  # None: the rule's severity
+    # A violation episode that was over when it was judged (a failure streak that later recovered, a silence
+    # that the evidence later broke): the finding is recorded about its period and resolved at once, and one
+    # still open is resolved. So a month judged once at its end and the same month replayed day by day record
+    # the same findings (rule, subject, period).
+    ended: bool = False
 
     def fingerprint(self, rule_id: str) -> str:
         parts = [

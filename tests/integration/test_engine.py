@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -156,6 +157,71 @@ def test_findings_of_a_removed_rule_are_resolved_with_the_reason(store):
             select(FindingEvent).where(FindingEvent.finding_id == f.id).order_by(FindingEvent.id.desc())
         ).first()
         assert last.reason == "rule removed or disabled"
+
+
+def test_an_episode_over_when_judged_is_recorded_about_its_period_and_resolved(store):
+    """An `ended` draft: opened and resolved at once; judged again it stays resolved; an open one is closed."""
+    spec = CHECKS["test_toggle"]
+
+    def episodes(ctx: CheckContext, params: ToggleParams) -> Iterator[FindingDraft]:
+        for subject, ended in STATE["failing"]:  # type: ignore[misc]
+            yield FindingDraft(
+                subject=subject, summary=f"{subject} failed", period_start=T0, period_end=T0, ended=ended
+            )
+
+    rules = _rules(("episodes", "test_toggle", ToggleParams()))
+    rules.rules = [Rule("episodes", replace(spec, fn=episodes), "warning", "", True, ToggleParams(), "t")]
+    STATE["failing"] = [("streak-a", True), ("streak-b", False)]
+    first = engine.evaluate(store, rules, T0 + timedelta(hours=1), zone=ZONE)
+    a, b = _findings(store)
+    assert (a.subject, a.status, b.subject, b.status) == ("streak-a", "resolved", "streak-b", "open")
+    assert first.opened == [a.id, b.id] and first.resolved == [a.id]
+    assert _actions(store, a.id) == ["opened", "resolved"]
+    STATE["failing"] = [("streak-a", True), ("streak-b", True)]
+    second = engine.evaluate(store, rules, T0 + timedelta(hours=2), zone=ZONE)
+    assert second.reopened == [] and second.resolved == [b.id]
+    assert [f.status for f in _findings(store)] == ["resolved", "resolved"]
+    assert _actions(store, a.id) == ["opened", "resolved"]  # never reopened by being judged again
+    with store.session() as s:
+        reason = s.scalars(
+            select(FindingEvent.reason).where(
+                FindingEvent.finding_id == b.id, FindingEvent.action == "resolved"
+            )
+        ).one()
+    assert reason == engine.ENDED_REASON
+
+
+def test_freshness_finds_every_silent_spell_of_the_look_back_judged_once_or_day_by_day(store_url, tmp_path):
+    """Spells the evidence later broke are findings about their period, whether the days are judged one by one
+    or all at once at the end; a silence going on is open."""
+    from ops_watch.areas.evidence.checks import FreshnessParams
+    from ops_watch.store.db import open_store
+
+    rules = _rules(("inv-fresh", "evidence_freshness", FreshnessParams(kind="inventory", max_age="24h")))
+    day = datetime(2026, 11, 1, 10, 0, tzinfo=ZONE).astimezone(UTC)
+    produced = [day, day + timedelta(days=3), day + timedelta(days=3, hours=5), day + timedelta(days=6)]
+    stores = []
+    for name in ("once", "daily"):
+        url = store_url if name == "once" else f"sqlite:///{tmp_path / 'daily.db'}"
+        store = open_store(url)
+        for at in produced:
+            _batch(store, "inventory", at)
+        stores.append(store)
+    once, daily = stores
+    engine.evaluate(once, rules, datetime(2026, 11, 8, 23, 0, tzinfo=ZONE), zone=ZONE)
+    engine.replay(daily, rules, date(2026, 11, 1), date(2026, 11, 8), zone=ZONE)
+
+    def spells(store) -> list[tuple[datetime | None, str, str | None]]:
+        return [(f.period_start, f.status, f.evidence.get("resumed")) for f in _findings(store)]
+
+    expected = [
+        (produced[0], "resolved", produced[1].isoformat()),  # Nov 1 10:00 to Nov 4 10:00
+        (produced[2], "resolved", produced[3].isoformat()),  # Nov 4 15:00 to Nov 7 10:00
+        (produced[3], "open", None),  # since Nov 7 10:00, still silent at the end of Nov 8
+    ]
+    assert spells(once) == expected
+    assert spells(daily) == expected
+    assert "曾 72.0 小时没有新证据" in _findings(once)[0].summary
 
 
 def test_dry_run_changes_nothing(store):

@@ -30,6 +30,9 @@ def _kind_titles() -> dict[str, tuple[str, str]]:
 class FreshnessParams(Params):
     kind: str
     max_age: Duration
+    # How far back silent spells are looked for: a spell that ended inside it is still a finding about its
+    # period, so a month judged once at its end finds what the daemon, running all along, found.
+    lookback: Duration = timedelta(days=35)
 
     @field_validator("kind")
     @classmethod
@@ -39,32 +42,63 @@ class FreshnessParams(Params):
             raise ValueError(f"unknown evidence kind {v!r} (known: {', '.join(sorted(titles))})")
         return v
 
-    @field_validator("max_age")
+    @field_validator("max_age", "lookback")
     @classmethod
     def _positive(cls, v: timedelta) -> timedelta:
         if v <= timedelta(0):
-            raise ValueError("max_age must be positive")
+            raise ValueError("must be positive")
         return v
 
 
-def latest_evidence_time(ctx: CheckContext, kind: str) -> datetime | None:
-    """When the newest evidence of `kind` up to ctx.at was produced.
+def _evidence_times(kind: str) -> tuple[Any, tuple[Any, ...]]:
+    """The time column that dates the evidence of `kind`, and the conditions a row must meet to count.
 
     Kinds whose records carry their own time (door events, backups) count by that time, so a month
     dropped at once is judged as it happened; other kinds count by when a batch with usable rows was produced
-    (a dropped file's modification time, a poll's time).
-    """
-
+    (a dropped file's modification time, a poll's time)."""
     spec = KINDS.get(kind)
     if spec is not None and spec.time_column:
-        column = getattr(spec.table, spec.time_column)
-        return ctx.session.scalar(select(func.max(column)).where(column <= ctx.at))
+        return getattr(spec.table, spec.time_column), ()
     produced = func.coalesce(EvidenceBatch.evidence_time, EvidenceBatch.received_at)
-    return ctx.session.scalar(
-        select(func.max(produced)).where(
-            EvidenceBatch.kind == kind, EvidenceBatch.rows_ok > 0, produced <= ctx.at
-        )
-    )
+    return produced, (EvidenceBatch.kind == kind, EvidenceBatch.rows_ok > 0)
+
+
+def latest_evidence_time(ctx: CheckContext, kind: str) -> datetime | None:
+    """When the newest evidence of `kind` up to ctx.at was produced."""
+    column, where = _evidence_times(kind)
+    return ctx.session.scalar(select(func.max(column)).where(*where, column <= ctx.at))
+
+
+def silent_spells(
+    ctx: CheckContext, kind: str, max_age: timedelta, since: datetime
+) -> list[tuple[datetime, datetime | None]]:
+    """The spells after `since` (and up to ctx.at) in which `kind` had no new evidence for longer than max_age:
+    (last evidence before the spell, first evidence after it, None while it lasts). Nothing before the kind's
+    first evidence counts: the source had not started.
+
+    Walked by index probes, one per max_age of evidence (a month of 5-minute samples of a thousand hosts is
+    ~400 probes for a 2-hour max_age, not millions of rows)."""
+    column, where = _evidence_times(kind)
+
+    def probe(fn: Any, *conditions: Any) -> datetime | None:
+        return from_store(ctx.session.scalar(select(fn(column)).where(*where, *conditions)))
+
+    current = probe(func.max, column < since) or probe(func.min, column >= since, column <= ctx.at)
+    spells: list[tuple[datetime, datetime | None]] = []
+    while current is not None:
+        reach = min(current + max_age, ctx.at)
+        later = probe(func.max, column > current, column <= reach)
+        if later is not None:
+            current = later
+            continue
+        following = probe(func.min, column > current, column <= ctx.at)
+        if following is None:
+            if ctx.at - current > max_age:
+                spells.append((current, None))
+            break
+        spells.append((current, following))
+        current = following
+    return spells
 
 
 def _hours(delta: timedelta) -> str:
@@ -87,6 +121,8 @@ max_age = "35d"
 """,
 )
 def evidence_freshness(ctx: CheckContext, params: FreshnessParams) -> Iterator[FindingDraft]:
+    """One finding per silent spell, found within `lookback`: the one going on now is open; one the evidence
+    later broke is a finding about its period, already over (so a month judged once finds every spell)."""
     title_zh, title_en = _kind_titles()[params.kind]
     latest = latest_evidence_time(ctx, params.kind)
     if latest is None:
@@ -98,27 +134,38 @@ def evidence_freshness(ctx: CheckContext, params: FreshnessParams) -> Iterator[F
             evidence={"kind": params.kind, "latest": None, "max_age_hours": float(_hours(params.max_age))},
         )
         return
-    latest = from_store(latest)
-    assert latest is not None
-    age = ctx.at - latest
-    if age <= params.max_age:
-        return
-    shown = format_local(latest, ctx.zone)
-    yield FindingDraft(
-        subject=params.kind,
-        # One finding per silent spell: it starts at the last evidence, so a later spell is a new finding.
-        period_start=latest,
-        summary=ctx.t(
-            f"「{title_zh}」已 {_hours(age)} 小时没有新证据（上次 {shown}，允许 {_hours(params.max_age)} 小时）",
-            f"no new {title_en} for {_hours(age)} h (last {shown}, allowed {_hours(params.max_age)} h)",
-        ),
-        evidence={
+    since = ctx.at - params.lookback
+    ctx.scope_start = since  # spells that began before the look-back are left as they are
+    allowed = _hours(params.max_age)
+    for last, broken_by in silent_spells(ctx, params.kind, params.max_age, since):
+        shown = format_local(last, ctx.zone)
+        age = (broken_by or ctx.at) - last
+        evidence = {
             "kind": params.kind,
-            "latest": latest.isoformat(),
+            "latest": last.isoformat(),
             "age_hours": round(age.total_seconds() / 3600, 2),
             "max_age_hours": round(params.max_age.total_seconds() / 3600, 2),
-        },
-    )
+        }
+        if broken_by is None:
+            summary = ctx.t(
+                f"「{title_zh}」已 {_hours(age)} 小时没有新证据（上次 {shown}，允许 {allowed} 小时）",
+                f"no new {title_en} for {_hours(age)} h (last {shown}, allowed {allowed} h)",
+            )
+        else:
+            until = format_local(broken_by, ctx.zone)
+            evidence["resumed"] = broken_by.isoformat()
+            summary = ctx.t(
+                f"「{title_zh}」曾 {_hours(age)} 小时没有新证据（{shown} 至 {until}，允许 {allowed} 小时）",
+                f"no new {title_en} for {_hours(age)} h ({shown} to {until}, allowed {allowed} h)",
+            )
+        # One finding per silent spell: it starts at the last evidence, so a later spell is a new finding.
+        yield FindingDraft(
+            subject=params.kind,
+            period_start=last,
+            summary=summary,
+            evidence=evidence,
+            ended=broken_by is not None,
+        )
 
 
 def _detail(text: str) -> dict[str, Any]:
