@@ -18,7 +18,9 @@ backup, RPO 26 h, no drills). Drill obligations start 2026-05-18.
 The story, judged as of 2026-11-16 09:00 +08:00 with rules/continuity.toml (tests/integration/
 test_continuity_examples.py checks exactly this):
 
-  backup_failed            JWY-VM-0007: failed 11-14 and 11-15, partial 11-16 (open since 11-14 02:00)
+  backup_failed            JWY-VM-0007: failed 11-14 and 11-15, partial 11-16 (open since 11-14 02:00);
+                           视频图像平台: failed twice on 11-10, recovered 11-11 00:30 (a streak that ended is
+                           still a finding about its period, judged once or day by day)
   backup_missing           案件管理系统: must be backed up, no run ever recorded
   drill_overdue            人口信息库 restore: due 2026-11-14 (180 days after 05-18), none done
   drill_failed_unresolved  视频图像平台 emergency of 08-20 failed; passed again only on 10-09 (deadline 09-19)
@@ -26,8 +28,7 @@ test_continuity_examples.py checks exactly this):
   drill_rpo_exceeded       视频图像平台 restore of 07-15: 900 minutes of data lost, target 720 (12 h)
   drill_record_incomplete  人口信息库 emergency of 10-22: no evidence
   drill_plan_missed        警务综合平台 failover planned for 10-30: not done
-  not flagged              视频图像平台 failed twice on 11-10, then succeeded (an episode opened and
-                           resolved: a replay shows it); every other system and drill is in order.
+  not flagged              every other system and drill is in order.
 """
 
 from __future__ import annotations

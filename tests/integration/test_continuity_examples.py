@@ -1,7 +1,8 @@
 """The demo's continuity story: examples/ (the inventory, a month of backup runs, half a year of drills and the
 drill plan) through the drop folder and rules/, evaluated as of 2026-11-16 09:00 +08:00, give exactly the
 planted continuity findings (scripts/make-continuity-examples.py lists them); replaying the last quarter day
-by day opens and resolves what happened in it and ends with the same findings. On SQLite and PostgreSQL.
+by day ends with the same findings, and the month of backup runs judged once at its end gives the findings
+its day-by-day replay opened, each with the same subject and period. On SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from ops_watch.areas.continuity.model import backup_success_rates, drill_completion, status_rows
 from ops_watch.config import Config
@@ -30,6 +31,7 @@ AS_OF = datetime(2026, 11, 16, 9, 0, tzinfo=ZONE)
 
 PLANTED = {
     ("backup_failed", "JWY-VM-0007"),
+    ("backup_failed", "视频图像平台"),  # failed twice on 11-10, recovered 11-11: a finding about that streak
     ("backup_missing", "案件管理系统"),
     ("drill_overdue", "人口信息库 restore"),
     ("drill_failed_unresolved", "视频图像平台 emergency 2026-08-20"),
@@ -67,13 +69,22 @@ def loaded(store: Store, tmp_path: Path) -> tuple[Store, RuleSet]:
 
 
 def continuity_findings(store: Store) -> set[tuple[str, str]]:
+    """The continuity findings recorded, open or about an episode already over (a streak that recovered)."""
     with store.session() as s:
         return {
             (f.check, f.subject)
-            for f in s.scalars(
-                select(Finding).where(Finding.area == "continuity", Finding.status != "resolved")
-            )
+            for f in s.scalars(select(Finding).where(Finding.area == "continuity"))
+            if f.status != "resolved" or _ended(s, f)
         }
+
+
+def _ended(session, finding: Finding) -> bool:
+    reasons = session.scalars(
+        select(FindingEvent.reason).where(
+            FindingEvent.finding_id == finding.id, FindingEvent.action == "resolved"
+        )
+    )
+    return engine.ENDED_REASON in set(reasons)
 
 
 def test_exactly_the_planted_continuity_findings(loaded: tuple[Store, RuleSet]) -> None:
@@ -89,6 +100,14 @@ def test_exactly_the_planted_continuity_findings(loaded: tuple[Store, RuleSet]) 
     assert fresh == set()  # the runs go up to that morning
     failed = found[("backup_failed", "JWY-VM-0007")]
     assert failed.evidence["failed_count"] == 3 and failed.evidence["last_success"] == "2026-11-13 02:34"
+    assert failed.evidence["recovered"] is None and failed.evidence["last_good_run"]["status"] == "success"
+    recovered = found[("backup_failed", "视频图像平台")]
+    assert recovered.period_start.astimezone(ZONE).date() == date(2026, 11, 10)
+    assert recovered.evidence["failed_count"] == 2 and recovered.evidence["recovered"].startswith(
+        "2026-11-11 0"
+    )
+    assert [r["status"] for r in recovered.evidence["failed_runs"]] == ["failed", "failed"]
+    assert "超过 RPO 12 小时" in recovered.summary  # 11-09 12:4x to 11-11 0x:xx without a success
     assert "晚 20 天" in found[("drill_failed_unresolved", "视频图像平台 emergency 2026-08-20")].summary
     assert found[("drill_rto_exceeded", "警务综合平台 restore 2026-09-01")].evidence["target_minutes"] == 120
 
@@ -129,5 +148,43 @@ def test_replaying_the_quarter_opens_and_resolves_what_happened_in_it(loaded: tu
             for f in s.scalars(select(Finding).where(Finding.check == "backup_failed"))
         }
         unresolved = s.scalars(select(Finding).where(Finding.check == "drill_failed_unresolved")).one()
+    # The 11-10 streak opened that night and was resolved as over, keeping its period, once it recovered.
     assert episodes == {"视频图像平台": ["opened", "resolved"], "JWY-VM-0007": ["opened"]}
     assert unresolved.first_seen.astimezone(ZONE).date() == date(2026, 9, 20)  # the day after its deadline
+
+
+def _ever_opened(store: Store) -> set[tuple[str, str, str, str]]:
+    with store.session() as s:
+        return {
+            (
+                f.rule_id,
+                f.subject,
+                f.period_start.isoformat() if f.period_start else "",
+                f.period_end.isoformat() if f.period_end else "",
+            )
+            for f in s.scalars(select(Finding).where(Finding.area == "continuity"))
+        }
+
+
+def test_the_month_judged_once_gives_what_its_replay_day_by_day_opened(loaded: tuple[Store, RuleSet]) -> None:
+    """Judged once at the end, every episode of the month is a finding (the streak of 11-10 that recovered
+    too), with the subject and period the daily replay gave it: nothing only one of them says."""
+    store, everything = loaded
+    rules = RuleSet(
+        rules=[r for r in everything.rules if r.check.area == "continuity"], contract=everything.contract
+    )
+    end = datetime(2026, 11, 15, 23, 59, 59, 999999, tzinfo=ZONE)
+    once = engine.evaluate(store, rules, end, zone=ZONE)
+    assert once.failed_rules == {}
+    judged_once = _ever_opened(store)
+    with store.session() as s:
+        s.execute(delete(FindingEvent))
+        s.execute(delete(Finding))
+    days = engine.replay(store, rules, date(2026, 10, 17), date(2026, 11, 15), zone=ZONE)
+    assert len(days) == 30 and all(d.failed_rules == {} for d in days)
+    replayed = _ever_opened(store)
+    assert judged_once == replayed, (sorted(judged_once - replayed), sorted(replayed - judged_once))
+    rules_subjects = {(rule, subject) for rule, subject, _, _ in judged_once}
+    assert {("backup-failed", "视频图像平台"), ("drill-overdue", "人口信息库 restore")} <= rules_subjects
+    streak = next(k for k in judged_once if k[:2] == ("backup-failed", "视频图像平台"))
+    assert streak[2].startswith("2026-11-09T16:30")  # 11-10 00:30 +08:00, the first failed run

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from ops_watch.areas.continuity.model import DRILL_TYPE_ZH, backup_success_rates, drill_completion, systems
+from ops_watch.areas.continuity.model import backup_success_rates, drill_completion, drill_label, systems
 from ops_watch.core.vocabulary import text as _t
 from ops_watch.findings.indicators import IndicatorInputs, IndicatorValue, indicator, percent
 from ops_watch.findings.indicators import listed as _listed
@@ -50,7 +50,11 @@ def drill_completion_rate(inputs: IndicatorInputs) -> IndicatorValue:
     items = sorted(figures.items, key=lambda i: (i["met"], i["due"], i["system"], i["type"]))
     lines = []
     for item in items:
-        kind = DRILL_TYPE_ZH.get(item["type"], item["type"]) if language == "zh" else f"{item['type']} drill"
+        kind = (
+            drill_label(item["type"], True)
+            if language == "zh"
+            else f"{drill_label(item['type'], False)} drill"
+        )
         met = _t(
             language, "按期完成" if item["met"] else "未按期完成", "done on time" if item["met"] else "missed"
         )

@@ -13,12 +13,21 @@ from ops_watch.store.schema import DrillPlan
 
 COLUMNS = (
     Column(
-        "date", ("日期", "计划日期", "演练日期"), fields.date_value(), type_doc="date", example="2026-12-10"
+        "date",
+        ("日期", "计划日期", "演练日期", "计划演练日期", "计划时间", "预计日期", "安排日期", "演练时间"),
+        fields.date_value(),
+        type_doc="date",
+        example="2026-12-10",
     ),
-    Column("system", ("系统", "业务系统", "演练系统"), fields.text(256), example="警务综合平台"),
+    Column(
+        "system",
+        ("系统", "业务系统", "演练系统", "系统名称", "演练对象", "涉及系统", "应用系统"),
+        fields.text(256),
+        example="警务综合平台",
+    ),
     Column(
         "type",
-        ("类型", "演练类型"),
+        ("类型", "演练类型", "演练类别", "演练种类"),
         fields.choice(DRILL_TYPES),
         type_doc="as drill: restore, emergency, failover (or the Chinese names)",
         example="应急演练",

@@ -1,9 +1,10 @@
 """Continuity terms (contract.toml `[continuity]`), the protected systems, and the drill and backup figures.
 
 Every protected system has obligations: whether it must be backed up and its RPO (hours of data it may lose:
-also the longest gap between successful backups), its RTO target (minutes to recover), a cadence per drill
-type (a passing drill every N days), the days allowed to re-drill after a failed drill, and what a drill
-record must carry (evidence, participants, the measured RTO and RPO). Defaults come from
+also the longest a system may go without a backup run), the data a drill may lose (`drill_rpo_minutes`; unset:
+the RPO), its RTO target (minutes to recover), a cadence per drill type or set of types (a passing drill every
+N days; `"emergency|failover"`: a drill of either type meets it), the days allowed to re-drill after a failed
+drill, and what a drill record must carry (evidence, participants, the measured RTO and RPO). Defaults come from
 `[continuity.defaults]`, a class (`[continuity.classes.<name>]`) overrides them, a system's own keys override
 its class. Systems are listed in `[[continuity.systems]]`; with `inventory_class` set, every inventory
 resource marked 需备份 is a system too (named by its resource id, of that class).
@@ -12,6 +13,9 @@ Drill due dates: the first drill of a type is due `cadence` days after `judge_fr
 drill obligations started being followed in ops-watch; default the contract's start); after a passing drill
 the next is due `cadence` days after it. A due date with no passing drill since the last one is missed; the
 next is due `cadence` days after the missed one, or after a late passing drill.
+
+Backup episodes (`failure_streaks`, `backup_gaps`) are computed from the runs alone, so a system judged once at a
+month's end and day by day through it gives the same episodes with the same starts.
 """
 
 from __future__ import annotations
@@ -20,10 +24,10 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, Literal
+from typing import Annotated, Any
 
-from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_validator
-from sqlalchemy import func, select
+from pydantic import AfterValidator, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from ops_watch.core.contract import CONTRACT_SECTIONS, ContractMeta
@@ -31,9 +35,42 @@ from ops_watch.core.models import Strict
 from ops_watch.core.timeutil import format_local, from_store
 from ops_watch.store.schema import BackupJob, Drill, DrillPlan, Finding, InventoryResource
 
-DrillType = Literal["restore", "emergency", "failover"]
 DRILL_TYPES: tuple[str, ...] = ("restore", "emergency", "failover")
 DRILL_TYPE_ZH = {"restore": "备份恢复演练", "emergency": "应急演练", "failover": "切换演练"}
+# A cadence key of drill_every_days names one drill type or several joined by "|" ("emergency|failover": "an
+# emergency or failover drill every N days"): a passing drill of any of them meets it.
+CADENCE_SEPARATOR = "|"
+
+
+def _cadence_key(key: str) -> str:
+    """A cadence key in its one spelling (types in DRILL_TYPES order, no spaces), so that "failover|emergency"
+    and "emergency | failover" are the same cadence and keep the same findings."""
+    parts = [p.strip() for p in key.split(CADENCE_SEPARATOR)]
+    for part in parts:
+        if part not in DRILL_TYPES:
+            raise ValueError(
+                f"{part!r} is not a drill type: restore, emergency or failover, or several joined by "
+                f'"{CADENCE_SEPARATOR}" ("emergency|failover": a drill of either type meets the cadence)'
+            )
+    if len(set(parts)) < len(parts):
+        raise ValueError(f"{key!r} names a drill type twice")
+    return CADENCE_SEPARATOR.join(sorted(parts, key=DRILL_TYPES.index))
+
+
+CadenceKey = Annotated[str, AfterValidator(_cadence_key)]
+
+
+def cadence_types(key: str) -> tuple[str, ...]:
+    """The drill types a cadence key names ("emergency|failover" -> ("emergency", "failover"))."""
+    return tuple(key.split(CADENCE_SEPARATOR))
+
+
+def drill_label(key: str, zh: bool) -> str:
+    """A cadence key or drill type for people: 应急演练或切换演练 / "emergency or failover"."""
+    types = cadence_types(key)
+    if zh:
+        return "或".join(DRILL_TYPE_ZH.get(t, t) for t in types)
+    return " or ".join(types)
 
 
 class _Strict(Strict):
@@ -46,12 +83,32 @@ class Obligations(_Strict):
 
     backup: bool | None = None
     rpo_hours: float | None = Field(default=None, gt=0)
+    # The data a drill may lose, when the contract sets it apart from the backups' RPO (a drill RPO of 60
+    # minutes beside a backup RPO of 24 hours). Unset at every level: rpo_hours x 60.
+    drill_rpo_minutes: float | None = Field(default=None, gt=0)
     rto_minutes: float | None = Field(default=None, gt=0)
-    drill_every_days: dict[DrillType, int] | None = None
+    drill_every_days: dict[CadenceKey, int] | None = None
     redrill_days: int | None = Field(default=None, ge=0)
     require_evidence: bool | None = None
     require_participants: bool | None = None
     require_measurements: bool | None = None
+
+    @field_validator("drill_every_days", mode="before")
+    @classmethod
+    def _one_spelling(cls, v: Any) -> Any:
+        # Two keys for the same set of types ("emergency|failover" and "failover|emergency") would be two
+        # cadences under one name: refused, naming both.
+        if isinstance(v, Mapping):
+            seen: dict[str, str] = {}
+            for key in v:
+                try:
+                    same = _cadence_key(str(key))
+                except ValueError:
+                    continue  # the key's own error comes from its validation
+                if same in seen:
+                    raise ValueError(f"{seen[same]!r} and {key!r} are the same drill types: give one cadence")
+                seen[same] = str(key)
+        return v
 
     @field_validator("drill_every_days")
     @classmethod
@@ -126,10 +183,18 @@ class System:
     require_participants: bool
     require_measurements: bool
     since: date | None = None  # an inventory resource: allocated from
+    drill_rpo_minutes: float | None = None  # None: a drill is held to the RPO
 
     @property
     def rpo(self) -> timedelta:
         return timedelta(hours=self.rpo_hours)
+
+    @property
+    def drill_rpo(self) -> tuple[float, str]:
+        """The data loss a drill may measure, in minutes, and the key it comes from."""
+        if self.drill_rpo_minutes is not None:
+            return self.drill_rpo_minutes, "drill_rpo_minutes"
+        return self.rpo_hours * 60, "rpo_hours"
 
 
 def continuity_terms(contract: Mapping[str, Any]) -> ContinuitySection:
@@ -151,9 +216,15 @@ def _resolve(levels: list[Obligations]) -> dict[str, Any]:
     return out
 
 
-def systems(session: Session, contract: Mapping[str, Any], on: date | None = None) -> dict[str, System]:
+def systems(
+    session: Session,
+    contract: Mapping[str, Any],
+    on: date | None = None,
+    arrived: ColumnElement[bool] | None = None,
+) -> dict[str, System]:
     """Every protected system by name: those contract.toml lists, then inventory resources marked 需备份
-    (still allocated on `on`, when given)."""
+    (still allocated on `on`, when given; of an inventory that had arrived, when `arrived` is a check's
+    `ctx.arrived(InventoryResource)`). No [continuity] section: no system, so nothing is judged."""
     terms = continuity_terms(contract)
     out: dict[str, System] = {}
     for entry in terms.systems:
@@ -165,11 +236,10 @@ def systems(session: Session, contract: Mapping[str, Any], on: date | None = Non
     if terms.inventory_class:
         levels = [BUILT_IN, terms.defaults, terms.classes[terms.inventory_class]]
         resolved = _resolve(levels)
-        for r in session.scalars(
-            select(InventoryResource)
-            .where(InventoryResource.backup_required.is_(True))
-            .order_by(InventoryResource.resource_id)
-        ):
+        query = select(InventoryResource).where(InventoryResource.backup_required.is_(True))
+        if arrived is not None:
+            query = query.where(arrived)
+        for r in session.scalars(query.order_by(InventoryResource.resource_id)):
             if r.resource_id in out or (
                 on is not None and r.allocated_to is not None and r.allocated_to < on
             ):
@@ -237,6 +307,45 @@ def drill_schedule(origin: date, cadence: int, passes: list[date], until: date) 
     return Schedule(out, due, overdue)
 
 
+@dataclass(frozen=True)
+class Spell:
+    """An overdue spell: from the first missed due date until the late passing drill that ended it."""
+
+    since: date
+    until: date | None  # the late passing drill; None: still overdue
+    missed: int  # due dates missed in it
+
+
+def overdue_spells(schedule: Schedule) -> list[Spell]:
+    """Every overdue spell of a schedule, the ones a late drill ended too: a late drill does not undo the
+    lateness, so judged once after it or day by day through it, the spell is the same finding."""
+    out: list[Spell] = []
+    since: date | None = None
+    missed = 0
+    for due in schedule.history:
+        if due.met:
+            continue
+        if since is None:
+            since, missed = due.date, 0
+        missed += 1
+        if due.passed_on is not None:
+            out.append(Spell(since, due.passed_on, missed))
+            since = None
+    if since is not None:
+        out.append(Spell(since, None, missed))
+    return out
+
+
+def drills_for(by: Mapping[tuple[str, str], list[Drill]], system: str, key: str) -> list[Drill]:
+    """The drills of a system of the types a cadence key names, by date."""
+    found = [d for t in cadence_types(key) for d in by.get((system, t), [])]
+    return sorted(found, key=lambda d: (d.date, d.type))
+
+
+def passes_of(drills: list[Drill]) -> list[date]:
+    return [d.date for d in drills if d.result == "pass"]
+
+
 @dataclass
 class DrillFigures:
     due: int = 0
@@ -267,7 +376,7 @@ def drill_completion(
         if origin is None:
             continue
         for kind, cadence in sorted(system.drill_every_days.items()):
-            passes = [d.date for d in by.get((system.name, kind), []) if d.result == "pass"]
+            passes = passes_of(drills_for(by, system.name, kind))
             for due in drill_schedule(origin, cadence, passes, min(end, today)).history:
                 if due.date < start:
                     continue
@@ -309,8 +418,119 @@ def last_success(session: Session, system: str, at: datetime) -> datetime | None
     return None
 
 
-def plans(session: Session, until: date) -> list[DrillPlan]:
-    return list(session.scalars(select(DrillPlan).where(DrillPlan.date <= until).order_by(DrillPlan.date)))
+def plans(session: Session, until: date, arrived: ColumnElement[bool] | None = None) -> list[DrillPlan]:
+    """The planned drills up to `until` (of a plan that had arrived, when `arrived` is a check's
+    `ctx.arrived(DrillPlan)`: a plan is a state, replaced as the contractor revises it)."""
+    query = select(DrillPlan).where(DrillPlan.date <= until)
+    if arrived is not None:
+        query = query.where(arrived)
+    return list(session.scalars(query.order_by(DrillPlan.date)))
+
+
+# --- backup episodes -----------------------------------------------------------------------------------
+
+
+def run_done(job: BackupJob) -> datetime:
+    """When a run is known to have ended: its end, or its start when no end is recorded (restic < 0.17)."""
+    done = from_store(job.finished or job.started)
+    assert done is not None
+    return done
+
+
+@dataclass
+class FailureStreak:
+    """Failed or partial runs with no success between them: from the first failed run's start to the end of
+    the success that ended them (the recovery)."""
+
+    failed: list[BackupJob]
+    last_good: BackupJob | None  # the last success before the streak; None: never a success before it
+    recovered_by: BackupJob | None = None  # the success that ended it; None: still failing
+
+    @property
+    def start(self) -> datetime:
+        start = from_store(self.failed[0].started)
+        assert start is not None
+        return start
+
+    @property
+    def end(self) -> datetime | None:
+        return run_done(self.recovered_by) if self.recovered_by is not None else None
+
+
+def failure_streaks(runs: list[BackupJob], at: datetime) -> list[FailureStreak]:
+    """A system's failure streaks as of `at`, the recovered ones too. Runs count in the order they ended, and
+    only once ended by `at`: a run still going is neither a failure nor a success yet."""
+    ended = sorted((r for r in runs if run_done(r) <= at), key=lambda r: (run_done(r), r.started, r.id))
+    out: list[FailureStreak] = []
+    current: FailureStreak | None = None
+    last_good: BackupJob | None = None
+    for run in ended:
+        if run.status == "success":
+            if current is not None:
+                current.recovered_by = run
+                out.append(current)
+                current = None
+            last_good = run
+        elif current is None:
+            current = FailureStreak([run], last_good)
+        else:
+            current.failed.append(run)
+    if current is not None:
+        out.append(current)
+    return out
+
+
+@dataclass
+class Gap:
+    """No backup run at all for longer than the RPO, after a run: the system's backups stopped."""
+
+    after: BackupJob  # the last run before the gap (of any status): the RPO is counted from its end
+    start: datetime  # when the RPO ran out with no new run
+    ended_by: BackupJob | None = None  # the next run to start; None: still none at `at`
+
+    @property
+    def end(self) -> datetime | None:
+        return from_store(self.ended_by.started) if self.ended_by is not None else None
+
+
+def backup_gaps(runs: list[BackupJob], rpo: timedelta, at: datetime) -> list[Gap]:
+    """A system's gaps as of `at`, the closed ones too: from the end of a run (runs that overlap count until the
+    last of them ended) plus the RPO, until the next run starts. A run still going at `at` is a run: the system
+    has not stopped. Losing exactly the RPO is allowed: a run starting at that moment closes no gap."""
+    started = sorted(
+        (r for r in runs if from_store(r.started) <= at), key=lambda r: (from_store(r.started), r.id)
+    )
+    out: list[Gap] = []
+    last: BackupJob | None = None
+    busy_until = at
+    for run in started:
+        start = from_store(run.started)
+        assert start is not None
+        if last is not None and start > busy_until + rpo:
+            out.append(Gap(last, busy_until + rpo, run))
+        if last is None or run_done(run) >= busy_until:
+            last, busy_until = run, run_done(run)
+    if last is not None and at > busy_until + rpo:
+        out.append(Gap(last, busy_until + rpo))
+    return out
+
+
+def runs_for_window(session: Session, system: str, scope_start: datetime, at: datetime) -> list[BackupJob]:
+    """A system's runs started by `at` that bear on episodes reaching into [scope_start, at]: from the last
+    success that ended before scope_start (the state the window opens in) onwards; every run if none."""
+    done = func.coalesce(BackupJob.finished, BackupJob.started)
+    anchor = session.scalar(
+        select(func.max(done)).where(
+            BackupJob.system == system,
+            BackupJob.status == "success",
+            BackupJob.started <= at,
+            done < scope_start,
+        )
+    )
+    query = select(BackupJob).where(BackupJob.system == system, BackupJob.started <= at)
+    if anchor is not None:
+        query = query.where(done >= anchor)
+    return list(session.scalars(query.order_by(BackupJob.started, BackupJob.id)))
 
 
 STATUS_COLUMNS = [
@@ -355,24 +575,21 @@ def status_rows(
         done, total = rates.get(system.name, (0, 0))
         drills, dues = [], []
         origin = obligations_start(contract, system)
-        kinds = sorted(set(system.drill_every_days) | {k for (n, k) in by if n == system.name})
-        for kind in kinds:
-            records = by.get((system.name, kind), [])
-            label = DRILL_TYPE_ZH[kind] if zh else kind
-            if records:
-                r = records[-1]
-                drills.append(
-                    f"{label} {r.date.isoformat()} {('通过' if r.result == 'pass' else '失败') if zh else r.result}"
-                )
-            cadence = system.drill_every_days.get(kind)
-            if cadence and origin is not None:
-                plan = drill_schedule(origin, cadence, [d.date for d in records if d.result == "pass"], today)
-                if plan.overdue_since is not None:
-                    dues.append(
-                        f"{label} {'逾期自' if zh else 'overdue since'} {plan.overdue_since.isoformat()}"
-                    )
-                else:
-                    dues.append(f"{label} {plan.next.isoformat()}")
+        for kind in sorted(k for (n, k) in by if n == system.name):
+            r = by[(system.name, kind)][-1]
+            drills.append(
+                f"{drill_label(kind, zh)} {r.date.isoformat()} "
+                f"{('通过' if r.result == 'pass' else '失败') if zh else r.result}"
+            )
+        for kind, cadence in sorted(system.drill_every_days.items()):
+            if origin is None:
+                continue
+            plan = drill_schedule(origin, cadence, passes_of(drills_for(by, system.name, kind)), today)
+            label = drill_label(kind, zh)
+            if plan.overdue_since is not None:
+                dues.append(f"{label} {'逾期自' if zh else 'overdue since'} {plan.overdue_since.isoformat()}")
+            else:
+                dues.append(f"{label} {plan.next.isoformat()}")
         sep = "；" if zh else "; "
         rows.append(
             {
@@ -397,20 +614,33 @@ def status_rows(
 __all__ = [
     "STATUS_COLUMNS",
     "status_rows",
+    "CADENCE_SEPARATOR",
     "DRILL_TYPES",
     "DRILL_TYPE_ZH",
     "ContinuitySection",
     "Due",
     "DrillFigures",
+    "FailureStreak",
+    "Gap",
     "Schedule",
+    "Spell",
     "System",
+    "backup_gaps",
     "backup_success_rates",
+    "cadence_types",
     "continuity_terms",
     "drill_completion",
-    "drills_by",
+    "drill_label",
     "drill_schedule",
+    "drills_by",
+    "drills_for",
+    "failure_streaks",
     "last_success",
     "obligations_start",
+    "overdue_spells",
+    "passes_of",
     "plans",
+    "run_done",
+    "runs_for_window",
     "systems",
 ]

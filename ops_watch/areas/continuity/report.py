@@ -7,10 +7,10 @@ from datetime import date
 from sqlalchemy import func, select
 
 from ops_watch.areas.continuity.model import (
-    DRILL_TYPE_ZH,
     backup_success_rates,
     continuity_terms,
     drill_completion,
+    drill_label,
 )
 from ops_watch.report.model import Column, Figure, Table, Week
 from ops_watch.report.sections import AreaContext, AreaData, report_area
@@ -109,7 +109,7 @@ def continuity(ctx: AreaContext) -> AreaData:
     drill_rows = [
         {
             "system": item["system"],
-            "type": DRILL_TYPE_ZH.get(item["type"], item["type"]) if zh else item["type"],
+            "type": drill_label(item["type"], zh),
             "due": date.fromisoformat(item["due"]),
             "met": ("是" if item["met"] else "否") if zh else ("yes" if item["met"] else "no"),
         }
