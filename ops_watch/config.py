@@ -143,6 +143,20 @@ class IngestConfig(Strict):
     drop_dir: Path = Path("var/drop")
     sheet: str | None = None  # XLSX sheet to read; default the first
     max_bad_rows_reported: int = Field(default=10000, ge=1)
+    # [ingest.columns.<kind>]: the site's own header -> a column of that kind, on top of the kind's aliases.
+    # The kinds and their columns are plug-ins: ingest.column_map_problems checks them once they are loaded.
+    columns: dict[str, dict[str, str]] = Field(default_factory=dict)
+
+    @field_validator("columns")
+    @classmethod
+    def _names_given(cls, v: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        for kind, mapping in v.items():
+            for header, name in mapping.items():
+                if not header.strip() or not name.strip():
+                    raise ValueError(
+                        f"ingest.columns.{kind}: {header!r} = {name!r}: neither side may be empty"
+                    )
+        return v
 
 
 class ScheduleEntry(Strict):
@@ -324,6 +338,12 @@ class DoorDevice(_WithPassword):
         default_factory=list
     )  # Hikvision; empty: every reader of door N is "门N"
     terminals: list[DoorTerminal] = Field(default_factory=list)  # ZKBioTime; empty: door = terminal alias
+    # A single-door device (a face terminal at the entrance): the door of its events when neither `readers`
+    # nor the export names one. Empty: Hikvision's default "<name>门N"; a CSV row without a door is refused.
+    door: str = ""
+    # How a door export names this device in its own fields (设备名称 / 设备序列号 cells, or a drop/door/
+    # subfolder), besides `name`: rows naming one of these are this device's and are stored under `name`.
+    match: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _mapping(self) -> DoorDevice:
@@ -359,10 +379,31 @@ class DoorsConfig(Strict):
         for name in names:
             if names.count(name) > 1:
                 raise ValueError(f"device name {name!r} is used twice")
+        # A name or match value must name one device: an export's 设备名称 cell is looked up case-blind.
+        owner: dict[str, str] = {}
+        for i, d in enumerate(v):
+            for j, value in enumerate([d.name, *d.match]):
+                key = value.strip().casefold()
+                where = f"[{i}].name" if j == 0 else f"[{i}].match[{j - 1}]"
+                if not key:
+                    raise ValueError(f"{where}: an empty match value names no device")
+                if owner.setdefault(key, d.name) != d.name:
+                    raise ValueError(f"{where}: {value!r} already names the device {owner[key]!r}")
         return v
 
     def device(self, name: str) -> DoorDevice | None:
         return next((d for d in self.devices if d.name == name), None)
+
+    def named(self, text: str) -> DoorDevice | None:
+        """The device an export's own field (设备名称, 设备序列号) or a drop subfolder names: by `name` or one
+        of its `match` values, case-blind; None when none does."""
+        key = text.strip().casefold()
+        if not key:
+            return None
+        return next(
+            (d for d in self.devices if key in {m.strip().casefold() for m in (d.name, *d.match)}),
+            None,
+        )
 
 
 class ResticRepository(_WithPassword):

@@ -19,9 +19,11 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from datetime import time as time_of_day
 from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import IO, Any, Literal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -33,8 +35,18 @@ from ops_watch.core.log import get_logger
 from ops_watch.core.output import excel_safe
 from ops_watch.core.timeutil import format_local, utcnow
 from ops_watch.formats import KINDS, RecordKind
+from ops_watch.formats.fields import stated_start
 from ops_watch.formats.records import FileRejected, read_records
-from ops_watch.formats.spec import CellError, Document, Fault, ParseContext, Problem
+from ops_watch.formats.spec import (
+    CellError,
+    ColumnMap,
+    Document,
+    Fault,
+    HeaderMap,
+    ParseContext,
+    Problem,
+    column_map_problems,
+)
 from ops_watch.formats.tabular import TableError
 from ops_watch.formats.vendor import open_evidence
 from ops_watch.store import Store
@@ -185,12 +197,24 @@ class RecordWriter:
         self._upsert = kind.write_mode == "upsert"
         self.pending: dict[Any, tuple[Any, ...]] = {}
         self._write: RowsWriter | None = None
+        # A kind with `merge` keeps its file's records until the end (its files are registries, small): a
+        # key's rows add up wherever they are in the file, never split across chunks already written.
+        self._merge = kind.merge
+        self._merged: dict[Any, Any] = {}
 
     def add(self, row: dict[str, Any]) -> None:
+        if self._merge is not None:
+            self.add_record(self.kind.record_type(**{f: row[f] for f in self.kind.field_names}))
+            return
         row.update(self.extra)
         self._add(tuple(row[c] for c in self.columns))
 
     def add_record(self, record: Any) -> None:
+        if self._merge is not None:
+            key = tuple(getattr(record, c) for c in self.kind.key)
+            earlier = self._merged.get(key)
+            self._merged[key] = record if earlier is None else self._merge(earlier, record)
+            return
         self._add(self._fields(record) + self._extra)
 
     def _add(self, values: tuple[Any, ...]) -> None:
@@ -204,6 +228,10 @@ class RecordWriter:
             self.flush()
 
     def flush(self) -> None:
+        if self._merged:
+            merged, self._merged = self._merged, {}
+            for record in merged.values():
+                self._add(self._fields(record) + self._extra)
         if not self.pending:
             return
         if self._write is None:
@@ -224,6 +252,43 @@ class RecordWriter:
             )
             or 0
         )
+
+
+# --- the site's header names ------------------------------------------------------------------------
+
+
+def site_columns(config: Config, kind: str) -> ColumnMap:
+    """The site's own header names of a kind ([ingest.columns.<kind>]): header -> column."""
+    return config.ingest.columns.get(kind, {})
+
+
+def column_map_problems_of(config: Config) -> list[str]:
+    """Every problem of [ingest.columns], as 'file: ingest.columns.<kind>."<header>": reason'. Checked where the
+    kinds are loaded (runtime.load_settings: config check, start, reload), since config.py cannot know them."""
+    file = config.source_path.name if config.source_path else "config.toml"
+    problems = []
+    for kind_name, mapping in config.ingest.columns.items():
+        kind = KINDS.get(kind_name)
+        if kind is None:
+            known = ", ".join(sorted(KINDS))
+            problems.append(f"{file}: ingest.columns.{kind_name}: unknown evidence kind (known: {known})")
+            continue
+        for header, why in column_map_problems(kind, mapping):
+            where = f'ingest.columns.{kind_name}."{header}"' if header else f"ingest.columns.{kind_name}"
+            problems.append(f"{file}: {where}: {why}")
+    return problems
+
+
+def header_text(cell: Any, language: str) -> str:
+    """One header cell (spec.HeaderCell) as read: '→ column (how)', or 'unused (why)'."""
+    if cell.column:
+        how = {"config": ("config 映射", "config mapping"), "name": ("列名", "column name")}.get(
+            cell.via, ("别名", "alias")
+        )
+        return Problem(f"→ {cell.column}（{how[0]}）", f"→ {cell.column} ({how[1]})").text(language)
+    if cell.note is not None:
+        return cell.note.text(language)
+    return Problem("未使用（不是本类证据的列）", "unused (not a column of this kind)").text(language)
 
 
 # --- one file ----------------------------------------------------------------------------------------
@@ -264,6 +329,7 @@ class _FileIngest:
         self.issues_stored = 0  # how many of `issues` are in RowError already
         self.detail: dict[str, Any] = {}
         self.sha256 = ""
+        self.header_lines: list[RowIssue] = []  # how a refused file's header was read, for its report
 
     def fault(self, row: int, fault: Fault) -> None:
         issue = RowIssue(
@@ -275,16 +341,27 @@ class _FileIngest:
 
     def load(self, session: Session, kind: RecordKind, batch_id: int) -> None:
         """Stream the file's rows into the store; raise FileRejected or TableError for a whole-file problem."""
+        folders = self._folders(kind)  # a door export in drop/door/<device>/ is that device's
         ctx = ParseContext(
-            zone=self.config.site.zone, contract=self._contract() if kind.needs_contract else {}
+            zone=self.config.site.zone,
+            contract=self._contract() if kind.needs_contract else {},
+            config=self.config,
+            folders=folders,
         )
         writer = RecordWriter(session, kind, batch_id, self.now)
         if kind.read_document is not None:
             self.load_document(kind, ctx, writer)
             return
-        with open_evidence(self.path, kind.name, self.config) as table:
-            stream = read_records(kind, table.rows(), ctx)
+        with open_evidence(self.path, kind.name, self.config, folders) as table:
+            try:
+                stream = read_records(kind, table.rows(), ctx, site_columns(self.config, kind.name))
+            except FileRejected as exc:
+                self.detail.update(table.detail)
+                if exc.header_map is not None:
+                    self.explain_header(exc.header_map, exc.header_row)
+                raise
             self.detail.update(table.detail, header_row=stream.header_row)
+            self.explain_header(stream.header_map, stream.header_row)  # reported if the rows refuse the file
             if stream.header_map.ignored:
                 self.detail["ignored_columns"] = list(stream.header_map.ignored)
             # Counted in locals (this loop runs per row), into self.counts however the loop ends: a file
@@ -309,6 +386,17 @@ class _FileIngest:
             self.detail.update(table.detail)  # the CSV reader may have settled its encoding late
         self.counts.ok = writer.stored()
         self.counts.duplicate = good - self.counts.ok
+
+    def explain_header(self, header_map: HeaderMap, header_row: int) -> None:
+        """A refused file's report also says how its header was read: each cell -> column, or unused (what
+        `ingest --explain` shows). These lines are not problems: they go to the report only, after the reasons."""
+        prefix = "表头：" if self.language == "zh" else "header: "
+        self.header_lines = [
+            RowIssue(
+                self.path.name, header_row, cell.label, cell.label, prefix + header_text(cell, self.language)
+            )
+            for cell in header_map.cells
+        ]
 
     def load_document(self, kind: RecordKind, ctx: ParseContext, writer: RecordWriter) -> None:
         """A document kind: the file is one piece of evidence, read whole; a CellError refuses the file."""
@@ -381,14 +469,19 @@ class _FileIngest:
 
     def status(self) -> tuple[Status, Problem | None]:
         c = self.counts
-        if c.total == 0:
-            return "rejected", Problem("表头下没有数据行", "no data rows under the header")
-        if c.ok + c.duplicate == 0:
-            return "rejected", Problem(
-                f"没有可用的行：全部 {c.total} 行都有错误（见错误报告）",
-                f"no usable row: all {c.total} rows are bad (see the report)",
-            )
-        return ("partial" if c.bad else "accepted"), None
+        return _status(c.total, c.ok + c.duplicate, c.bad)
+
+
+def _status(total: int, usable: int, bad: int) -> tuple[Status, Problem | None]:
+    """What a file whose header was fine becomes, by its rows."""
+    if total == 0:
+        return "rejected", Problem("表头下没有数据行", "no data rows under the header")
+    if usable == 0:
+        return "rejected", Problem(
+            f"没有可用的行：全部 {total} 行都有错误（见错误报告）",
+            f"no usable row: all {total} rows are bad (see the report)",
+        )
+    return ("partial" if bad else "accepted"), None
 
 
 def _arrival_time(path: Path, now: datetime) -> datetime:
@@ -410,13 +503,29 @@ def _file_time(path: Path, now: datetime) -> datetime:
     return min(produced, now)
 
 
-def _batch(kind: str, path: Path, now: datetime, sha256: str | None, status: str) -> EvidenceBatch:
+def known_from(path: Path, zone: ZoneInfo, evidence_time: datetime) -> datetime | None:
+    """When a check may first see the file ("arrived"): the start, in site time, of the day or period its name
+    states (inventory-2026-11.csv: 2026-11-01 00:00), so a month exported at its end counts for the whole
+    month in a replay. Never later than the file itself (evidence_time): None then, and when the name states
+    no period (evidence_time is used)."""
+    day = stated_start(path.name)
+    if day is None:
+        return None
+    start = datetime.combine(day, time_of_day(), zone).astimezone(UTC)
+    return start if start < evidence_time else None
+
+
+def _batch(
+    kind: str, path: Path, now: datetime, sha256: str | None, status: str, zone: ZoneInfo
+) -> EvidenceBatch:
+    evidence_time = _file_time(path, now)
     return EvidenceBatch(
         kind=kind[:64],
         source=path.name[:1024],
         sha256=sha256,
         received_at=now,
-        evidence_time=_file_time(path, now),
+        evidence_time=evidence_time,
+        known_from=known_from(path, zone, evidence_time),
         status=status,
         rows_total=0,
         rows_ok=0,
@@ -474,7 +583,7 @@ def ingest_file(
         return _duplicate(config, state, earlier, move=move)
     try:
         with store.session() as session:
-            batch = _batch(kind, path, state.now, digest, "accepted")
+            batch = _batch(kind, path, state.now, digest, "accepted", config.site.zone)
             session.add(batch)
             session.flush()
             state.load(session, spec, batch.id)
@@ -482,6 +591,8 @@ def ingest_file(
             if reason is not None:
                 state.detail["reason"], state.detail["reason_zh"] = reason.en, reason.zh
                 state.fault(0, Fault("", "", "", reason))
+                for line in state.header_lines:
+                    state.report.add(line)
             state.store_issues(session, batch.id)
             target = _target(config, state, status, move)
             _fill(batch, state, status, target)
@@ -559,11 +670,13 @@ def _reject(store: Store, state: _FileIngest, faults: list[Fault], *, move: bool
     state.counts.ok = state.counts.duplicate = state.issues_stored = 0
     for f in faults:
         state.fault(0, f)
+    for line in state.header_lines:
+        state.report.add(line)
     reason = Problem("；".join(f.problem.zh for f in faults), "; ".join(f.problem.en for f in faults))
     state.detail["reason"], state.detail["reason_zh"] = reason.en, reason.zh
     target = _target(state.config, state, "rejected", move)
     with store.session() as session:
-        batch = _batch(state.kind_name, state.path, state.now, None, "rejected")
+        batch = _batch(state.kind_name, state.path, state.now, None, "rejected", state.config.site.zone)
         session.add(batch)
         session.flush()
         _fill(batch, state, "rejected", target)
@@ -778,3 +891,157 @@ def ingest_drop_folder(
             report=str(result.report_path or ""),
         )
     return results
+
+
+# --- explain: what the ingest would make of a file, storing nothing ---------------------------------
+
+
+@dataclass
+class Explanation:
+    """What `ingest_file` would make of a file, found without a store: the kind and why, how the header reads,
+    what is missing, and the first rows as parsed. `verdict` is the status the file would get."""
+
+    path: Path
+    kind: str | None
+    why_kind: Problem
+    verdict: Status = "rejected"
+    document: bool = False
+    read_as: dict[str, Any] = field(default_factory=dict)  # format, encoding, sheet...
+    header_row: int = 0
+    header: list[Any] = field(default_factory=list)  # spec.HeaderCell, in the file's order
+    missing: list[Fault] = field(default_factory=list)  # required columns the header lacks, with their names
+    refusal: list[Fault] = field(default_factory=list)  # whole-file reasons
+    rows: list[Any] = field(default_factory=list)  # records.ParsedRow: the first few
+    rows_total: int = 0
+    rows_ok: int = 0
+    rows_bad: int = 0
+
+
+def _kind_from_folders(config: Config, path: Path) -> tuple[str, Problem] | None:
+    """The kind the drop folder would give the file (its first subfolder, also under processed/ or rejected/),
+    else the nearest folder above it named after a kind."""
+    try:
+        inner = path.resolve().relative_to(config.drop_dir.resolve()).parts[:-1]
+    except (OSError, ValueError):
+        inner = ()
+    if inner and inner[0] in _OUTCOME_DIRS:
+        inner = inner[1:]
+    if inner and inner[0].lower() in KINDS:
+        name = inner[0].lower()
+        return name, Problem(f"投递目录的子目录「{inner[0]}」", f"the drop folder's subfolder {inner[0]!r}")
+    for folder in path.resolve().parents:
+        if folder.name.lower() in KINDS:
+            name = folder.name.lower()
+            return name, Problem(f"所在目录「{folder.name}」", f"the folder {folder.name!r} it is in")
+    return None
+
+
+def _context(
+    config: Config, kind: RecordKind, path: Path, contract: Mapping[str, Any] | None
+) -> ParseContext:
+    """The ParseContext the ingest would give the file (_FileIngest.load): zone, contract, config, folders."""
+    state = _FileIngest(config, kind.name, path, None, contract)
+    return ParseContext(
+        zone=config.site.zone,
+        contract=state._contract() if kind.needs_contract else {},
+        config=config,
+        folders=state._folders(kind),
+    )
+
+
+def _read(
+    config: Config, kind: RecordKind, path: Path, ctx: ParseContext, sample: int, out: Explanation
+) -> None:
+    """Parse the whole file as `kind` into `out` (counts, the first `sample` rows); raise for a whole-file refusal."""
+    with open_evidence(path, kind.name, config, ctx.folders) as table:
+        out.read_as = dict(table.detail)
+        try:
+            stream = read_records(kind, table.rows(), ctx, site_columns(config, kind.name))
+        except FileRejected as exc:
+            if exc.header_map is not None:
+                out.header, out.header_row = list(exc.header_map.cells), exc.header_row
+            raise
+        out.header, out.header_row = list(stream.header_map.cells), stream.header_row
+        for row in stream.rows:
+            out.rows_total += 1
+            if row.record is None:
+                out.rows_bad += 1
+            else:
+                out.rows_ok += 1
+            if len(out.rows) < sample:
+                out.rows.append(row)
+        out.read_as.update(table.detail)
+
+
+def _guess_kind(config: Config, path: Path, contract: Mapping[str, Any] | None) -> tuple[str, Problem] | None:
+    """The tabular kind whose columns the file's header fills best (a complete header first)."""
+    best: tuple[tuple[bool, int], str] | None = None
+    for name, kind in KINDS.items():
+        if kind.read_document is not None:
+            continue
+        probe = Explanation(path, name, Problem("", ""))
+        try:
+            _read(config, kind, path, _context(config, kind, path, contract), 0, probe)
+            score = (True, sum(1 for c in probe.header if c.column))
+        except FileRejected:
+            score = (False, sum(1 for c in probe.header if c.column))
+        except TableError:
+            continue
+        if score[1] and (best is None or score > best[0]):
+            best = (score, name)
+    if best is None:
+        return None
+    (complete, filled), name = best
+    return name, Problem(
+        f"按表头推断（{filled} 列对得上{'' if complete else '，但表头不完整'}）",
+        f"guessed from the header ({filled} columns match{'' if complete else ', but the header is incomplete'})",
+    )
+
+
+def explain_file(
+    config: Config,
+    path: Path,
+    kind: str | None = None,
+    *,
+    sample: int = 5,
+    contract: Mapping[str, Any] | None = None,
+) -> Explanation:
+    """What the ingest would make of `path` as `kind` (None: as the drop folder would sort it, else guessed from
+    the header). Stores nothing, moves nothing, writes no report. `contract`: as for ingest_file."""
+    path = Path(path)
+    if kind is not None:
+        chosen: tuple[str, Problem] | None = (kind, Problem("--kind 指定", "given with --kind"))
+    else:
+        chosen = _kind_from_folders(config, path) or _guess_kind(config, path, contract)
+    if chosen is None:
+        out = Explanation(path, None, Problem("无法确定", "cannot tell"))
+        out.refusal = [_unknown_kind_fault(UNSORTED)]
+        return out
+    out = Explanation(path, chosen[0], chosen[1])
+    spec = KINDS.get(chosen[0])
+    if spec is None:
+        out.refusal = [_unknown_kind_fault(chosen[0])]
+        return out
+    try:
+        ctx = _context(config, spec, path, contract)
+        if spec.read_document is not None:
+            out.document = True
+            doc = Document(path, _arrival_time(path, utcnow()), file_sha256(path), ctx.folders)
+            out.rows_total = out.rows_ok = len(spec.read_document(doc, ctx))
+        else:
+            _read(config, spec, path, ctx, sample, out)
+    except FileRejected as exc:
+        out.refusal = exc.faults
+        out.missing = [f for f in exc.faults if f.column and not f.value]  # doubled columns carry their label
+        return out
+    except (CellError, TableError) as exc:
+        out.refusal = [Fault("", "", "", exc.problem)]
+        return out
+    except OSError as exc:
+        why = exc.strerror or str(exc)
+        out.refusal = [Fault("", "", "", Problem(f"无法读取文件：{why}", f"cannot read the file: {why}"))]
+        return out
+    out.verdict, reason = _status(out.rows_total, out.rows_ok, out.rows_bad)
+    if reason is not None:
+        out.refusal = [Fault("", "", "", reason)]
+    return out

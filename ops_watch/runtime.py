@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from ops_watch.config import Config, ConfigError, load_config
 from ops_watch.findings.rules import RuleSet, load_rules
+from ops_watch.ingest import column_map_problems_of
 from ops_watch.sources import build_collectors
 from ops_watch.store import Store, open_store
 
@@ -38,7 +39,15 @@ class Runtime:
 def load_settings(config_path: Path, check_secrets: bool = True) -> tuple[Config, RuleSet]:
     """Config and rules, validated together; raises ConfigError listing every problem of both."""
     config = load_config(config_path, check_secrets)
-    return config, load_rules(config.rules_dir)
+    # [ingest.columns] names kinds and their columns: plug-ins, so checked here, where they are loaded.
+    problems = column_map_problems_of(config)
+    try:
+        rules = load_rules(config.rules_dir)
+    except ConfigError as exc:
+        raise ConfigError(problems + exc.problems) from None
+    if problems:
+        raise ConfigError(problems)
+    return config, rules
 
 
 def open_runtime(config_path: Path, check_secrets: bool = True) -> Runtime:

@@ -144,6 +144,8 @@ def boolean() -> CellParser:
 
 
 _ISO_DATE = re.compile(r"^\s*(\d{4})[-/](\d{1,2})[-/](\d{1,2})\s*$")
+# A date written with a time of day (a "创建时间" column exported into a date field): its date, as written.
+_WITH_TIME = re.compile(r"^\s*(\S+?)(?:\s+|T)\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*$")
 
 
 def date_value() -> CellParser:
@@ -152,7 +154,13 @@ def date_value() -> CellParser:
             m = _ISO_DATE.match(value) if isinstance(value, str) else None
             if m:  # the common case, fast (strptime costs ~50 µs a call)
                 return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-            return parse_date(value)
+            try:
+                return parse_date(value)
+            except ValueError:
+                timed = _WITH_TIME.match(value) if isinstance(value, str) else None
+                if timed is None:
+                    raise
+                return parse_date(timed.group(1))
         except ValueError:
             raise CellError(
                 "不是日期（应为 2026-11-02 或 2026/11/02 这样的写法）", "not a date (write e.g. 2026-11-02)"
@@ -362,3 +370,51 @@ def decimal_value(
         return abs(number) if number == 0 else number
 
     return parse
+
+
+# --- the period a file's name states ---------------------------------------------------------------------
+
+_CN_DIGIT = {"一": 1, "二": 2, "三": 3, "四": 4}
+# Most precise first: a span one pattern takes is blanked before the next looks, so 2026-11-15 is a day, not
+# also the month 2026-11. Years are 2000-2099 and never part of a longer number (a serial, a phone number).
+_NAME_PERIODS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("day", re.compile(r"(?<!\d)(20\d{2})\s*[-_./年]\s*(\d{1,2})\s*[-_./月]\s*(\d{1,2})(?!\d)")),
+    ("day", re.compile(r"(?<!\d)(20\d{2})(\d{2})(\d{2})(?=(?:[T_\- ]?\d{4,6})?(?!\d))")),
+    ("month", re.compile(r"(?<!\d)(20\d{2})\s*(?:[-_./]|年)\s*(\d{1,2})(?:\s*月)?(?![-_./]?\d)")),
+    ("month", re.compile(r"(?<!\d)(20\d{2})(0[1-9]|1[0-2])(?!\d)")),
+    ("quarter", re.compile(r"(?<!\d)(20\d{2})\s*[-_.]?\s*q([1-4])(?!\d)", re.IGNORECASE)),
+    ("quarter", re.compile(r"(?<!\d)(20\d{2})\s*年?\s*度?\s*第?\s*([1-4一二三四])\s*季")),
+    ("half", re.compile(r"(?<!\d)(20\d{2})\s*[-_.]?\s*h([12])(?!\d)", re.IGNORECASE)),
+    ("half", re.compile(r"(?<!\d)(20\d{2})\s*年?\s*度?\s*(上|下)\s*半年")),
+    ("year", re.compile(r"(?<!\d)(20\d{2})\s*年\s*度?")),
+)
+
+
+def _period_start(what: str, year: int, part: str, day: str) -> date:
+    if what == "day":
+        return date(year, int(part), int(day))
+    if what == "month":
+        return date(year, int(part), 1)
+    if what == "quarter":
+        quarter = _CN_DIGIT.get(part) or int(part)
+        return date(year, 3 * quarter - 2, 1)
+    if what == "half":
+        return date(year, 1 if part in ("1", "上") else 7, 1)
+    return date(year, 1, 1)
+
+
+def stated_start(name: str) -> date | None:
+    """The first day of the earliest period a file name states: a day (2026-11-15, 20261115, 2026年11月15日),
+    a month (2026-11, 202611, 2026年11月), a quarter (2026-Q3, 2026年第三季度), a half (2026H2, 2026年下半年) or
+    a year (2026年度); None when it states none. A range (2026-11-01_2026-11-30) starts at its first day."""
+    text = unicodedata.normalize("NFKC", name.rsplit(".", 1)[0] if "." in name else name)
+    found: list[date] = []
+    for what, pattern in _NAME_PERIODS:
+        for m in pattern.finditer(text):
+            groups = [*m.groups(), "", ""]
+            try:
+                found.append(_period_start(what, int(groups[0]), groups[1], groups[2]))
+            except ValueError:
+                continue  # 2026-13 or 20261345: not a period at all
+        text = pattern.sub(lambda m: " " * len(m.group(0)), text)
+    return min(found) if found else None

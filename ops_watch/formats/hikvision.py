@@ -11,8 +11,12 @@ either way has the same cells and the same dedupe key (`dev:<device name>#<seria
   door name and direction; an event from a pair the list does not name is a row error. A device with no
   readers gets the documented default: door "<device name>门<doorNo>", reader 1 in, reader 2 out, any other
   reader no direction.
-- A dropped file names its device: the file name starts with the name of a configured Hikvision device
-  (the longest such name wins), because nothing in an AcsEvent answer says which device answered.
+- Face terminals used for attendance say the direction themselves: an item's `attendanceStatus` checkIn /
+  breakIn (in) or checkOut / breakOut (out) wins over the reader's direction ("undefined" or absent: the
+  reader's). A device with `door` set and no readers (a single-door terminal) names its events' door.
+- A dropped file is tied to its device by configuration, because nothing in an AcsEvent answer says which
+  device answered: the subfolder it was dropped in (drop/door/<device name or match value>/…), else its file
+  name starting with a configured Hikvision device's name (the longest such name wins).
 """
 
 from __future__ import annotations
@@ -32,6 +36,15 @@ DEVICES_KEY = "doors.devices"
 # Without `readers`, the reader numbers mean the common wiring: reader 1 outside the door (entry), reader 2
 # inside (exit). Any other reader gives no direction.
 DEFAULT_DIRECTIONS = {1: "in", 2: "out"}
+# ISAPI attendanceStatus (face terminals used for attendance): what the person pressed. "undefined": none.
+ATTENDANCE_DIRECTIONS = {
+    "checkin": "in",
+    "breakin": "in",
+    "overtimein": "in",
+    "checkout": "out",
+    "breakout": "out",
+    "overtimeout": "out",
+}
 
 
 def default_door(device_name: str, door_no: int) -> str:
@@ -160,9 +173,10 @@ def acs_row(
                 known,
             )
         door, direction = mapped.door, mapped.direction
-    else:  # the documented default
-        door = default_door(name, door_no)
+    else:  # the device's own door (a single-door terminal), else the documented default
+        door = device.door or default_door(name, door_no)
         direction = DEFAULT_DIRECTIONS.get(reader_no, "") if reader_no is not None else ""
+    direction = ATTENDANCE_DIRECTIONS.get(_text(item.get("attendanceStatus")).casefold(), direction)
     cells = [time_text, person, _text(item.get("name")), card, door, direction, result, name, str(serial)]
     return SourceRow(number, cells)
 
@@ -218,9 +232,14 @@ def items_of(document: Any) -> list[Any]:
     return items
 
 
-def device_for_file(config: Config, file_stem: str) -> DoorDevice:
-    """The configured Hikvision device whose name the file name starts with (the longest such name)."""
+def device_for_file(config: Config, file_stem: str, folders: tuple[str, ...] = ()) -> DoorDevice:
+    """The configured Hikvision device of a dropped file: the subfolder it was dropped in names it (by name or
+    a `match` value), else the file name starts with its name (the longest such name)."""
     hikvision = [d for d in config.doors.devices if d.vendor == "hikvision"]
+    for folder in folders:
+        named = config.doors.named(folder)
+        if named is not None and named.vendor == "hikvision":
+            return named
     stem = file_stem.strip().casefold()
     matches = [d for d in hikvision if stem.startswith(d.name.strip().casefold())]
     if matches:
@@ -228,17 +247,19 @@ def device_for_file(config: Config, file_stem: str) -> DoorDevice:
     names_zh = "、".join(f"「{d.name}」" for d in hikvision) or "（无）"
     names_en = ", ".join(repr(d.name) for d in hikvision) or "(none)"
     raise TableError(
-        f"文件名「{file_stem}」不以任何已配置的海康门禁设备名称开头（已配置：{names_zh}）：海康导出的事件不含"
-        f'设备名称，请把文件命名为「<设备名称>…json」，或在配置中添加 [[{DEVICES_KEY}]]（vendor = "hikvision"）',
-        f"the file name {file_stem!r} does not start with the name of a configured Hikvision device "
-        f"(configured: {names_en}): a Hikvision export does not name its device, so name the file "
-        f'"<device name>…json" or add a [[{DEVICES_KEY}]] entry with vendor = "hikvision"',
+        f"文件名「{file_stem}」不以任何已配置的海康门禁设备名称开头，所在子目录也不是设备名称（已配置：{names_zh}）："
+        f"海康导出的事件不含设备名称，请把文件放在 drop/door/<设备名称>/ 下或命名为「<设备名称>…json」，"
+        f'或在配置中添加 [[{DEVICES_KEY}]]（vendor = "hikvision"）',
+        f"the file name {file_stem!r} does not start with the name of a configured Hikvision device, nor is it "
+        f"in a subfolder named after one (configured: {names_en}): a Hikvision export does not name its "
+        f'device, so drop it in drop/door/<device name>/ or name it "<device name>…json", or add a '
+        f'[[{DEVICES_KEY}]] entry with vendor = "hikvision"',
     )
 
 
 def rows(document: Any, ctx: VendorContext) -> Iterator[SourceRow]:
     # Both checks run before the first row: a file of no known device, or a broken page, is refused whole.
-    device = device_for_file(ctx.config, ctx.file_stem)
+    device = device_for_file(ctx.config, ctx.file_stem, ctx.folders)
     items = items_of(document)
     ctx.detail["device"] = device.name
     return acs_rows(items, device, ctx.config.doors.hikvision, ctx)
@@ -252,13 +273,14 @@ FORMAT = vendor_format(
         detect=detect,
         rows=rows,
         shape_zh='海康门禁事件查询结果（{"AcsEvent": {"InfoList": [{"major", "minor", "time", "doorNo", …}]}}，'
-        "或多页组成的列表；文件名以设备名称开头）",
+        "或多页组成的列表；放在 drop/door/<设备名称>/ 下或文件名以设备名称开头）",
         shape_en='a Hikvision AcsEvent search answer ({"AcsEvent": {"InfoList": [{"major", "minor", "time", '
-        '"doorNo", …}]}}, or a list of such pages; the file name starts with the device name)',
+        '"doorNo", …}]}}, or a list of such pages; in drop/door/<device name>/ or named after the device)',
     )
 )
 
 __all__ = [
+    "ATTENDANCE_DIRECTIONS",
     "DEFAULT_DIRECTIONS",
     "FORMAT_NAME",
     "ReaderDoor",

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ops_watch.formats.spec import (
+    ColumnMap,
     Fault,
     HeaderError,
     HeaderMap,
@@ -14,22 +15,28 @@ from ops_watch.formats.spec import (
     Problem,
     RecordKind,
     match_header,
+    missing_columns,
+    missing_fault,
     no_header_fault,
-    require_columns,
     row_parser,
     shown,
 )
 from ops_watch.formats.tabular import SourceRow, is_blank
 
-HEADER_SEARCH_ROWS = 5  # title rows above the header (common in Excel sheets) are skipped up to this many
+# Title rows above the header (a banner, an export time, a unit line: common in Chinese Excel exports) are
+# skipped: the header is looked for among this many non-blank rows.
+HEADER_SEARCH_ROWS = 10
 
 
 class FileRejected(Exception):
-    """The whole file is refused; `faults` say why (one per missing column, or one for the file)."""
+    """The whole file is refused; `faults` say why (one per missing column, or one for the file).
+    `header_map`/`header_row`: the header as far as it was understood, when one was found."""
 
-    def __init__(self, faults: list[Fault]):
+    def __init__(self, faults: list[Fault], header_map: HeaderMap | None = None, header_row: int = 0):
         super().__init__("; ".join(f.problem.en for f in faults))
         self.faults = faults
+        self.header_map = header_map
+        self.header_row = header_row
 
 
 @dataclass(slots=True)
@@ -46,24 +53,35 @@ class RecordStream:
     rows: Iterator[ParsedRow]  # data rows, blank ones left out
 
 
-def find_header(kind: RecordKind, rows: Iterator[SourceRow]) -> tuple[HeaderMap, int]:
-    """The header is the first non-blank row naming a column of the kind, among the first few non-blank rows."""
+def find_header(
+    kind: RecordKind, rows: Iterator[SourceRow], columns: ColumnMap | None = None
+) -> tuple[HeaderMap, int]:
+    """The header is the first row, among the first HEADER_SEARCH_ROWS non-blank ones, that has every required
+    column of the kind. A file without one is refused: by the row that came closest (the most columns), naming
+    what it lacks, or as having no header when no row names any column."""
     first: SourceRow | None = None
+    best: tuple[HeaderMap, int] | None = None
+    best_filled = 0
     seen = 0
     for row in rows:
         if is_blank(row.cells):
             continue
         first = first or row
         try:
-            header_map, matched = match_header(kind, row.cells)
-            if matched:
-                require_columns(kind, header_map)
-                return header_map, row.number
+            header_map, matched = match_header(kind, row.cells, columns)
         except HeaderError as exc:
-            raise FileRejected(exc.faults) from None
+            raise FileRejected(exc.faults, exc.header_map, row.number) from None
+        if matched and not missing_columns(kind, header_map):
+            return header_map, row.number
+        if matched > best_filled:
+            best, best_filled = (header_map, row.number), matched
         seen += 1
         if seen >= HEADER_SEARCH_ROWS:
             break
+    if best is not None:
+        header_map, number = best
+        faults = [missing_fault(kind, c, columns) for c in missing_columns(kind, header_map)]
+        raise FileRejected(faults, header_map, number)
     if first is None:
         raise FileRejected(
             [Fault("", "", "", Problem("空文件：没有表头也没有数据", "empty file: no header and no data"))]
@@ -93,8 +111,11 @@ def _parsed(
             yield ParsedRow(row.number, record, faults)
 
 
-def read_records(kind: RecordKind, rows: Iterable[SourceRow], ctx: ParseContext) -> RecordStream:
-    """Start reading: raises FileRejected when the header is missing or incomplete."""
+def read_records(
+    kind: RecordKind, rows: Iterable[SourceRow], ctx: ParseContext, columns: ColumnMap | None = None
+) -> RecordStream:
+    """Start reading: raises FileRejected when the header is missing or incomplete. `columns`: the site's own
+    header names of the kind (config [ingest.columns.<kind>]), besides the kind's aliases."""
     it = iter(rows)
-    header_map, header_row = find_header(kind, it)
+    header_map, header_row = find_header(kind, it, columns)
     return RecordStream(header_map, header_row, _parsed(kind, header_map, it, ctx))

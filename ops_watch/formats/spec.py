@@ -6,6 +6,7 @@ Pure: no I/O, no sessions. A kind module declares one RecordKind; `ops_watch.for
 from __future__ import annotations
 
 import dataclasses
+import re
 import sys
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
@@ -39,10 +40,14 @@ class CellError(ValueError):
 @dataclass(frozen=True)
 class ParseContext:
     """What a parser may need besides the cell: the site's zone for times without one; the contract's sections
-    for a kind with `needs_contract` (e.g. an audit register's items must be materials the contract lists)."""
+    for a kind with `needs_contract` (e.g. an audit register's items must be materials the contract lists);
+    the site's config (ops_watch.config.Config, None when parsing without one) and the file's `folders` (as
+    Document.folders) for rows tied to configured things, e.g. a door export to its [[doors.devices]] entry."""
 
     zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
     contract: Mapping[str, Any] = field(default_factory=dict)
+    config: Any = None
+    folders: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -131,6 +136,9 @@ class RecordKind:
     time_column: str | None = None
     read_document: Callable[[Document, ParseContext], list[Any]] | None = field(default=None, repr=False)
     needs_contract: bool = False
+    # An upsert kind whose file may give one key several rows that add up (a staff registry listing a person
+    # once per certificate): merge(earlier, later) -> the record stored. None: the later row replaces it.
+    merge: Callable[[Any, Any], Any] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         table_columns = set(self.table.__table__.columns.keys())
@@ -156,6 +164,8 @@ class RecordKind:
             problems.append(f"time_column {self.time_column} is not a column of {self.table.__name__}")
         if self.write_mode not in ("upsert", "append"):
             problems.append(f"write_mode {self.write_mode!r} is not upsert or append")
+        if self.merge is not None and self.write_mode != "upsert":
+            problems.append("merge is for upsert kinds")
         if problems:
             raise TypeError(f"evidence kind {self.name}: " + "; ".join(problems))
         object.__setattr__(self, "_field_names", tuple(sorted(fields)))
@@ -169,10 +179,23 @@ class RecordKind:
         return {name: getattr(record, name) for name in self._field_names}
 
 
+# Header cells are compared after folding: width (（GB） = (GB)), case, spaces, _ and -, the brackets around a
+# unit (内存(GB) = 内存GB = 内存【GB】: the unit stays, so 内存(MB) never becomes 内存(GB)), a byte-order mark or
+# zero-width space an export left in the cell, the "*" a template puts on required columns, a trailing colon,
+# and a bracketed note that is not part of the name (入场日期（必填）, 备注(选填)).
+_INVISIBLE = str.maketrans("", "", "\ufeff\u200b\u200c\u200d\u2060 \t\r\n\u3000_-")
+_BRACKETS = str.maketrans("", "", "()[]{}【】〔〕〖〗<>《》")
+_NOTE = re.compile(
+    r"[(\[【〔]\s*(必填|必填项|必须|必需|选填|选填项|可选|非必填|可空|必输|选输|required|optional)\s*[)\]】〕]$"
+)
+
+
 def normalize_header(text: object) -> str:
-    """How header cells are compared: width-folded (（GB） = (GB)), case-folded, without spaces, _ or -."""
+    """How header cells are compared (see above): `normalize_header("入场日期（必填）") == "入场日期"`."""
     folded = unicodedata.normalize("NFKC", "" if text is None else str(text)).casefold()
-    return "".join(ch for ch in folded if not ch.isspace() and ch not in "_-")
+    folded = "".join(ch for ch in folded.translate(_INVISIBLE) if not ch.isspace())
+    folded = _NOTE.sub("", folded).strip("*:")
+    return folded.translate(_BRACKETS)
 
 
 def is_empty(value: object) -> bool:
@@ -205,79 +228,184 @@ class Fault:
 
 
 @dataclass(frozen=True)
+class HeaderCell:
+    """One header cell and what became of it: the column it fills ("" when unused), how its name was recognised
+    ("name", "alias", or "config": the site's [ingest.columns.<kind>]), and why an unused cell is unused."""
+
+    position: int
+    label: str  # as written in the file
+    column: str
+    via: str  # "name" | "alias" | "config" | "" (unused)
+    note: Problem | None = None  # why a cell that names a column does not fill it
+
+
+@dataclass(frozen=True)
 class HeaderMap:
     positions: dict[str, int]  # column name -> index in the row
     labels: dict[str, str]  # column name -> header text as written in the file
-    ignored: tuple[str, ...]  # header cells that name no column of the kind
+    ignored: tuple[str, ...]  # header cells that fill no column of the kind
+    cells: tuple[HeaderCell, ...] = ()  # every non-empty header cell, in the file's order
 
     def label(self, column: str) -> str:
         return self.labels.get(column, column)
 
 
 class HeaderError(Exception):
-    """The header cannot be used; `faults` name each missing or doubled column."""
+    """The header cannot be used; `faults` name each missing or doubled column. `header_map`: the header as
+    far as it was understood (for the refused file's report and `ingest --explain`)."""
 
-    def __init__(self, faults: list[Fault]):
+    def __init__(self, faults: list[Fault], header_map: HeaderMap | None = None):
         super().__init__("; ".join(f.problem.en for f in faults))
         self.faults = faults
+        self.header_map = header_map
 
 
-def _aliases_text(col: Column, sep: str) -> str:
-    return sep.join(col.accepted_names)
+ColumnMap = Mapping[str, str]  # a site's header -> column name of a kind ([ingest.columns.<kind>] in config)
 
 
-def match_header(kind: RecordKind, header: Sequence[object]) -> tuple[HeaderMap, int]:
-    """Map header cells to the kind's columns. Returns the map and how many cells matched (0: not a header)."""
-    by_alias = {normalize_header(a): col for col in kind.columns for a in col.accepted_names}
-    positions: dict[str, int] = {}
-    labels: dict[str, str] = {}
-    ignored: list[str] = []
+def _aliases_text(col: Column, sep: str, columns: ColumnMap | None = None) -> str:
+    mapped = [h for h, name in (columns or {}).items() if name == col.name]
+    return sep.join((*col.accepted_names, *mapped))
+
+
+def header_names(kind: RecordKind, columns: ColumnMap | None = None) -> dict[str, tuple[Column, int, str]]:
+    """Normalised header -> (column, rank, how). A lower rank wins when two cells of a file name one column:
+    the site's mapping (negative, in its order), then the column's own name (0), then its aliases in the order the kind lists them
+    (most specific first)."""
+    names: dict[str, tuple[Column, int, str]] = {}
+    for col in kind.columns:
+        for rank, alias in enumerate(col.accepted_names):
+            names.setdefault(normalize_header(alias), (col, rank, "name" if rank == 0 else "alias"))
+    by_name = {c.name: c for c in kind.columns}
+    for order, (header, name) in enumerate((columns or {}).items()):
+        if name in by_name:
+            names[normalize_header(header)] = (by_name[name], order - len(columns or {}), "config")
+    return names
+
+
+def column_map_problems(kind: RecordKind, columns: ColumnMap) -> list[tuple[str, str]]:
+    """(header, reason) for each entry of a site's header mapping that cannot be used: an unknown column, a
+    header that already names another column of the kind, two headers that read the same."""
+    problems: list[tuple[str, str]] = []
+    if kind.read_document is not None:
+        return [("", f"{kind.name} is a document kind (the file is taken whole): it has no columns to map")]
+    by_name = {c.name: c for c in kind.columns}
+    builtin = {normalize_header(a): c.name for c in kind.columns for a in c.accepted_names}
+    seen: dict[str, str] = {}
+    for header, name in columns.items():
+        norm = normalize_header(header)
+        if not norm:
+            problems.append((header, "an empty header cannot be mapped"))
+        elif name not in by_name:
+            problems.append(
+                (header, f"{name!r} is not a column of {kind.name} (columns: {', '.join(by_name)})")
+            )
+        elif builtin.get(norm, name) != name:
+            problems.append(
+                (
+                    header,
+                    f"{header!r} already names the column {builtin[norm]} of {kind.name}: it cannot mean {name}",
+                )
+            )
+        elif norm in seen:
+            problems.append(
+                (header, f"reads the same as {seen[norm]!r} (case, width and spaces do not count)")
+            )
+        seen.setdefault(norm, header)
+    return problems
+
+
+def match_header(
+    kind: RecordKind, header: Sequence[object], columns: ColumnMap | None = None
+) -> tuple[HeaderMap, int]:
+    """Map header cells to the kind's columns (and the site's `columns` mapping). Returns the map and how many
+    columns are filled (0: not a header).
+
+    When two cells name one column, the better name fills it (see header_names) and the other is unused, with a
+    note saying so; the same name twice is refused (HeaderError): nothing says which of the two is meant.
+    """
+    names = header_names(kind, columns)
+    chosen: dict[str, tuple[int, int, str, str]] = {}  # column -> (rank, position, label, via)
+    labels_at: dict[int, str] = {}
     doubled: list[Fault] = []
     for i, cell in enumerate(header):
         if is_empty(cell):
             continue
-        col = by_alias.get(normalize_header(cell))
-        if col is None:
-            ignored.append(str(cell).strip())
-        elif col.name in positions:
-            first = labels[col.name]
+        label = str(cell).strip()
+        labels_at[i] = label
+        hit = names.get(normalize_header(cell))
+        if hit is None:
+            continue
+        col, rank, via = hit
+        held = chosen.get(col.name)
+        if held is not None and held[0] == rank:
             doubled.append(
                 Fault(
                     col.name,
-                    str(cell).strip(),
-                    str(cell).strip(),
+                    label,
+                    label,
                     Problem(
-                        f"列「{first}」和「{str(cell).strip()}」都表示 {col.name}，请删除其中一列",
-                        f"columns {first!r} and {str(cell).strip()!r} both mean {col.name}: remove one",
+                        f"列「{held[2]}」和「{label}」同名（都表示 {col.name}），无法判断用哪一列：请删除或改名其中一列",
+                        f"columns {held[2]!r} and {label!r} have the same name (both mean {col.name}): "
+                        f"remove or rename one",
                     ),
                 )
             )
-        else:
-            positions[col.name] = i
-            labels[col.name] = str(cell).strip()
+        elif held is None or rank < held[0]:
+            chosen[col.name] = (rank, i, label, via)
+    filled = {pos: name for name, (_rank, pos, _label, _via) in chosen.items()}
+    cells = []
+    for i, label in labels_at.items():
+        if i in filled:
+            name = filled[i]
+            cells.append(HeaderCell(i, label, name, chosen[name][3]))
+            continue
+        hit = names.get(normalize_header(label))
+        note = None
+        if hit is not None:
+            other = chosen[hit[0].name][2]
+            note = Problem(
+                f"未使用：{hit[0].name} 已由列「{other}」提供",
+                f"unused: {hit[0].name} is filled by the column {other!r}",
+            )
+        cells.append(HeaderCell(i, label, "", "", note))
+    header_map = HeaderMap(
+        positions={name: pos for name, (_r, pos, _l, _v) in chosen.items()},
+        labels={name: label for name, (_r, _p, label, _v) in chosen.items()},
+        ignored=tuple(c.label for c in cells if not c.column),
+        cells=tuple(cells),
+    )
     if doubled:
-        raise HeaderError(doubled)
-    return HeaderMap(positions, labels, tuple(ignored)), len(positions)
+        raise HeaderError(doubled, header_map)
+    return header_map, len(chosen)
 
 
-def require_columns(kind: RecordKind, header_map: HeaderMap) -> None:
+def missing_columns(kind: RecordKind, header_map: HeaderMap) -> list[Column]:
+    return [c for c in kind.columns if c.required and c.name not in header_map.positions]
+
+
+def missing_fault(kind: RecordKind, col: Column, columns: ColumnMap | None = None) -> Fault:
+    """A required column the header lacks: the names that would fill it, and how to map the file's own."""
+    return Fault(
+        col.name,
+        col.name,
+        "",
+        Problem(
+            f"缺少必需的列 {col.name}（可用列名：{_aliases_text(col, '、', columns)}）。"
+            f"若文件用的是别的列名，可在 config.toml 中映射：[ingest.columns.{kind.name}] "
+            f'"文件中的列名" = "{col.name}"',
+            f"required column {col.name} is missing (accepted names: {_aliases_text(col, ', ', columns)}). "
+            f"If the file names it otherwise, map that header in config.toml: [ingest.columns.{kind.name}] "
+            f'"<header in the file>" = "{col.name}"',
+        ),
+    )
+
+
+def require_columns(kind: RecordKind, header_map: HeaderMap, columns: ColumnMap | None = None) -> None:
     """Raise HeaderError naming every missing required column with the names it may have."""
-    missing = [c for c in kind.columns if c.required and c.name not in header_map.positions]
+    missing = missing_columns(kind, header_map)
     if missing:
-        raise HeaderError(
-            [
-                Fault(
-                    c.name,
-                    c.name,
-                    "",
-                    Problem(
-                        f"缺少必需的列 {c.name}（可用列名：{_aliases_text(c, '、')}）",
-                        f"required column {c.name} is missing (accepted names: {_aliases_text(c, ', ')})",
-                    ),
-                )
-                for c in missing
-            ]
-        )
+        raise HeaderError([missing_fault(kind, c, columns) for c in missing], header_map)
 
 
 def no_header_fault(kind: RecordKind, first_row: Sequence[object]) -> Fault:
@@ -290,9 +418,11 @@ def no_header_fault(kind: RecordKind, first_row: Sequence[object]) -> Fault:
         "",
         first,
         Problem(
-            f"找不到表头：开头几行都不含{kind.title_zh}的列名。第一行应为列名，例如：{sample_zh}",
+            f"找不到表头：开头几行都不含{kind.title_zh}的列名。表头应含列名，例如：{sample_zh}。"
+            f"文件用的是别的列名时，可在 config.toml 的 [ingest.columns.{kind.name}] 中映射",
             f"no header row: none of the first rows names a column of {kind.name}. "
-            f"The first row must hold the column names, e.g. {sample_en}",
+            f"The header must hold the column names, e.g. {sample_en}; map the file's own names in "
+            f"config.toml under [ingest.columns.{kind.name}]",
         ),
     )
 

@@ -51,12 +51,14 @@ BACKUP_HEADER: tuple[str, ...] = ("system", "job", "started", "finished", "statu
 
 @dataclass
 class VendorContext:
-    """What an adapter may need: the config (device mappings, site zone), the file's stem (names the device),
-    and `detail`, where it counts what it ignored (kept in the batch record)."""
+    """What an adapter may need: the config (device mappings, site zone), the file's stem and the subfolders it
+    was dropped in (drop/door/<device name>/…: either may name the device), and `detail`, where it counts what
+    it ignored (kept in the batch record)."""
 
     config: Config
     file_stem: str = ""
     detail: dict[str, Any] = field(default_factory=dict)
+    folders: tuple[str, ...] = ()
 
     def ignore(self, reason: str, n: int = 1) -> None:
         ignored = self.detail.setdefault("ignored_events", {})
@@ -120,7 +122,7 @@ def read_json(path: Path) -> Any:
         ) from None
 
 
-def open_vendor_json(path: Path, kind: str, config: Config) -> Table:
+def open_vendor_json(path: Path, kind: str, config: Config, folders: tuple[str, ...] = ()) -> Table:
     """A vendor's JSON export as a table of the kind's canonical columns; TableError when no format fits."""
     document = read_json(path)
     candidates = formats_for(kind)
@@ -135,7 +137,7 @@ def open_vendor_json(path: Path, kind: str, config: Config) -> Table:
             "无法识别的 JSON 内容，应为：" + "；".join(f.shape_zh for f in candidates),
             "JSON of an unknown shape; expected " + "; or ".join(f.shape_en for f in candidates),
         )
-    ctx = VendorContext(config=config, file_stem=path.stem, detail={"format": fmt.name})
+    ctx = VendorContext(config=config, file_stem=path.stem, detail={"format": fmt.name}, folders=folders)
 
     def rows() -> Iterator[SourceRow]:
         yield SourceRow(0, list(fmt.header))  # the header: row 0, so the first event is row 1
@@ -144,10 +146,11 @@ def open_vendor_json(path: Path, kind: str, config: Config) -> Table:
     return Table(path, ctx.detail, rows())
 
 
-def open_evidence(path: Path, kind: str, config: Config) -> Table:
-    """Open a dropped file of `kind`: a vendor JSON export, or a CSV/XLSX table."""
+def open_evidence(path: Path, kind: str, config: Config, folders: tuple[str, ...] = ()) -> Table:
+    """Open a dropped file of `kind`: a vendor JSON export, or a CSV/XLSX table. `folders`: the subfolders
+    between the kind's folder and the file (they may name the device of a door export)."""
     if path.suffix.lower() in JSON_SUFFIXES:
-        return open_vendor_json(path, kind, config)
+        return open_vendor_json(path, kind, config, folders)
     return open_table(path, config.ingest.sheet)
 
 

@@ -191,5 +191,10 @@ def test_every_kind_is_documented_column_by_column() -> None:
 
 
 def test_normalize_header() -> None:
-    assert normalize_header(" 存储（GB） ") == normalize_header("存储(gb)") == "存储(gb)"
+    assert (
+        normalize_header(" 存储（GB） ")
+        == normalize_header("存储(gb)")
+        == normalize_header("存储GB")
+        == "存储gb"
+    )
     assert normalize_header(None) == ""

@@ -130,14 +130,14 @@ def _period(value: Any, ctx: ParseContext) -> str:
 COLUMNS = (
     Column(
         "item",
-        ("材料", "报送事项", "材料名称", "审计材料"),
+        ("材料", "报送事项", "材料名称", "审计材料", "报送材料", "资料名称", "材料类型"),
         material_item,
         type_doc="a material of the contract's [audit]: its key, Chinese or English name, or an alias",
         example="月度安全审计报告",
     ),
     Column(
         "period",
-        ("期间", "所属期间", "报送期间"),
+        ("期间", "所属期间", "报送期间", "材料期间", "统计期间"),
         _period,
         type_doc="the material's period: a month 2026-10 (2026年10月), a quarter 2026-Q3 (2026年第三季度) or "
         "a year 2026; it must fit the material's cadence",
@@ -145,7 +145,7 @@ COLUMNS = (
     ),
     Column(
         "submitted_at",
-        ("报送时间", "提交时间", "submitted at"),
+        ("报送时间", "提交时间", "submitted at", "上报时间", "报送日期", "提交日期", "上报日期"),
         submission_time,
         required=False,
         type_doc="time (site time unless it has a zone); empty = no time recorded (a finding); a date "
@@ -154,7 +154,7 @@ COLUMNS = (
     ),
     Column(
         "submitted_by",
-        ("报送人", "提交人", "submitted by"),
+        ("报送人", "提交人", "submitted by", "上报人", "经办人"),
         fields.text(128),
         required=False,
         default="",
@@ -162,7 +162,7 @@ COLUMNS = (
     ),
     Column(
         "document",
-        ("文件", "文件名", "材料文件"),
+        ("文件", "文件名", "材料文件", "文件名称", "附件", "附件名称"),
         fields.text(512),
         required=False,
         default="",

@@ -80,26 +80,32 @@ def optional_date() -> CellParser:
 
 
 COLUMNS = (
-    Column("day", ("date", "检查日期", "日期"), fields.date_value(), type_doc="date", example="2026-11-05"),
+    Column(
+        "day",
+        ("date", "检查日期", "日期", "检查时间", "巡查日期", "抽查日期"),
+        fields.date_value(),
+        type_doc="date",
+        example="2026-11-05",
+    ),
     Column(
         "area",
-        ("检查区域", "检查内容", "检查项目"),
+        ("检查区域", "检查内容", "检查项目", "检查范围", "检查对象"),
         area_value(),
         type_doc="an area of [inspections] areas: its key (site, records, continuity), Chinese name "
         "(机房现场, 运维记录, 备份与演练证据) or an alias",
         example="机房现场",
     ),
-    Column("inspector", ("检查人", "检查人员"), fields.text(128), example="李科长"),
+    Column("inspector", ("检查人", "检查人员", "巡查人", "检查人姓名"), fields.text(128), example="李科长"),
     Column(
         "result",
-        ("检查结果", "结果"),
+        ("检查结果", "结果", "检查结论", "结论"),
         fields.choice(RESULTS),
         type_doc="`pass` (合格, 通过, 正常, 符合), `problems` (发现问题, 不合格, 问题, 有问题, 存在问题)",
         example="发现问题",
     ),
     Column(
         "problems",
-        ("发现问题", "问题描述", "存在的问题"),
+        ("发现问题", "问题描述", "存在的问题", "存在问题", "问题", "问题说明"),
         problems_value(),
         required=False,
         default="",
@@ -108,7 +114,7 @@ COLUMNS = (
     ),
     Column(
         "rectify_by",
-        ("整改期限", "整改时限", "rectify by"),
+        ("整改期限", "整改时限", "rectify by", "整改截止日期", "要求整改日期"),
         optional_date(),
         required=False,
         type_doc="date; empty with problems: the inspection day + rectify_days (default 7)",
@@ -116,7 +122,7 @@ COLUMNS = (
     ),
     Column(
         "rectified_on",
-        ("整改完成日期", "整改日期", "rectified on"),
+        ("整改完成日期", "整改日期", "rectified on", "完成整改日期", "整改完成时间"),
         optional_date(),
         required=False,
         type_doc="date; empty = not rectified yet",

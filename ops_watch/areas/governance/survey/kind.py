@@ -47,7 +47,7 @@ COLUMNS = (
     # unit and respondent: the header is required, an empty cell reaches build, which says why it matters.
     Column(
         "unit",
-        ("单位", "租户单位", "使用单位", "unit"),
+        ("单位", "租户单位", "使用单位", "unit", "单位名称", "所在单位", "填报单位", "部门"),
         fields.text(256),
         default="",
         type_doc="text, up to 256: the tenant unit as the inventory names it (or a spelling [survey] "
@@ -56,23 +56,29 @@ COLUMNS = (
     ),
     Column(
         "respondent",
-        ("填表人", "答卷人", "填写人", "respondent"),
+        ("填表人", "答卷人", "填写人", "respondent", "答题人", "被调查人", "姓名"),
         fields.text(128),
         default="",
         type_doc="text, up to 128: who answered; must not be empty",
         example="王警官",
     ),
-    Column("day", ("日期", "填写日期", "date"), fields.date_value(), type_doc="date", example="2026-11-05"),
+    Column(
+        "day",
+        ("日期", "填写日期", "date", "填表日期", "答卷日期", "调查日期", "提交时间", "提交答卷时间"),
+        fields.date_value(),
+        type_doc="date",
+        example="2026-11-05",
+    ),
     Column(
         "score",
-        ("得分", "满意度", "评分", "score"),
+        ("得分", "满意度", "评分", "score", "总分", "满意度得分", "满意度评分", "综合评分", "总体满意度"),
         score_value(),
         type_doc="number from 0 to [survey] scale_max (default 100); `95分` is read as 95",
         example="92",
     ),
     Column(
         "comments",
-        ("意见", "建议", "备注", "comments"),
+        ("意见", "建议", "备注", "comments", "意见建议", "意见和建议", "其他意见"),
         fields.text(4000),
         required=False,
         default="",

@@ -119,15 +119,20 @@ def item_value() -> CellParser:
 COLUMNS = (
     Column(
         "month",
-        ("月份", "账期", "计费月份"),
+        ("月份", "账期", "计费月份", "结算月份", "账单月份", "所属月份", "计费周期", "结算周期", "账单周期"),
         month_value(),
         type_doc="month: 2026-10, 2026/10, 2026年10月, or an Excel date cell",
         example="2026-10",
     ),
-    Column("platform", ("云平台", "平台"), fields.text(128), example="警务云"),
+    Column(
+        "platform",
+        ("云平台", "平台", "所属平台", "所属云平台", "平台名称", "云平台名称"),
+        fields.text(128),
+        example="警务云",
+    ),
     Column(
         "item",
-        ("项目", "计费项", "计费项目"),
+        ("项目", "计费项", "计费项目", "费用项目", "收费项目", "服务项目", "计费类型", "资源类型"),
         item_value(),
         type_doc="vcpu (vCPU, CPU, 计算), memory_gb (内存), storage_gb (存储), fixed_fee (固定服务费, 服务费); "
         "other text is kept as written",
@@ -135,7 +140,7 @@ COLUMNS = (
     ),
     Column(
         "quantity",
-        ("数量", "计费数量"),
+        ("数量", "计费数量", "用量", "使用量", "计费量"),
         fields.decimal_value(0, 4, QUANTITY_UNITS),
         required=False,
         type_doc="exact number ≥ 0, up to 4 decimals; empty = not given",
@@ -143,7 +148,7 @@ COLUMNS = (
     ),
     Column(
         "unit_price",
-        ("单价", "单价(元)", "unit price"),
+        ("单价", "单价(元)", "unit price", "计费单价", "合同单价", "计费单价(元)", "合同单价(元)"),
         fields.decimal_value(0, 4, PRICE_UNITS),
         required=False,
         type_doc="CNY, exact, ≥ 0, up to 4 decimals; empty = not given",
@@ -151,7 +156,19 @@ COLUMNS = (
     ),
     Column(
         "amount",
-        ("金额", "金额(元)", "费用", "应付金额"),
+        (
+            "金额",
+            "金额(元)",
+            "费用",
+            "应付金额",
+            "费用(元)",
+            "应付金额(元)",
+            "结算金额",
+            "结算金额(元)",
+            "计费金额",
+            "计费金额(元)",
+            "amount",
+        ),
         fields.money(),
         type_doc="CNY ≥ 0 to the fen: 1,234.56, ¥1,234.56, 1234.56元, 12.5万元",
         example="44,800.00",

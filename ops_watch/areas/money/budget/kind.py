@@ -54,14 +54,14 @@ STORED_KINDS = {
 COLUMNS = (
     Column(
         "date",
-        ("日期", "发生日期", "业务日期"),
+        ("日期", "发生日期", "业务日期", "记账日期", "支付日期", "下达日期"),
         fields.date_value(),
         type_doc="date",
         example="2026-07-15",
     ),
     Column(
         "kind",
-        ("类型", "事项", "事件类型"),
+        ("类型", "事项", "事件类型", "业务类型", "事项类型", "类别"),
         fields.choice(EVENT_KINDS),
         type_doc="initial (初始预算, 年初预算, 预算下达), adjustment (调剂, 调整; 收回: money taken back; 追加: "
         "money added), payment (支付, 付款, 拨付)",
@@ -69,14 +69,14 @@ COLUMNS = (
     ),
     Column(
         "amount",
-        ("金额", "金额(元)"),
+        ("金额", "金额(元)", "发生额", "发生金额", "发生额(元)", "发生金额(元)"),
         fields.money(allow_negative=True),
         type_doc="CNY to the fen: 1,234.56, ¥1,234.56, 12.5万元; negative as -3,000 or (3,000)",
         example="1,250,000.00",
     ),
     Column(
         "note",
-        ("备注", "摘要", "说明"),
+        ("备注", "摘要", "说明", "用途", "事由"),
         fields.text(512),
         required=False,
         default="",

@@ -62,10 +62,15 @@ def period_value() -> CellParser:
 
 
 COLUMNS = (
-    Column("indicator", ("指标", "指标名称", "成本指标"), fields.text(256), example="运维服务费"),
+    Column(
+        "indicator",
+        ("指标", "指标名称", "成本指标", "考核指标", "指标项"),
+        fields.text(256),
+        example="运维服务费",
+    ),
     Column(
         "period",
-        ("期间", "统计期间", "所属期间"),
+        ("期间", "统计期间", "所属期间", "考核期间", "周期"),
         period_value(),
         type_doc="a year 2026 (2026年), a quarter 2026-Q3 (2026Q3, 2026年第三季度) or a month 2026-10 "
         "(2026/10, 2026年10月, an Excel date cell)",
@@ -73,13 +78,13 @@ COLUMNS = (
     ),
     Column(
         "explanation",
-        ("说明", "原因", "偏差原因", "偏差说明"),
+        ("说明", "原因", "偏差原因", "偏差说明", "情况说明", "原因说明", "原因分析", "偏差分析"),
         fields.text(4000),
         example="年中预算收回1021万元，第三季度结算顺延",
     ),
     Column(
         "recorded_by",
-        ("记录人", "填报人", "recorded by"),
+        ("记录人", "填报人", "recorded by", "经办人", "登记人", "说明人"),
         fields.text(128),
         required=False,
         default="",
@@ -87,7 +92,7 @@ COLUMNS = (
     ),
     Column(
         "recorded_on",
-        ("记录日期", "填报日期", "recorded on"),
+        ("记录日期", "填报日期", "recorded on", "登记日期", "填写日期", "说明日期"),
         fields.date_value(),
         required=False,
         type_doc="date; empty = not recorded",
