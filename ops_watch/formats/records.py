@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -99,6 +100,23 @@ def _read_fault(row: SourceRow, header_map: HeaderMap) -> Fault:
     return Fault(column, label, shown(row.cells[row.fault_cell]), row.fault)
 
 
+# A row with one filled cell that starts like this is a note of the export (注：…, 制表人：…, 合计), not a record:
+# real exports put them under the table. Compared after NFKC and case folding.
+NOTE_MARKS = (
+    "注", "备注", "说明", "注意", "填表", "制表", "填报", "审核", "签字", "负责人", "导出", "打印", "数据来源",
+    "合计", "总计", "小计", "共计", "note", "remark", "total", "exported", "generated", "printed", "*",
+)  # fmt: skip
+
+
+def is_note_row(cells: Iterable[object]) -> bool:
+    """One filled cell, text starting with a note's mark: what a clerk writes under a table."""
+    filled = [c for c in cells if not (c is None or (isinstance(c, str) and not c.strip()))]
+    if len(filled) != 1 or not isinstance(filled[0], str):
+        return False
+    text = unicodedata.normalize("NFKC", filled[0]).strip().casefold()
+    return text.startswith(NOTE_MARKS)
+
+
 def _parsed(
     kind: RecordKind, header_map: HeaderMap, rows: Iterator[SourceRow], ctx: ParseContext
 ) -> Iterator[ParsedRow]:
@@ -108,6 +126,8 @@ def _parsed(
             yield ParsedRow(row.number, None, [_read_fault(row, header_map)])
         elif not is_blank(row.cells):
             record, faults = parse(row.cells, ctx)
+            if faults and is_note_row(row.cells):  # only a refused row can be a note: no cost per good row
+                continue
             yield ParsedRow(row.number, record, faults)
 
 

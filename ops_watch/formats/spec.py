@@ -441,6 +441,9 @@ def fast_path(parser: CellParser, how: str, argument: Any) -> CellParser:
 
 
 _EMPTY = Problem("必填，不能为空", "required: the cell is empty")
+# What exports write where they have no value ("--" of a console, "N/A", "无"): an empty cell to any column that
+# is not plain text (a number, a date, a choice). Plain text keeps what was written.
+NO_VALUE = frozenset({"-", "--", "---", "—", "——", "/", "n/a", "na", "null", "none", "无", "暂无", "空"})
 
 RowParser = Callable[[Sequence[object], ParseContext], tuple[Any | None, list[Fault]]]
 
@@ -491,6 +494,12 @@ def row_parser(kind: RecordKind, header_map: HeaderMap) -> RowParser:
                     values[name] = default
                 else:
                     faults.append(empty)
+                continue
+            if longest < 0 and raw.__class__ is str and text.casefold() in NO_VALUE:
+                if empty is None:
+                    values[name] = default
+                else:
+                    faults.append(Fault(name, header_map.label(name), text, _EMPTY))
                 continue
             try:
                 values[name] = parser(raw, ctx)
