@@ -274,7 +274,8 @@ def test_an_exit_ends_the_stay_before_the_shift_does(store: Store) -> None:
     sheet(store, "2026-11-02", "白班", ["王建国", "李娜"], "2026-11-02 20:00", "王建国", "李娜")
     found = run(store, checks.understaffed_shift, "2026-11-03 12:00")
     summary = found["2026-11-02 白班"].summary
-    assert "门禁证实在岗 1 人" in summary and "没有「值班长」" in summary and "CISP" in summary
+    assert "门禁证实在岗 1 人" in summary and "没有「值班长」" in summary
+    assert "CISP" not in summary  # headcount is headcount: certificates are expired_qualification's
     unverified = run(store, checks.handover_unverified, "2026-11-03 12:00")["2026-11-02 白班"]
     assert "王建国（A）" in unverified.summary and unverified.evidence["not_on_site"] == ["王建国（A）"]
     assert unverified.evidence["events_nearby"]["王建国（A）"]  # the exit at 11:00 is shown
@@ -489,3 +490,128 @@ def ruleset(check_name: str, params: str = "") -> RuleSet:
     rules = parse_rules(tomllib.loads(text), "staffing.toml", problems)
     assert problems == []
     return RuleSet(rules=rules, contract=contract())
+
+
+# --- presence through a building: [staffing.zones] -------------------------------------------------------
+
+ZONED = CONTRACT_TOML.replace(
+    'onsite_doors = ["机房门", "值班室"]',
+    '[staffing.zones]\nperimeter = ["大楼入口"]\ninner = ["机房门", "值班室"]',
+)
+
+
+def a_day_through_the_building(store: Store) -> None:
+    """A and B enter the building in the morning, go in and out of the machine room all day (B leaves it at
+    noon and never badges back in), and leave by the entrance in the evening; C works the night."""
+    for pid, arrive, leave in (("A", "07:48", "20:06"), ("B", "07:52", "20:03")):
+        badge(store, f"2026-11-02 {arrive}", pid, door="大楼入口", direction="in")
+        badge(store, f"2026-11-02 {leave}", pid, door="大楼入口", direction="out")
+    badge(store, "2026-11-02 08:10", "A", door="机房门", direction="in")
+    badge(store, "2026-11-02 11:30", "A", door="机房门", direction="out")
+    badge(store, "2026-11-02 14:00", "A", door="机房门", direction="in")
+    badge(store, "2026-11-02 17:40", "A", door="机房门", direction="out")
+    badge(store, "2026-11-02 08:20", "B", door="机房门", direction="in")
+    badge(store, "2026-11-02 12:00", "B", door="机房门", direction="out")
+    badge(store, "2026-11-02 19:40", "C", door="大楼入口", direction="in")
+    badge(store, "2026-11-03 08:09", "C", door="大楼入口", direction="out")
+    sheet(store, "2026-11-02", "白班", ["王建国", "李娜"], "2026-11-02 20:00", "王建国", "张伟")
+    badge(store, "2026-11-03 07:50", "D", door="大楼入口", direction="in")
+    sheet(store, "2026-11-02", "夜班", ["张伟"], "2026-11-03 08:00", "张伟", "刘洋")
+
+
+def test_zones_an_inner_door_never_ends_the_stay_a_correct_day_is_not_understaffed(store: Store) -> None:
+    team(store)
+    a_day_through_the_building(store)
+    at = "2026-11-03 12:00"
+    for fn in (
+        checks.understaffed_shift,
+        checks.handover_unverified,
+        checks.ghost_on_duty,
+        checks.off_shift_entry,
+    ):
+        assert {k: v for k, v in run(store, fn, at, text=ZONED).items() if k.startswith("2026-11-02")} == {}
+    v = view(store, "2026-11-02", "2026-11-02", at, text=ZONED)
+    assert [(s.how, s.start, s.end) for s in v.stays["B"]] == [
+        ("paired", local("2026-11-02 07:52"), local("2026-11-02 20:03"))
+    ]
+    assert len(v.stays["A"][0].badges) == 6  # the machine room's events are evidence of the one stay
+    # The same events judged door by door (no zones, every door on site): B's noon exit from the machine room
+    # ends the stay; the evening exit at the entrance is a moment; the day is understaffed.
+    no_zones = CONTRACT_TOML.replace('onsite_doors = ["机房门", "值班室"]', "onsite_doors = []")
+    v = view(store, "2026-11-02", "2026-11-02", at, text=no_zones)
+    assert v.stays["B"][0].end == local("2026-11-02 12:00")
+    assert "2026-11-02 白班" in run(store, checks.understaffed_shift, at, text=no_zones)
+
+
+def test_zones_entry_only_entrance_lasts_to_the_shift_end_and_inner_entries_are_judged(store: Store) -> None:
+    team(store)
+    badge(store, "2026-11-02 07:55", "A", door="大楼入口", direction="")  # an entry-only reader
+    badge(store, "2026-11-02 07:58", "B", door="大楼入口", direction="")
+    badge(store, "2026-11-02 13:00", "B", door="机房门", direction="out")
+    sheet(store, "2026-11-02", "白班", ["王建国", "李娜"], "2026-11-02 20:00", "王建国", "王建国")
+    badge(store, "2026-11-02 22:40", "D", door="机房门", direction="in")  # D is on no shift tonight
+    badge(store, "2026-11-02 23:05", card="9999", door="值班室", direction="in")  # an unregistered card
+    sheet(store, "2026-11-02", "夜班", ["张伟"], "2026-11-03 08:00", "张伟", "张伟")
+    at = "2026-11-03 12:00"
+    v = view(store, "2026-11-02", "2026-11-02", at, text=ZONED)
+    assert [(s.how, s.end) for s in v.stays["A"]] == [("until_shift_end", local("2026-11-02 20:00"))]
+    assert v.stays["B"][0].end == local("2026-11-02 20:00")  # the machine room's "out" is no exit
+    assert "2026-11-02 白班" not in run(store, checks.understaffed_shift, at, text=ZONED)
+    assert list(run(store, checks.off_shift_entry, at, text=ZONED)) == ["D 2026-11-02"]
+    assert list(run(store, checks.unknown_entry, at, text=ZONED)) == ["card:9999 2026-11-02"]
+
+
+def test_zones_a_door_in_both_lists_is_refused_naming_the_key() -> None:
+    problems: list[str] = []
+    text = ZONED.replace('inner = ["机房门", "值班室"]', 'inner = ["机房门", "大楼入口"]')
+    parse_contract(tomllib.loads(text), "contract.toml", problems)
+    assert problems and "staffing.zones" in problems[0] and "大楼入口" in problems[0]
+
+
+# --- qualifications: both readings of the clause -------------------------------------------------------------
+
+QUALIFIED = CONTRACT_TOML.replace(
+    'required_certificates = ["CISP"]',
+    'required_certificates = ["CISP"]\nevery_on_duty_certificates = ["电工证"]',
+)
+
+
+def test_every_on_duty_certificates_and_required_certificates(store: Store) -> None:
+    person(store, "A", "王建国", role="值班长", certs=[("CISP", "2026-10-31"), ("电工证", "2028-01-01")])
+    person(store, "B", "李娜", certs=[("电工证", "2026-10-15")])
+    person(store, "C", "张伟")
+    for day in ("2026-11-02", "2026-11-03"):
+        work(store, "A", f"{day} 07:50", f"{day} 20:05")
+        work(store, "B", f"{day} 07:50", f"{day} 20:05")
+        sheet(store, day, "白班", ["王建国", "李娜"], f"{day} 20:00", "王建国", "王建国")
+    at = "2026-11-04 12:00"
+    found = run(store, checks.expired_qualification, at, text=QUALIFIED)
+    assert set(found) == {"A CISP", "B 电工证", "2026-11-02 白班", "2026-11-03 白班"}
+    shift = found["2026-11-02 白班"]
+    assert "没有持有效「CISP」证书" in shift.summary and "李娜（B） 没有" in shift.summary
+    assert shift.period_start == local("2026-11-02 08:00")
+    assert {e["person"] for e in shift.evidence["on_duty"]} == {"王建国（A）", "李娜（B）"}
+    assert found["B 电工证"].evidence["shift_count"] == 2 and "2026-10-15" in found["B 电工证"].summary
+    assert found["A CISP"].period_start == local("2026-11-01 00:00")
+    # Headcount is headcount: two people with a role holder, whatever their certificates.
+    understaffed = run(store, checks.understaffed_shift, at, text=QUALIFIED)
+    assert not {k for k in understaffed if k.startswith(("2026-11-02 白班", "2026-11-03 白班"))}
+    # A person who never held the certificate at all, on a shift requiring it of everyone.
+    sheet(store, "2026-11-01", "白班", ["王建国", "张伟"], "2026-11-01 20:00", "王建国", "王建国")
+    work(store, "C", "2026-11-01 07:50", "2026-11-01 20:05")
+    work(store, "A", "2026-11-01 07:50", "2026-11-01 20:05")
+    found = run(store, checks.expired_qualification, at, text=QUALIFIED)
+    assert "没有「电工证」证书" in found["C 电工证"].summary and found["C 电工证"].period_start is None
+    # The "at least one" reading alone: nobody else holds CISP, so each shift lacks a valid holder; nobody is
+    # asked for 电工证.
+    found = run(store, checks.expired_qualification, at)
+    assert set(found) == {"A CISP", "2026-11-01 白班", "2026-11-02 白班", "2026-11-03 白班"}
+    assert "电工证" not in found["2026-11-02 白班"].summary
+    # A valid holder on the shift: only the expired person's finding remains for that shift.
+    person(store, "E", "黄敏", certs=[("CISP", "2027-06-30")])
+    work(store, "E", "2026-11-02 07:50", "2026-11-02 20:05")
+    with store.session() as s:
+        s.execute(delete(HandoverShift).where(HandoverShift.date == date(2026, 11, 2)))
+    sheet(store, "2026-11-02", "白班", ["王建国", "李娜", "黄敏"], "2026-11-02 20:00", "王建国", "王建国")
+    found = run(store, checks.expired_qualification, at)
+    assert "2026-11-02 白班" not in found and found["A CISP"].evidence["shift_count"] == 3

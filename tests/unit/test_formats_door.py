@@ -14,7 +14,7 @@ import pytest
 
 from ops_watch.areas.staffing.kind_door import dedupe_key
 from ops_watch.formats import get_kind
-from ops_watch.formats.records import FileRejected, read_records
+from ops_watch.formats.records import read_records
 from ops_watch.formats.spec import ParseContext
 from ops_watch.formats.tabular import open_table
 
@@ -78,8 +78,25 @@ def test_an_xlsx_export_with_a_title_row_real_datetimes_and_numeric_cards(tmp_pa
     assert second["dedupe_key"] == "evt:3005120402|机房A门|2026-11-02T00:05:00Z"
 
 
-def test_a_file_without_door_or_result_is_rejected_naming_them() -> None:
-    with pytest.raises(FileRejected) as err:
-        with open_table(DATA / "door" / "missing_columns.csv") as table:
-            read_records(DOOR, table.rows(), CTX)
-    assert {f.column for f in err.value.faults} == {"door", "result"}
+def test_a_file_without_door_or_result_reads_passages_and_asks_for_the_door() -> None:
+    """No result column: an export of passages (granted). No door column and no configured device: each row
+    says how to give the door (in the file, or a [[doors.devices]] door for the file's folder)."""
+    with open_table(DATA / "door" / "missing_columns.csv") as table:
+        rows = list(read_records(DOOR, table.rows(), CTX).rows)
+    (fault,) = rows[0].faults
+    assert fault.column == "door" and "[[doors.devices]]" in fault.problem.zh
+    assert "drop/door/<device name>/" in fault.problem.en
+
+
+def test_a_refused_stranger_is_kept_a_granted_event_must_name_someone(tmp_path: Path) -> None:
+    path = tmp_path / "door.csv"
+    path.write_text(
+        "时间,工号,卡号,门禁点,结果,考勤状态\n"
+        "2026-11-02 23:10:00,,,机房B区门,失败,\n"  # a face the terminal did not recognise
+        "2026-11-02 23:11:00,,,机房B区门,成功,签到\n",
+        encoding="utf-8",
+    )
+    with open_table(path) as table:
+        first, second = list(read_records(DOOR, table.rows(), CTX).rows)
+    assert first.record is not None and first.record.result == "denied" and first.record.person_id == ""
+    assert second.record is None and second.faults[0].column == "person_id"

@@ -89,3 +89,15 @@ def test_the_record_keeps_the_date_as_a_date() -> None:
     with open_table(DATA / "handover" / "sheet_utf8_bom.csv") as table:
         first = next(iter(read_records(HANDOVER, table.rows(), CTX).rows))
     assert first.record.date == date(2026, 11, 2)
+
+
+def test_a_full_width_colon_and_other_header_spellings(tmp_path: Path) -> None:
+    assert time_or_datetime()("17：30", CTX) == time(17, 30)
+    path = tmp_path / "sheet.csv"
+    path.write_text(
+        "交接日期,班别,当班人员,交接班时间,交班人员,接班人员,交接事项\n2026-11-02,白班,张伟,20：00,张伟,李娜,正常\n",
+        encoding="utf-8",
+    )
+    with open_table(path) as table:
+        (row,) = list(read_records(get_kind("handover"), table.rows(), CTX).rows)
+    assert row.faults == [] and row.record.on_duty == ["张伟"] and row.record.notes == "正常"

@@ -301,3 +301,56 @@ def test_the_refusal_comes_when_the_rows_are_read(tmp_path: Path) -> None:
     with pytest.raises(TableError) as err:
         next(it)
     assert "'unnamed'" in err.value.problem.en and repr(DEVICE) in err.value.problem.en
+
+
+# --- attendance terminals and devices tied by configuration ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "reader", "direction"),
+    [
+        ("checkIn", 2, "in"),  # what the person pressed wins over the reader's default (2 = out)
+        ("breakIn", 2, "in"),
+        ("checkOut", 1, "out"),
+        ("breakOut", 1, "out"),
+        ("undefined", 1, "in"),  # no status: the reader's direction
+        (None, 2, "out"),
+    ],
+)
+def test_attendance_status_gives_the_direction(status: str | None, reader: int, direction: str) -> None:
+    out, _ = mapped([event(attendanceStatus=status, cardReaderNo=reader)], config(hik()))
+    assert out[0][1][DOOR_HEADER.index("direction")] == direction
+
+
+def test_a_single_door_terminal_names_its_events_door() -> None:
+    cfg = config({"name": "入口人脸机", "vendor": "hikvision", "door": "大楼入口"})
+    out, _ = mapped([event(attendanceStatus="checkOut")], cfg)
+    cells = out[0][1]
+    assert cells[DOOR_HEADER.index("door")] == "大楼入口" and cells[DOOR_HEADER.index("direction")] == "out"
+
+
+def test_a_file_in_a_device_subfolder_is_that_devices_whatever_its_name(tmp_path: Path) -> None:
+    cfg = config(
+        hik(DEVICE),
+        {"name": "入口人脸机", "vendor": "hikvision", "door": "大楼入口", "match": ["DS-K1T671MF001"]},
+    )
+    assert device_for_file(cfg, "export_20261102", ("入口人脸机",)).name == "入口人脸机"
+    assert device_for_file(cfg, "export", ("ds-k1t671mf001",)).name == "入口人脸机"  # a match value
+    # An unrelated subfolder: the file name still names the device; neither: refused naming both ways.
+    assert device_for_file(cfg, f"{DEVICE}_11月", ("2026-11",)).name == DEVICE
+    with pytest.raises(TableError) as err:
+        device_for_file(cfg, "export", ("2026-11",))
+    assert (
+        "drop/door/<device name>/" in err.value.problem.en and "drop/door/<设备名称>/" in err.value.problem.zh
+    )
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps({"AcsEvent": {"InfoList": [event()]}}), encoding="utf-8")
+    with open_vendor_json(path, "door", cfg, ("入口人脸机",)) as table:
+        rows_read = list(table.rows())
+    assert rows_read[1].cells[DOOR_HEADER.index("device")] == "入口人脸机"
+    assert rows_read[1].cells[DOOR_HEADER.index("door")] == "大楼入口"
+
+
+def test_a_device_name_or_match_value_names_one_device() -> None:
+    with pytest.raises(ValueError, match=r"match\[0\].*already names the device"):
+        config(hik("A"), {"name": "B", "vendor": "hikvision", "match": ["a"]})

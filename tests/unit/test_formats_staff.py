@@ -101,3 +101,77 @@ def test_records_do_not_share_list_defaults() -> None:
     with open_table(DATA / "staff" / "registry_utf8_bom.csv") as table:
         again = [r.record for r in read_records(STAFF, table.rows(), CTX).rows]
     assert again[2].card_numbers == []
+
+
+@pytest.mark.parametrize(
+    ("cell", "expected"),
+    [
+        ("CISP/电工证", [("CISP", None), ("电工证", None)]),  # a / between names, not inside a date
+        ("CISP:2027/06/30/电工证:长期", [("CISP", "2027-06-30"), ("电工证", None)]),
+        ("电工证（有效期至 2028-03-31）", [("电工证", "2028-03-31")]),
+        ("高压电工证(2027年6月30日到期)、PMP", [("高压电工证", "2027-06-30"), ("PMP", None)]),
+        ("无", []),
+    ],
+)
+def test_certificates_as_other_registries_write_them(
+    cell: str, expected: list[tuple[str, str | None]]
+) -> None:
+    assert certificates(cell, CTX) == [{"name": n, "expires": e} for n, e in expected]
+
+
+def records_of(tmp_path: Path, text: str) -> tuple[list[Any], list[Any]]:
+    path = tmp_path / "registry.csv"
+    path.write_text(text, encoding="utf-8")
+    with open_table(path) as table:
+        rows = list(read_records(STAFF, table.rows(), CTX).rows)
+    return [r.record for r in rows if r.record], [(r.number, f.column) for r in rows for f in r.faults]
+
+
+def test_other_header_spellings_and_missing_optional_columns(tmp_path: Path) -> None:
+    """人员编号/人员姓名/角色/入场日期/离场日期 are known; a registry without cards, employer, role, dates or
+    certificates is read, not refused."""
+    records, faults = records_of(
+        tmp_path, "人员编号,人员姓名,角色,入场日期,离场日期\nS01,王建国,值班长,2025-03-01,2026-12-31\n"
+    )
+    assert faults == []
+    (r,) = records
+    assert (r.person_id, r.name, r.role, r.active_from, r.active_to) == (
+        "S01",
+        "王建国",
+        "值班长",
+        date(2025, 3, 1),
+        date(2026, 12, 31),
+    )
+    records, faults = records_of(tmp_path, "工号,姓名\nS02,李娜\n")
+    assert faults == [] and records[0].active_from is None and records[0].certificates == []
+
+
+def test_expiry_beside_the_names_and_numbered_certificate_columns(tmp_path: Path) -> None:
+    records, faults = records_of(
+        tmp_path,
+        "工号,姓名,资质证书1,证书有效期1,资质证书2,证书有效期2,资质证书3,证书有效期3\n"
+        "S01,王建国,CISP,2027-06-30,电工证,2026/10/31,,\n"
+        "S02,李娜,PMP,长期,,,等保测评师:2026-12-31,\n",
+    )
+    assert faults == []
+    assert [c for r in records for c in r.certificates] == [
+        {"name": "CISP", "expires": "2027-06-30"},
+        {"name": "电工证", "expires": "2026-10-31"},
+        {"name": "PMP", "expires": None},
+        {"name": "等保测评师", "expires": "2026-12-31"},
+    ]
+    # An expiry with no certificate, a count that differs, two different dates for one: each names its column.
+    _, faults = records_of(
+        tmp_path,
+        "工号,姓名,资质证书,有效期至,资质证书2,证书有效期2\n"
+        "S01,王建国,,2027-06-30,,\n"
+        "S02,李娜,CISP、PMP,2027-06-30,,\n"
+        "S03,张伟,CISP:2027-06-30,2028-01-01,,\n"
+        "S04,刘洋,,,电工证,明年\n",
+    )
+    assert faults == [
+        (2, "certificates"),
+        (3, "certificate_expiry"),
+        (4, "certificate_expiry"),
+        (5, "certificate_expiry_2"),
+    ]

@@ -235,3 +235,36 @@ def test_unknown_keys_are_refused(tmp_path):
     text = STAFFING.replace('name = "白班"', 'name = "白班"\nheadcount = 3')
     problems = _problems(tmp_path, text)
     assert any(p.startswith("contract.toml: staffing.shifts[0].headcount: unknown setting") for p in problems)
+
+
+def test_zones_and_every_on_duty_certificates(tmp_path: Path) -> None:
+    zoned = STAFFING.replace(
+        "[staffing.calendar_overrides]",
+        '[staffing.zones]\nperimeter = ["大楼入口"]\ninner = ["机房A门"]\n\n[staffing.calendar_overrides]',
+    ).replace(
+        'required_certificates = ["CISP"]',
+        'required_certificates = ["CISP"]\nevery_on_duty_certificates = ["电工证"]',
+    )
+    staffing = _staffing(tmp_path, zoned)
+    # onsite_doors in no zone (运维值班室) are inner: they prove presence and never end a stay.
+    assert staffing.presence_doors == ["大楼入口", "机房A门", "运维值班室"]
+    assert staffing.inner_doors == frozenset({"机房A门", "运维值班室"})
+    (day,) = [
+        i
+        for i in shift_instances(staffing, date(2026, 11, 2), date(2026, 11, 2), SHANGHAI)
+        if i.shift == "白班"
+    ]
+    assert (day.required_certificates, day.every_on_duty_certificates) == (("CISP",), ("电工证",))
+    # Without zones: the on-site doors, none of them inner.
+    plain = staffing_terms(
+        {
+            "staffing": StaffingSection.model_validate(
+                {"shifts": [], "onsite_doors": ["A"]}, context={"section_present": False}
+            )
+        }
+    )
+    assert plain.presence_doors == ["A"] and plain.inner_doors == frozenset()
+    both = zoned.replace('inner = ["机房A门"]', 'inner = ["机房A门", "大楼入口"]')
+    (tmp_path / "both").mkdir()
+    (problem,) = _problems(tmp_path / "both", both)
+    assert "staffing.zones" in problem and "'大楼入口' is in both" in problem

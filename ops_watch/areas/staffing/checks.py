@@ -6,6 +6,8 @@ shifts are left as they are (`ctx.scope_start`), not resolved because the window
 shift is resolved when corrected evidence (a corrected sheet, a late door export) clears it.
 
 Findings carry the events that justify them: the sheet row, and each person's door events nearest the shift.
+Every check judges the contract's [staffing] terms (`terms="staffing"`): a contract without the section is
+not judged for staffing at all, door events included.
 """
 
 from __future__ import annotations
@@ -58,7 +60,7 @@ def _scope(ctx: CheckContext, params: StaffingParams) -> datetime:
 
 def _view(ctx: CheckContext, params: StaffingParams) -> StaffingView:
     _scope(ctx, params)
-    return view_for(ctx.session, ctx.contract, ctx.zone, ctx.at, params.lookback)
+    return view_for(ctx.session, ctx.contract, ctx.zone, ctx.at, params.lookback, ctx.arrived)
 
 
 def _t(ctx: CheckContext, value: datetime | None) -> str:
@@ -119,6 +121,7 @@ def _names(ctx: CheckContext, names: list[SheetName]) -> str:
     "ghost_on_duty",
     params=StaffingParams,
     area="staffing",
+    terms="staffing",
     example="""
 [[rule]]
 id = "ghost-on-duty"
@@ -160,6 +163,7 @@ def ghost_on_duty(ctx: CheckContext, params: StaffingParams) -> Iterator[Finding
     "handover_unverified",
     params=StaffingParams,
     area="staffing",
+    terms="staffing",
     example="""
 [[rule]]
 id = "handover-unverified"
@@ -222,6 +226,7 @@ class MissingHandoverParams(StaffingParams):
     "missing_handover",
     params=MissingHandoverParams,
     area="staffing",
+    terms="staffing",
     example="""
 [[rule]]
 id = "missing-handover"
@@ -254,6 +259,7 @@ def missing_handover(ctx: CheckContext, params: MissingHandoverParams) -> Iterat
     "handover_unknown_shift",
     params=StaffingParams,
     area="staffing",
+    terms="staffing",
     example="""
 [[rule]]
 id = "handover-unknown-shift"
@@ -296,6 +302,7 @@ def handover_unknown_shift(ctx: CheckContext, params: StaffingParams) -> Iterato
     "understaffed_shift",
     params=StaffingParams,
     area="staffing",
+    terms="staffing",
     example="""
 [[rule]]
 id = "understaffed-shift"
@@ -306,8 +313,7 @@ title = "班次在岗人数低于合同要求"
 )
 def understaffed_shift(ctx: CheckContext, params: StaffingParams) -> Iterator[FindingDraft]:
     """Fewer people evidenced on site than the contract's minimum, fewer listed on the sheet, or a required
-    role missing; a required certificate that nobody on site holds at all (an expired one is
-    expired_qualification's)."""
+    role missing. Headcount is headcount: a certificate nobody on duty holds valid is expired_qualification's."""
     view = _view(ctx, params)
     for s in view.shifts:
         if not s.ended:
@@ -324,10 +330,6 @@ def understaffed_shift(ctx: CheckContext, params: StaffingParams) -> Iterator[Fi
             if not any(p.role == role for p in s.onsite):
                 zh.append(f"在岗人员中没有「{role}」")
                 en.append(f"nobody on site holds the role {role!r}")
-        for cert in inst.required_certificates:
-            if not any(p.certificate(cert) for p in s.onsite):
-                zh.append(f"在岗人员中没有持「{cert}」证书的人")
-                en.append(f"nobody on site holds a {cert} certificate")
         if not zh:
             continue
         yield FindingDraft(
@@ -349,36 +351,127 @@ def understaffed_shift(ctx: CheckContext, params: StaffingParams) -> Iterator[Fi
     "expired_qualification",
     params=StaffingParams,
     area="staffing",
+    terms="staffing",
     example="""
 [[rule]]
 id = "expired-qualification"
 check = "expired_qualification"
 severity = "warning"
-title = "值班人员的必备证书已过期"
+title = "值班人员的必备证书已过期或未持有"
 """,
 )
 def expired_qualification(ctx: CheckContext, params: StaffingParams) -> Iterator[FindingDraft]:
-    """One finding per person and certificate: on duty on a shift requiring it, every copy they hold expired."""
+    """Both readings of a qualification clause, per shift term:
+
+    - `required_certificates` ("at least one valid holder of X on each shift"): a finding for each person on
+      duty whose every copy of X has expired, and one for each ended shift with people on duty of whom none
+      holds a valid X (expired or never held);
+    - `every_on_duty_certificates` ("every person on duty holds a valid X"): a finding for each person on duty
+      without a valid X (expired or never held), and one for each ended shift with such a person.
+
+    A person's finding is per person and certificate (subject "<id> <certificate>"), listing their shifts; a
+    shift's is per shift (subject "<day> <shift>"), naming each certificate and person. Headcount is
+    understaffed_shift's: a missing qualification never makes a shift understaffed.
+    """
     view = _view(ctx, params)
     shifts_of: dict[tuple[str, str], list[ShiftEvidence]] = defaultdict(list)
     people: dict[str, Person] = {}
     for s in view.shifts:
-        if s.sheet is None:
-            continue
+        day, on_duty = s.instance.day, _on_duty(s)
+        problems_zh: list[str] = []
+        problems_en: list[str] = []
         for cert in s.instance.required_certificates:
-            for n in s.listed:
-                p = n.person
-                if p is None or not p.certificate(cert) or p.holds_valid(cert, s.instance.day):
-                    continue
+            for p in on_duty:
+                if p.certificate(cert) and not p.holds_valid(cert, day):
+                    shifts_of[(p.person_id, cert)].append(s)
+                    people[p.person_id] = p
+            # Nobody on duty at all is headcount (understaffed_shift), not a qualification.
+            if on_duty and not any(p.holds_valid(cert, day) for p in on_duty):
+                expired = [p for p in on_duty if p.certificate(cert)]
+                problems_zh.append(
+                    f"值班人员中没有持有效「{cert}」证书的人"
+                    + (f"（{'、'.join(p.label for p in expired)} 的已过期）" if expired else "")
+                )
+                problems_en.append(
+                    f"nobody on duty holds a valid {cert} certificate"
+                    + (f" ({', '.join(p.label for p in expired)}: expired)" if expired else "")
+                )
+        for cert in s.instance.every_on_duty_certificates:
+            lacking = [p for p in on_duty if not p.holds_valid(cert, day)]
+            for p in lacking:
                 shifts_of[(p.person_id, cert)].append(s)
                 people[p.person_id] = p
+            if lacking:
+                names_zh = "、".join(p.label for p in lacking)
+                names_en = ", ".join(p.label for p in lacking)
+                problems_zh.append(f"合同要求每名值班人员持有效「{cert}」证书，{names_zh} 没有")
+                problems_en.append(f"every person on duty must hold a valid {cert}; {names_en} does not")
+        if problems_zh and s.ended:
+            inst = s.instance
+            yield FindingDraft(
+                subject=f"{inst.day.isoformat()} {inst.shift}",
+                period_start=inst.start,
+                period_end=inst.end,
+                summary=ctx.t(
+                    f"{_shift_label(ctx, s)} 资质不符合合同：" + "；".join(problems_zh),
+                    f"{_shift_label(ctx, s)} qualifications short of the contract: " + "; ".join(problems_en),
+                ),
+                evidence={
+                    **_shift_evidence(ctx, s),
+                    "on_duty": [_qualified(p, s) for p in on_duty],
+                },
+            )
     for (pid, cert), shifts in sorted(shifts_of.items()):
-        person = people[pid]
-        expired = max(e for e in person.certificate(cert) if e is not None)
-        first = shifts[0].instance
-        labels = [_shift_label(ctx, s) for s in shifts]
-        yield FindingDraft(
-            subject=f"{pid} {cert}",
+        yield _person_finding(ctx, people[pid], cert, shifts)
+
+
+def _on_duty(s: ShiftEvidence) -> list[Person]:
+    """Who was on duty: the registered people the sheet lists, but for those the doors never saw (ghosts);
+    without a sheet row, the registered people on site (the headcount)."""
+    if s.sheet is None:
+        return list(s.onsite)
+    ghosts = {p.person_id for p in s.ghosts}
+    out: dict[str, Person] = {}
+    for n in s.listed:
+        if n.person is not None and n.person.person_id not in ghosts:
+            out.setdefault(n.person.person_id, n.person)
+    return list(out.values())
+
+
+def _qualified(person: Person, s: ShiftEvidence) -> dict[str, Any]:
+    """A person on duty with the certificates the shift's terms name, as the registry has them."""
+    inst = s.instance
+    names = dict.fromkeys([*inst.required_certificates, *inst.every_on_duty_certificates])
+    return {
+        "person": person.label,
+        "registry_batch": person.batch_id,
+        "certificates": {
+            cert: [e.isoformat() if e else "无期限" for e in person.certificate(cert)] for cert in names
+        },
+    }
+
+
+def _person_finding(
+    ctx: CheckContext, person: Person, cert: str, shifts: list[ShiftEvidence]
+) -> FindingDraft:
+    copies = person.certificate(cert)
+    expired = max((e for e in copies if e is not None), default=None) if copies else None
+    first = shifts[0].instance
+    labels = [_shift_label(ctx, s) for s in shifts]
+    evidence: dict[str, Any] = {
+        "person": person.label,
+        "certificate": cert,
+        "registry_batch": person.batch_id,
+        "shifts": labels[:MAX_LISTED_EVENTS],
+        "shift_count": len(shifts),
+        "sheet_batches": sorted(
+            {s.sheet.batch_id for s in shifts if s.sheet is not None and s.sheet.batch_id}
+        ),
+    }
+    if expired is not None:
+        evidence["expired_on"] = expired.isoformat()
+        return FindingDraft(
+            subject=f"{person.person_id} {cert}",
             period_start=utc_day_start(expired + timedelta(days=1), ctx.zone),
             summary=ctx.t(
                 f"{person.label} 的「{cert}」证书已于 {expired.isoformat()} 过期，仍在需要该证书的班次值班 "
@@ -386,14 +479,18 @@ def expired_qualification(ctx: CheckContext, params: StaffingParams) -> Iterator
                 f"{person.label}'s {cert} certificate expired on {expired}, yet they were on duty on "
                 f"{len(shifts)} shifts requiring it (first {first.day} {first.shift})",
             ),
-            evidence={
-                "person": person.label,
-                "certificate": cert,
-                "expired_on": expired.isoformat(),
-                "shifts": labels[:MAX_LISTED_EVENTS],
-                "shift_count": len(shifts),
-            },
+            evidence=evidence,
         )
+    return FindingDraft(
+        subject=f"{person.person_id} {cert}",
+        summary=ctx.t(
+            f"{person.label} 没有「{cert}」证书（人员名册未登记），却在要求每名值班人员持证的班次值班 "
+            f"{len(shifts)} 次（首次 {first.day.isoformat()} {first.shift}）",
+            f"{person.label} holds no {cert} certificate (none in the staff registry), yet was on duty on "
+            f"{len(shifts)} shifts requiring every person on duty to hold one (first {first.day} {first.shift})",
+        ),
+        evidence=evidence,
+    )
 
 
 # --- unregistered_signer -------------------------------------------------------------------------------
@@ -403,6 +500,7 @@ def expired_qualification(ctx: CheckContext, params: StaffingParams) -> Iterator
     "unregistered_signer",
     params=StaffingParams,
     area="staffing",
+    terms="staffing",
     example="""
 [[rule]]
 id = "unregistered-signer"
@@ -452,6 +550,7 @@ def _in_window(ctx: CheckContext, b: Badge) -> bool:
     "unknown_entry",
     params=StaffingParams,
     area="staffing",
+    terms="staffing",
     example="""
 [[rule]]
 id = "unknown-entry"
@@ -515,6 +614,7 @@ class OffShiftParams(StaffingParams):
     "off_shift_entry",
     params=OffShiftParams,
     area="staffing",
+    terms="staffing",
     example="""
 [[rule]]
 id = "off-shift-entry"
@@ -577,6 +677,7 @@ class DeniedBurstParams(StaffingParams):
     "access_denied_burst",
     params=DeniedBurstParams,
     area="staffing",
+    terms="staffing",
     example="""
 [[rule]]
 id = "access-denied-burst"
@@ -617,7 +718,8 @@ def access_denied_burst(ctx: CheckContext, params: DeniedBurstParams) -> Iterato
                 j += 1
             burst = events[i : j + 1]
             start, end = times[i], times[j]
-            cards = sorted({r.card_no or r.person_id for r in burst})
+            # A stranger a face terminal refused names no card or person.
+            cards = sorted({r.card_no or r.person_id or ctx.t("未识别人员", "unrecognised") for r in burst})
             yield FindingDraft(
                 subject=f"{door} {_t(ctx, start)}",
                 period_start=start,
@@ -652,6 +754,7 @@ def access_denied_burst(ctx: CheckContext, params: DeniedBurstParams) -> Iterato
     "calendar_uncovered",
     params=StaffingParams,
     area="staffing",
+    terms="staffing",
     example="""
 [[rule]]
 id = "calendar-uncovered"

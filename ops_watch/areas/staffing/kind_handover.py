@@ -9,6 +9,7 @@ read on the shift's own date.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
@@ -29,6 +30,7 @@ def time_or_datetime() -> CellParser:
         if isinstance(value, time):
             return value.replace(tzinfo=None)
         if isinstance(value, str):
+            value = unicodedata.normalize("NFKC", value)  # 17：30 (a full-width colon) is 17:30
             m = _TIME_OF_DAY.match(value)
             if m:
                 hour, minute, second = int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
@@ -46,11 +48,17 @@ def time_or_datetime() -> CellParser:
 
 
 COLUMNS = (
-    Column("date", ("日期", "值班日期"), fields.date_value(), type_doc="date", example="2026-11-02"),
-    Column("shift", ("班次",), fields.text(64), example="白班"),
+    Column(
+        "date",
+        ("日期", "值班日期", "交接日期", "排班日期", "班次日期"),
+        fields.date_value(),
+        type_doc="date",
+        example="2026-11-02",
+    ),
+    Column("shift", ("班次", "班别", "班次名称", "值班班次"), fields.text(64), example="白班"),
     Column(
         "on_duty",
-        ("值班人员", "值班人", "on duty"),
+        ("值班人员", "值班人", "on duty", "当班人员", "在岗人员", "上班人员", "值班人员名单"),
         fields.text_list(ON_DUTY_SEPARATORS),
         required=False,
         default=(),
@@ -59,7 +67,7 @@ COLUMNS = (
     ),
     Column(
         "handover_time",
-        ("交接时间", "handover at"),
+        ("交接时间", "handover at", "交接班时间", "交班时间"),
         time_or_datetime(),
         required=False,
         type_doc="time of day (08:00) on the row's date, site time, or a full date-time; empty = not recorded",
@@ -67,7 +75,7 @@ COLUMNS = (
     ),
     Column(
         "handed_over_by",
-        ("交班人", "handed over by"),
+        ("交班人", "handed over by", "交班人员"),
         fields.text(128),
         required=False,
         default="",
@@ -75,13 +83,20 @@ COLUMNS = (
     ),
     Column(
         "taken_over_by",
-        ("接班人", "taken over by"),
+        ("接班人", "taken over by", "接班人员"),
         fields.text(128),
         required=False,
         default="",
         example="张伟",
     ),
-    Column("notes", ("备注", "说明"), fields.text(4000), required=False, default="", example="UPS 巡检正常"),
+    Column(
+        "notes",
+        ("备注", "说明", "交接事项", "交接内容", "情况说明"),
+        fields.text(4000),
+        required=False,
+        default="",
+        example="UPS 巡检正常",
+    ),
 )
 
 

@@ -5,10 +5,13 @@ checks, `ops-watch staffing shifts` and `ops-watch staffing rate` all read the s
 finding, the table handed to the contractor and the rate can never disagree.
 
 Presence model (docs/staffing.md explains it to the center):
-- Only granted events at the on-site doors count (`[staffing] onsite_doors`; empty = every door). Events are
-  matched to a registered person by staff id, then by card number.
+- Only granted events at the on-site doors count (`[staffing] onsite_doors`, or with `[staffing.zones]` the
+  perimeter's and inner rooms' doors; none listed = every door). Events are matched to a registered person by
+  staff id, then by card number.
 - An entry ("in", or a reader without direction) opens a stay. A later "out" of the same person closes it
   (paired readers), unless the "out" comes more than MAX_PAIRED after the entry (a lost badge, not a stay).
+  With zones, only a perimeter door's "out" is an exit: an inner door's event, in or out, is presence (like
+  an entry: it opens a stay or extends the open one) and never ends a stay.
   Without an "out", the stay lasts until the end of the shift the entry falls in (the latest-starting shift
   whose [start - 1 h, end) holds it: people come in before their shift): an entry-only reader proves presence from entry to the end of that
   shift, unless a later event says otherwise. An entry in no shift is a moment only.
@@ -27,7 +30,7 @@ import json
 import re
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -47,10 +50,8 @@ from ops_watch.areas.staffing.shifts import (
 from ops_watch.core.timeutil import format_local, from_store, local_day_bounds
 from ops_watch.store.schema import DoorEvent, HandoverShift, StaffMember
 
-MAX_PAIRED = timedelta(hours=24)
-EARLY_ARRIVAL = timedelta(
-    hours=1
-)  # an entry this long before a shift starts belongs to that shift  # an in/out pair longer than this is a lost badge, not one stay
+MAX_PAIRED = timedelta(hours=24)  # an in/out pair longer than this is a lost badge, not one stay
+EARLY_ARRIVAL = timedelta(hours=1)  # an entry this long before a shift starts belongs to that shift
 _SPLIT = re.compile(f"[{re.escape(ON_DUTY_SEPARATORS)}]")
 
 
@@ -66,6 +67,7 @@ class Person:
     active_from: date | None
     active_to: date | None
     certificates: tuple[tuple[str, date | None], ...]  # (name, expires or None = no expiry)
+    batch_id: int | None = None  # the registry file (evidence batch) the person's row came from
 
     def active_on(self, day: date) -> bool:
         return (self.active_from is None or self.active_from <= day) and (
@@ -109,6 +111,8 @@ class Registry:
     @classmethod
     def load(cls, session: Session) -> Registry:
         people = []
+        # The registry as it stands, whenever its file arrived: rows are upserted (a person's earlier version is
+        # gone), so hiding a later file would not show the earlier registry but make its people unknown.
         for m in session.scalars(select(StaffMember)):
             certs = []
             for c in m.certificates or []:
@@ -123,6 +127,7 @@ class Registry:
                     m.active_from,
                     m.active_to,
                     tuple(certs),
+                    m.batch_id,
                 )
             )
         return cls(people)
@@ -214,8 +219,14 @@ class _ShiftEnds:
         return best.end if best else None
 
 
-def stays(badges: Sequence[Badge], instances: Sequence[ShiftInstance], grace: timedelta) -> list[Stay]:
-    """One person's stays from their badges (time order), per the presence model above."""
+def stays(
+    badges: Sequence[Badge],
+    instances: Sequence[ShiftInstance],
+    grace: timedelta,
+    inner: frozenset[str] = frozenset(),
+) -> list[Stay]:
+    """One person's stays from their badges (time order), per the presence model above. `inner`: doors whose
+    events prove presence and never end a stay (the inner zone)."""
     out: list[Stay] = []
     open_start: datetime | None = None
     open_bound: datetime | None = None
@@ -229,7 +240,7 @@ def stays(badges: Sequence[Badge], instances: Sequence[ShiftInstance], grace: ti
         open_start, open_bound, open_badges = None, None, []
 
     for b in badges:
-        if b.direction == "out":
+        if b.direction == "out" and b.door not in inner:
             if open_start is None:
                 out.append(Stay(b.at, b.at, "moment", (b,)))
             elif b.at - open_start <= MAX_PAIRED:  # the exit of this stay, even after the shift's end
@@ -372,8 +383,12 @@ def build_view(
     at: datetime,
     first_day: date,
     last_day: date,
+    arrived: Callable[[Any], Any] | None = None,
 ) -> StaffingView:
-    """The evidence of every contracted shift starting on a local day in [first_day, last_day]."""
+    """The evidence of every contracted shift starting on a local day in [first_day, last_day].
+
+    `arrived` (a check's CheckContext.arrived): only the sheets whose file had arrived by the check's time
+    count; None (the commands): every sheet stored."""
     terms = staffing_terms(contract)
     grace = terms.grace
     if terms.judge_from is not None:
@@ -384,7 +399,7 @@ def build_view(
     registry = Registry.load(session)
     window_start = local_day_bounds(first_day, zone)[0] - timedelta(days=1)
     window_end = min(local_day_bounds(last_day, zone)[1] + timedelta(days=1), at)
-    badges = _badges(session, window_start, window_end, terms.onsite_doors)
+    badges = _badges(session, window_start, window_end, terms.presence_doors)
     per_person: dict[str, list[Badge]] = defaultdict(list)
     unmatched = []
     for b in badges:
@@ -395,14 +410,13 @@ def build_view(
             if person is None:
                 continue
         per_person[person.person_id].append(b)
-    stays_by_person = {pid: stays(bs, context, grace) for pid, bs in per_person.items()}
+    inner = terms.inner_doors
+    stays_by_person = {pid: stays(bs, context, grace, inner) for pid, bs in per_person.items()}
 
-    sheets = {
-        (row.date, row.shift): row
-        for row in session.scalars(
-            select(HandoverShift).where(HandoverShift.date >= first_day, HandoverShift.date <= last_day)
-        )
-    }
+    query = select(HandoverShift).where(HandoverShift.date >= first_day, HandoverShift.date <= last_day)
+    if arrived is not None:
+        query = query.where(arrived(HandoverShift))
+    sheets = {(row.date, row.shift): row for row in session.scalars(query)}
     shifts = []
     for inst in judged:
         sheet = sheets.pop(inst.key, None)
@@ -490,11 +504,12 @@ def view_for(
     zone: ZoneInfo,
     at: datetime,
     lookback: timedelta,
+    arrived: Callable[[Any], Any] | None = None,
 ) -> StaffingView:
     """The view every staffing check of one evaluation shares: days from `at - lookback` to `at`'s day.
 
     Built once per evaluation (the checks run one after another with the same `at`) and rebuilt when any of
-    its evidence changed.
+    its evidence changed. `arrived`: as build_view.
     """
     terms = staffing_terms(contract)
     first = (at - lookback).astimezone(zone).date()
@@ -507,6 +522,7 @@ def view_for(
                 first.isoformat(),
                 terms.model_dump(mode="json"),
                 repr(data_version(session)),
+                arrived is not None,
             ],
             default=str,
         ).encode()
@@ -514,7 +530,7 @@ def view_for(
     view = _CACHE.get(key)
     if view is None:
         _CACHE.clear()
-        view = _CACHE[key] = build_view(session, contract, zone, at, first, last)
+        view = _CACHE[key] = build_view(session, contract, zone, at, first, last, arrived)
     return view
 
 

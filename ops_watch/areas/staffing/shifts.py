@@ -55,7 +55,10 @@ class Shift(Strict):
     days: list[DaySelector] = Field(default_factory=lambda: ["all"])
     min_headcount: int | Headcount
     required_roles: list[str] = Field(default_factory=list)
+    # "At least one valid holder of X on the shift".
     required_certificates: list[str] = Field(default_factory=list)
+    # "Every person on duty holds a valid X".
+    every_on_duty_certificates: list[str] = Field(default_factory=list)
 
     @field_validator("start", "end", mode="before")
     @classmethod
@@ -109,6 +112,26 @@ class Shift(Strict):
         return getattr(self.min_headcount, day_type) or 0
 
 
+class Zones(Strict):
+    """`[staffing.zones]`: the site's doors by where they lead. A perimeter door's entry opens a stay on site and
+    its exit ends it; an inner door (a machine room inside the site) proves presence at its event, in or out,
+    and never ends a stay."""
+
+    perimeter: list[str] = Field(default_factory=list)
+    inner: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _one_zone_per_door(self) -> Zones:
+        both = [door for door in self.inner if door in self.perimeter]
+        if both:
+            names = ", ".join(repr(d) for d in both)
+            raise ValueError(
+                f"door {names} is in both staffing.zones.perimeter and staffing.zones.inner: a door leads either "
+                "out of the site or into a room inside it"
+            )
+        return self
+
+
 class StaffingSection(Strict):
     """contract.toml `[staffing]`: shifts, grace minutes, on-site doors and calendar overrides.
 
@@ -119,6 +142,8 @@ class StaffingSection(Strict):
     shifts: list[Shift] = Field(default_factory=list, validate_default=True)
     grace_minutes: int = Field(default=15, ge=0, le=24 * 60)
     onsite_doors: list[str] = Field(default_factory=list)
+    # None: every on-site door opens and closes stays (onsite_doors). Given: only the perimeter's exits end a stay.
+    zones: Zones | None = None
     # The first day whose shifts are judged (the day the contractor's sheets and door records start being kept
     # in ops-watch); None: every day the checks look back over.
     judge_from: date | None = None
@@ -151,6 +176,21 @@ class StaffingSection(Strict):
     @property
     def grace(self) -> timedelta:
         return timedelta(minutes=self.grace_minutes)
+
+    @property
+    def presence_doors(self) -> list[str]:
+        """The doors whose events prove presence; empty: every door."""
+        if self.zones is None:
+            return list(self.onsite_doors)
+        return list(dict.fromkeys([*self.zones.perimeter, *self.zones.inner, *self.onsite_doors]))
+
+    @property
+    def inner_doors(self) -> frozenset[str]:
+        """Doors whose events prove presence but never end a stay: the inner zone, and with zones, an on-site
+        door listed in no zone."""
+        if self.zones is None:
+            return frozenset()
+        return frozenset(self.presence_doors) - frozenset(self.zones.perimeter)
 
 
 CONTRACT_SECTIONS.add("staffing", StaffingSection)
@@ -203,6 +243,7 @@ class ShiftInstance:
     min_headcount: int
     required_roles: tuple[str, ...]
     required_certificates: tuple[str, ...]
+    every_on_duty_certificates: tuple[str, ...] = ()
 
     @property
     def key(self) -> tuple[date, str]:
@@ -237,6 +278,7 @@ def shift_instances(staffing: StaffingSection, start: date, end: date, zone: TzI
                     min_headcount=shift.headcount(kind),
                     required_roles=tuple(shift.required_roles),
                     required_certificates=tuple(shift.required_certificates),
+                    every_on_duty_certificates=tuple(shift.every_on_duty_certificates),
                 )
             )
         d += timedelta(days=1)
@@ -255,4 +297,5 @@ __all__ = [
     "shift_instances",
     "staffing_terms",
     "uncovered_dates",
+    "Zones",
 ]
