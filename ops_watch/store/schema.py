@@ -150,6 +150,8 @@ class InventoryResource(Base):
     collect_via: Mapped[str] = mapped_column(String(32), default="")
     allocated_from: Mapped[date | None] = mapped_column(Date)
     allocated_to: Mapped[date | None] = mapped_column(Date)
+    # How often its source samples it, as the inventory states (seconds); None: inferred from its samples.
+    sample_interval_s: Mapped[int | None] = mapped_column(Integer)
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("evidence_batches.id", ondelete="SET NULL"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

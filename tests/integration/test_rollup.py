@@ -90,17 +90,16 @@ def test_an_hour_rolls_up_to_count_mean_max_p95_and_storage(store: Store) -> Non
     assert (vol.storage_used_gb, vol.storage_total_gb) == (710.0, 1000.0)
 
 
-def test_only_complete_hours_roll_up_and_the_watermark_waits_below_the_current_one(store: Store) -> None:
+def test_an_hour_still_going_rolls_up_as_far_as_it_goes_and_again_when_it_grows(store: Store) -> None:
     add(store, *(sample("vm-1", H0 + k * MIN5, 10.0) for k in range(12)))
     add(store, *(sample("vm-1", H0 + HOUR + k * MIN5, 30.0) for k in range(6)))
-    assert rollup(store, H0 + HOUR + 30 * timedelta(minutes=1)) == 1
-    rows = hourly(store)
-    assert list(rows) == [("vm-1", H0)]
+    assert rollup(store, H0 + HOUR + 30 * timedelta(minutes=1)) == 2
+    assert hourly(store)[("vm-1", H0 + HOUR)].samples == 6
     with store.session() as session:
-        assert watermark(session) == 12  # the first sample of the current hour is id 13
+        assert watermark(session) == 18  # nothing waits: a stored sample is never left out
 
     add(store, *(sample("vm-1", H0 + HOUR + k * MIN5, 50.0) for k in range(6, 12)))
-    assert rollup(store, H0 + 2 * HOUR) == 1
+    assert rollup(store, H0 + 2 * HOUR) == 1  # the grown hour, recomputed from raw
     current = hourly(store)[("vm-1", H0 + HOUR)]
     assert (current.samples, current.cpu_mean, current.cpu_max) == (12, 40.0, 50.0)
     with store.session() as session:
@@ -141,22 +140,24 @@ def test_a_session_that_inserted_samples_can_roll_them_up_before_commit(store: S
     assert hourly(store)[("vm-1", H0)].cpu_mean == 5.0
 
 
-def test_evaluating_as_of_a_past_time_leaves_later_samples_for_later(store: Store) -> None:
+def test_samples_after_the_evaluation_time_never_hold_back_the_ones_stored_after_them(store: Store) -> None:
+    # The demo's Sunday: one platform's export ends on Monday morning, the next platform's file is stored after
+    # it. Evaluating as of Sunday must see the second file's samples too (they were once left "never received").
     add(
         store,
-        sample("vm-1", H0, 5.0),
-        sample("vm-1", H0 + 5 * HOUR, 7.0),
-        sample("vm-1", H0 + 10 * MIN5, 9.0),
+        sample("jwy-1", H0, 5.0),
+        sample("jwy-1", H0 + 5 * HOUR, 7.0),  # after the evaluation time
+        sample("xyd-1", H0, 9.0),
     )
-    assert rollup(store, H0 + HOUR) == 1
+    assert rollup(store, H0 + HOUR) == 3
     with store.session() as session:
-        assert watermark(session) == 1  # stops below the sample that waits for its hour (id 2)
-    # Each stored hour holds exactly the samples up to the watermark: id 3 is for the next run.
-    assert hourly(store)[("vm-1", H0)].samples == 1
-    assert rollup(store, H0 + 6 * HOUR) == 2  # the hour that waited, and H0 with its late sample
+        assert watermark(session) == 3
     rows = hourly(store)
-    assert rows[("vm-1", H0 + 5 * HOUR)].cpu_mean == 7.0
-    assert (rows[("vm-1", H0)].samples, rows[("vm-1", H0)].cpu_mean) == (2, 7.0)
+    assert rows[("xyd-1", H0)].cpu_mean == 9.0
+    assert rows[("jwy-1", H0 + 5 * HOUR)].cpu_mean == 7.0  # stored; no check as of H0 + 1 h reads that hour
+    add(store, sample("jwy-1", H0 + 10 * MIN5, 11.0))
+    assert rollup(store, H0 + 6 * HOUR) == 1  # H0 of jwy-1 with its late sample, recomputed from raw
+    assert (hourly(store)[("jwy-1", H0)].samples, hourly(store)[("jwy-1", H0)].cpu_mean) == (2, 8.0)
 
 
 def test_samples_dated_beyond_the_clock_are_passed_over(store: Store) -> None:

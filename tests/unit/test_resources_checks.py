@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from pydantic import ValidationError
-from sqlalchemy import delete, insert
+from sqlalchemy import delete, insert, select
 
 from ops_watch import plugins  # noqa: E402
 from ops_watch.areas.money import pricing
@@ -33,17 +33,20 @@ from ops_watch.areas.resources.checks import (
     recommend_vcpu,
     stale_resource,
 )
+from ops_watch.areas.resources.sampling import parse_interval
 from ops_watch.config import ConfigError
 from ops_watch.core.contract import parse_contract
 from ops_watch.findings import engine
 from ops_watch.findings.registry import CheckContext, FindingDraft, Params
 from ops_watch.findings.rules import RuleSet, parse_rules
 from ops_watch.store import Store
-from ops_watch.store.schema import InventoryResource, UtilizationHourly
+from ops_watch.store.schema import Finding, InventoryResource, UtilizationHourly
 
 ZONE = ZoneInfo("Asia/Shanghai")
-AT = datetime(2026, 11, 16, 9, 20, tzinfo=ZONE)  # window: the 336 whole hours before 09:00
-END = datetime(2026, 11, 16, 1, tzinfo=UTC)
+# Judged: each complete site day of November up to the 15th; the last day's window is the 336 hours before
+# Monday 00:00 (site time), the hours HOURS fills.
+AT = datetime(2026, 11, 16, 0, 20, tzinfo=ZONE)
+END = datetime(2026, 11, 15, 16, tzinfo=UTC)
 HOURS = [END - timedelta(hours=k) for k in range(336, 0, -1)]
 JWY, XYD = "警务云", "新一代公安信息网云平台"
 CONTRACT_TOML = """
@@ -97,6 +100,7 @@ def resource(
     unit: str = "刑侦支队",
     allocated_from: date | None = date(2025, 1, 1),
     allocated_to: date | None = None,
+    sample_interval: str | None = None,
 ) -> None:
     with store.session() as s:
         s.add(
@@ -112,6 +116,7 @@ def resource(
                 address="",
                 allocated_from=allocated_from,
                 allocated_to=allocated_to,
+                sample_interval_s=parse_interval(sample_interval) if sample_interval else None,
                 updated_at=END,
             )
         )
@@ -126,8 +131,10 @@ def hours(
     used: float | None = None,
     p95: Callable[[datetime], float | None] | None = None,
     when: Iterable[datetime] = HOURS,
+    samples: int = 12,
 ) -> None:
-    """Hourly roll-ups of `rid`: cpu is a figure or a function of the hour (UTC start)."""
+    """Hourly roll-ups of `rid` (`samples` raw samples each: 12 is every 5 minutes): cpu is a figure or a
+    function of the hour (UTC start)."""
     rows = []
     for h in when:
         value = cpu(h) if callable(cpu) else cpu
@@ -135,7 +142,7 @@ def hours(
             {
                 "resource_id": rid,
                 "hour": h,
-                "samples": 12,
+                "samples": samples,
                 "cpu_mean": value,
                 "cpu_max": None if value is None else min(100.0, value * 1.5),
                 "cpu_p95": (p95(h) if p95 else value) if value is not None else None,
@@ -182,7 +189,11 @@ def test_an_idle_vm_is_reclaimable_whole_at_unit_prices(store: Store) -> None:
     )
     assert (e["window_days"], e["coverage"], e["cpu_p95_pct"], e["busiest_hour_pct"]) == (14.0, 1.0, 1.5, 1.5)
     assert e["busy_days"] == [] and e["platform"] == JWY and e["type"] == "vm"
-    assert d.period_start is None and d.period_end is None  # one finding per idle spell, whatever the date
+    # One finding per idle spell: its period starts with the first day judged idle (the first whose 14-day
+    # window holds 80 % of the samples expected), and it is still going on.
+    assert (d.period_start, d.period_end, d.ended) == (datetime(2026, 11, 13, tzinfo=ZONE), None, False)
+    assert (e["first_day"], e["last_day"], e["ongoing"]) == ("2026-11-13", "2026-11-15", True)
+    assert (e["sample_interval"], e["sample_interval_source"]) == ("5m", "inferred")
     assert "可回收 8 vCPU、16 GB 内存" in d.summary and "每月 960.00 元" in d.summary
 
 
@@ -473,7 +484,9 @@ def test_silent_resources_are_stale_new_and_reclaimed_ones_are_not(store: Store)
     # If it is gone, all of it comes back: 4 × 80 + 16 × 20 + 300 × 0.6 = 820; to be verified first.
     assert (e["reclaim_vcpu"], e["reclaim_memory_gb"], e["reclaim_storage_gb"]) == (4, 16.0, 300.0)
     assert (e["monthly_cost"], e["action"]) == (820.0, "verify")
-    assert "请核实" in found["vm-quiet"].summary and "2026-11-12" in found["vm-quiet"].summary
+    assert "请核实" in found["vm-quiet"].summary and "最后一次 2026-11-11 20:00" in found["vm-quiet"].summary
+    # The silence is the finding's period: it began when the samples stopped.
+    assert found["vm-quiet"].period_start == END - timedelta(hours=100) and not found["vm-quiet"].ended
     assert (
         "从未收到利用率数据" in found["vm-never"].summary
         and found["vm-never"].evidence["last_sample"] is None
@@ -578,3 +591,92 @@ def test_usage_summary_per_platform_and_tenant_unit(store: Store) -> None:
     assert (total["used_memory_gb"], total["memory_pct"]) == (14.0, 35.0)
     assert (total["used_storage_gb"], total["storage_pct"]) == (200.0, 50.0)
     assert (by[(JWY, "u2")]["measured"], by[(JWY, "u2")]["cpu_pct"]) == (1, 20.0)
+
+
+# --- sampling: each resource at its own interval ----------------------------------------------------------
+
+
+def every(step: int, offset: int = 0) -> list[datetime]:
+    """The hours of the window at which a source sampling every `step` hours took its samples."""
+    return [h for h in HOURS if (local_hour(h) - offset) % step == 0]
+
+
+def test_a_volume_sampled_every_6_hours_is_judged_at_that_interval(store: Store) -> None:
+    # 4 samples a day, all there: counted in hours it would look 5/6 missing and never be judged.
+    resource(store, "vol-6h", type="volume", vcpu=0, memory_gb=0, storage_gb=2000)
+    hours(store, "vol-6h", None, used=125.0, when=every(6, offset=2), samples=1)
+    found = run(store, idle_storage, IdleStorageParams())
+    e = found["vol-6h"].evidence
+    assert (e["sample_interval"], e["sample_interval_source"], e["coverage"]) == ("6h", "inferred", 1.0)
+    assert (e["samples_present"], e["samples_expected"], e["reclaim_storage_gb"]) == (56, 56.0, 1830.0)
+    assert "采样间隔 6h（按样本推断）" in found["vol-6h"].summary
+    # A few missing samples do not move the inferred interval: 7 of 56 missing is 87.5 %.
+    with store.session() as s:
+        s.execute(delete(UtilizationHourly).where(UtilizationHourly.hour.in_(every(6, offset=2)[::9])))
+    e = run(store, idle_storage, IdleStorageParams())["vol-6h"].evidence
+    assert (e["sample_interval"], e["samples_present"], e["coverage"]) == ("6h", 49, 0.875)
+
+
+def test_a_stated_interval_counts_what_is_missing(store: Store) -> None:
+    # The inventory says every 6 h; the console delivered one sample in 12 h: half missing, not judged.
+    resource(store, "vol-stated", type="volume", vcpu=0, memory_gb=0, storage_gb=2000, sample_interval="6h")
+    resource(store, "vol-12h", type="volume", vcpu=0, memory_gb=0, storage_gb=2000)
+    for rid in ("vol-stated", "vol-12h"):
+        hours(store, rid, None, used=125.0, when=every(12), samples=1)
+    found = run(store, idle_storage, IdleStorageParams())
+    assert set(found) == {"vol-12h"}  # inferred: 12 h, all present
+    assert found["vol-12h"].evidence["sample_interval"] == "12h"
+    assert (
+        run(store, idle_storage, IdleStorageParams(min_coverage=0.5))["vol-stated"].evidence[
+            "sample_interval_source"
+        ]
+        == "stated"
+    )
+
+
+def test_a_vm_sampled_once_a_day_is_judged_and_an_hourly_one_with_gaps_is_not(store: Store) -> None:
+    resource(store, "vm-daily")
+    resource(store, "vm-gappy")
+    hours(store, "vm-daily", 1.0, when=every(24, offset=10), samples=1)
+    # Hourly on 10 of the 14 days: still hourly (the median day), 71 % of its samples: unmeasured.
+    hours(
+        store, "vm-gappy", 1.0, when=[h for h in HOURS if h.astimezone(ZONE).day % 7 not in (1, 2)], samples=1
+    )
+    found = run(store, idle_cpu, IdleCpuParams())
+    assert set(found) == {"vm-daily"}
+    e = found["vm-daily"].evidence
+    assert (e["sample_interval"], e["samples_present"], e["coverage"]) == ("1d", 14, 1.0)
+
+
+# --- episodes: the month judged once says what the month replayed day by day said ------------------------
+
+
+def test_a_spell_that_ended_is_judged_once_as_it_was_replayed(store: Store, tmp_path: Any) -> None:
+    """Idle for the first two weeks of November, busy after: judged on 1 December it is still a finding
+    about its period (resolved: it is over), the same one the replay opened on the 1st and closed on the 15th."""
+    start = datetime(2026, 10, 19, tzinfo=ZONE).astimezone(UTC)
+    busy_from = datetime(2026, 11, 15, tzinfo=ZONE).astimezone(UTC)
+    month = [
+        start + timedelta(hours=k)
+        for k in range(int((END + timedelta(days=16) - start) / timedelta(hours=1)))
+    ]
+    resource(store, "vm-spell")
+    hours(store, "vm-spell", lambda h: 1.0 if h < busy_from else 60.0, when=month)
+    rules = ruleset()
+    once_at = datetime(2026, 12, 1, 23, 59, 59, 999999, tzinfo=ZONE)
+    replayed = engine.replay(store, rules, date(2026, 11, 2), date(2026, 12, 1), zone=ZONE)
+    assert replayed[-1].at == once_at
+    with store.session() as s:
+        replay_found = {(f.rule_id, f.subject, f.period_start, f.status) for f in s.scalars(select(Finding))}
+        s.execute(delete(Finding))
+    engine.evaluate(store, rules, once_at, zone=ZONE)
+    with store.session() as s:
+        once_found = {(f.rule_id, f.subject, f.period_start, f.status) for f in s.scalars(select(Finding))}
+        spell = s.scalars(select(Finding).where(Finding.rule_id == "idle-cpu")).one()
+        assert (spell.evidence["first_day"], spell.evidence["last_day"]) == ("2026-11-01", "2026-11-14")
+        assert spell.evidence["ongoing"] is False and "已结束" in spell.summary
+    assert (
+        once_found
+        == replay_found
+        == {("idle-cpu", "vm-spell", datetime(2026, 11, 1, tzinfo=ZONE).astimezone(UTC), "resolved")}
+    )

@@ -1,9 +1,19 @@
 """Resource checks (R1, R2): idle and oversized CPU, idle storage, low platform utilization, silent resources.
 
-Every check reads the hourly roll-ups (`utilization_hourly`, see ops_watch/areas/resources/utilization.py) of the resources
-the inventory says are allocated on the day of ctx.at, over a look-back window of whole hours ending at
-ctx.at. A resource is judged only with enough data: `min_coverage` of the window's hours sampled. One
-with too little data is not idle, it is unmeasured; `stale_resource` names those that went silent.
+The windowed checks (idle_cpu, oversized_cpu, idle_storage, platform_utilization) judge each complete site
+day of their scope (ops_watch/areas/resources/daily.py): the verdict of day d is over the `lookback` whole days
+ending with d, read from the hourly roll-ups (`utilization_hourly`, see utilization.py) summed per site day.
+The scope is the calendar month of the last complete day; consecutive days with the same verdict are one
+episode, one finding whose period starts with the episode's first day (period_end None: the evidence says how
+far it went and whether it is `ongoing`). An episode that ended (idle for two weeks, then busy) stays a finding
+about its period, so the month judged once gives the findings the month replayed day by day gives; the reclaim
+list only lists the ongoing ones. A resource is judged on a day only if the inventory says it was allocated
+that day and its inventory row had arrived by the check's time (`ctx.arrived`).
+
+Every windowed statistic follows the resource's own sampling interval (sampling.py): stated by the inventory
+(采样间隔) or inferred from its samples. A resource is judged only with enough data: `min_coverage` of the samples
+expected at that interval over the window. One with too little data is not idle, it is unmeasured;
+`stale_resource` names those that went silent. The evidence says which interval was used and how it was known.
 
 How the thresholds were chosen (docs/resources.md has the long version):
 - Azure Advisor recommends shutting a VM down when its P95 CPU stayed under 3 % for 7 days.
@@ -14,51 +24,47 @@ the hourly CPU p95 at or below 3 % (Azure's figure, applied to an upper estimate
 whose busiest hour averaged over 10 % (AWS's figure, applied to every day as a ceiling instead of to 4 days
 as an average). The second condition is what keeps a VM running a nightly batch in use: two busy hours a
 day are under 5 % of the hours and would pass a p95 test alone. Google's absolute 0.03 vCPU is stricter
-than the operating system's own background load on a large VM, so a percentage is used.
+than the operating system's own background load on a large VM, so a percentage is used. The p95 tests are
+exact counts: the nearest-rank p95 is at or below a line when at most `above_allowed(n)` values exceed it.
 
 Every finding's evidence carries resource_id, platform, tenant_unit, type, window_days, coverage, the
-figures that decided it, reclaim_vcpu, reclaim_memory_gb, reclaim_storage_gb, recommended_vcpu,
-monthly_cost (CNY at the contract's prices, None without prices), currency, cost_basis and action: the
-reclaim list (`ops-watch resources idle`) and the weekly report read them. Fingerprints carry no period:
-a resource stays one finding while it stays idle, and it resolves when it is used again.
+sampling it judged by (sample_interval, sample_interval_source, samples_present, samples_expected), the
+figures that decided it, first_day, last_day, ongoing, reclaim_vcpu, reclaim_memory_gb, reclaim_storage_gb,
+recommended_vcpu, monthly_cost (CNY at the contract's prices, None without prices), currency, cost_basis and
+action: the reclaim list (`ops-watch resources idle`) and the weekly report read them.
 """
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 from sqlalchemy import case, func, select
 
 from ops_watch.areas.money import pricing
+from ops_watch.areas.resources.daily import DAY, Scope, counts_of, day_sums, runs, scope_of
+from ops_watch.areas.resources.sampling import Sampling, interval_text, sampling_of
 from ops_watch.areas.resources.utilization import (
     HOUR,
-    CpuFigures,
     Resource,
     Window,
     above_allowed,
-    allocated_resources,
-    coverage,
-    figures_of,
+    hour_number,
     hour_start,
     hourly_rows,
     last_sample_hours,
-    local_days,
-    lookback_window,
-    resource_subquery,
-    sampled_since,
-    usage_summary,
+    resources_between,
     window_p95,
 )
 from ops_watch.config import Duration
-from ops_watch.core.timeutil import format_local
+from ops_watch.core.timeutil import format_local, from_store
 from ops_watch.findings.registry import CheckContext, FindingDraft, Params, check
-from ops_watch.store.schema import UtilizationHourly
+from ops_watch.store.schema import InventoryResource, UtilizationHourly
 
 _H = UtilizationHourly.__table__.c
 ComputeType = Literal["vm", "host"]
@@ -71,7 +77,8 @@ DEFAULT_SIZES = (1, 2, 4, 8, 12, 16, 24, 32, 48, 64, 96, 128)
 
 class WindowParams(Params):
     lookback: Duration = timedelta(days=14)
-    # Sampled hours ÷ window hours needed before a resource is judged (below: unmeasured, not idle).
+    # Samples present ÷ samples expected at the resource's own interval, needed before a resource is judged
+    # (below: unmeasured, not idle).
     min_coverage: float = Field(default=0.8, gt=0, le=1)
 
     @field_validator("lookback")
@@ -82,105 +89,152 @@ class WindowParams(Params):
         return v
 
 
-def _day(ctx: CheckContext) -> date:
-    return ctx.at.astimezone(ctx.zone).date()
-
-
-def _aggregate(
-    ctx: CheckContext, win: Window, types: Sequence[str], *columns: Any
-) -> dict[str, tuple[Any, ...]]:
-    """One aggregate row per allocated resource of `types`, over the window's roll-ups (driven by the inventory)."""
-    stmt = (
-        select(_H.resource_id, *columns)
-        .where(
-            _H.resource_id.in_(resource_subquery(_day(ctx), types)),
-            _H.hour >= win.start,
-            _H.hour < win.end,
-        )
-        .group_by(_H.resource_id)
+def _judged(
+    ctx: CheckContext, params: WindowParams, types: Sequence[str]
+) -> tuple[Scope, dict[str, Resource]]:
+    """The scope of this evaluation (set as ctx.scope_start) and the resources allocated on one of its days
+    whose inventory had arrived by ctx.at."""
+    scope = scope_of(ctx.at, ctx.zone, params.lookback)
+    ctx.scope_start = scope.start
+    resources = resources_between(
+        ctx.session, scope.days[0], scope.days[-1], types, ctx.arrived(InventoryResource)
     )
-    return {row[0]: tuple(row[1:]) for row in ctx.session.execute(stmt).all()}
+    return scope, resources
 
 
-@dataclass
-class CpuProfile:
-    """A resource's CPU over the window, and its busy days when they were looked for."""
+@dataclass(frozen=True)
+class Verdict:
+    """One day judged: the span's days [lo, hi) its window covers (offsets from the span's first day)."""
 
-    figures: CpuFigures
-    # Site dates whose busiest hour was over the line; None when not looked for (no busy day allowed:
-    # then the window's busiest hour alone decides).
-    busy_days: list[str] | None = None
+    day: date
+    lo: int
+    hi: int
+    window: Window
 
     @property
-    def p95(self) -> float:
-        return self.figures.p95
+    def seconds(self) -> float:
+        return (self.window.end - self.window.start).total_seconds()
 
 
-def cpu_profile(
-    rows: Sequence[tuple[Any, ...]], day_of: dict[int, date], busy_hour_pct: float
-) -> CpuProfile | None:
-    """rows: (hour number, cpu_mean, cpu_p95, cpu_max) by hour; day_of: hour number -> site date."""
-    figures = figures_of(rows)
-    if figures is None:
-        return None
-    by_day: dict[date, float] = defaultdict(float)
-    for hour, mean, _p95, _max in rows:
-        if mean is not None:
-            d = day_of[hour]
-            if mean > by_day[d]:
-                by_day[d] = mean
-    return CpuProfile(figures, sorted(d.isoformat() for d, peak in by_day.items() if peak > busy_hour_pct))
+def _grid(scope: Scope) -> list[Verdict]:
+    """The verdict days of the scope with their windows."""
+    first = scope.span_days[0]
+    out = []
+    for day in scope.days:
+        hi = (day - first).days + 1
+        out.append(Verdict(day, max(0, hi - scope.window_days), hi, scope.window(day)))
+    return out
 
 
-CPU_STATS = (
-    func.count(_H.cpu_p95),
-    func.avg(_H.cpu_mean),
-    func.max(_H.cpu_max),
-    func.max(_H.cpu_mean),
-)  # n, mean, max, busiest hour: the figures of a profile that an aggregate gives
+class Days:
+    """A resource's roll-ups summed per site day (the columns a check asked for) over the scope's span, and its
+    sampling. Sums over a verdict's days come from running totals, so each verdict costs a subtraction."""
+
+    def __init__(self, per_day: dict[date, tuple[Any, ...]], sampling: Sampling, span: Sequence[date]):
+        self.per_day = per_day
+        self.sampling = sampling
+        self.span = span
+        self._runs: dict[Any, list[float]] = {}
+
+    def run(self, index: int) -> list[float]:
+        """Running totals of column `index` over the span (run[k]: the sum over the first k days)."""
+        run = self._runs.get(index)
+        if run is None:
+            run = [0.0]
+            for day in self.span:
+                v = self.per_day.get(day)
+                run.append(run[-1] + ((v[index] or 0) if v is not None else 0))
+            self._runs[index] = run
+        return run
+
+    def count_run(self, key: str, test: Callable[[tuple[Any, ...]], bool]) -> list[float]:
+        """Running counts of the span's days whose values pass `test` (kept under `key`)."""
+        run = self._runs.get(key)
+        if run is None:
+            run = [0.0]
+            for day in self.span:
+                v = self.per_day.get(day)
+                run.append(run[-1] + (1 if v is not None and test(v) else 0))
+            self._runs[key] = run
+        return run
+
+    def total(self, v: Verdict, index: int) -> Any:
+        run = self.run(index)
+        return run[v.hi] - run[v.lo]
+
+    def days(self, v: Verdict) -> Sequence[date]:
+        return self.span[v.lo : v.hi]
+
+    def top(self, v: Verdict, index: int) -> Any:
+        values = [self.per_day[d][index] for d in self.days(v) if d in self.per_day]
+        values = [x for x in values if x is not None]
+        return max(values) if values else None
+
+    def coverage(self, v: Verdict) -> float:
+        """Columns 0 and 1 are the hours and samples of the metric judged (daily.counts_of)."""
+        return self.sampling.coverage(v.seconds, self.total(v, 0), self.total(v, 1))
+
+    def sampling_evidence(self, v: Verdict) -> dict[str, Any]:
+        return self.sampling.evidence(v.seconds, self.total(v, 0), self.total(v, 1))
 
 
-def cpu_profiles(
+def _days_of(
+    ctx: CheckContext, scope: Scope, resources: dict[str, Resource], columns: Sequence[Any]
+) -> dict[str, Days]:
+    """Per resource: `columns` summed per site day (the first two: daily.counts_of the metric judged), and
+    its sampling: the inventory's stated interval, else inferred from those daily counts."""
+    out = {}
+    span = scope.span_days
+    for rid, per_day in day_sums(ctx.session, scope, resources, columns).items():
+        cadence = sampling_of(resources[rid].sample_interval_s, ((v[0], v[1]) for v in per_day.values()))
+        out[rid] = Days(per_day, cadence, span)
+    return out
+
+
+@dataclass(frozen=True)
+class Episode:
+    """Consecutive verdict days of one resource (or platform): one finding."""
+
+    subject: str
+    days: list[date]
+    ongoing: bool  # it reaches the scope's last day
+
+    @property
+    def last(self) -> date:
+        return self.days[-1]
+
+
+def episodes(scope: Scope, verdicts: dict[str, list[date]]) -> Iterator[Episode]:
+    """The runs of verdict days of each subject, by subject."""
+    for subject in sorted(verdicts):
+        for days in runs(verdicts[subject]):
+            yield Episode(subject, days, days[-1] == scope.days[-1])
+
+
+def _draft(
     ctx: CheckContext,
-    win: Window,
-    stats: dict[str, tuple[Any, ...]],
-    busy_hour_pct: float,
-    need_days: bool,
-) -> dict[str, CpuProfile]:
-    """Profiles of the resources in `stats` (rid -> CPU_STATS values). Without need_days the aggregate's
-    figures plus one p95 query a resource do; busy days (a rule allowing some) need every hour read."""
-    if need_days:
-        day_of = local_days(win, ctx.zone)
-        profiles = {}
-        for rid, rows in _cpu_rows(ctx, win, list(stats)).items():
-            profile = cpu_profile(rows, day_of, busy_hour_pct)
-            if profile is not None:
-                profiles[rid] = profile
-        return profiles
-    p95 = window_p95(ctx.session, win, {rid: s[0] for rid, s in stats.items()})
-    return {
-        rid: CpuProfile(
-            CpuFigures(
-                hours=n,
-                p95=p95[rid],
-                mean=mean,
-                max_pct=top if top is not None else busiest,
-                busiest_hour_pct=busiest,
-            )
-        )
-        for rid, (n, mean, top, busiest) in stats.items()
-        if n and rid in p95
-    }
-
-
-def is_idle(profile: CpuProfile, max_p95_pct: float, busy_hour_pct: float, max_busy_days: int) -> bool:
-    """The p95 within the line, and no more busy days than allowed (a day whose busiest hour was over
-    busy_hour_pct: a nightly batch)."""
-    if profile.p95 > max_p95_pct:
-        return False
-    if profile.busy_days is None:
-        return profile.figures.busiest_hour_pct <= busy_hour_pct  # not one busy day
-    return len(profile.busy_days) <= max_busy_days
+    scope: Scope,
+    episode: Episode,
+    summary_zh: str,
+    summary_en: str,
+    evidence: dict[str, Any],
+) -> FindingDraft:
+    """A finding about one episode: its period starts with its first verdict day."""
+    first, last = episode.days[0], episode.last
+    evidence.update(first_day=first.isoformat(), last_day=last.isoformat(), ongoing=episode.ongoing)
+    if episode.ongoing:
+        when_zh = f"自 {first.isoformat()} 起（持续至今）" if first != last else ""
+        when_en = f" since {first.isoformat()} (still so)" if first != last else ""
+    else:
+        when_zh = f"{first.isoformat()} 至 {last.isoformat()} 期间（已结束）"
+        when_en = f" from {first.isoformat()} to {last.isoformat()} (over)"
+    return FindingDraft(
+        subject=episode.subject,
+        period_start=scope.day_start(first),
+        ended=not episode.ongoing,
+        summary=ctx.t(when_zh + summary_zh, summary_en.replace(" — ", when_en + " — ", 1)),
+        evidence=evidence,
+    )
 
 
 def _subject_zh(r: Resource) -> str:
@@ -246,15 +300,52 @@ def _cost_text(ctx: CheckContext, cost: pricing.Cost) -> str:
     return pricing.cost_phrase(cost, ctx.language)
 
 
-def _cpu_rows(ctx: CheckContext, win: Window, ids: Sequence[str]) -> dict[str, list[tuple[Any, ...]]]:
-    return hourly_rows(ctx.session, win, ids, ("cpu_mean", "cpu_p95", "cpu_max"))
-
-
 def _r2(value: float) -> float:
     return round(value, 2)
 
 
-# --- idle_cpu --------------------------------------------------------------------------------------------
+def _cpu_columns(*extra: Any) -> list[Any]:
+    """Per day: hours and samples with CPU, mean-sum, mean-count, busiest hour, highest sample, then `extra`."""
+    return [
+        *counts_of(_H.cpu_p95),
+        func.sum(_H.cpu_mean),
+        func.count(_H.cpu_mean),
+        func.max(_H.cpu_mean),
+        func.max(_H.cpu_max),
+        *extra,
+    ]
+
+
+_CPU_MEAN_SUM, _CPU_MEAN_N, _BUSIEST, _CPU_MAX, _EXTRA = 2, 3, 4, 5, 6
+
+
+def _busy(busy_hour_pct: float) -> Callable[[tuple[Any, ...]], bool]:
+    """A site day whose busiest hour averaged over busy_hour_pct: a day in use."""
+    return lambda v: v[_BUSIEST] is not None and v[_BUSIEST] > busy_hour_pct
+
+
+def _busy_days(d: Days, v: Verdict, busy_hour_pct: float) -> list[str]:
+    test = _busy(busy_hour_pct)
+    return [day.isoformat() for day in d.days(v) if day in d.per_day and test(d.per_day[day])]
+
+
+def _cpu_figures(ctx: CheckContext, rid: str, d: Days, v: Verdict) -> dict[str, Any]:
+    """The CPU figures of a verdict's window, for the evidence: the exact nearest-rank p95 read once."""
+    n = d.total(v, 0)
+    p95 = window_p95(ctx.session, v.window, {rid: n}).get(rid, 0.0)
+    mean_n = d.total(v, _CPU_MEAN_N)
+    busiest = d.top(v, _BUSIEST) or 0.0
+    top = d.top(v, _CPU_MAX)
+    return {
+        "cpu_p95_pct": _r2(p95),
+        "cpu_mean_pct": _r2(d.total(v, _CPU_MEAN_SUM) / mean_n) if mean_n else 0.0,
+        "cpu_max_pct": _r2(top if top is not None else busiest),
+        "busiest_hour_pct": _r2(busiest),
+    }
+
+
+def _window_text(days: int) -> str:
+    return f"{days:g}"
 
 
 class IdleCpuParams(WindowParams):
@@ -288,44 +379,44 @@ types = ["vm", "host"]
 """,
 )
 def idle_cpu(ctx: CheckContext, params: IdleCpuParams) -> Iterator[FindingDraft]:
-    """A VM (or host) whose CPU stayed near zero all window: the p95 of its hourly CPU p95 at or below
-    max_p95_pct, and no day whose busiest hour averaged above busy_hour_pct (a nightly batch is use).
-    Reclaimable: all its vCPU and memory (its storage is judged by idle_storage)."""
-    win = lookback_window(ctx.at, params.lookback)
-    resources = {r.resource_id: r for r in allocated_resources(ctx.session, _day(ctx), params.types)}
-    stats = _aggregate(
-        ctx, win, params.types, *CPU_STATS, func.sum(case((_H.cpu_p95 > params.max_p95_pct, 1), else_=0))
+    """A VM (or host) whose CPU stayed near zero over the window: the p95 of its hourly CPU p95 at or below
+    max_p95_pct, and no more than max_busy_days days whose busiest hour averaged above busy_hour_pct (a nightly
+    batch is use). Judged each day of the scope; one finding per episode. Reclaimable: all its vCPU and memory
+    (its storage is judged by idle_storage)."""
+    scope, resources = _judged(ctx, params, params.types)
+    grid = _grid(scope)
+    data = _days_of(
+        ctx, scope, resources, _cpu_columns(func.sum(case((_H.cpu_p95 > params.max_p95_pct, 1), else_=0)))
     )
-    candidates = {
-        rid: values[:4]
-        for rid, values in stats.items()
-        if rid in resources
-        and coverage(win, values[0]) >= params.min_coverage
-        and (values[4] or 0) <= above_allowed(values[0])
-        and (params.max_busy_days > 0 or (values[3] is not None and values[3] <= params.busy_hour_pct))
-    }
-    # With no busy day allowed the counts above decide exactly (nearest rank); the figures are for the evidence.
-    profiles = cpu_profiles(ctx, win, candidates, params.busy_hour_pct, params.max_busy_days > 0)
-    for rid, profile in sorted(profiles.items()):
-        if not is_idle(profile, params.max_p95_pct, params.busy_hour_pct, params.max_busy_days):
-            continue
+    verdicts: dict[str, list[date]] = defaultdict(list)
+    for rid, d in data.items():
         r = resources[rid]
-        f = profile.figures
-        cov = coverage(win, f.hours)
+        hours, samples, above = d.run(0), d.run(1), d.run(_EXTRA)
+        busy = d.count_run("busy", _busy(params.busy_hour_pct))
+        for v in grid:
+            n = hours[v.hi] - hours[v.lo]
+            if (
+                n
+                and busy[v.hi] - busy[v.lo] <= params.max_busy_days
+                and above[v.hi] - above[v.lo] <= above_allowed(int(n))
+                and r.allocated_on(v.day)
+                and d.sampling.coverage(v.seconds, n, samples[v.hi] - samples[v.lo]) >= params.min_coverage
+            ):
+                verdicts[rid].append(v.day)
+    by_day = {v.day: v for v in grid}
+    for ep in episodes(scope, verdicts):
+        r, d, v = resources[ep.subject], data[ep.subject], by_day[ep.last]
+        f = _cpu_figures(ctx, ep.subject, d, v)
+        cov = d.coverage(v)
         evidence, cost = _evidence(
             ctx,
             r,
-            win,
+            v.window,
             cov,
             {
-                "cpu_p95_pct": _r2(f.p95),
-                "cpu_mean_pct": _r2(f.mean),
-                "cpu_max_pct": _r2(f.max_pct),
-                "busiest_hour_pct": _r2(f.busiest_hour_pct),
-                "busiest_hour": hour_start(f.busiest_hour).isoformat()
-                if f.busiest_hour is not None
-                else None,
-                "busy_days": profile.busy_days or [],
+                **f,
+                **d.sampling_evidence(v),
+                "busy_days": _busy_days(d, v, params.busy_hour_pct),
                 "max_p95_pct": params.max_p95_pct,
                 "busy_hour_pct": params.busy_hour_pct,
             },
@@ -333,22 +424,19 @@ def idle_cpu(ctx: CheckContext, params: IdleCpuParams) -> Iterator[FindingDraft]
             reclaim_vcpu=r.vcpu,
             reclaim_memory_gb=r.memory_gb,
         )
-        days = f"{win.days:g}"
-        busiest_at = (
-            f"（{format_local(hour_start(f.busiest_hour), ctx.zone)}）" if f.busiest_hour is not None else ""
-        )
+        n_days = _window_text(scope.window_days)
         amounts = _amounts(ctx, r.vcpu, r.memory_gb, 0)
-        yield FindingDraft(
-            subject=rid,
-            summary=ctx.t(
-                f"{_subject_zh(r)}近 {days} 天 CPU 闲置：小时 CPU P95 {f.p95:.1f}%，"
-                f"最忙一小时平均 {f.busiest_hour_pct:.1f}%{busiest_at}，数据覆盖 {cov:.0%}。"
-                f"可回收 {amounts}{_cost_text(ctx, cost)}。",
-                f"{_subject_en(r)} idle for {days} days: hourly CPU p95 {f.p95:.1f} %, busiest hour "
-                f"{f.busiest_hour_pct:.1f} %, coverage {cov:.0%}. "
-                f"Reclaimable: {amounts}{_cost_text(ctx, cost)}.",
-            ),
-            evidence=evidence,
+        yield _draft(
+            ctx,
+            scope,
+            ep,
+            f"{_subject_zh(r)}近 {n_days} 天 CPU 闲置：小时 CPU P95 {f['cpu_p95_pct']:.1f}%，"
+            f"最忙一小时平均 {f['busiest_hour_pct']:.1f}%，数据覆盖 {cov:.0%}（{d.sampling.text('zh')}）。"
+            f"可回收 {amounts}{_cost_text(ctx, cost)}。",
+            f"{_subject_en(r)} idle for {n_days} days — hourly CPU p95 {f['cpu_p95_pct']:.1f} %, busiest hour "
+            f"{f['busiest_hour_pct']:.1f} %, coverage {cov:.0%} ({d.sampling.text('en')}). "
+            f"Reclaimable: {amounts}{_cost_text(ctx, cost)}.",
+            evidence,
         )
 
 
@@ -387,6 +475,19 @@ def recommend_vcpu(vcpu: int, p95_pct: float, target_pct: float, sizes: Sequence
     return needed, min(recommended, vcpu)
 
 
+def _oversize_line(vcpu: int, params: OversizedCpuParams) -> float | None:
+    """The highest window p95 at which a VM of `vcpu` is oversized: the largest size leaving at least
+    min_reclaim_share and min_reclaim_vcpu of its vCPUs, times target_pct ÷ vcpu (None: no size does)."""
+    fits = [
+        s
+        for s in params.sizes
+        if s <= vcpu
+        and vcpu - s >= params.min_reclaim_vcpu
+        and vcpu - s >= vcpu * params.min_reclaim_share - 1e-9
+    ]
+    return max(fits) * params.target_pct / vcpu + 1e-9 if fits else None
+
+
 @check(
     "oversized_cpu",
     params=OversizedCpuParams,
@@ -408,54 +509,64 @@ sizes = [1, 2, 4, 8, 12, 16, 24, 32, 48, 64]
 def oversized_cpu(ctx: CheckContext, params: OversizedCpuParams) -> Iterator[FindingDraft]:
     """A VM in use whose peak need fits in far fewer vCPUs: needed = vCPU × p95 ÷ target_pct, rounded up to
     the next size; flagged when at least min_reclaim_share (and min_reclaim_vcpu) of the vCPUs can go.
-    A VM that is idle (by the idle_* params) is idle_cpu's, never reported here too."""
-    win = lookback_window(ctx.at, params.lookback)
-    resources = {r.resource_id: r for r in allocated_resources(ctx.session, _day(ctx), params.types)}
-    # Flagging needs recommended ≤ vCPU × (1 - share), so p95 ≤ target × (1 - share): count in SQL first.
-    # A VM whose p95 is within the idle line and whose busiest hour is too is idle for sure: idle_cpu's.
-    ceiling = params.target_pct * (1 - params.min_reclaim_share)
-    stats = _aggregate(
-        ctx,
-        win,
-        params.types,
-        *CPU_STATS,
-        func.sum(case((_H.cpu_p95 > ceiling, 1), else_=0)),
-        func.sum(case((_H.cpu_p95 > params.idle_max_p95_pct, 1), else_=0)),
-    )
-    candidates = {
-        rid: (n, mean, top, busiest)
-        for rid, (n, mean, top, busiest, above, above_idle) in stats.items()
-        if rid in resources
-        and resources[rid].vcpu > 0
-        and coverage(win, n) >= params.min_coverage
-        and (above or 0) <= above_allowed(n)
-        and not (
-            (above_idle or 0) <= above_allowed(n)
-            and busiest is not None
-            and busiest <= params.idle_busy_hour_pct
+    A VM that is idle (by the idle_* params) is idle_cpu's, never reported here too. Judged each day of the
+    scope; one finding per episode."""
+    scope, resources = _judged(ctx, params, params.types)
+    by_size: dict[int, dict[str, Resource]] = defaultdict(dict)
+    for rid, r in resources.items():
+        if r.vcpu > 0:
+            by_size[r.vcpu][rid] = r
+    grid = _grid(scope)
+    verdicts: dict[str, list[date]] = defaultdict(list)
+    data: dict[str, Days] = {}
+    for vcpu, group in sorted(by_size.items()):
+        line = _oversize_line(vcpu, params)
+        if line is None:
+            continue
+        group_data = _days_of(
+            ctx,
+            scope,
+            group,
+            _cpu_columns(
+                func.sum(case((_H.cpu_p95 > line, 1), else_=0)),
+                func.sum(case((_H.cpu_p95 > params.idle_max_p95_pct, 1), else_=0)),
+            ),
         )
-    }
-    profiles = cpu_profiles(ctx, win, candidates, params.idle_busy_hour_pct, params.idle_max_busy_days > 0)
-    for rid, profile in sorted(profiles.items()):
-        if is_idle(profile, params.idle_max_p95_pct, params.idle_busy_hour_pct, params.idle_max_busy_days):
-            continue
-        r = resources[rid]
-        f = profile.figures
-        needed, recommended = recommend_vcpu(r.vcpu, f.p95, params.target_pct, params.sizes)
+        data.update(group_data)
+        for rid, d in group_data.items():
+            r = group[rid]
+            hours, samples, above, above_idle = d.run(0), d.run(1), d.run(_EXTRA), d.run(_EXTRA + 1)
+            busy = d.count_run("busy", _busy(params.idle_busy_hour_pct))
+            for v in grid:
+                n = hours[v.hi] - hours[v.lo]
+                if not n or above[v.hi] - above[v.lo] > above_allowed(int(n)):
+                    continue
+                idle = (
+                    above_idle[v.hi] - above_idle[v.lo] <= above_allowed(int(n))
+                    and busy[v.hi] - busy[v.lo] <= params.idle_max_busy_days
+                )
+                if (
+                    not idle
+                    and r.allocated_on(v.day)
+                    and d.sampling.coverage(v.seconds, n, samples[v.hi] - samples[v.lo])
+                    >= params.min_coverage
+                ):
+                    verdicts[rid].append(v.day)
+    by_day = {v.day: v for v in grid}
+    for ep in episodes(scope, verdicts):
+        r, d, v = resources[ep.subject], data[ep.subject], by_day[ep.last]
+        f = _cpu_figures(ctx, ep.subject, d, v)
+        needed, recommended = recommend_vcpu(r.vcpu, f["cpu_p95_pct"], params.target_pct, params.sizes)
         reclaim = r.vcpu - recommended
-        if reclaim < params.min_reclaim_vcpu or reclaim < r.vcpu * params.min_reclaim_share - 1e-9:
-            continue
-        cov = coverage(win, f.hours)
+        cov = d.coverage(v)
         evidence, cost = _evidence(
             ctx,
             r,
-            win,
+            v.window,
             cov,
             {
-                "cpu_p95_pct": _r2(f.p95),
-                "cpu_mean_pct": _r2(f.mean),
-                "cpu_max_pct": _r2(f.max_pct),
-                "busiest_hour_pct": _r2(f.busiest_hour_pct),
+                **f,
+                **d.sampling_evidence(v),
                 "needed_vcpu": _r2(needed),
                 "target_pct": params.target_pct,
             },
@@ -463,19 +574,20 @@ def oversized_cpu(ctx: CheckContext, params: OversizedCpuParams) -> Iterator[Fin
             reclaim_vcpu=reclaim,
             recommended_vcpu=recommended,
         )
-        days = f"{win.days:g}"
+        n_days = _window_text(scope.window_days)
         headroom = 100 - params.target_pct
-        yield FindingDraft(
-            subject=rid,
-            summary=ctx.t(
-                f"{_subject_zh(r)}近 {days} 天 CPU 配置远大于需求：小时 CPU P95 {f.p95:.1f}%，"
-                f"留 {headroom:g}% 余量只需 {needed:.1f} 核，建议由 {r.vcpu} 核调整为 {recommended} 核，"
-                f"可回收 {reclaim} vCPU{_cost_text(ctx, cost)}。",
-                f"{_subject_en(r)} oversized over {days} days: hourly CPU p95 {f.p95:.1f} % needs "
-                f"{needed:.1f} vCPU with {headroom:g} % headroom; resize {r.vcpu} → {recommended} vCPU, "
-                f"reclaiming {reclaim} vCPU{_cost_text(ctx, cost)}.",
-            ),
-            evidence=evidence,
+        p95 = f["cpu_p95_pct"]
+        yield _draft(
+            ctx,
+            scope,
+            ep,
+            f"{_subject_zh(r)}近 {n_days} 天 CPU 配置远大于需求：小时 CPU P95 {p95:.1f}%，"
+            f"留 {headroom:g}% 余量只需 {needed:.1f} 核，建议由 {r.vcpu} 核调整为 {recommended} 核，"
+            f"可回收 {reclaim} vCPU{_cost_text(ctx, cost)}。",
+            f"{_subject_en(r)} oversized over {n_days} days — hourly CPU p95 {p95:.1f} % needs "
+            f"{needed:.1f} vCPU with {headroom:g} % headroom; resize {r.vcpu} → {recommended} vCPU, "
+            f"reclaiming {reclaim} vCPU{_cost_text(ctx, cost)}.",
+            evidence,
         )
 
 
@@ -517,64 +629,78 @@ min_reclaim_gb = 100
 """,
 )
 def idle_storage(ctx: CheckContext, params: IdleStorageParams) -> Iterator[FindingDraft]:
-    """Allocated storage mostly unused all window: the peak used at or below max_used_share of the allocation.
-    Reclaimable: the allocation minus the peak use with headroom (rounded up to step_gb)."""
-    win = lookback_window(ctx.at, params.lookback)
-    resources = {
-        r.resource_id: r
-        for r in allocated_resources(ctx.session, _day(ctx), params.types)
-        if r.storage_gb > 0
-    }
-    stats = _aggregate(
+    """Allocated storage mostly unused over the window: the peak used at or below max_used_share of the
+    allocation. Reclaimable: the allocation minus the peak use with headroom (rounded up to step_gb). Judged
+    each day of the scope; one finding per episode."""
+    scope, resources = _judged(ctx, params, params.types)
+    resources = {rid: r for rid, r in resources.items() if r.storage_gb > 0}
+    grid = _grid(scope)
+    data = _days_of(
         ctx,
-        win,
-        params.types,
-        func.count(_H.storage_used_gb),
-        func.max(_H.storage_used_gb),
-        func.avg(_H.storage_used_gb),
-        func.max(_H.storage_total_gb),
+        scope,
+        resources,
+        [
+            *counts_of(_H.storage_used_gb),
+            func.max(_H.storage_used_gb),
+            func.sum(_H.storage_used_gb),
+            func.max(_H.storage_total_gb),
+        ],
     )
-    for rid, (n, used_max, used_mean, seen_total) in sorted(stats.items()):
-        r = resources.get(rid)
-        if r is None or used_max is None:
-            continue
-        cov = coverage(win, n)
-        if cov < params.min_coverage or used_max > params.max_used_share * r.storage_gb:
-            continue
+    verdicts: dict[str, list[date]] = defaultdict(list)
+    for rid, d in data.items():
+        r = resources[rid]
+        line = params.max_used_share * r.storage_gb
+        # Days whose peak is over the line: a window holding one of them is not mostly unused.
+        over = d.count_run("over", lambda v, line=line: v[2] is not None and v[2] > line)
+        hours, samples = d.run(0), d.run(1)
+        for v in grid:
+            n = hours[v.hi] - hours[v.lo]
+            if not n or over[v.hi] - over[v.lo] or not r.allocated_on(v.day):
+                continue
+            if d.sampling.coverage(v.seconds, n, samples[v.hi] - samples[v.lo]) < params.min_coverage:
+                continue
+            reclaim = r.storage_gb - keep_gb(d.top(v, 2), params.headroom, params.step_gb)
+            if reclaim >= params.min_reclaim_gb and reclaim > 0:
+                verdicts[rid].append(v.day)
+    by_day = {v.day: v for v in grid}
+    for ep in episodes(scope, verdicts):
+        r, d, v = resources[ep.subject], data[ep.subject], by_day[ep.last]
+        used_max = d.top(v, 2)
         keep = keep_gb(used_max, params.headroom, params.step_gb)
         reclaim = r.storage_gb - keep
-        if reclaim < params.min_reclaim_gb or reclaim <= 0:
-            continue
         share = used_max / r.storage_gb
+        cov = d.coverage(v)
+        hours = d.total(v, 0)
         evidence, cost = _evidence(
             ctx,
             r,
-            win,
+            v.window,
             cov,
             {
                 "storage_used_max_gb": _r2(used_max),
-                "storage_used_mean_gb": _r2(used_mean),
+                "storage_used_mean_gb": _r2(d.total(v, 3) / hours) if hours else 0.0,
                 "storage_used_share": round(share, 4),
-                "storage_total_seen_gb": seen_total,
+                "storage_total_seen_gb": d.top(v, 4),
                 "keep_gb": keep,
                 "max_used_share": params.max_used_share,
                 "headroom": params.headroom,
+                **d.sampling_evidence(v),
             },
             action="shrink",
             reclaim_storage_gb=reclaim,
         )
-        days = f"{win.days:g}"
-        yield FindingDraft(
-            subject=rid,
-            summary=ctx.t(
-                f"{_subject_zh(r)}近 {days} 天存储大部分未用：分配 {r.storage_gb:g} GB，最多只用 "
-                f"{used_max:,.0f} GB（{share:.0%}）；留 {params.headroom:.0%} 余量保留 {keep:g} GB，"
-                f"可回收 {reclaim:g} GB 存储{_cost_text(ctx, cost)}。",
-                f"{_subject_en(r)} storage mostly unused over {days} days: {r.storage_gb:g} GB allocated, "
-                f"at most {used_max:,.0f} GB used ({share:.0%}); keeping {keep:g} GB with "
-                f"{params.headroom:.0%} headroom frees {reclaim:g} GB{_cost_text(ctx, cost)}.",
-            ),
-            evidence=evidence,
+        n_days = _window_text(scope.window_days)
+        yield _draft(
+            ctx,
+            scope,
+            ep,
+            f"{_subject_zh(r)}近 {n_days} 天存储大部分未用：分配 {r.storage_gb:g} GB，最多只用 "
+            f"{used_max:,.0f} GB（{share:.0%}，{d.sampling.text('zh')}）；留 {params.headroom:.0%} 余量保留 "
+            f"{keep:g} GB，可回收 {reclaim:g} GB 存储{_cost_text(ctx, cost)}。",
+            f"{_subject_en(r)} storage mostly unused over {n_days} days — {r.storage_gb:g} GB allocated, "
+            f"at most {used_max:,.0f} GB used ({share:.0%}, {d.sampling.text('en')}); keeping {keep:g} GB with "
+            f"{params.headroom:.0%} headroom frees {reclaim:g} GB{_cost_text(ctx, cost)}.",
+            evidence,
         )
 
 
@@ -605,6 +731,120 @@ _DIMENSIONS = (
 )
 
 
+_METRICS = (
+    # metric, its columns' first index (hours, samples, sum), capacity attribute
+    ("cpu", 0, "vcpu"),
+    ("mem", 3, "memory_gb"),
+    ("storage", 6, "storage_gb"),
+)
+
+
+def _platform_columns() -> list[Any]:
+    return [
+        *counts_of(_H.cpu_mean),
+        func.sum(_H.cpu_mean),
+        *counts_of(_H.mem_mean),
+        func.sum(_H.mem_mean),
+        *counts_of(_H.storage_used_gb),
+        func.sum(_H.storage_used_gb),
+    ]
+
+
+def _group(platform: str, tenant_unit: str | None) -> dict[str, Any]:
+    return {
+        "platform": platform,
+        "tenant_unit": tenant_unit,
+        "resources": 0,
+        "measured": 0,
+        "vcpu": 0,
+        "memory_gb": 0.0,
+        "storage_gb": 0.0,
+        "measured_vcpu": 0,
+        "measured_memory_gb": 0.0,
+        "measured_storage_gb": 0.0,
+        "used_vcpu_mean": 0.0,
+        "used_memory_gb": 0.0,
+        "used_storage_gb": 0.0,
+    }
+
+
+def _pct(used: float, allocated: float) -> float | None:
+    return round(100 * used / allocated, 1) if allocated else None
+
+
+@dataclass(frozen=True)
+class _Metric:
+    """One metric of a resource, ready for its verdicts: running totals of hours, samples and values."""
+
+    name: str
+    hours: list[float]
+    samples: list[float]
+    sums: list[float]
+    sampling: Sampling
+
+
+def _metrics(r: Resource, d: Days) -> list[_Metric]:
+    out = []
+    for metric, i, capacity in _METRICS:
+        if getattr(r, capacity):
+            cadence = sampling_of(r.sample_interval_s, ((v[i], v[i + 1]) for v in d.per_day.values()))
+            out.append(_Metric(metric, d.run(i), d.run(i + 1), d.run(i + 2), cadence))
+    return out
+
+
+def _usage_on(
+    v: Verdict, resources: dict[str, Resource], metrics: dict[str, list[_Metric]], min_coverage: float
+) -> dict[tuple[str, str | None], dict[str, Any]]:
+    """Allocated and used capacity per platform and per tenant unit over a verdict's window (the figures of
+    utilization.usage_summary, with each resource measured at its own interval)."""
+    groups: dict[tuple[str, str | None], dict[str, Any]] = {}
+    lo, hi = v.lo, v.hi
+    for rid, r in resources.items():
+        if not r.allocated_on(v.day):
+            continue
+        means: dict[str, float] = {}
+        for m in metrics.get(rid, ()):
+            hours = m.hours[hi] - m.hours[lo]
+            if hours and m.sampling.coverage(v.seconds, hours, m.samples[hi] - m.samples[lo]) >= min_coverage:
+                means[m.name] = (m.sums[hi] - m.sums[lo]) / hours
+        for key in ((r.platform, None), (r.platform, r.tenant_unit)):
+            g = groups.get(key)
+            if g is None:
+                g = groups[key] = _group(*key)
+            g["resources"] += 1
+            g["measured"] += int(bool(means))
+            g["vcpu"] += r.vcpu
+            g["memory_gb"] += r.memory_gb
+            g["storage_gb"] += r.storage_gb
+            if "cpu" in means:
+                g["measured_vcpu"] += r.vcpu
+                g["used_vcpu_mean"] += r.vcpu * means["cpu"] / 100
+            if "mem" in means:
+                g["measured_memory_gb"] += r.memory_gb
+                g["used_memory_gb"] += r.memory_gb * means["mem"] / 100
+            if "storage" in means:
+                g["measured_storage_gb"] += r.storage_gb
+                g["used_storage_gb"] += means["storage"]
+    for g in groups.values():
+        g["cpu_pct"] = _pct(g["used_vcpu_mean"], g["measured_vcpu"])
+        g["memory_pct"] = _pct(g["used_memory_gb"], g["measured_memory_gb"])
+        g["storage_pct"] = _pct(g["used_storage_gb"], g["measured_storage_gb"])
+        for key in ("used_vcpu_mean", "used_memory_gb", "used_storage_gb"):
+            g[key] = round(g[key], 2)
+    return groups
+
+
+def _below(row: dict[str, Any], params: PlatformUtilizationParams) -> list[tuple[float, float, str, str]]:
+    below = []
+    for target_key, figure, capacity, name_zh, name_en in _DIMENSIONS:
+        target = getattr(params, target_key)
+        if target is None or not row[capacity] or row[figure] is None:
+            continue
+        if row[figure] < target:
+            below.append((row[figure], target, name_zh, name_en))
+    return below
+
+
 @check(
     "platform_utilization",
     params=PlatformUtilizationParams,
@@ -624,31 +864,35 @@ min_memory_pct = 40.0
 )
 def platform_utilization(ctx: CheckContext, params: PlatformUtilizationParams) -> Iterator[FindingDraft]:
     """Used ÷ allocated per platform (or per tenant unit) below a target, over the resources measured well
-    enough (mean use over the window). The evidence values the capacity unused on average (allocated minus
-    mean use) of what is judged at the platform's prices; nothing is reclaimed by this finding itself: the
+    enough (mean use over the window, each resource at its own sampling interval). Judged each day of the
+    scope; one finding per episode. The evidence values the capacity unused on average (allocated minus mean
+    use) of what is judged at the platform's prices; nothing is reclaimed by this finding itself: the
     per-resource findings say what to reclaim."""
-    rows = usage_summary(
-        ctx.session, ctx.at, params.lookback, zone=ctx.zone, min_coverage=params.min_coverage, p95=False
-    )
-    win = lookback_window(ctx.at, params.lookback)
-    units: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for row in rows:
-        if row["tenant_unit"] is not None:
-            units[row["platform"]].append(row)
-    for row in rows:
-        if (row["tenant_unit"] is None) != (params.group_by == "platform"):
-            continue
-        if params.platforms and row["platform"] not in params.platforms:
-            continue
-        below = []
-        for target_key, figure, capacity, name_zh, name_en in _DIMENSIONS:
-            target = getattr(params, target_key)
-            if target is None or not row[capacity] or row[figure] is None:
+    scope, resources = _judged(ctx, params, ["vm", "host", "volume"])
+    data = _days_of(ctx, scope, resources, _platform_columns())
+    metrics = {rid: _metrics(resources[rid], d) for rid, d in data.items()}
+    verdicts: dict[str, list[date]] = defaultdict(list)
+    judged: dict[tuple[str, date], tuple[dict[str, Any], list[Any], list[dict[str, Any]]]] = {}
+    for v in _grid(scope):
+        day = v.day
+        groups = _usage_on(v, resources, metrics, params.min_coverage)
+        units: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for (plat, unit), g in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
+            if unit is not None:
+                units[plat].append(g)
+        for (plat, unit), row in groups.items():
+            if (unit is None) != (params.group_by == "platform"):
                 continue
-            if row[figure] < target:
-                below.append((row[figure], target, name_zh, name_en))
-        if not below:
-            continue
+            if params.platforms and plat not in params.platforms:
+                continue
+            below = _below(row, params)
+            if below:
+                subject = plat if unit is None else f"{plat} / {unit}"
+                verdicts[subject].append(day)
+                judged[(subject, day)] = (row, below, units[plat])
+    for ep in episodes(scope, verdicts):
+        row, below, unit_rows = judged[(ep.subject, ep.last)]
+        win = scope.window(ep.last)
         unused_vcpu = max(0.0, row["measured_vcpu"] - row["used_vcpu_mean"])
         unused_mem = max(0.0, row["measured_memory_gb"] - row["used_memory_gb"])
         unused_storage = max(0.0, row["measured_storage_gb"] - row["used_storage_gb"])
@@ -660,12 +904,8 @@ def platform_utilization(ctx: CheckContext, params: PlatformUtilizationParams) -
             unused_mem if params.min_memory_pct is not None else 0,
             unused_storage if params.min_storage_pct is not None else 0,
         )
-        subject = (
-            row["platform"] if row["tenant_unit"] is None else f"{row['platform']} / {row['tenant_unit']}"
-        )
         figures_zh = "、".join(f"{zh} {v:.1f}%（目标 ≥ {t:g}%）" for v, t, zh, _ in below)
         figures_en = ", ".join(f"{en} {v:.1f} % (target ≥ {t:g} %)" for v, t, _, en in below)
-        days = f"{win.days:g}"
         evidence: dict[str, Any] = {
             "resource_id": None,
             "platform": row["platform"],
@@ -710,7 +950,7 @@ def platform_utilization(ctx: CheckContext, params: PlatformUtilizationParams) -
                     "memory_pct": u["memory_pct"],
                     "storage_pct": u["storage_pct"],
                 }
-                for u in units[row["platform"]]
+                for u in unit_rows
             ]
         idle = _amounts(
             ctx,
@@ -718,15 +958,16 @@ def platform_utilization(ctx: CheckContext, params: PlatformUtilizationParams) -
             round(unused_mem) if params.min_memory_pct is not None else 0,
             round(unused_storage) if params.min_storage_pct is not None else 0,
         )
-        yield FindingDraft(
-            subject=subject,
-            summary=ctx.t(
-                f"{subject} 近 {days} 天资源利用率低于目标：{figures_zh}（已测 {row['measured']}/"
-                f"{row['resources']} 项资源）。未用容量约 {idle}{_cost_text(ctx, cost)}。",
-                f"{subject} utilization below target over {days} days: {figures_en} ({row['measured']} of "
-                f"{row['resources']} resources measured). Unused capacity about {idle}{_cost_text(ctx, cost)}.",
-            ),
-            evidence=evidence,
+        n_days = _window_text(scope.window_days)
+        yield _draft(
+            ctx,
+            scope,
+            ep,
+            f"{ep.subject} 近 {n_days} 天资源利用率低于目标：{figures_zh}（已测 {row['measured']}/"
+            f"{row['resources']} 项资源）。未用容量约 {idle}{_cost_text(ctx, cost)}。",
+            f"{ep.subject} utilization below target over {n_days} days — {figures_en} ({row['measured']} of "
+            f"{row['resources']} resources measured). Unused capacity about {idle}{_cost_text(ctx, cost)}.",
+            evidence,
         )
 
 
@@ -746,6 +987,78 @@ class StaleResourceParams(Params):
         return v
 
 
+@dataclass(frozen=True)
+class Silence:
+    """A stretch without samples: from `since` (the end of the last sampled hour, or when the resource was
+    first to report) to `until` (the next sampled hour; None: still silent)."""
+
+    since: datetime
+    until: datetime | None
+    last_sample: datetime | None  # None: it had never reported before
+
+
+def _platform_first_hours(ctx: CheckContext, platforms: set[str]) -> dict[str, datetime]:
+    """The first rolled-up hour of any resource of each platform: its monitoring began then, so none of its
+    resources is silent before it (a replay of the days before the first export judges nothing missing)."""
+    out = {}
+    for platform in sorted(platforms):
+        ids = select(InventoryResource.resource_id).where(InventoryResource.platform == platform)
+        first = ctx.session.scalar(
+            select(_H.hour).where(_H.resource_id.in_(ids), _H.hour < ctx.at).order_by(_H.hour).limit(1)
+        )
+        if first is not None:
+            out[platform] = from_store(first)
+    return out
+
+
+def _empty_run(present: Sequence[bool]) -> int:
+    """The longest run of days without a sample, not counting one at the start (see at_start)."""
+    longest = run = 0
+    seen = False
+    for p in present:
+        if p:
+            seen, run = True, 0
+        elif seen:
+            run += 1
+            longest = max(longest, run)
+    return longest
+
+
+def _first_due(r: Resource, first_hours: dict[str, datetime], current: Scope, scope: Scope) -> datetime:
+    """When a resource without an earlier sample was first due to report: the latest of its platform's first
+    sample, its inventory's arrival and its allocation date (none known: the scope's start)."""
+    starts = [first_hours.get(r.platform), r.arrived_at]
+    if r.allocated_from is not None:
+        starts.append(current.day_start(r.allocated_from))
+    return max((s for s in starts if s is not None), default=scope.start)
+
+
+def _silences(
+    hours: Sequence[int],
+    before: int | None,
+    start: datetime | None,
+    at: datetime,
+    silence: timedelta,
+    still: bool = True,
+) -> Iterator[Silence]:
+    """Silences of at least `silence` among sampled hour numbers (in order, all before `at`), the last
+    sampled hour `before` them (if any), and `start`: when the resource was first to report (without an
+    earlier sample). One going on at `at` is still going on (`still`), or ends there (the allocation did)."""
+    seen: datetime | None
+    last: datetime | None
+    if before is not None:
+        last = seen = hour_start(before) + HOUR
+    else:
+        last, seen = None, start
+    for h in hours:
+        at_hour = hour_start(h)
+        if seen is not None and at_hour - seen >= silence:
+            yield Silence(seen, at_hour, last)
+        last = seen = at_hour + HOUR
+    if seen is not None and at - seen >= silence:
+        yield Silence(seen, None if still else at, last)
+
+
 @check(
     "stale_resource",
     params=StaleResourceParams,
@@ -761,69 +1074,131 @@ max_silence = "3d"
 """,
 )
 def stale_resource(ctx: CheckContext, params: StaleResourceParams) -> Iterator[FindingDraft]:
-    """Allocated but no sample for max_silence: gone (reclaim it) or not monitored (measure it). A resource
-    allocated less than max_silence ago has time to report first. The reclaim figures are its whole
+    """Allocated but no sample for max_silence (or two of its sampling intervals, when longer): gone (reclaim
+    it) or not monitored (measure it). Each silence is one finding whose period starts when the samples stopped
+    (or, never sampled, when the resource was first to report: allocated, its inventory arrived and its
+    platform monitored); a silence that ended inside the scope (the month so far) is still reported, so the
+    month judged once says what the month replayed day by day said. The reclaim figures are its whole
     allocation, marked action = verify: a saving only once someone confirms it is gone."""
-    day = _day(ctx)
-    since = ctx.at - params.max_silence
-    resources = allocated_resources(ctx.session, day, params.types)
-    recent = sampled_since(ctx.session, day, since, ctx.at)
-    started_by = since.astimezone(ctx.zone).date()
-    silent = [
-        r
-        for r in resources
-        if r.resource_id not in recent and (r.allocated_from is None or r.allocated_from <= started_by)
-    ]
-    last = last_sample_hours(ctx.session, [r.resource_id for r in silent], ctx.at)
-    days_allowed = params.max_silence / timedelta(days=1)
-    for r in silent:
-        last_hour = last.get(r.resource_id)
-        last_seen = last_hour + HOUR if last_hour else None
-        silent_days = (ctx.at - last_seen) / timedelta(days=1) if last_seen else None
-        win = Window(since, ctx.at)
-        evidence, cost = _evidence(
-            ctx,
-            r,
-            win,
-            0.0,
-            {
-                "last_sample": last_seen.isoformat() if last_seen else None,
-                "silent_days": round(silent_days, 2) if silent_days is not None else None,
-                "max_silence_days": round(days_allowed, 2),
-            },
-            action="verify",
-            reclaim_vcpu=r.vcpu,
-            reclaim_memory_gb=r.memory_gb,
-            reclaim_storage_gb=r.storage_gb,
+    scope = scope_of(ctx.at, ctx.zone, DAY)
+    ctx.scope_start = scope.start
+    today = ctx.at.astimezone(ctx.zone).date()
+    resources = resources_between(
+        ctx.session, scope.days[0], today, params.types, ctx.arrived(InventoryResource)
+    )
+    # Daily counts up to at's own day: the sampled days, and the interval (stated, else inferred).
+    current = Scope((*scope.days, today), 1, ctx.zone)
+    counts = day_sums(ctx.session, current, resources, counts_of(_H.hour))
+    silence_of: dict[str, timedelta] = {}
+    cadence: dict[str, Sampling] = {}
+    # Only resources whose days could hold a silence are read hour by hour: a silence of S (two days or
+    # more) leaves ceil(S / 1 day) − 1 whole site days in a row without a sample, or runs on at the end, or
+    # began before the scope's first sampled day.
+    run_days = max(1, math.ceil(params.max_silence / DAY) - 1)
+    candidates, at_start = [], []
+    for rid, r in resources.items():
+        per_day = counts.get(rid, {})
+        cadence[rid] = sampling_of(r.sample_interval_s, per_day.values())
+        silence_of[rid] = max(params.max_silence, 2 * timedelta(seconds=cadence[rid].seconds))
+        present = [d in per_day for d in scope.days]
+        if params.max_silence < 2 * DAY or not present[-1] or _empty_run(present) >= run_days:
+            candidates.append(rid)
+        elif not present[0]:
+            at_start.append(rid)
+    first_hours = _platform_first_hours(ctx, {resources[rid].platform for rid in candidates + at_start})
+    before = last_sample_hours(ctx.session, candidates + at_start, scope.start)
+    for rid in at_start:  # silent from before its first sampled day of the scope: for long enough?
+        r = resources[rid]
+        first_day = next(d for d in scope.days if d in counts[rid])
+        prior = before.get(rid)
+        since = prior + HOUR if prior else _first_due(r, first_hours, current, scope)
+        if current.day_start(first_day) + DAY - since >= silence_of[rid]:
+            candidates.append(rid)
+    rows = hourly_rows(ctx.session, Window(scope.start, ctx.at), candidates, ())
+    for rid in candidates:
+        r = resources[rid]
+        start = _first_due(r, first_hours, current, scope)
+        # A silence counts while the resource is allocated: one that was reclaimed ends its silence there.
+        end = ctx.at
+        if r.allocated_to is not None:
+            end = min(end, current.day_start(r.allocated_to + DAY))
+        prior = before.get(rid)
+        hours = [row[0] for row in rows.get(rid, ()) if hour_start(row[0]) < end]
+        gaps = _silences(
+            hours, hour_number(prior) if prior else None, start, end, silence_of[rid], end == ctx.at
         )
-        amounts = _amounts(ctx, r.vcpu, r.memory_gb, r.storage_gb)
-        if last_seen is None:
-            what_zh, what_en = "从未收到利用率数据", "has never reported utilization"
-        else:
-            shown = format_local(last_seen, ctx.zone)
-            what_zh = f"已 {silent_days:.1f} 天没有利用率数据（最后一次 {shown}）"
-            what_en = f"has reported no utilization for {silent_days:.1f} days (last {shown})"
-        yield FindingDraft(
-            subject=r.resource_id,
-            summary=ctx.t(
-                f"{_subject_zh(r)}{what_zh}：可能已停用或未纳入监测，请核实。若确已停用，可回收 "
-                f"{amounts}{_cost_text(ctx, cost)}。",
-                f"{_subject_en(r)} {what_en}: it may be gone or unmonitored; please verify. If it is gone, "
-                f"{amounts} can be reclaimed{_cost_text(ctx, cost)}.",
-            ),
-            evidence=evidence,
+        for gap in gaps:
+            if gap.until is not None and gap.until <= scope.start:
+                continue  # over before this month: a past month's finding
+            yield _stale_draft(ctx, params, r, gap, silence_of[rid], cadence[rid])
+
+
+def _stale_draft(
+    ctx: CheckContext,
+    params: StaleResourceParams,
+    r: Resource,
+    gap: Silence,
+    silence: timedelta,
+    cadence: Sampling,
+) -> FindingDraft:
+    end = gap.until or ctx.at
+    silent_days = (end - gap.since) / DAY
+    win = Window(gap.since, end)
+    evidence, cost = _evidence(
+        ctx,
+        r,
+        win,
+        0.0,
+        {
+            "last_sample": gap.last_sample.isoformat() if gap.last_sample else None,
+            "silent_since": gap.since.isoformat(),
+            "silent_until": gap.until.isoformat() if gap.until else None,
+            "ongoing": gap.until is None,
+            "silent_days": round(silent_days, 2),
+            "max_silence_days": round(silence / DAY, 2),
+            "sample_interval": interval_text(cadence.seconds),
+            "sample_interval_source": cadence.how,
+        },
+        action="verify",
+        reclaim_vcpu=r.vcpu,
+        reclaim_memory_gb=r.memory_gb,
+        reclaim_storage_gb=r.storage_gb,
+    )
+    amounts = _amounts(ctx, r.vcpu, r.memory_gb, r.storage_gb)
+    if gap.last_sample is None:
+        since = format_local(gap.since, ctx.zone)
+        what_zh, what_en = (
+            f"从未收到利用率数据（自 {since} 起应有）",
+            f"has never reported utilization (due since {since})",
         )
+    else:
+        shown = format_local(gap.last_sample, ctx.zone)
+        what_zh = f"已 {silent_days:.1f} 天没有利用率数据（最后一次 {shown}）"
+        what_en = f"has reported no utilization for {silent_days:.1f} days (last {shown})"
+    if gap.until is not None:
+        back = format_local(gap.until, ctx.zone)
+        what_zh += f"，{back} 恢复上报"
+        what_en += f", reporting again from {back}"
+    return FindingDraft(
+        subject=r.resource_id,
+        period_start=gap.since,
+        ended=gap.until is not None,
+        summary=ctx.t(
+            f"{_subject_zh(r)}{what_zh}：可能已停用或未纳入监测，请核实。若确已停用，可回收 "
+            f"{amounts}{_cost_text(ctx, cost)}。",
+            f"{_subject_en(r)} {what_en}: it may be gone or unmonitored; please verify. If it is gone, "
+            f"{amounts} can be reclaimed{_cost_text(ctx, cost)}.",
+        ),
+        evidence=evidence,
+    )
 
 
 __all__ = [
-    "CpuProfile",
     "IdleCpuParams",
     "IdleStorageParams",
     "OversizedCpuParams",
     "PlatformUtilizationParams",
     "StaleResourceParams",
-    "cpu_profile",
-    "is_idle",
     "keep_gb",
     "recommend_vcpu",
 ]

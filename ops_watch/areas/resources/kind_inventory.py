@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from ops_watch.areas.resources.sampling import parse_interval
 from ops_watch.formats import KINDS, fields
 from ops_watch.formats.spec import CellError, Column, ParseContext, RecordKind
 from ops_watch.store.schema import InventoryResource
@@ -38,20 +39,90 @@ COLLECT_VIA = {
     "无": "none",
 }
 
+
+def sample_interval(value: Any, ctx: ParseContext) -> int:
+    """How often the resource's source samples it: '6h', '1d', '5分钟' -> seconds."""
+    written = fields.text(32)(value, ctx)
+    try:
+        return parse_interval(written)
+    except ValueError as exc:
+        raise CellError(
+            f"采样间隔 {written!r} 无法识别：请写 5m、1h、6h、1d（或 5分钟、6小时、1天）", str(exc)
+        ) from None
+
+
 COLUMNS = (
-    Column("resource_id", ("资源ID", "资源编号", "resource id"), fields.text(256), example="JWY-VM-0001"),
-    Column("platform", ("云平台", "平台"), fields.text(128), example="警务云"),
-    Column("tenant_unit", ("租户单位", "使用单位"), fields.text(256), example="刑侦支队"),
+    Column(
+        "resource_id",
+        (
+            "资源ID",
+            "资源编号",
+            "resource id",
+            "实例ID",
+            "实例编号",
+            "云主机ID",
+            "虚拟机ID",
+            "主机ID",
+            "资源标识",
+            "资产编号",
+            "设备编号",
+            "instance id",
+            "主机名",
+            "主机名称",
+            "hostname",
+        ),
+        fields.text(256),
+        example="JWY-VM-0001",
+    ),
+    Column(
+        "platform",
+        ("云平台", "平台", "所属平台", "所属云平台", "云平台名称", "平台名称", "cloud platform"),
+        fields.text(128),
+        example="警务云",
+    ),
+    Column(
+        "tenant_unit",
+        (
+            "租户单位",
+            "使用单位",
+            "租户",
+            "租户名称",
+            "所属单位",
+            "使用部门",
+            "所属部门",
+            "申请单位",
+            "用户单位",
+            "业务单位",
+            "tenant",
+            "tenant unit",
+        ),
+        fields.text(256),
+        example="刑侦支队",
+    ),
     Column(
         "type",
-        ("类型", "资源类型"),
+        ("类型", "资源类型", "资源类别", "资源种类", "设备类型", "resource type"),
         fields.choice(RESOURCE_TYPES),
         type_doc="vm | host | volume (虚拟机/云主机/云服务器, 物理机/宿主机/裸金属, 云硬盘/存储卷/块存储)",
         example="虚拟机",
     ),
     Column(
         "vcpu",
-        ("vCPU", "CPU核数", "vCPU(核)", "CPU(核)"),
+        (
+            "vCPU",
+            "CPU核数",
+            "vCPU(核)",
+            "CPU(核)",
+            "vCPU数",
+            "vCPU核数",
+            "CPU",
+            "CPU(个)",
+            "CPU数量",
+            "虚拟CPU",
+            "处理器核数",
+            "核数",
+            "cores",
+        ),
         fields.integer(0, suffixes=("核", "C", "vCPU")),
         default=0,
         type_doc="whole number ≥ 0 (empty = 0)",
@@ -59,7 +130,20 @@ COLUMNS = (
     ),
     Column(
         "memory_gb",
-        ("内存(GB)", "内存", "内存(G)", "memory", "memory(GB)"),
+        (
+            "内存(GB)",
+            "内存",
+            "内存(G)",
+            "memory",
+            "memory(GB)",
+            "内存大小(GB)",
+            "内存容量(GB)",
+            "内存(GiB)",
+            "内存大小",
+            "内存容量",
+            "RAM(GB)",
+            "RAM",
+        ),
         fields.number(0, suffixes=_GB),
         default=0.0,
         type_doc="number ≥ 0, GB (empty = 0)",
@@ -67,7 +151,26 @@ COLUMNS = (
     ),
     Column(
         "storage_gb",
-        ("存储(GB)", "存储", "存储(G)", "存储容量(GB)", "storage", "storage(GB)"),
+        (
+            "存储(GB)",
+            "存储",
+            "存储(G)",
+            "存储容量(GB)",
+            "storage",
+            "storage(GB)",
+            "存储空间(GB)",
+            "存储容量",
+            "磁盘(GB)",
+            "磁盘容量(GB)",
+            "磁盘大小(GB)",
+            "硬盘(GB)",
+            "硬盘容量(GB)",
+            "云硬盘(GB)",
+            "磁盘",
+            "硬盘",
+            "disk",
+            "disk(GB)",
+        ),
         fields.number(0, suffixes=_GB),
         default=0.0,
         type_doc="number ≥ 0, GB (empty = 0)",
@@ -75,14 +178,35 @@ COLUMNS = (
     ),
     Column(
         "backup_required",
-        ("需备份", "是否备份", "backup required", "backup"),
+        (
+            "需备份",
+            "是否备份",
+            "backup required",
+            "backup",
+            "是否需要备份",
+            "需要备份",
+            "是否纳入备份",
+            "备份要求",
+            "备份",
+        ),
         fields.boolean(),
         type_doc="是/否, yes/no, true/false, 1/0, Y/N",
         example="是",
     ),
     Column(
         "address",
-        ("地址", "SSH地址", "IP", "IP地址"),
+        (
+            "地址",
+            "SSH地址",
+            "IP",
+            "IP地址",
+            "管理IP",
+            "管理地址",
+            "内网IP",
+            "业务IP",
+            "主机地址",
+            "ip address",
+        ),
         fields.text(256),
         required=False,
         default="",
@@ -90,7 +214,7 @@ COLUMNS = (
     ),
     Column(
         "collect_via",
-        ("采集方式", "collect via", "source"),
+        ("采集方式", "collect via", "source", "监控方式", "采集来源"),
         fields.choice(COLLECT_VIA),
         required=False,
         default="",
@@ -100,7 +224,17 @@ COLUMNS = (
     ),
     Column(
         "allocated_from",
-        ("分配日期", "启用日期"),
+        (
+            "分配日期",
+            "启用日期",
+            "开通日期",
+            "交付日期",
+            "上线日期",
+            "创建日期",
+            "分配时间",
+            "开通时间",
+            "创建时间",
+        ),
         fields.date_value(),
         required=False,
         type_doc="date",
@@ -108,11 +242,19 @@ COLUMNS = (
     ),
     Column(
         "allocated_to",
-        ("回收日期", "停用日期"),
+        ("回收日期", "停用日期", "释放日期", "退订日期", "下线日期", "到期日期", "回收时间", "释放时间"),
         fields.date_value(),
         required=False,
         type_doc="date, on or after allocated_from",
         example="",
+    ),
+    Column(
+        "sample_interval_s",
+        ("采样间隔", "采样周期", "采集间隔", "采集周期", "sample interval", "sample_interval"),
+        sample_interval,
+        required=False,
+        type_doc="5m, 1h, 6h, 1d (5分钟, 6小时, 1天, 每天); empty = inferred from the resource's samples",
+        example="6h",
     ),
 )
 
@@ -131,6 +273,7 @@ class InventoryRecord:
     collect_via: str
     allocated_from: date | None
     allocated_to: date | None
+    sample_interval_s: int | None
 
 
 def build(values: dict[str, Any], _ctx: ParseContext) -> InventoryRecord:

@@ -11,10 +11,13 @@ The roll-up model
   kept in `store_state`. Every (resource, hour) touched by a sample above the watermark is recomputed
   **completely from raw** (upsert), so a month-old export dropped today redoes exactly the hours it
   touches, and running it twice changes nothing.
-- Only complete hours are rolled up: hours before `until`'s hour (UTC hours). Samples of the current,
-  partial hour stay above the watermark and are rolled up once the hour is over; checks therefore see
-  whole hours only. A sample more than a day ahead of the real clock is bogus (a wrong clock): it is
-  logged and passed over, so it cannot hold the watermark back for ever.
+- Every sample stored is rolled up, whatever its time: a sample stored but not rolled up would look
+  missing to a check (a replay evaluating as of Sunday once took a whole platform's stored samples for
+  silence, because one file's later samples held the watermark back). An hour still going is rolled up as
+  far as it goes and recomputed when its next sample comes (it is touched again); the checks' windows end at
+  a whole hour or day before their time, so they never read a partial hour. `until` (the evaluation time)
+  is only logged. A sample more than a day ahead of the real clock is bogus (a wrong clock): it is logged
+  and passed over.
 - Hours whose raw samples were purged already (older than `raw_days`, recorded by `purge` in
   `store_state`) cannot be recomputed: late samples for them are merged into the stored row instead
   (count, mean and max exact; p95 the larger of the two, an upper bound).
@@ -43,6 +46,7 @@ from sqlalchemy import (
     Integer,
     String,
     bindparam,
+    case,
     cast,
     delete,
     func,
@@ -53,11 +57,13 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
+from ops_watch.areas.resources import sampling
 from ops_watch.core.log import get_logger
 from ops_watch.core.timeutil import from_store, utcnow
 from ops_watch.store import Store
 from ops_watch.store.bulk import conflict_insert
 from ops_watch.store.schema import (
+    EvidenceBatch,
     Finding,
     InventoryResource,
     StoreState,
@@ -162,7 +168,7 @@ def raw_purged_before(session: Session) -> datetime | None:
 
 
 def rollup(target: Session | Store, until: datetime) -> int:
-    """Roll up every complete hour (before `until`'s hour) touched by raw samples added since the last run.
+    """Roll up every hour touched by raw samples added since the last run (`until`: the evaluation time).
 
     Returns how many hourly rows were written. Pass a Session (the caller commits) or a Store (committed here).
     """
@@ -381,25 +387,20 @@ def _sqlite_hour(hour: int) -> str:
 
 def _rollup(session: Session, until: datetime) -> int:
     dialect = session.get_bind().dialect.name
-    end = floor_hour(until)
     mark = watermark(session)
     top = _settled_max_id(session)
     if top is None or top <= mark:
         return 0
-    # For the few samples at or after the end, the time index is the way in, not a scan of every new id.
-    above_by_time = ((_SAMPLES.c.id + 0) > mark) & ((_SAMPLES.c.id + 0) <= top)
-    # Samples of the current hour (or later ones, when evaluating as of a past time) wait for their hour to
-    # end: this run stops below the first of them. Ones beyond the real clock are bogus and passed over.
-    bogus = utcnow() + FUTURE_SLACK
-    waiting = session.scalar(
-        select(func.min(_SAMPLES.c.id)).where(above_by_time, _SAMPLES.c.at >= end, _SAMPLES.c.at < bogus)
-    )
-    new_mark = waiting - 1 if waiting is not None else top
+    # Samples beyond the real clock are bogus and passed over; every other new sample is rolled up, whatever
+    # its time: one that waited for its hour held back every sample stored after it (a file's last day once
+    # kept the next files' samples from the checks).
+    end = utcnow() + FUTURE_SLACK
+    new_mark = top
     ids = (mark, new_mark)  # this run rolls up exactly the samples mark < id <= new_mark
     in_run = (_SAMPLES.c.id > mark) & (_SAMPLES.c.id <= new_mark)
     passed_over = session.scalar(
         select(func.count()).where(
-            (_SAMPLES.c.id + 0) > mark, (_SAMPLES.c.id + 0) <= new_mark, _SAMPLES.c.at >= bogus
+            (_SAMPLES.c.id + 0) > mark, (_SAMPLES.c.id + 0) <= new_mark, _SAMPLES.c.at >= end
         )
     )
     if passed_over:
@@ -443,7 +444,7 @@ def _rollup(session: Session, until: datetime) -> int:
         _merge_old(session, dialect, old, ids, writer)
     writer.flush()
     _set_state(session, WATERMARK_KEY, str(new_mark))
-    log.debug("utilization rolled up", hours=writer.written, watermark=new_mark)
+    log.debug("utilization rolled up", hours=writer.written, watermark=new_mark, at=until.isoformat())
     return writer.written
 
 
@@ -536,6 +537,13 @@ class Resource:
     storage_gb: float
     allocated_from: date | None
     allocated_to: date | None
+    sample_interval_s: int | None = None  # as the inventory states it; None: inferred from the samples
+    arrived_at: datetime | None = None  # when its inventory row's evidence arrived (None: no batch)
+
+    def allocated_on(self, day: date) -> bool:
+        return (self.allocated_from is None or self.allocated_from <= day) and (
+            self.allocated_to is None or self.allocated_to >= day
+        )
 
 
 @dataclass(frozen=True)
@@ -568,26 +576,48 @@ def allocated_filter(day: date) -> ColumnElement[bool]:
     return started & running
 
 
+_RESOURCE_COLUMNS = (
+    _INVENTORY.c.resource_id,
+    _INVENTORY.c.platform,
+    _INVENTORY.c.tenant_unit,
+    _INVENTORY.c.type,
+    _INVENTORY.c.vcpu,
+    _INVENTORY.c.memory_gb,
+    _INVENTORY.c.storage_gb,
+    _INVENTORY.c.allocated_from,
+    _INVENTORY.c.allocated_to,
+    _INVENTORY.c.sample_interval_s,
+)
+
+
 def allocated_resources(
     session: Session, day: date, types: Iterable[str] | None = None, platform: str | None = None
 ) -> list[Resource]:
     """The resources allocated on `day`, by id."""
-    stmt = select(
-        _INVENTORY.c.resource_id,
-        _INVENTORY.c.platform,
-        _INVENTORY.c.tenant_unit,
-        _INVENTORY.c.type,
-        _INVENTORY.c.vcpu,
-        _INVENTORY.c.memory_gb,
-        _INVENTORY.c.storage_gb,
-        _INVENTORY.c.allocated_from,
-        _INVENTORY.c.allocated_to,
-    ).where(allocated_filter(day))
+    stmt = select(*_RESOURCE_COLUMNS).where(allocated_filter(day))
     if types is not None:
         stmt = stmt.where(_INVENTORY.c.type.in_(list(types)))
     if platform is not None:
         stmt = stmt.where(_INVENTORY.c.platform == platform)
     return [Resource(*row) for row in session.execute(stmt.order_by(_INVENTORY.c.resource_id))]
+
+
+def resources_between(
+    session: Session, first: date, last: date, types: Iterable[str], arrived: ColumnElement[bool]
+) -> dict[str, Resource]:
+    """The resources allocated on some day of [first, last] whose inventory row had arrived (`arrived`, the
+    check's `ctx.arrived(InventoryResource)`), with when it arrived: a check judges a resource only on the
+    days it was allocated, and never by an inventory that came after the check's time."""
+    known = func.coalesce(EvidenceBatch.known_from, EvidenceBatch.evidence_time, EvidenceBatch.received_at)
+    started = _INVENTORY.c.allocated_from.is_(None) | (_INVENTORY.c.allocated_from <= last)
+    running = _INVENTORY.c.allocated_to.is_(None) | (_INVENTORY.c.allocated_to >= first)
+    stmt = (
+        select(*_RESOURCE_COLUMNS, known)
+        .outerjoin(EvidenceBatch, EvidenceBatch.id == _INVENTORY.c.batch_id)
+        .where(started, running, _INVENTORY.c.type.in_(list(types)), arrived)
+        .order_by(_INVENTORY.c.resource_id)
+    )
+    return {row[0]: Resource(*row[:-1], arrived_at=from_store(row[-1])) for row in session.execute(stmt)}
 
 
 def resource_subquery(day: date, types: Iterable[str] | None = None, platform: str | None = None) -> Any:
@@ -715,17 +745,6 @@ def window_p95(
     return out
 
 
-def local_days(win: Window, zone: Any) -> dict[int, date]:
-    """Hour number -> the site's calendar date, for every hour of the window (DST-proof, computed once)."""
-    first = hour_number(win.start)
-    return {n: hour_start(n).astimezone(zone).date() for n in range(first, first + win.hours)}
-
-
-def coverage(win: Window, sampled_hours: int) -> float:
-    """Sampled hours ÷ window hours."""
-    return sampled_hours / win.hours if win.hours else 0.0
-
-
 def last_sample_hours(session: Session, resource_ids: Sequence[str], before: datetime) -> dict[str, datetime]:
     """The latest rolled-up hour before `before` of each resource that has one."""
     out: dict[str, datetime] = {}
@@ -740,20 +759,6 @@ def last_sample_hours(session: Session, resource_ids: Sequence[str], before: dat
             if hour is not None:
                 out[rid] = from_store(hour)  # type: ignore[assignment]
     return out
-
-
-def sampled_since(session: Session, day: date, since: datetime, before: datetime) -> set[str]:
-    """Allocated resources with at least one roll-up in [since, before)."""
-    stmt = (
-        select(_HOURLY.c.resource_id)
-        .where(
-            _HOURLY.c.resource_id.in_(resource_subquery(day)),
-            _HOURLY.c.hour >= since,
-            _HOURLY.c.hour < before,
-        )
-        .distinct()
-    )
-    return set(session.scalars(stmt))
 
 
 # --- the reclaim list and the usage summary (for `ops-watch resources idle|usage`) ------------------------
@@ -789,11 +794,12 @@ def reclaim_list(session: Session, at: datetime) -> list[dict[str, Any]]:
 
 
 def reclaim_rows(findings: Iterable[Finding]) -> list[dict[str, Any]]:
-    """The reclaim list's rows of these resource findings (others are left out), largest monthly cost first."""
+    """The reclaim list's rows of these resource findings (others, and episodes that are over, are left out),
+    largest monthly cost first."""
     rows = []
     for f in findings:
-        if f.check not in RECLAIM_CHECKS:
-            continue
+        if f.check not in RECLAIM_CHECKS or (f.evidence or {}).get("ongoing") is False:
+            continue  # an episode that is over (idle, then used again) has nothing left to reclaim
         row = dict(f.evidence or {})
         row.update(
             finding_id=f.id,
@@ -844,21 +850,24 @@ def reclaim_totals(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
 def resource_usage(
     session: Session, day: date, win: Window, platform: str | None = None
 ) -> dict[str, dict[str, Any]]:
-    """Per allocated resource over the window: hours sampled and mean of CPU %, memory % and storage used.
+    """Per allocated resource over the window: for CPU %, memory % and storage used, the hours sampled, the
+    samples, the days with a sample and the mean (keys cpu_hours, cpu_samples, cpu_days, cpu_mean, mem_…,
+    storage_…, storage_used_mean).
 
     One aggregate query driven by the inventory (it reads the (resource, hour) key range of each resource).
     """
     h = _HOURLY.c
+    day_of = func.substr(h.hour, 1, 10) if session.get_bind().dialect.name == "sqlite" else func.date(h.hour)
+    columns: list[Any] = []
+    for col in (h.cpu_mean, h.mem_mean, h.storage_used_gb):
+        columns += [
+            func.count(col),
+            func.sum(case((col.is_not(None), h.samples), else_=0)),
+            func.count(func.distinct(case((col.is_not(None), day_of)))),
+            func.avg(col),
+        ]
     stmt = (
-        select(
-            h.resource_id,
-            func.count(h.cpu_mean),
-            func.avg(h.cpu_mean),
-            func.count(h.mem_mean),
-            func.avg(h.mem_mean),
-            func.count(h.storage_used_gb),
-            func.avg(h.storage_used_gb),
-        )
+        select(h.resource_id, *columns)
         .where(
             h.resource_id.in_(resource_subquery(day, platform=platform)),
             h.hour >= win.start,
@@ -867,16 +876,30 @@ def resource_usage(
         .group_by(h.resource_id)
     )
     out = {}
-    for rid, n_cpu, cpu, n_mem, mem, n_used, used in session.execute(stmt).all():
-        out[rid] = {
-            "cpu_hours": n_cpu,
-            "cpu_mean": cpu,
-            "mem_hours": n_mem,
-            "mem_mean": mem,
-            "storage_hours": n_used,
-            "storage_used_mean": used,
-        }
+    for rid, *values in session.execute(stmt).all():
+        row: dict[str, Any] = {}
+        for k, metric in enumerate(("cpu", "mem", "storage")):
+            hours, samples, days, mean = values[4 * k : 4 * k + 4]
+            row[f"{metric}_hours"], row[f"{metric}_samples"], row[f"{metric}_days"] = (
+                hours,
+                samples or 0,
+                days,
+            )
+            row["storage_used_mean" if metric == "storage" else f"{metric}_mean"] = mean
+        out[rid] = row
     return out
+
+
+def measured(r: Resource, u: dict[str, Any], metric: str, win: Window, min_coverage: float) -> bool:
+    """Whether the window holds enough of the resource's samples of `metric` (cpu, mem, storage) at its own
+    interval (stated, else inferred from the window's samples per sampled hour and sampled hours per day)."""
+    hours, days = u.get(f"{metric}_hours") or 0, u.get(f"{metric}_days") or 0
+    if not hours:
+        return False
+    samples = u.get(f"{metric}_samples") or 0
+    cadence = sampling.sampling_of(r.sample_interval_s, [(hours / max(days, 1), samples / max(days, 1))])
+    seconds = (win.end - win.start).total_seconds()
+    return cadence.coverage(seconds, hours, samples) >= min_coverage
 
 
 def used_vcpu_by_hour(
@@ -930,7 +953,7 @@ def usage_summary(
     """Allocated and used capacity per platform and per tenant unit over the `window` before `at`.
 
     One row per platform (tenant_unit None, listed first) and per tenant unit of it, with: resources,
-    measured (resources with `min_coverage` of the window's hours sampled), allocated vcpu / memory_gb /
+    measured (resources with `min_coverage` of the window's samples present, at each one's own interval), allocated vcpu / memory_gb /
     storage_gb of all of them; and of the measured ones: used_vcpu_mean (Σ vCPU × mean CPU %),
     used_vcpu_p95 (the p95 over the hours of the group's vCPU in use), used_memory_gb (mean), used_storage_gb
     (mean) and cpu_pct / cpu_p95_pct / memory_pct / storage_pct = used ÷ allocated of the measured resources.
@@ -945,19 +968,9 @@ def usage_summary(
     cpu_measured: list[str] = []
     for r in resources:
         u = usage.get(r.resource_id, {})
-        cpu_ok = (
-            bool(r.vcpu) and u.get("cpu_mean") is not None and coverage(win, u["cpu_hours"]) >= min_coverage
-        )
-        mem_ok = (
-            bool(r.memory_gb)
-            and u.get("mem_mean") is not None
-            and coverage(win, u["mem_hours"]) >= min_coverage
-        )
-        disk_ok = (
-            bool(r.storage_gb)
-            and u.get("storage_used_mean") is not None
-            and coverage(win, u["storage_hours"]) >= min_coverage
-        )
+        cpu_ok = bool(r.vcpu) and measured(r, u, "cpu", win, min_coverage)
+        mem_ok = bool(r.memory_gb) and measured(r, u, "mem", win, min_coverage)
+        disk_ok = bool(r.storage_gb) and measured(r, u, "storage", win, min_coverage)
         if cpu_ok:
             cpu_measured.append(r.resource_id)
         for key in ((r.platform, None), (r.platform, r.tenant_unit)):
