@@ -176,7 +176,10 @@ def test_config_check_ok_and_rules_list(config_file):
     assert next(r for r in rules if r["id"] == "inventory-fresh")["params"] == {
         "kind": "inventory",
         "max_age": "P35D",
+        "lookback": "P35D",
     }
+    judged = {r["id"]: r["judged"] for r in rules}
+    assert judged["inventory-fresh"] == "yes"  # the example contract has every section its rules judge
 
 
 def test_db_upgrade_creates_then_reports_current(config_file):
