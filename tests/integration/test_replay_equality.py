@@ -90,6 +90,10 @@ def test_the_month_judged_once_equals_the_month_replayed_day_by_day(tmp_path: Pa
     assert all(d.failed_rules == {} and d.failed_steps == {} for d in days)
 
     judged_once, replayed = _ever_opened(once_store), _ever_opened(replay_store)
+    for store in (once_store, replay_store):  # a finding that cannot name its evidence is a bug
+        with store.session() as s:
+            bare = [(f.rule_id, f.subject) for f in s.scalars(select(Finding)) if not f.evidence]
+        assert bare == []
     areas = {rule.split("-")[0] for rule, *_ in judged_once}
     assert len(judged_once) >= 30 and len(areas) >= 8, sorted(judged_once)  # findings planted in every area
     only_once = sorted(judged_once - replayed)
