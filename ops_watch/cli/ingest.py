@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import click
 
@@ -19,6 +21,7 @@ from ops_watch.cli.common import (
     runtime,
 )
 from ops_watch.core.output import render
+from ops_watch.core.timeutil import format_local
 from ops_watch.formats import KINDS
 from ops_watch.formats.spec import shown
 from ops_watch.ingest import (
@@ -161,22 +164,47 @@ def _explain(ctx: click.Context, path: Path, kind: str | None, sample: int, fmt:
         fail(f"{path}: no such file", EXIT_FAILURE)
     with runtime(ctx) as rt:
         out = explain_file(rt.config, path, kind, sample=sample, contract=rt.rules.contract)
-        language = rt.config.language
+        language, zone = rt.config.language, rt.config.site.zone
         if fmt == "json":
-            click.echo(json.dumps(_as_data(out, language), ensure_ascii=False, indent=2, default=str))
+            click.echo(json.dumps(_as_data(out, language, zone), ensure_ascii=False, indent=2, default=str))
         elif fmt == "csv":
             click.echo(
                 render(
-                    _as_lines(out, language), ["section", "row", "column", "field", "value", "reason"], fmt
+                    _as_lines(out, language, zone),
+                    ["section", "row", "column", "field", "value", "reason"],
+                    fmt,
                 )
             )
         else:
-            click.echo(_as_text(out, language))
+            click.echo(_as_text(out, language, zone))
     if out.verdict == "rejected":
         sys.exit(EXIT_FAILURE)
 
 
-def _as_data(out: Explanation, language: str) -> dict[str, Any]:
+def _parsed(out: Explanation, record: Any, zone: ZoneInfo) -> dict[str, str]:
+    """A row as ops-watch read it: each field it filled, as the store will keep it (times in site time)."""
+    kind = KINDS.get(out.kind or "")
+    if kind is None or record is None:
+        return {}
+    values: dict[str, str] = {}
+    for name, value in kind.to_row(record).items():
+        if name in ("batch_id", "updated_at") or value in (None, "", [], {}):
+            continue
+        if isinstance(value, datetime):
+            values[name] = format_local(value, zone) if value.tzinfo else value.isoformat(sep=" ")
+        elif isinstance(value, (list, dict)):
+            values[name] = json.dumps(value, ensure_ascii=False, default=str)
+        else:
+            values[name] = str(value)
+    return values
+
+
+def _shown_parsed(values: dict[str, str], limit: int = 200) -> str:
+    text = ", ".join(f"{k}={v}" for k, v in values.items())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _as_data(out: Explanation, language: str, zone: ZoneInfo) -> dict[str, Any]:
     return {
         "file": str(out.path),
         "kind": out.kind,
@@ -198,6 +226,7 @@ def _as_data(out: Explanation, language: str) -> dict[str, Any]:
             {
                 "row": r.number,
                 "ok": r.record is not None,
+                "parsed": _parsed(out, r.record, zone),
                 "faults": [
                     {"column": f.label or f.column, "value": f.value, "reason": f.problem.text(language)}
                     for f in r.faults
@@ -208,7 +237,7 @@ def _as_data(out: Explanation, language: str) -> dict[str, Any]:
     }
 
 
-def _as_lines(out: Explanation, language: str) -> list[dict[str, Any]]:
+def _as_lines(out: Explanation, language: str, zone: ZoneInfo) -> list[dict[str, Any]]:
     lines: list[dict[str, Any]] = [
         {"section": "kind", "field": out.kind or "", "reason": out.why_kind.text(language)},
         {"section": "verdict", "value": out.verdict},
@@ -233,7 +262,8 @@ def _as_lines(out: Explanation, language: str) -> list[dict[str, Any]]:
     ]
     for r in out.rows:
         if r.record is not None:
-            lines.append({"section": "row", "row": r.number, "value": "ok"})
+            parsed = _shown_parsed(_parsed(out, r.record, zone), 1000)
+            lines.append({"section": "row", "row": r.number, "value": "ok", "reason": parsed})
         lines += [
             {
                 "section": "row",
@@ -248,7 +278,7 @@ def _as_lines(out: Explanation, language: str) -> list[dict[str, Any]]:
     return lines
 
 
-def _as_text(out: Explanation, language: str) -> str:
+def _as_text(out: Explanation, language: str, zone: ZoneInfo) -> str:
     zh = language == "zh"
     words = {
         "accepted": ("会被接收", "would be accepted"),
@@ -286,7 +316,8 @@ def _as_text(out: Explanation, language: str) -> str:
         lines.append(f"前 {len(out.rows)} 行：" if zh else f"first {len(out.rows)} rows:")
         for r in out.rows:
             if r.record is not None:
-                lines.append(f"  {'第' if zh else 'row '}{r.number}{'行' if zh else ''}: ok")
+                parsed = _shown_parsed(_parsed(out, r.record, zone))
+                lines.append(f"  {'第' if zh else 'row '}{r.number}{'行' if zh else ''}: ok  {parsed}")
             for f in r.faults:
                 where = f.label or f.column or ("整行" if zh else "row")
                 lines.append(

@@ -57,7 +57,8 @@ def test_explain_reads_a_gbk_export_with_title_rows_and_the_sites_mapping(
     assert "encoding=gb18030" in text and "表头（第4行）" in text
     assert "云主机UUID → resource_id（config 映射）" in text and "租户 → tenant_unit（别名）" in text
     assert "备注 未使用（不是本类证据的列）" in text
-    assert "第5行: ok" in text and "第6行: CPU(个) 'abc':" in text
+    assert "第5行: ok  " in text and "第6行: CPU(个) 'abc':" in text
+    assert "resource_id=u-1" in text and "vcpu=4" in text and "tenant_unit=刑侦支队" in text  # as parsed
     assert "共 2 行：有效 1，错误 1" in text and "会被部分接收" in text
     assert path.exists() and _batches(cfg) == 0  # nothing moved, nothing stored
 
@@ -66,6 +67,8 @@ def test_explain_reads_a_gbk_export_with_title_rows_and_the_sites_mapping(
     assert {h["column"]: h["field"] for h in as_json["header"]}["备注"] is None
     [bad] = [r for r in as_json["rows"] if not r["ok"]]
     assert bad["row"] == 6 and bad["faults"][0]["column"] == "CPU(个)" and bad["faults"][0]["value"] == "abc"
+    [good] = [r for r in as_json["rows"] if r["ok"]]
+    assert good["parsed"]["resource_id"] == "u-1" and good["parsed"]["storage_gb"] == "200.0" and bad["parsed"] == {}
 
 
 def test_explain_of_a_refused_file_names_the_missing_columns_and_exits_non_zero(
