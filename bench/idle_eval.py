@@ -3,12 +3,14 @@
     python bench/idle_eval.py                      # SQLite in a temporary directory
     python bench/idle_eval.py --resources 2000 --keep /tmp/idle.db
 
-Prints, each measured in a fresh process (so the set-up's memory does not count):
-- evaluate: every rule of rules/resources.toml through engine.evaluate — the first run (opens the findings)
-  and a second one (updates them) — wall seconds and peak RSS. Target: under 5 s.
+Prints, each measured in a fresh process (so the set-up's memory does not count), and judges each target:
 - rollup: utilization.rollup() of one day of 5-minute raw samples of every resource (288 a resource,
   1.44 M for 5,000) into hourly roll-ups — wall seconds, rows/s and peak RSS; then of one more hour
-  (60,000 samples), the daemon's steady case.
+  (60,000 samples), the daemon's steady case. Measured first: every evaluation rolls new samples up before
+  judging (the engine's steps before judging), so after an evaluation nothing would be left to roll up.
+- evaluate: every rule of rules/resources.toml through engine.evaluate — the first run (opens the findings)
+  and three more (update them) — wall seconds and peak RSS. Target: each under 5 s (first, and the best of
+  the later three).
 - calibration: a fixed pure-Python loop, to compare figures between machines (a VM's speed varies).
 
 The roll-ups are written straight into utilization_hourly, hour by hour as the roll-up does (the bench is
@@ -49,6 +51,7 @@ ZONE = ZoneInfo("Asia/Shanghai")
 AT = datetime(2026, 11, 16, 9, tzinfo=ZONE)
 PLATFORMS = ("警务云", "新一代公安信息网云平台")
 UNITS = tuple(f"单位{i:02d}" for i in range(40))
+TARGET_S = 5.0  # an evaluation of every resource check, first and later
 SQLITE_TIME = "%Y-%m-%d %H:%M:%S.000000"  # how SQLAlchemy stores a DateTime in SQLite (naive UTC)
 
 
@@ -301,15 +304,8 @@ def main() -> None:
             f"set-up: {args.resources} resources, {args.resources * 336:,} hourly roll-ups, "
             f"{args.resources * 288:,} raw samples in {time.perf_counter() - t0:.1f} s ({db.stat().st_size >> 20} MiB)"
         )
-        ev = _child("--phase", "evaluate", "--url", url, "--rules", str(rules_dir))
-        found = ", ".join(f"{k[9:]} {int(v)}" for k, v in sorted(ev.items()) if k.startswith("findings_"))
-        print(
-            f"evaluate (all resource checks, 14 days): first run {ev['first_s']:.2f} s "
-            f"(CPU {ev['first_cpu_s']:.2f} s; opens the findings), then {ev['second_s']:.2f} / "
-            f"{ev['third_s']:.2f} / {ev['fourth_s']:.2f} s (best {ev['steady_s']:.2f} s), "
-            f"peak RSS {ev['peak_rss_mib']:.0f} MiB (target: under 5 s)"
-        )
-        print(f"  findings: {found}")
+        # The roll-up first: every evaluation rolls new samples up before judging (the engine's steps), so
+        # measured after an evaluate it would find nothing left to do, and the evaluation would time it.
         ro = _child("--phase", "rollup", "--url", url)
         print(
             f"rollup (1 day of 5-minute samples): {int(ro['raw_samples']):,} samples -> "
@@ -320,6 +316,24 @@ def main() -> None:
             f"rollup (the next hour, as the daemon does it): {int(ro['hour_samples']):,} samples -> "
             f"{int(ro['hour_rows']):,} hourly rows in {ro['hour_s']:.2f} s"
         )
+        ev = _child("--phase", "evaluate", "--url", url, "--rules", str(rules_dir))
+        found = ", ".join(f"{k[9:]} {int(v)}" for k, v in sorted(ev.items()) if k.startswith("findings_"))
+        print(
+            f"evaluate (all resource checks, 14 days): first run {ev['first_s']:.2f} s "
+            f"(CPU {ev['first_cpu_s']:.2f} s; opens the findings), then {ev['second_s']:.2f} / "
+            f"{ev['third_s']:.2f} / {ev['fourth_s']:.2f} s (best {ev['steady_s']:.2f} s), "
+            f"peak RSS {ev['peak_rss_mib']:.0f} MiB"
+        )
+        print(f"  findings: {found}")
+        verdicts = {
+            "first evaluation (opens the findings) under 5 s": ev["first_s"] < TARGET_S,
+            "later evaluation (best of three) under 5 s": ev["steady_s"] < TARGET_S,
+            "rollup of one day produced hourly rows": ro["hourly_rows"] > 0,
+        }
+        for what, ok in verdicts.items():
+            print(f"target: {what}: {'PASS' if ok else 'MISS'}")
+        if not all(verdicts.values()):
+            sys.exit(1)
 
 
 if __name__ == "__main__":

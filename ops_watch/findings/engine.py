@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -156,9 +157,12 @@ def evaluate(
     at = at or utcnow()
     result = Evaluation(at=at)
     _prepare(store, at, result)
+    memo: dict[str, Any] = {}  # CheckContext.memo: one for all the checks of this evaluation
     for rule in rules.enabled:
         with store.session() as session:
-            ctx = CheckContext(session=session, at=at, zone=zone, contract=rules.contract, language=language)
+            ctx = CheckContext(
+                session=session, at=at, zone=zone, contract=rules.contract, language=language, memo=memo
+            )
             try:
                 drafts = list(rule.check.fn(ctx, rule.params))
             except Exception as exc:  # a broken check is reported, never fatal

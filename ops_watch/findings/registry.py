@@ -35,6 +35,9 @@ class CheckContext:
     # Set by a check that judges only a window (e.g. the shifts of the last 35 days): its findings about
     # periods that start before this time are left as they are, not resolved because the window moved on.
     scope_start: datetime | None = None
+    # Shared by every check of one evaluation (engine.evaluate creates it once; all see the same evidence):
+    # what several checks read alike is read once. Keys are "<area>.<what>", e.g. "resources.daily".
+    memo: dict[str, Any] = field(default_factory=dict)
 
     def t(self, zh: str, en: str) -> str:
         """Pick the user's language for a summary."""

@@ -38,16 +38,17 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from itertools import accumulate
 from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
-from sqlalchemy import case, func, select
+from sqlalchemy import select
 
 from ops_watch.areas.money import pricing
-from ops_watch.areas.resources.daily import DAY, Scope, counts_of, day_sums, runs, scope_of
+from ops_watch.areas.resources.daily import COLUMN, DAY, METRICS, Scope, daily, runs, scope_of
 from ops_watch.areas.resources.sampling import Sampling, interval_text, sampling_of
 from ops_watch.areas.resources.utilization import (
     HOUR,
@@ -127,35 +128,42 @@ def _grid(scope: Scope) -> list[Verdict]:
 
 
 class Days:
-    """A resource's roll-ups summed per site day (the columns a check asked for) over the scope's span, and its
-    sampling. Sums over a verdict's days come from running totals, so each verdict costs a subtraction."""
+    """A resource's roll-ups summed per site day (daily.COLUMN) over the scope's span, and its sampling of the
+    metric judged (daily.METRICS). Sums over a verdict's days come from running totals, so each verdict costs
+    a subtraction. Shared by the checks of an evaluation (`_days_of`): a running total is kept under a key
+    that names all it depends on."""
 
-    def __init__(self, per_day: dict[date, tuple[Any, ...]], sampling: Sampling, span: Sequence[date]):
+    def __init__(
+        self, per_day: dict[date, tuple[Any, ...]], sampling: Sampling, span: Sequence[date], metric: str
+    ):
         self.per_day = per_day
         self.sampling = sampling
         self.span = span
+        self.hours_i, self.samples_i = METRICS[metric]
+        self._rows = [per_day.get(day) for day in span]  # the span's days in order (None: no roll-up)
         self._runs: dict[Any, list[float]] = {}
 
     def run(self, index: int) -> list[float]:
         """Running totals of column `index` over the span (run[k]: the sum over the first k days)."""
         run = self._runs.get(index)
         if run is None:
-            run = [0.0]
-            for day in self.span:
-                v = self.per_day.get(day)
-                run.append(run[-1] + ((v[index] or 0) if v is not None else 0))
-            self._runs[index] = run
+            values = ((v[index] or 0) if v is not None else 0 for v in self._rows)
+            run = self._runs[index] = list(accumulate(values, initial=0.0))
         return run
 
-    def count_run(self, key: str, test: Callable[[tuple[Any, ...]], bool]) -> list[float]:
-        """Running counts of the span's days whose values pass `test` (kept under `key`)."""
+    def count_run(self, key: Any, test: Callable[[tuple[Any, ...]], bool]) -> list[float]:
+        """Running counts of the span's days whose values pass `test` (kept under `key`: name its params)."""
         run = self._runs.get(key)
         if run is None:
-            run = [0.0]
-            for day in self.span:
-                v = self.per_day.get(day)
-                run.append(run[-1] + (1 if v is not None and test(v) else 0))
-            self._runs[key] = run
+            values = (1 if v is not None and test(v) else 0 for v in self._rows)
+            run = self._runs[key] = list(accumulate(values, initial=0.0))
+        return run
+
+    def sum_run(self, key: Any, per_day: dict[date, int]) -> list[float]:
+        """Running totals of per-day figures read apart (Daily.above), kept under `key`."""
+        run = self._runs.get(key)
+        if run is None:
+            run = self._runs[key] = list(accumulate((per_day.get(d, 0) for d in self.span), initial=0.0))
         return run
 
     def total(self, v: Verdict, index: int) -> Any:
@@ -171,24 +179,37 @@ class Days:
         return max(values) if values else None
 
     def coverage(self, v: Verdict) -> float:
-        """Columns 0 and 1 are the hours and samples of the metric judged (daily.counts_of)."""
-        return self.sampling.coverage(v.seconds, self.total(v, 0), self.total(v, 1))
+        return self.sampling.coverage(v.seconds, self.total(v, self.hours_i), self.total(v, self.samples_i))
 
     def sampling_evidence(self, v: Verdict) -> dict[str, Any]:
-        return self.sampling.evidence(v.seconds, self.total(v, 0), self.total(v, 1))
+        return self.sampling.evidence(v.seconds, self.total(v, self.hours_i), self.total(v, self.samples_i))
 
 
-def _days_of(
-    ctx: CheckContext, scope: Scope, resources: dict[str, Resource], columns: Sequence[Any]
-) -> dict[str, Days]:
-    """Per resource: `columns` summed per site day (the first two: daily.counts_of the metric judged), and
-    its sampling: the inventory's stated interval, else inferred from those daily counts."""
-    out = {}
+def _days_of(ctx: CheckContext, scope: Scope, resources: dict[str, Resource], metric: str) -> dict[str, Days]:
+    """Per resource with a roll-up in the scope's span: its sums per site day, and its sampling of `metric`:
+    the inventory's stated interval, else inferred from the metric's daily counts. Read once an evaluation
+    (daily.Daily) and shared by the checks that judge the same span and metric."""
+    sums = daily(ctx)
     span = scope.span_days
-    for rid, per_day in day_sums(ctx.session, scope, resources, columns).items():
-        cadence = sampling_of(resources[rid].sample_interval_s, ((v[0], v[1]) for v in per_day.values()))
-        out[rid] = Days(per_day, cadence, span)
-    return out
+    known = sums.shared.setdefault(("days", tuple(span), metric), {})
+    missing = [rid for rid in resources if rid not in known]
+    if missing:
+        h, n = METRICS[metric]
+        for rid, per_day in sums.sums(ctx.session, span, missing).items():
+            cadence = sampling_of(resources[rid].sample_interval_s, ((v[h], v[n]) for v in per_day.values()))
+            known[rid] = Days(per_day, cadence, span, metric)
+        for rid in missing:
+            known.setdefault(rid, None)  # no roll-up in the span
+    return {rid: d for rid in resources if (d := known[rid]) is not None}
+
+
+def _above(
+    ctx: CheckContext, scope: Scope, data: dict[str, Days], line: float, resource_ids: Iterable[str]
+) -> dict[str, list[float]]:
+    """Running counts of the hours whose CPU p95 is above `line`, for these resources (the nearest-rank p95
+    test: at most above_allowed(n) of n hours above the line)."""
+    counts = daily(ctx).above(ctx.session, scope.span_days, "cpu_p95", line, resource_ids)
+    return {rid: data[rid].sum_run(("above", line), counts.get(rid, {})) for rid in resource_ids}
 
 
 @dataclass(frozen=True)
@@ -304,19 +325,9 @@ def _r2(value: float) -> float:
     return round(value, 2)
 
 
-def _cpu_columns(*extra: Any) -> list[Any]:
-    """Per day: hours and samples with CPU, mean-sum, mean-count, busiest hour, highest sample, then `extra`."""
-    return [
-        *counts_of(_H.cpu_p95),
-        func.sum(_H.cpu_mean),
-        func.count(_H.cpu_mean),
-        func.max(_H.cpu_mean),
-        func.max(_H.cpu_max),
-        *extra,
-    ]
-
-
-_CPU_MEAN_SUM, _CPU_MEAN_N, _BUSIEST, _CPU_MAX, _EXTRA = 2, 3, 4, 5, 6
+_CPU_HOURS, _CPU_MEAN_SUM, _CPU_MEAN_N, _BUSIEST, _CPU_MAX = (
+    COLUMN[name] for name in ("cpu_hours", "cpu_mean_sum", "cpu_mean_hours", "busiest", "cpu_max")
+)
 
 
 def _busy(busy_hour_pct: float) -> Callable[[tuple[Any, ...]], bool]:
@@ -331,7 +342,7 @@ def _busy_days(d: Days, v: Verdict, busy_hour_pct: float) -> list[str]:
 
 def _cpu_figures(ctx: CheckContext, rid: str, d: Days, v: Verdict) -> dict[str, Any]:
     """The CPU figures of a verdict's window, for the evidence: the exact nearest-rank p95 read once."""
-    n = d.total(v, 0)
+    n = d.total(v, _CPU_HOURS)
     p95 = window_p95(ctx.session, v.window, {rid: n}).get(rid, 0.0)
     mean_n = d.total(v, _CPU_MEAN_N)
     busiest = d.top(v, _BUSIEST) or 0.0
@@ -385,23 +396,28 @@ def idle_cpu(ctx: CheckContext, params: IdleCpuParams) -> Iterator[FindingDraft]
     (its storage is judged by idle_storage)."""
     scope, resources = _judged(ctx, params, params.types)
     grid = _grid(scope)
-    data = _days_of(
-        ctx, scope, resources, _cpu_columns(func.sum(case((_H.cpu_p95 > params.max_p95_pct, 1), else_=0)))
-    )
-    verdicts: dict[str, list[date]] = defaultdict(list)
+    data = _days_of(ctx, scope, resources, "cpu")
+    # The days that pass every test but the p95's; the hours above max_p95_pct are counted for those only.
+    candidates: dict[str, list[Verdict]] = {}
     for rid, d in data.items():
         r = resources[rid]
-        hours, samples, above = d.run(0), d.run(1), d.run(_EXTRA)
-        busy = d.count_run("busy", _busy(params.busy_hour_pct))
-        for v in grid:
-            n = hours[v.hi] - hours[v.lo]
-            if (
-                n
-                and busy[v.hi] - busy[v.lo] <= params.max_busy_days
-                and above[v.hi] - above[v.lo] <= above_allowed(int(n))
-                and r.allocated_on(v.day)
-                and d.sampling.coverage(v.seconds, n, samples[v.hi] - samples[v.lo]) >= params.min_coverage
-            ):
+        hours, samples = d.run(d.hours_i), d.run(d.samples_i)
+        busy = d.count_run(("busy", params.busy_hour_pct), _busy(params.busy_hour_pct))
+        days = [
+            v
+            for v in grid
+            if (n := hours[v.hi] - hours[v.lo])
+            and busy[v.hi] - busy[v.lo] <= params.max_busy_days
+            and r.allocated_on(v.day)
+            and d.sampling.coverage(v.seconds, n, samples[v.hi] - samples[v.lo]) >= params.min_coverage
+        ]
+        if days:
+            candidates[rid] = days
+    verdicts: dict[str, list[date]] = defaultdict(list)
+    for rid, above in _above(ctx, scope, data, params.max_p95_pct, candidates).items():
+        hours = data[rid].run(data[rid].hours_i)
+        for v in candidates[rid]:
+            if above[v.hi] - above[v.lo] <= above_allowed(int(hours[v.hi] - hours[v.lo])):
                 verdicts[rid].append(v.day)
     by_day = {v.day: v for v in grid}
     for ep in episodes(scope, verdicts):
@@ -512,46 +528,47 @@ def oversized_cpu(ctx: CheckContext, params: OversizedCpuParams) -> Iterator[Fin
     A VM that is idle (by the idle_* params) is idle_cpu's, never reported here too. Judged each day of the
     scope; one finding per episode."""
     scope, resources = _judged(ctx, params, params.types)
-    by_size: dict[int, dict[str, Resource]] = defaultdict(dict)
-    for rid, r in resources.items():
-        if r.vcpu > 0:
-            by_size[r.vcpu][rid] = r
     grid = _grid(scope)
-    verdicts: dict[str, list[date]] = defaultdict(list)
-    data: dict[str, Days] = {}
-    for vcpu, group in sorted(by_size.items()):
-        line = _oversize_line(vcpu, params)
+    data = _days_of(ctx, scope, resources, "cpu")
+    # Per oversize line (it depends on the size), the days measured enough on which the VM was allocated; the
+    # hours above a line are counted for those only.
+    by_line: dict[float, dict[str, list[Verdict]]] = defaultdict(dict)
+    for rid, d in data.items():
+        r = resources[rid]
+        line = _oversize_line(r.vcpu, params) if r.vcpu > 0 else None
         if line is None:
             continue
-        group_data = _days_of(
-            ctx,
-            scope,
-            group,
-            _cpu_columns(
-                func.sum(case((_H.cpu_p95 > line, 1), else_=0)),
-                func.sum(case((_H.cpu_p95 > params.idle_max_p95_pct, 1), else_=0)),
-            ),
-        )
-        data.update(group_data)
-        for rid, d in group_data.items():
-            r = group[rid]
-            hours, samples, above, above_idle = d.run(0), d.run(1), d.run(_EXTRA), d.run(_EXTRA + 1)
-            busy = d.count_run("busy", _busy(params.idle_busy_hour_pct))
-            for v in grid:
-                n = hours[v.hi] - hours[v.lo]
-                if not n or above[v.hi] - above[v.lo] > above_allowed(int(n)):
+        hours, samples = d.run(d.hours_i), d.run(d.samples_i)
+        days = [
+            v
+            for v in grid
+            if (n := hours[v.hi] - hours[v.lo])
+            and r.allocated_on(v.day)
+            and d.sampling.coverage(v.seconds, n, samples[v.hi] - samples[v.lo]) >= params.min_coverage
+        ]
+        if days:
+            by_line[line][rid] = days
+    verdicts: dict[str, list[date]] = defaultdict(list)
+    # Days that fit the smaller size: oversized unless idle (idle_cpu's). A day in use (a busy day too many)
+    # is not idle; the others are idle unless more hours than allowed are above idle_max_p95_pct.
+    maybe_idle: dict[str, list[Verdict]] = defaultdict(list)
+    for line, group in sorted(by_line.items()):
+        for rid, above in _above(ctx, scope, data, line, group).items():
+            d = data[rid]
+            hours = d.run(d.hours_i)
+            busy = d.count_run(("busy", params.idle_busy_hour_pct), _busy(params.idle_busy_hour_pct))
+            for v in group[rid]:
+                if above[v.hi] - above[v.lo] > above_allowed(int(hours[v.hi] - hours[v.lo])):
                     continue
-                idle = (
-                    above_idle[v.hi] - above_idle[v.lo] <= above_allowed(int(n))
-                    and busy[v.hi] - busy[v.lo] <= params.idle_max_busy_days
-                )
-                if (
-                    not idle
-                    and r.allocated_on(v.day)
-                    and d.sampling.coverage(v.seconds, n, samples[v.hi] - samples[v.lo])
-                    >= params.min_coverage
-                ):
+                if busy[v.hi] - busy[v.lo] > params.idle_max_busy_days:
                     verdicts[rid].append(v.day)
+                else:
+                    maybe_idle[rid].append(v)
+    for rid, above in _above(ctx, scope, data, params.idle_max_p95_pct, maybe_idle).items():
+        hours = data[rid].run(data[rid].hours_i)
+        for v in maybe_idle[rid]:
+            if above[v.hi] - above[v.lo] > above_allowed(int(hours[v.hi] - hours[v.lo])):
+                verdicts[rid].append(v.day)
     by_day = {v.day: v for v in grid}
     for ep in episodes(scope, verdicts):
         r, d, v = resources[ep.subject], data[ep.subject], by_day[ep.last]
@@ -604,6 +621,9 @@ class IdleStorageParams(WindowParams):
     types: list[AnyType] = Field(default_factory=lambda: ["vm", "host", "volume"], min_length=1)
 
 
+_USED_MAX = COLUMN["storage_max"]
+
+
 def keep_gb(used_max: float, headroom: float, step_gb: float) -> float:
     """The storage to keep: the peak use plus headroom, rounded up to a whole step (at least one step)."""
     steps = math.ceil(used_max * (1 + headroom) / step_gb - 1e-9)  # 1500 × 1.3 is 1950.0000000000002
@@ -635,42 +655,34 @@ def idle_storage(ctx: CheckContext, params: IdleStorageParams) -> Iterator[Findi
     scope, resources = _judged(ctx, params, params.types)
     resources = {rid: r for rid, r in resources.items() if r.storage_gb > 0}
     grid = _grid(scope)
-    data = _days_of(
-        ctx,
-        scope,
-        resources,
-        [
-            *counts_of(_H.storage_used_gb),
-            func.max(_H.storage_used_gb),
-            func.sum(_H.storage_used_gb),
-            func.max(_H.storage_total_gb),
-        ],
-    )
+    data = _days_of(ctx, scope, resources, "storage")
     verdicts: dict[str, list[date]] = defaultdict(list)
     for rid, d in data.items():
         r = resources[rid]
         line = params.max_used_share * r.storage_gb
         # Days whose peak is over the line: a window holding one of them is not mostly unused.
-        over = d.count_run("over", lambda v, line=line: v[2] is not None and v[2] > line)
-        hours, samples = d.run(0), d.run(1)
+        over = d.count_run(
+            ("over", line), lambda v, line=line: v[_USED_MAX] is not None and v[_USED_MAX] > line
+        )
+        hours, samples = d.run(d.hours_i), d.run(d.samples_i)
         for v in grid:
             n = hours[v.hi] - hours[v.lo]
             if not n or over[v.hi] - over[v.lo] or not r.allocated_on(v.day):
                 continue
             if d.sampling.coverage(v.seconds, n, samples[v.hi] - samples[v.lo]) < params.min_coverage:
                 continue
-            reclaim = r.storage_gb - keep_gb(d.top(v, 2), params.headroom, params.step_gb)
+            reclaim = r.storage_gb - keep_gb(d.top(v, _USED_MAX), params.headroom, params.step_gb)
             if reclaim >= params.min_reclaim_gb and reclaim > 0:
                 verdicts[rid].append(v.day)
     by_day = {v.day: v for v in grid}
     for ep in episodes(scope, verdicts):
         r, d, v = resources[ep.subject], data[ep.subject], by_day[ep.last]
-        used_max = d.top(v, 2)
+        used_max = d.top(v, _USED_MAX)
         keep = keep_gb(used_max, params.headroom, params.step_gb)
         reclaim = r.storage_gb - keep
         share = used_max / r.storage_gb
         cov = d.coverage(v)
-        hours = d.total(v, 0)
+        hours = d.total(v, d.hours_i)
         evidence, cost = _evidence(
             ctx,
             r,
@@ -678,9 +690,9 @@ def idle_storage(ctx: CheckContext, params: IdleStorageParams) -> Iterator[Findi
             cov,
             {
                 "storage_used_max_gb": _r2(used_max),
-                "storage_used_mean_gb": _r2(d.total(v, 3) / hours) if hours else 0.0,
+                "storage_used_mean_gb": _r2(d.total(v, COLUMN["storage_sum"]) / hours) if hours else 0.0,
                 "storage_used_share": round(share, 4),
-                "storage_total_seen_gb": d.top(v, 4),
+                "storage_total_seen_gb": d.top(v, COLUMN["storage_total_max"]),
                 "keep_gb": keep,
                 "max_used_share": params.max_used_share,
                 "headroom": params.headroom,
@@ -732,22 +744,11 @@ _DIMENSIONS = (
 
 
 _METRICS = (
-    # metric, its columns' first index (hours, samples, sum), capacity attribute
-    ("cpu", 0, "vcpu"),
-    ("mem", 3, "memory_gb"),
-    ("storage", 6, "storage_gb"),
+    # metric, its counts (daily.METRICS), the column of its sum, capacity attribute
+    ("cpu", "cpu_mean", "cpu_mean_sum", "vcpu"),
+    ("mem", "mem", "mem_sum", "memory_gb"),
+    ("storage", "storage", "storage_sum", "storage_gb"),
 )
-
-
-def _platform_columns() -> list[Any]:
-    return [
-        *counts_of(_H.cpu_mean),
-        func.sum(_H.cpu_mean),
-        *counts_of(_H.mem_mean),
-        func.sum(_H.mem_mean),
-        *counts_of(_H.storage_used_gb),
-        func.sum(_H.storage_used_gb),
-    ]
 
 
 def _group(platform: str, tenant_unit: str | None) -> dict[str, Any]:
@@ -783,12 +784,15 @@ class _Metric:
     sampling: Sampling
 
 
-def _metrics(r: Resource, d: Days) -> list[_Metric]:
-    out = []
-    for metric, i, capacity in _METRICS:
-        if getattr(r, capacity):
-            cadence = sampling_of(r.sample_interval_s, ((v[i], v[i + 1]) for v in d.per_day.values()))
-            out.append(_Metric(metric, d.run(i), d.run(i + 1), d.run(i + 2), cadence))
+def _metrics(ctx: CheckContext, scope: Scope, resources: dict[str, Resource]) -> dict[str, list[_Metric]]:
+    """Per resource with a roll-up in the span: the metrics whose capacity it has (a volume's CPU is not
+    judged), each with its sampling of that metric."""
+    out: dict[str, list[_Metric]] = {}
+    for metric, counts, column, capacity in _METRICS:
+        having = {rid: r for rid, r in resources.items() if getattr(r, capacity)}
+        for rid, d in _days_of(ctx, scope, having, counts).items():
+            m = _Metric(metric, d.run(d.hours_i), d.run(d.samples_i), d.run(COLUMN[column]), d.sampling)
+            out.setdefault(rid, []).append(m)
     return out
 
 
@@ -798,14 +802,14 @@ def _usage_on(
     """Allocated and used capacity per platform and per tenant unit over a verdict's window (the figures of
     utilization.usage_summary, with each resource measured at its own interval)."""
     groups: dict[tuple[str, str | None], dict[str, Any]] = {}
-    lo, hi = v.lo, v.hi
+    lo, hi, day, seconds = v.lo, v.hi, v.day, v.seconds
     for rid, r in resources.items():
-        if not r.allocated_on(v.day):
+        if not r.allocated_on(day):
             continue
         means: dict[str, float] = {}
         for m in metrics.get(rid, ()):
             hours = m.hours[hi] - m.hours[lo]
-            if hours and m.sampling.coverage(v.seconds, hours, m.samples[hi] - m.samples[lo]) >= min_coverage:
+            if hours and m.sampling.coverage(seconds, hours, m.samples[hi] - m.samples[lo]) >= min_coverage:
                 means[m.name] = (m.sums[hi] - m.sums[lo]) / hours
         for key in ((r.platform, None), (r.platform, r.tenant_unit)):
             g = groups.get(key)
@@ -869,8 +873,7 @@ def platform_utilization(ctx: CheckContext, params: PlatformUtilizationParams) -
     use) of what is judged at the platform's prices; nothing is reclaimed by this finding itself: the
     per-resource findings say what to reclaim."""
     scope, resources = _judged(ctx, params, ["vm", "host", "volume"])
-    data = _days_of(ctx, scope, resources, _platform_columns())
-    metrics = {rid: _metrics(resources[rid], d) for rid, d in data.items()}
+    metrics = _metrics(ctx, scope, resources)
     verdicts: dict[str, list[date]] = defaultdict(list)
     judged: dict[tuple[str, date], tuple[dict[str, Any], list[Any], list[dict[str, Any]]]] = {}
     for v in _grid(scope):
@@ -1088,7 +1091,11 @@ def stale_resource(ctx: CheckContext, params: StaleResourceParams) -> Iterator[F
     )
     # Daily counts up to at's own day: the sampled days, and the interval (stated, else inferred).
     current = Scope((*scope.days, today), 1, ctx.zone)
-    counts = day_sums(ctx.session, current, resources, counts_of(_H.hour))
+    hours_i, samples_i = METRICS["any"]
+    counts = {
+        rid: {day: (row[hours_i], row[samples_i]) for day, row in per_day.items()}
+        for rid, per_day in daily(ctx).sums(ctx.session, current.span_days, resources).items()
+    }
     silence_of: dict[str, timedelta] = {}
     cadence: dict[str, Sampling] = {}
     # Only resources whose days could hold a silence are read hour by hour: a silence of S (two days or

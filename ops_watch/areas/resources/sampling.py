@@ -18,6 +18,7 @@ hour are one).
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import unicodedata
@@ -78,6 +79,7 @@ def interval_text(seconds: int) -> str:
     return f"{seconds}s"
 
 
+@functools.lru_cache(maxsize=4096)  # a few values recur for every resource (12 samples an hour: 5 minutes)
 def snap(seconds: float) -> int:
     """The usual interval nearest to `seconds` (on a log scale)."""
     return min(LADDER, key=lambda s: abs(math.log(s / max(seconds, 1.0))))
