@@ -9,11 +9,11 @@ import math
 import re
 import unicodedata
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from ops_watch.core.timeutil import parse_date, parse_datetime
+from ops_watch.core.timeutil import as_utc, parse_date, parse_datetime
 from ops_watch.formats.spec import (
     FAST_CHOICE,
     FAST_TEXT,
@@ -51,7 +51,7 @@ def text(max_length: int = 256) -> CellParser:
 
 def _number_text(value: Any, suffixes: tuple[str, ...]) -> str:
     """`1,024`, ` 16 GB `, `8核` -> the bare number."""
-    out = str(value).strip().replace(",", "").replace("，", "").replace(" ", "")
+    out = "".join(unicodedata.normalize("NFKC", str(value)).split()).replace(",", "")
     for suffix in sorted(suffixes, key=len, reverse=True):
         if out.casefold().endswith(suffix.casefold()):
             return out[: -len(suffix)].strip()
@@ -122,64 +122,396 @@ def number(minimum: float | None = 0, suffixes: tuple[str, ...] = ()) -> CellPar
     return parse
 
 
-_TRUE = {"是", "需要", "要", "yes", "y", "true", "t", "1", "√", "✓"}
-_FALSE = {"否", "不需要", "不要", "no", "n", "false", "f", "0", "×", "✗"}
+_TRUE = {"是", "需要", "要", "需", "有", "必须", "yes", "y", "true", "t", "1", "√", "✓", "✔", "☑", "on"}
+# 无 (none) is read as an empty cell before it reaches here (formats/spec.NO_VALUE): a required yes/no column
+# refuses it as empty rather than guess whether 无 says "no backup" or "not filled in".
+_FALSE = {
+    "否",
+    "不需要",
+    "不要",
+    "不需",
+    "没有",
+    "不",
+    "no",
+    "n",
+    "false",
+    "f",
+    "0",
+    "×",
+    "✗",
+    "✘",
+    "☐",
+    "off",
+}
 
 
 def boolean() -> CellParser:
     def parse(value: Any, _ctx: ParseContext) -> bool:
         if isinstance(value, bool):
             return value
-        key = _as_text(value).casefold()
+        key = unicodedata.normalize("NFKC", _as_text(value)).casefold()  # Ｙ, ｙｅｓ
         if key in _TRUE:
             return True
         if key in _FALSE:
             return False
         raise CellError(
-            "应为 是 或 否（也可写 yes/no、true/false、1/0、Y/N）",
-            "must be yes or no (是/否, true/false, 1/0, Y/N)",
+            "应为 是 或 否（也可写 有/没有、√/×、yes/no、true/false、1/0、Y/N）",
+            "must be yes or no (是/否, 有/没有, √/×, true/false, 1/0, Y/N)",
         )
 
     return parse
 
 
 _ISO_DATE = re.compile(r"^\s*(\d{4})[-/](\d{1,2})[-/](\d{1,2})\s*$")
-# A date written with a time of day (a "创建时间" column exported into a date field): its date, as written.
-_WITH_TIME = re.compile(r"^\s*(\S+?)(?:\s+|T)\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*$")
+
+# --- dates and times as exports write them ----------------------------------------------------------------
+# The fast paths (ISO text, strptime of the common Excel styles, datetime cells) come first; what they miss is
+# folded here: full-width digits and colons (NFKC), 年月日/时分秒/点, 上午/下午 and AM/PM, dots for dashes,
+# 20261103, fractions of a second, an offset, Excel serial numbers, and a day/month/year order only when the
+# numbers settle it (03/11/2026 is refused: 3 November or March 11th?).
+
+_MERIDIEM = re.compile(r"(上午|早上|早晨|凌晨|中午|下午|晚上|傍晚|夜间|[ap]\.?m\.?)", re.IGNORECASE)
+_MERIDIEM_PM = {"下午", "晚上", "傍晚", "夜间", "pm", "p.m.", "p.m", "pm."}
+_TIME_PART = (
+    r"(?:[ T]*(\d{1,2}):(\d{1,2})(?::(\d{1,2})(?:[.,](\d{1,9}))?)?)?"
+    r"\s*(Z|UTC|GMT|[+-]\d{2}:?\d{2}|(?:UTC|GMT)[+-]\d{1,2}(?::?\d{2})?)?"
+)
+_YMD = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})" + _TIME_PART + "$", re.IGNORECASE)
+_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})(?:[ T]?(\d{2}):?(\d{2})(?::?(\d{2}))?)?$")
+_DMY = re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})" + _TIME_PART + "$", re.IGNORECASE)
+_CLOCK = re.compile(r"^(\d{1,2}):(\d{1,2})(?::(\d{1,2})(?:[.,]\d+)?)?$")
+_EXCEL_EPOCH = datetime(1899, 12, 30)  # Excel's day 0 (with its 1900 leap-year bug, serials after 60 fit)
+_SERIAL_TEXT = re.compile(r"^\d{5}(?:\.\d+)?$")
+
+
+class Ambiguous(ValueError):
+    """A value that reads two ways: refused, never guessed."""
+
+
+def _fold(text: str) -> tuple[str, str]:
+    """Width-folded text with Chinese date/time markers turned into separators, and the AM/PM marker found."""
+    out = " ".join(unicodedata.normalize("NFKC", text).split())
+    meridiem = ""
+    m = _MERIDIEM.search(out)
+    if m:
+        meridiem = m.group(1).casefold()
+        out = (out[: m.start()] + " " + out[m.end() :]).strip()
+    if any(ch in out for ch in "年月日号时点分秒"):
+        out = re.sub(r"\s*年\s*", "-", out)
+        out = re.sub(r"\s*月\s*", "-", out)
+        out = re.sub(r"\s*[日号]\s*", " ", out)
+        out = re.sub(r"(\d)\s*[时点]\s*$", r"\1:00", out)
+        out = re.sub(r"\s*[时点]\s*", ":", out)
+        out = re.sub(r"\s*分\s*", ":", out)
+        out = re.sub(r"\s*秒\s*", "", out)
+        out = " ".join(out.rstrip(":-").split())
+    return out, meridiem
+
+
+def _hour(hour: int, meridiem: str, written: str) -> int:
+    if not meridiem:
+        return hour
+    if meridiem == "中午":
+        return hour + 12 if hour < 11 else hour
+    if meridiem in _MERIDIEM_PM:
+        if hour > 12:
+            return hour  # 下午17:30: the clock already says it
+        return 12 if hour == 12 else hour + 12
+    if hour > 12:
+        raise ValueError(f"{written!r}: {meridiem} and hour {hour} contradict each other")
+    return 0 if hour == 12 else hour
+
+
+def _zone_of(text: str | None) -> timezone | None:
+    if not text:
+        return None
+    folded = text.upper()
+    if folded in ("Z", "UTC", "GMT"):
+        return UTC
+    m = re.match(r"^(?:UTC|GMT)?([+-])(\d{1,2}):?(\d{2})?$", folded)
+    if not m:
+        raise ValueError(f"unknown offset {text!r}")
+    delta = timedelta(hours=int(m.group(2)), minutes=int(m.group(3) or 0))
+    return timezone(-delta if m.group(1) == "-" else delta)
+
+
+def _excel_serial(number: float) -> datetime | None:
+    """An Excel date serial (a date cell read without its format, or saved as text): 46329.34 -> 2026-11-03 08:09."""
+    if not 20000 <= number < 80000:  # 1954-10-03 .. 2119-01-10: the range of plausible evidence
+        return None
+    return _EXCEL_EPOCH + timedelta(seconds=round(number * 86400))
+
+
+def read_datetime(value: Any) -> tuple[datetime, bool]:
+    """A time cell in any common export form -> (naive or aware datetime, whether a time of day was written).
+
+    Raises Ambiguous for a day/month order the numbers do not settle, ValueError for anything else.
+    """
+    if isinstance(value, datetime):
+        return value, True
+    if isinstance(value, date):
+        return datetime.combine(value, time()), False
+    if isinstance(value, bool):
+        raise ValueError("a yes/no cell is not a time")
+    if isinstance(value, int | float):
+        if isinstance(value, int) or value.is_integer():
+            whole = int(value)
+            if 19000101 <= whole <= 21001231:  # 20261103 typed into a number cell
+                return datetime.strptime(str(whole), "%Y%m%d"), False
+        serial = _excel_serial(float(value))
+        if serial is None:
+            raise ValueError(f"the number {value!r} is no date")
+        return serial, not float(value).is_integer()
+    text, meridiem = _fold(str(value))
+    if _SERIAL_TEXT.match(text):
+        serial = _excel_serial(float(text))
+        if serial is not None and not meridiem:
+            return serial, "." in text
+    m = _YMD.match(text)
+    if m:
+        year, month, day = int(m.group(1)), int(m.group(2)), int(m.group(3))
+        clock = m.groups()[3:]
+    elif m := _COMPACT.match(text):
+        year, month, day = int(m.group(1)), int(m.group(2)), int(m.group(3))
+        clock = (*m.groups()[3:], None, None)
+    elif m := _DMY.match(text):
+        first, second, year = int(m.group(1)), int(m.group(2)), int(m.group(3))
+        if first > 12 and second <= 12:
+            day, month = first, second
+        elif second > 12 and first <= 12:
+            month, day = first, second
+        elif first == second:
+            day = month = first
+        else:
+            raise Ambiguous(str(value).strip())
+        clock = m.groups()[3:]
+    else:
+        raise ValueError(f"{value!r} is not a time")
+    hour_text, minute, second, fraction, zone = clock
+    if hour_text is None:
+        if meridiem:
+            raise ValueError(f"{value!r}: {meridiem} without a time of day")
+        return datetime(year, month, day), False
+    hour = _hour(int(hour_text), meridiem, str(value))
+    micro = int((fraction or "0")[:6].ljust(6, "0"))
+    out = datetime(year, month, day, hour, int(minute), int(second or 0), micro, tzinfo=_zone_of(zone))
+    return out, True
+
+
+def read_time_of_day(value: Any) -> time | None:
+    """`8:05`, `08:05:00`, `8点05分`, `１７：３０`, `上午8:05`, `下午5:30`, `8:05 PM`, an Excel time cell (or its
+    day fraction) -> a time of day; None when the cell is not one (it may be a full date and time)."""
+    if isinstance(value, time):
+        return value.replace(tzinfo=None)
+    if isinstance(value, float) and 0 <= value < 1:  # an Excel time cell read without its format
+        seconds = round(value * 86400)
+        return time(seconds // 3600 % 24, seconds // 60 % 60, seconds % 60)
+    if not isinstance(value, str):
+        return None
+    text, meridiem = _fold(value)
+    m = _CLOCK.match(text)
+    if m is None:
+        return None
+    hour = _hour(int(m.group(1)), meridiem, value)
+    minute, second = int(m.group(2)), int(m.group(3) or 0)
+    if hour == 24 and minute == 0 and second == 0:
+        return None  # 24:00 is the next day's 00:00: a date is needed to say which
+    return time(hour, minute, second)
+
+
+def ambiguous_date(written: str) -> CellError:
+    return CellError(
+        f"「{written}」的日和月无法区分（可能是 日/月/年，也可能是 月/日/年）：请写成 2026-11-03 这样的年-月-日",
+        f"{written!r} is ambiguous (day/month/year or month/day/year?): write the date as year-month-day, "
+        "e.g. 2026-11-03",
+    )
+
+
+def read_date(value: Any) -> date:
+    """A date cell in any common export form; a date with a time of day is its date as written (site time)."""
+    m = _ISO_DATE.match(value) if isinstance(value, str) else None
+    if m:  # the common case, fast (strptime costs ~50 µs a call)
+        return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return read_datetime(value)[0].date()
+    except Ambiguous:
+        raise
+    except ValueError:
+        return parse_date(value)  # whatever else the older reader took
 
 
 def date_value() -> CellParser:
     def parse(value: Any, _ctx: ParseContext) -> date:
         try:
-            m = _ISO_DATE.match(value) if isinstance(value, str) else None
-            if m:  # the common case, fast (strptime costs ~50 µs a call)
-                return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-            try:
-                return parse_date(value)
-            except ValueError:
-                timed = _WITH_TIME.match(value) if isinstance(value, str) else None
-                if timed is None:
-                    raise
-                return parse_date(timed.group(1))
-        except ValueError:
+            return read_date(value)
+        except Ambiguous:
+            raise ambiguous_date(shown_text(value)) from None
+        except (ValueError, OverflowError):
             raise CellError(
-                "不是日期（应为 2026-11-02 或 2026/11/02 这样的写法）", "not a date (write e.g. 2026-11-02)"
+                "不是日期（应为 2026-11-02、2026/11/2、2026年11月2日 或 20261102 这样的写法）",
+                "not a date (write e.g. 2026-11-02, 2026/11/2, 2026年11月2日 or 20261102)",
             ) from None
 
     return parse
 
 
+def shown_text(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else str(value)
+
+
 def datetime_value() -> CellParser:
-    """A time; without a zone it is the site's local time."""
+    """A time; without a zone it is the site's local time. A date alone is its midnight."""
 
     def parse(value: Any, ctx: ParseContext) -> datetime:
-        try:
+        if value.__class__ is str:
+            try:  # ISO 8601 (2026-11-02 08:30:00, with T, an offset or a fraction): the fast path
+                return as_utc(datetime.fromisoformat(value.strip()), ctx.zone)
+            except ValueError:
+                pass
+        elif isinstance(value, datetime | date):
             return parse_datetime(value, ctx.zone)
+        try:
+            return as_utc(read_datetime(value)[0], ctx.zone)
+        except Ambiguous:
+            raise ambiguous_date(shown_text(value)) from None
+        except (ValueError, OverflowError):
+            pass
+        try:
+            return parse_datetime(value, ctx.zone)  # whatever else the older reader took
         except ValueError:
             raise CellError(
-                "不是时间（应为 2026-11-02 08:30:00 这样的写法）",
-                "not a time (write e.g. 2026-11-02 08:30:00)",
+                "不是时间（应为 2026-11-02 08:30:00、2026/11/2 8:30 或 2026年11月2日 8时30分 这样的写法）",
+                "not a time (write e.g. 2026-11-02 08:30:00, 2026/11/2 8:30 or 2026-11-02T08:30:00+08:00)",
             ) from None
+
+    return parse
+
+
+def moment() -> CellParser:
+    """A time as datetime_value, or a time of day alone (`08:05`, an Excel time cell) as a `time`: for exports
+    that split the date and the time into two columns; the kind's build puts them together."""
+    full = datetime_value()
+
+    def parse(value: Any, ctx: ParseContext) -> datetime | time:
+        if value.__class__ is str:
+            try:  # the fast path, as datetime_value's
+                return as_utc(datetime.fromisoformat(value.strip()), ctx.zone)
+            except ValueError:
+                pass
+        if not isinstance(value, datetime):
+            try:
+                of_day = read_time_of_day(value)
+            except ValueError:
+                of_day = None
+            if of_day is not None:
+                return of_day
+        return full(value, ctx)  # type: ignore[no-any-return]
+
+    return parse
+
+
+# --- durations and sizes ------------------------------------------------------------------------------------
+
+_DURATION_SECONDS = {
+    "天": 86400, "d": 86400, "day": 86400, "days": 86400,
+    "小时": 3600, "个小时": 3600, "钟头": 3600, "h": 3600, "hr": 3600, "hrs": 3600, "hour": 3600, "hours": 3600,
+    "分钟": 60, "分": 60, "m": 60, "min": 60, "mins": 60, "minute": 60, "minutes": 60,
+    "秒钟": 1, "秒": 1, "s": 1, "sec": 1, "secs": 1, "second": 1, "seconds": 1,
+}  # fmt: skip
+# Longest unit first, so 45min is 45 minutes, not 45 m and a stray "in".
+_DURATION_PARTS = re.compile(
+    r"(\d+(?:\.\d+)?)\s*(" + "|".join(sorted(map(re.escape, _DURATION_SECONDS), key=len, reverse=True)) + ")",
+    re.IGNORECASE,
+)
+
+_HMS = re.compile(r"^(\d+):(\d{1,2})(?::(\d{1,2}))?$")
+
+
+def read_minutes(value: Any) -> float:
+    """A duration in minutes: 90 (a bare number is minutes), 90分钟, 1小时30分, 1.5h, 1h30m, 01:30:00 and 1:30
+    (hours:minutes, as a stopwatch column or Excel's [h]:mm writes it), an Excel time cell (its day fraction)."""
+    if isinstance(value, bool):
+        raise ValueError("a yes/no cell is not a duration")
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, time):
+        return value.hour * 60 + value.minute + value.second / 60
+    text = "".join(unicodedata.normalize("NFKC", str(value)).split()).replace(",", "")
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    m = _HMS.match(text)
+    if m:
+        return int(m.group(1)) * 60 + int(m.group(2)) + int(m.group(3) or 0) / 60
+    total, at = 0.0, 0
+    for part in _DURATION_PARTS.finditer(text):
+        if part.start() != at:
+            break
+        total += float(part.group(1)) * _DURATION_SECONDS[part.group(2).casefold()] / 60
+        at = part.end()
+    if at == 0 or at != len(text):
+        raise ValueError(f"{value!r} is not a duration")
+    return total
+
+
+def minutes(minimum: float = 0) -> CellParser:
+    """A duration stored as minutes (see read_minutes)."""
+
+    def parse(value: Any, _ctx: ParseContext) -> float:
+        try:
+            out = read_minutes(value)
+        except ValueError:
+            raise CellError(
+                "不是时长（应为 90、90分钟、1小时30分、1.5h 或 01:30:00 这样的写法）",
+                "not a duration (write e.g. 90, 90分钟, 1小时30分, 1.5h or 01:30:00)",
+            ) from None
+        if not math.isfinite(out):
+            raise CellError("不是时长", "not a duration")
+        _not_negative(out, minimum)
+        return out
+
+    return parse
+
+
+_SIZE = re.compile(r"^((?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)([a-z]*)$")  # 1,024.5GB: groups of three
+_GB_FACTOR = {
+    "": 1.0, "g": 1.0, "gb": 1.0, "gib": 1.0,
+    "t": 1024.0, "tb": 1024.0, "tib": 1024.0,
+    "p": 1024.0**2, "pb": 1024.0**2, "pib": 1024.0**2,
+    "m": 1 / 1024, "mb": 1 / 1024, "mib": 1 / 1024,
+}  # fmt: skip
+
+
+def gigabytes(minimum: float = 0) -> CellParser:
+    """A size stored in GB, for a column whose unit is GB: 16, 1,024, 16GB, 16 G, 2T/2TB (× 1024), 512MB (÷ 1024),
+    full-width digits. Binary units throughout (1 TB = 1024 GB), as consoles and `df -h` count."""
+
+    def parse(value: Any, _ctx: ParseContext) -> float:
+        if isinstance(value, bool):
+            raise CellError("应为数字", "not a number")
+        if isinstance(value, int | float):
+            out = float(value)
+        else:
+            try:
+                out = float(value)  # the common case, fast: a plain number
+            except ValueError:
+                text = "".join(unicodedata.normalize("NFKC", str(value)).split()).casefold()
+                m = _SIZE.match(text)
+                if m is None or m.group(2) not in _GB_FACTOR:
+                    raise CellError(
+                        "应为以 GB 计的数字（如 500、1,024、16GB、2TB、512MB）",
+                        "not a size in GB (write e.g. 500, 1,024, 16GB, 2TB or 512MB)",
+                    ) from None
+                out = float(m.group(1).replace(",", "")) * _GB_FACTOR[m.group(2)]
+        if not math.isfinite(out):
+            raise CellError("应为数字", "not a number")
+        _not_negative(out, minimum)
+        return out
 
     return parse
 

@@ -371,10 +371,38 @@ def _open_xlsx(path: Path, sheet: str | None) -> Table:
     return table
 
 
+# The rows looked at for percent-formatted columns (formats are per cell; reading them costs, so only these).
+PERCENT_PROBE_ROWS = 50
+
+
+def _percent_columns(ws: Any) -> frozenset[int]:
+    """Columns whose numbers Excel shows as percents: a cell showing 35% holds 0.35, which a percent column of
+    ops-watch would read as 0.35 %. Judged from the first rows' number formats."""
+    found: set[int] = set()
+    for row in ws.iter_rows(min_row=1, max_row=PERCENT_PROBE_ROWS):
+        for index, cell in enumerate(row):
+            value = getattr(cell, "value", None)
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                if "%" in str(getattr(cell, "number_format", "") or ""):
+                    found.add(index)
+    return frozenset(found)
+
+
+def _as_shown_percent(value: object) -> object:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"{round(value * 100, 9):g}%"  # what the cell shows: 0.35 -> "35%"
+    return value
+
+
 def _xlsx_rows(ws: Any) -> Iterator[SourceRow]:
     try:
+        percent = _percent_columns(ws)
         for number, values in enumerate(ws.iter_rows(min_row=1, values_only=True), start=1):
-            yield SourceRow(number, list(values))
+            cells = list(values)
+            for index in percent:
+                if index < len(cells):
+                    cells[index] = _as_shown_percent(cells[index])
+            yield SourceRow(number, cells)
     except Exception as exc:  # a damaged part shows only when it is reached
         raise TableError(
             f"XLSX 工作簿读到中途出错，文件可能已损坏（{type(exc).__name__}）",

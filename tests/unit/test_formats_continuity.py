@@ -282,13 +282,15 @@ def test_unknown_spellings_are_refused_listing_the_accepted_ones(
         ("182.5G", 182.5),
         ("1,024", 1024.0),
         (7, 7.0),
+        ("1.2TB", 1228.8),  # the cell's own unit wins over the column's GB: binary, 1 TB = 1024 GB
+        ("500MB", 500 / 1024),
     ],
 )
 def test_backup_sizes_as_people_write_them(cell: object, gb: float) -> None:
     assert column(BACKUP, "size_gb").parse(cell, CTX) == gb
 
 
-@pytest.mark.parametrize("cell", ["1.2TB", "500MB", "-1", "大约200G", "nan"])
+@pytest.mark.parametrize("cell", ["1.2XB", "500 MHz", "-1", "大约200G", "nan"])
 def test_backup_sizes_that_are_refused(cell: str) -> None:
     with pytest.raises(CellError):
         column(BACKUP, "size_gb").parse(cell, CTX)
@@ -304,6 +306,10 @@ def test_backup_sizes_that_are_refused(cell: str) -> None:
         ("45 minutes", 45.0),
         ("1.5", 1.5),
         (90, 90.0),
+        ("2小时", 120.0),
+        ("1h", 60.0),
+        ("1小时30分", 90.0),
+        ("01:30:00", 90.0),
     ],
 )
 def test_drill_minutes_as_people_write_them(cell: object, minutes: float) -> None:
@@ -311,7 +317,7 @@ def test_drill_minutes_as_people_write_them(cell: object, minutes: float) -> Non
     assert column(DRILL, "rpo_minutes").parse(cell, CTX) == minutes
 
 
-@pytest.mark.parametrize("cell", ["约两小时", "2小时", "1h", "-5", "半小时"])
+@pytest.mark.parametrize("cell", ["约两小时", "两小时", "1h半", "-5", "半小时"])
 def test_drill_minutes_that_are_refused(cell: str) -> None:
     with pytest.raises(CellError):
         column(DRILL, "rto_minutes").parse(cell, CTX)

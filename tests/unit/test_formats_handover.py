@@ -42,6 +42,7 @@ def test_handover_data_file_cases(case: Path) -> None:
         ("08:00", time(8, 0)),
         ("8:00", time(8, 0)),
         ("08:00:30", time(8, 0, 30)),
+        ("8点", time(8, 0)),
         (time(20, 15), time(20, 15)),
         ("2026-11-03 08:00", datetime(2026, 11, 3, 0, 0, tzinfo=ZoneInfo("UTC"))),
         (datetime(2026, 11, 3, 8, 0), datetime(2026, 11, 3, 0, 0, tzinfo=ZoneInfo("UTC"))),
@@ -51,7 +52,7 @@ def test_handover_time_is_a_time_of_day_or_a_full_datetime(cell: Any, expected: 
     assert time_or_datetime()(cell, CTX) == expected
 
 
-@pytest.mark.parametrize("cell", ["25:00", "8点", "08:61", "明早"])
+@pytest.mark.parametrize("cell", ["25:00", "8点钟左右", "08:61", "明早"])
 def test_handover_times_that_are_refused(cell: str) -> None:
     with pytest.raises(CellError) as err:
         time_or_datetime()(cell, CTX)

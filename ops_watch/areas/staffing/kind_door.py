@@ -16,9 +16,10 @@ an exported one have one dedupe key), and a row without a door takes the device'
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from typing import Any
 
+from ops_watch.core.timeutil import as_utc
 from ops_watch.formats import KINDS, fields
 from ops_watch.formats.spec import CellError, Column, ParseContext, RecordKind
 from ops_watch.store.schema import DoorEvent
@@ -41,6 +42,12 @@ DIRECTIONS = {
     "out": "out",
     "exit": "out",
     "leave": "out",
+    "入场": "in",
+    "进站": "in",
+    "ingress": "in",
+    "离场": "out",
+    "出站": "out",
+    "egress": "out",
 }
 # Attendance terminals (Hikvision face terminals' attendanceStatus, ZKBioTime punch states, the 考勤状态 of an
 # export): what the person pressed says whether they came or went.
@@ -61,6 +68,8 @@ ATTENDANCE = {
     "下班签退": "out",
     "外出": "out",
     "加班签退": "out",
+    "上班打卡": "in",
+    "下班打卡": "out",
     "undefined": "",
     "未定义": "",
     "无": "",
@@ -77,6 +86,17 @@ RESULTS = {
     "开门成功": "granted",
     "granted": "granted",
     "success": "granted",
+    "合法卡": "granted",
+    "合法卡比对通过": "granted",
+    "刷卡通过": "granted",
+    "人脸认证通过": "granted",
+    "人脸识别通过": "granted",
+    "正常开门": "granted",
+    "已通过": "granted",
+    "allowed": "granted",
+    "allow": "granted",
+    "passed": "granted",
+    "pass": "granted",
     "失败": "denied",
     "拒绝": "denied",
     "禁止": "denied",
@@ -85,6 +105,24 @@ RESULTS = {
     "无权限": "denied",
     "denied": "denied",
     "failed": "denied",
+    "未通过": "denied",
+    "不通过": "denied",
+    "非法卡": "denied",
+    "未授权": "denied",
+    "无效卡": "denied",
+    "无此卡号": "denied",
+    "卡号不存在": "denied",
+    "卡已过期": "denied",
+    "人脸认证失败": "denied",
+    "人脸识别失败": "denied",
+    "开门失败": "denied",
+    "拒绝通行": "denied",
+    "认证不通过": "denied",
+    "验证不通过": "denied",
+    "deny": "denied",
+    "rejected": "denied",
+    "refused": "denied",
+    "fail": "denied",
 }
 
 COLUMNS = (
@@ -103,14 +141,45 @@ COLUMNS = (
             "记录时间",
             "日期时间",
             "进出时间",
+            "通过时间",
+            "识别时间",
+            "开门时间",
+            "出入时间",
+            "event time",
+            "事件发生时间",
         ),
-        fields.datetime_value(),
-        type_doc="time; without an offset it is site time",
+        fields.moment(),
+        type_doc="time; without an offset it is site time. A time of day alone (`08:31:05`) takes its date "
+        "from the `day` column",
         example="2026-11-02 08:31:05",
     ),
     Column(
+        "day",
+        ("日期", "刷卡日期", "通行日期", "考勤日期", "事件日期", "打卡日期", "date"),
+        fields.date_value(),
+        required=False,
+        type_doc="date, for an export that splits date and time into two columns: the date of `at` when "
+        "that is a time of day alone; unused when `at` has its date",
+        example="2026-11-02",
+    ),
+    Column(
         "person_id",
-        ("工号", "person id", "人员编号", "员工编号", "员工号", "人员工号", "人员ID", "员工ID", "用户编号"),
+        (
+            "工号",
+            "person id",
+            "人员编号",
+            "员工编号",
+            "员工号",
+            "人员工号",
+            "人员ID",
+            "员工ID",
+            "用户编号",
+            "工作证号",
+            "员工工号",
+            "职工号",
+            "人员编码",
+            "employee id",
+        ),
         fields.text(128),
         required=False,
         default="",
@@ -119,7 +188,18 @@ COLUMNS = (
     ),
     Column(
         "name",
-        ("姓名", "人员姓名", "员工姓名", "人员名称", "用户名"),
+        (
+            "姓名",
+            "人员姓名",
+            "员工姓名",
+            "人员名称",
+            "用户名",
+            "人员",
+            "持卡人",
+            "持卡人姓名",
+            "用户姓名",
+            "person name",
+        ),
         fields.text(128),
         required=False,
         default="",
@@ -127,7 +207,18 @@ COLUMNS = (
     ),
     Column(
         "card_no",
-        ("卡号", "card number", "card", "门禁卡号", "卡片号", "卡片编号", "IC卡号"),
+        (
+            "卡号",
+            "card number",
+            "card",
+            "门禁卡号",
+            "卡片号",
+            "卡片编号",
+            "IC卡号",
+            "物理卡号",
+            "卡片号码",
+            "逻辑卡号",
+        ),
         fields.text(128),
         required=False,
         default="",
@@ -136,7 +227,21 @@ COLUMNS = (
     ),
     Column(
         "door",
-        ("门禁点", "门", "门名称", "门禁点名称", "门禁名称", "门点", "通道", "通道名称", "门禁位置"),
+        (
+            "门禁点",
+            "门",
+            "门名称",
+            "门禁点名称",
+            "门禁名称",
+            "门点",
+            "通道",
+            "通道名称",
+            "门禁位置",
+            "门名",
+            "出入口",
+            "door name",
+            "门点名称",
+        ),
         fields.text(256),
         required=False,
         default="",
@@ -145,7 +250,18 @@ COLUMNS = (
     ),
     Column(
         "direction",
-        ("方向", "进出方向", "进出类型", "出入方向", "通行方向", "进出"),
+        (
+            "方向",
+            "进出方向",
+            "进出类型",
+            "出入方向",
+            "通行方向",
+            "进出",
+            "进出标识",
+            "出入类型",
+            "in/out",
+            "进/出",
+        ),
         fields.choice(DIRECTIONS),
         required=False,
         default="",
@@ -154,7 +270,15 @@ COLUMNS = (
     ),
     Column(
         "attendance_status",
-        ("考勤状态", "attendanceStatus", "考勤类型", "打卡类型", "打卡状态", "签到类型"),
+        (
+            "考勤状态",
+            "attendanceStatus",
+            "考勤类型",
+            "打卡类型",
+            "打卡状态",
+            "签到类型",
+            "签到状态",
+        ),
         fields.choice(ATTENDANCE),
         required=False,
         default="",
@@ -163,7 +287,19 @@ COLUMNS = (
     ),
     Column(
         "result",
-        ("结果", "验证结果", "认证结果", "通行结果", "事件结果", "开门结果"),
+        (
+            "结果",
+            "验证结果",
+            "认证结果",
+            "通行结果",
+            "事件结果",
+            "开门结果",
+            "验证状态",
+            "认证状态",
+            "通行状态",
+            "核验结果",
+            "access result",
+        ),
         fields.choice(RESULTS),
         required=False,
         default="granted",
@@ -172,7 +308,20 @@ COLUMNS = (
     ),
     Column(
         "device",
-        ("设备", "设备名称", "设备序列号", "门禁设备", "设备名", "设备编号"),
+        (
+            "设备",
+            "设备名称",
+            "设备序列号",
+            "门禁设备",
+            "设备名",
+            "设备编号",
+            "控制器",
+            "控制器名称",
+            "终端名称",
+            "读卡器",
+            "读卡器名称",
+            "device name",
+        ),
         fields.text(256),
         required=False,
         default="",
@@ -182,7 +331,15 @@ COLUMNS = (
     ),
     Column(
         "serial_no",
-        ("流水号", "serial", "事件流水号", "事件编号"),
+        (
+            "流水号",
+            "serial",
+            "事件流水号",
+            "事件编号",
+            "事件ID",
+            "记录ID",
+            "event id",
+        ),
         fields.text(128),
         required=False,
         default="",
@@ -241,6 +398,15 @@ def build(values: dict[str, Any], ctx: ParseContext) -> DoorRecord:
         )
     # Positional: this runs for every event, and keyword arguments cost more.
     at, person_id, card_no = values["at"], values["person_id"], values["card_no"]
+    if at.__class__ is time:  # an export with the date and the time in two columns
+        if values["day"] is None:
+            raise CellError(
+                "只有时刻没有日期：请在同一行给出日期列（日期、刷卡日期）或写完整时间 2026-11-02 08:31:05",
+                "a time of day without a date: give a date column (日期, 刷卡日期) or the full time "
+                "2026-11-02 08:31:05",
+                column="at",
+            )
+        at = as_utc(datetime.combine(values["day"], at), ctx.zone)
     door, device, serial_no = values["door"], values["device"], values["serial_no"]
     direction = values["direction"] or values["attendance_status"]
     if ctx.config is not None:

@@ -8,37 +8,31 @@ read on the shift's own date.
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from ops_watch.core.timeutil import parse_datetime
 from ops_watch.formats import KINDS, fields
 from ops_watch.formats.spec import CellError, CellParser, Column, ParseContext, RecordKind
 from ops_watch.store.schema import HandoverShift
 
 ON_DUTY_SEPARATORS = r"、,，;；/"
-_TIME_OF_DAY = re.compile(r"^\s*(\d{1,2}):(\d{2})(?::(\d{2}))?\s*$")
 
 
 def time_or_datetime() -> CellParser:
     """`08:00` / `8:00` / `08:00:00` -> a time of day; anything else must be a full date-time (aware UTC)."""
 
     def parse(value: Any, ctx: ParseContext) -> time | datetime:
-        if isinstance(value, time):
-            return value.replace(tzinfo=None)
-        if isinstance(value, str):
-            value = unicodedata.normalize("NFKC", value)  # 17：30 (a full-width colon) is 17:30
-            m = _TIME_OF_DAY.match(value)
-            if m:
-                hour, minute, second = int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
-                if hour < 24 and minute < 60 and second < 60:
-                    return time(hour, minute, second)
         try:
-            return parse_datetime(value, ctx.zone)
+            # 08:00, 8点, １７：３０, 下午5:30, 5:30 PM, an Excel time cell
+            of_day = fields.read_time_of_day(value)
         except ValueError:
+            of_day = None
+        if of_day is not None:
+            return of_day
+        try:
+            return fields.datetime_value()(value, ctx)
+        except CellError:
             raise CellError(
                 "不是时间（应为 08:00 或 2026-11-03 08:00 这样的写法）",
                 "not a time (write e.g. 08:00 or 2026-11-03 08:00)",
@@ -50,15 +44,48 @@ def time_or_datetime() -> CellParser:
 COLUMNS = (
     Column(
         "date",
-        ("日期", "值班日期", "交接日期", "排班日期", "班次日期"),
+        (
+            "日期",
+            "值班日期",
+            "交接日期",
+            "排班日期",
+            "班次日期",
+            "交班日期",
+            "接班日期",
+            "值班日",
+        ),
         fields.date_value(),
         type_doc="date",
         example="2026-11-02",
     ),
-    Column("shift", ("班次", "班别", "班次名称", "值班班次"), fields.text(64), example="白班"),
+    Column(
+        "shift",
+        (
+            "班次",
+            "班别",
+            "班次名称",
+            "值班班次",
+            "班次类型",
+            "值班类型",
+        ),
+        fields.text(64),
+        example="白班",
+    ),
     Column(
         "on_duty",
-        ("值班人员", "值班人", "on duty", "当班人员", "在岗人员", "上班人员", "值班人员名单"),
+        (
+            "值班人员",
+            "值班人",
+            "on duty",
+            "当班人员",
+            "在岗人员",
+            "上班人员",
+            "值班人员名单",
+            "值班人员姓名",
+            "当班人",
+            "值守人员",
+            "在岗人",
+        ),
         fields.text_list(ON_DUTY_SEPARATORS),
         required=False,
         default=(),
@@ -67,7 +94,16 @@ COLUMNS = (
     ),
     Column(
         "handover_time",
-        ("交接时间", "handover at", "交接班时间", "交班时间"),
+        (
+            "交接时间",
+            "handover at",
+            "交接班时间",
+            "交班时间",
+            "交接班时刻",
+            "交班时刻",
+            "接班时间",
+            "交接时刻",
+        ),
         time_or_datetime(),
         required=False,
         type_doc="time of day (08:00) on the row's date, site time, or a full date-time; empty = not recorded",
@@ -75,7 +111,14 @@ COLUMNS = (
     ),
     Column(
         "handed_over_by",
-        ("交班人", "handed over by", "交班人员"),
+        (
+            "交班人",
+            "handed over by",
+            "交班人员",
+            "交班人姓名",
+            "交班者",
+            "移交人",
+        ),
         fields.text(128),
         required=False,
         default="",
@@ -83,7 +126,14 @@ COLUMNS = (
     ),
     Column(
         "taken_over_by",
-        ("接班人", "taken over by", "接班人员"),
+        (
+            "接班人",
+            "taken over by",
+            "接班人员",
+            "接班人姓名",
+            "接班者",
+            "接收人",
+        ),
         fields.text(128),
         required=False,
         default="",
@@ -91,7 +141,15 @@ COLUMNS = (
     ),
     Column(
         "notes",
-        ("备注", "说明", "交接事项", "交接内容", "情况说明"),
+        (
+            "备注",
+            "说明",
+            "交接事项",
+            "交接内容",
+            "情况说明",
+            "交接说明",
+            "remark",
+        ),
         fields.text(4000),
         required=False,
         default="",

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from ops_watch.core.timeutil import parse_date
 from ops_watch.formats import KINDS, fields
 from ops_watch.formats.spec import CellError, Column, ParseContext, RecordKind
 from ops_watch.store.schema import StaffMember
@@ -56,9 +55,7 @@ def _expiry(name: str, text: str) -> str | None:
     if not text or text.casefold() in _NO_EXPIRY:
         return None
     try:
-        return parse_date(
-            re.sub(r"\s+", "", text).replace("年", "-").replace("月", "-").rstrip("日")
-        ).isoformat()
+        return fields.read_date(text).isoformat()  # 2027-06-30, 2027.6.30, 2027年6月30日, 20270630, ２０２７…
     except ValueError:
         raise CellError(
             f"证书「{name}」的有效期「{text}」不是日期（写法如 CISP:2027-06-30）",
@@ -143,14 +140,47 @@ COLUMNS = (
             "人员工号",
             "人员ID",
             "员工ID",
+            "工作证号",
+            "员工工号",
+            "职工号",
+            "人员编码",
+            "employee id",
         ),
         fields.text(128),
         example="YW-0007",
     ),
-    Column("name", ("姓名", "人员姓名", "员工姓名", "名字"), fields.text(128), example="张伟"),
+    Column(
+        "name",
+        (
+            "姓名",
+            "人员姓名",
+            "员工姓名",
+            "名字",
+            "人员名称",
+            "员工名称",
+            "用户姓名",
+            "person name",
+        ),
+        fields.text(128),
+        example="张伟",
+    ),
     Column(
         "card_numbers",
-        ("卡号", "门禁卡号", "card number", "cards", "门禁卡", "卡片号", "卡片编号", "IC卡号", "工卡号"),
+        (
+            "卡号",
+            "门禁卡号",
+            "card number",
+            "cards",
+            "门禁卡",
+            "卡片号",
+            "卡片编号",
+            "IC卡号",
+            "工卡号",
+            "物理卡号",
+            "卡片号码",
+            "card no",
+            "门禁卡号码",
+        ),
         fields.text_list(CARD_SEPARATORS),
         required=False,
         default=(),
@@ -159,7 +189,18 @@ COLUMNS = (
     ),
     Column(
         "role",
-        ("岗位", "角色", "职务", "岗位名称", "职位", "驻场岗位"),
+        (
+            "岗位",
+            "角色",
+            "职务",
+            "岗位名称",
+            "职位",
+            "驻场岗位",
+            "工作岗位",
+            "职务名称",
+            "position",
+            "title",
+        ),
         fields.text(128),
         required=False,
         default="",
@@ -167,7 +208,19 @@ COLUMNS = (
     ),
     Column(
         "employer",
-        ("单位", "所属单位", "公司", "所属公司", "工作单位", "用人单位"),
+        (
+            "单位",
+            "所属单位",
+            "公司",
+            "所属公司",
+            "工作单位",
+            "用人单位",
+            "所在单位",
+            "外包单位",
+            "供应商",
+            "服务单位",
+            "company",
+        ),
         fields.text(256),
         required=False,
         default="",
@@ -185,6 +238,11 @@ COLUMNS = (
             "入职时间",
             "入场时间",
             "到岗时间",
+            "进场时间",
+            "上岗日期",
+            "开始日期",
+            "报到日期",
+            "入岗日期",
         ),
         fields.date_value(),
         required=False,
@@ -203,6 +261,11 @@ COLUMNS = (
             "离职时间",
             "离场时间",
             "离岗时间",
+            "退场时间",
+            "撤场日期",
+            "结束日期",
+            "离开日期",
+            "下岗日期",
         ),
         fields.date_value(),
         required=False,

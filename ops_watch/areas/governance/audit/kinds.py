@@ -120,7 +120,14 @@ def submission_time(value: Any, ctx: ParseContext) -> datetime:
             return date_only_time(parse_date(compact), ctx.zone)
         return parse_datetime(text, ctx.zone)
     except ValueError:
+        pass
+    try:  # 2026年11月4日 16时30分, 2026/11/4 下午4:30, 2026.11.04, an Excel serial (fields.read_datetime)
+        written, timed = fields.read_datetime(value)
+    except fields.Ambiguous:
+        raise fields.ambiguous_date(text) from None
+    except ValueError:
         raise CellError(*_NOT_A_TIME) from None
+    return as_utc(written, ctx.zone) if timed else date_only_time(written.date(), ctx.zone)
 
 
 def _period(value: Any, ctx: ParseContext) -> str:
@@ -130,14 +137,32 @@ def _period(value: Any, ctx: ParseContext) -> str:
 COLUMNS = (
     Column(
         "item",
-        ("材料", "报送事项", "材料名称", "审计材料", "报送材料", "资料名称", "材料类型"),
+        (
+            "材料",
+            "报送事项",
+            "材料名称",
+            "审计材料",
+            "报送材料",
+            "资料名称",
+            "材料类型",
+            "材料名",
+            "报送内容",
+        ),
         material_item,
         type_doc="a material of the contract's [audit]: its key, Chinese or English name, or an alias",
         example="月度安全审计报告",
     ),
     Column(
         "period",
-        ("期间", "所属期间", "报送期间", "材料期间", "统计期间"),
+        (
+            "期间",
+            "所属期间",
+            "报送期间",
+            "材料期间",
+            "统计期间",
+            "报送周期",
+            "所属周期",
+        ),
         _period,
         type_doc="the material's period: a month 2026-10 (2026年10月), a quarter 2026-Q3 (2026年第三季度) or "
         "a year 2026; it must fit the material's cadence",
@@ -145,7 +170,19 @@ COLUMNS = (
     ),
     Column(
         "submitted_at",
-        ("报送时间", "提交时间", "submitted at", "上报时间", "报送日期", "提交日期", "上报日期"),
+        (
+            "报送时间",
+            "提交时间",
+            "submitted at",
+            "上报时间",
+            "报送日期",
+            "提交日期",
+            "上报日期",
+            "报送日期时间",
+            "提交日期时间",
+            "上传时间",
+            "上传日期",
+        ),
         submission_time,
         required=False,
         type_doc="time (site time unless it has a zone); empty = no time recorded (a finding); a date "
@@ -154,7 +191,16 @@ COLUMNS = (
     ),
     Column(
         "submitted_by",
-        ("报送人", "提交人", "submitted by", "上报人", "经办人"),
+        (
+            "报送人",
+            "提交人",
+            "submitted by",
+            "上报人",
+            "经办人",
+            "填报人",
+            "上传人",
+            "报送人员",
+        ),
         fields.text(128),
         required=False,
         default="",
@@ -162,7 +208,16 @@ COLUMNS = (
     ),
     Column(
         "document",
-        ("文件", "文件名", "材料文件", "文件名称", "附件", "附件名称"),
+        (
+            "文件",
+            "文件名",
+            "材料文件",
+            "文件名称",
+            "附件",
+            "附件名称",
+            "附件文件",
+            "上传文件",
+        ),
         fields.text(512),
         required=False,
         default="",

@@ -54,14 +54,32 @@ STORED_KINDS = {
 COLUMNS = (
     Column(
         "date",
-        ("日期", "发生日期", "业务日期", "记账日期", "支付日期", "下达日期"),
+        (
+            "日期",
+            "发生日期",
+            "业务日期",
+            "记账日期",
+            "支付日期",
+            "下达日期",
+            "业务发生日期",
+            "凭证日期",
+        ),
         fields.date_value(),
         type_doc="date",
         example="2026-07-15",
     ),
     Column(
         "kind",
-        ("类型", "事项", "事件类型", "业务类型", "事项类型", "类别"),
+        (
+            "类型",
+            "事项",
+            "事件类型",
+            "业务类型",
+            "事项类型",
+            "类别",
+            "业务事项",
+            "事项类别",
+        ),
         fields.choice(EVENT_KINDS),
         type_doc="initial (初始预算, 年初预算, 预算下达), adjustment (调剂, 调整; 收回: money taken back; 追加: "
         "money added), payment (支付, 付款, 拨付)",
@@ -76,7 +94,15 @@ COLUMNS = (
     ),
     Column(
         "note",
-        ("备注", "摘要", "说明", "用途", "事由"),
+        (
+            "备注",
+            "摘要",
+            "说明",
+            "用途",
+            "事由",
+            "用途说明",
+            "附言",
+        ),
         fields.text(512),
         required=False,
         default="",
