@@ -62,6 +62,19 @@ RESULTS = {
     # 部分成功 and 完成 are refused: a drill that only partly worked, or merely took place, passed nothing.
 }
 
+# How drill ledgers and drill plans name the system drilled (the plan's kind reads the same).
+SYSTEM_ALIASES = (
+    "系统",
+    "业务系统",
+    "演练系统",
+    "系统名称",
+    "演练对象",
+    "涉及系统",
+    "应用系统",
+    "所属系统",
+    "业务系统名称",
+)
+
 COLUMNS = (
     Column(
         "date",
@@ -82,17 +95,7 @@ COLUMNS = (
     ),
     Column(
         "system",
-        (
-            "系统",
-            "业务系统",
-            "演练系统",
-            "系统名称",
-            "演练对象",
-            "涉及系统",
-            "应用系统",
-            "所属系统",
-            "业务系统名称",
-        ),
+        SYSTEM_ALIASES,
         fields.text(256),
         example="警务综合平台",
     ),

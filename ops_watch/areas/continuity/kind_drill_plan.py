@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from ops_watch.areas.continuity.kind_drill import DRILL_TYPES
+from ops_watch.areas.continuity.kind_drill import DRILL_TYPES, SYSTEM_ALIASES
 from ops_watch.formats import KINDS, fields
 from ops_watch.formats.spec import Column, ParseContext, RecordKind
 from ops_watch.store.schema import DrillPlan
@@ -34,17 +34,7 @@ COLUMNS = (
     ),
     Column(
         "system",
-        (
-            "系统",
-            "业务系统",
-            "演练系统",
-            "系统名称",
-            "演练对象",
-            "涉及系统",
-            "应用系统",
-            "所属系统",
-            "业务系统名称",
-        ),
+        SYSTEM_ALIASES,
         fields.text(256),
         example="警务综合平台",
     ),
