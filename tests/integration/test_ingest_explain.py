@@ -68,7 +68,11 @@ def test_explain_reads_a_gbk_export_with_title_rows_and_the_sites_mapping(
     [bad] = [r for r in as_json["rows"] if not r["ok"]]
     assert bad["row"] == 6 and bad["faults"][0]["column"] == "CPU(个)" and bad["faults"][0]["value"] == "abc"
     [good] = [r for r in as_json["rows"] if r["ok"]]
-    assert good["parsed"]["resource_id"] == "u-1" and good["parsed"]["storage_gb"] == "200.0" and bad["parsed"] == {}
+    assert (
+        good["parsed"]["resource_id"] == "u-1"
+        and good["parsed"]["storage_gb"] == "200.0"
+        and bad["parsed"] == {}
+    )
 
 
 def test_explain_of_a_refused_file_names_the_missing_columns_and_exits_non_zero(

@@ -21,7 +21,9 @@ def _read(tmp_path: Path, kind: str, text: str, encoding: str = "utf-8") -> tupl
     with open_table(path) as table:
         stream = read_records(get_kind(kind), table.rows(), ParseContext())
         rows = list(stream.rows)
-    return [r.record for r in rows if r.record], [(r.number, f.label, f.value) for r in rows for f in r.faults]
+    return [r.record for r in rows if r.record], [
+        (r.number, f.label, f.value) for r in rows for f in r.faults
+    ]
 
 
 @pytest.mark.parametrize(
