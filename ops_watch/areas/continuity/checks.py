@@ -119,6 +119,7 @@ def _hours(delta: timedelta) -> str:
     "backup_failed",
     params=BackupParams,
     area="continuity",
+    terms="continuity",
     example="""
 [[rule]]
 id = "backup-failed"
@@ -196,6 +197,7 @@ def _streak_finding(ctx: CheckContext, system: System, streak: FailureStreak) ->
     "backup_missing",
     params=BackupParams,
     area="continuity",
+    terms="continuity",
     example="""
 [[rule]]
 id = "backup-missing"
@@ -275,6 +277,7 @@ def _gap_finding(ctx: CheckContext, system: System, gap: Gap, runs: list[BackupJ
     "drill_overdue",
     params=NoParams,
     area="continuity",
+    terms="continuity",
     example="""
 [[rule]]
 id = "drill-overdue"
@@ -348,6 +351,7 @@ def _overdue_finding(
     "drill_failed_unresolved",
     params=NoParams,
     area="continuity",
+    terms="continuity",
     example="""
 [[rule]]
 id = "drill-failed-unresolved"
@@ -422,6 +426,7 @@ def _measured_over(
     "drill_rto_exceeded",
     params=NoParams,
     area="continuity",
+    terms="continuity",
     example="""
 [[rule]]
 id = "drill-rto-exceeded"
@@ -440,6 +445,7 @@ def drill_rto_exceeded(ctx: CheckContext, params: NoParams) -> Iterator[FindingD
     "drill_rpo_exceeded",
     params=NoParams,
     area="continuity",
+    terms="continuity",
     example="""
 [[rule]]
 id = "drill-rpo-exceeded"
@@ -458,6 +464,7 @@ def drill_rpo_exceeded(ctx: CheckContext, params: NoParams) -> Iterator[FindingD
     "drill_record_incomplete",
     params=NoParams,
     area="continuity",
+    terms="continuity",
     example="""
 [[rule]]
 id = "drill-record-incomplete"
@@ -509,6 +516,7 @@ class PlanParams(Params):
     "drill_plan_missed",
     params=PlanParams,
     area="continuity",
+    terms="continuity",
     example="""
 [[rule]]
 id = "drill-plan-missed"
@@ -555,6 +563,7 @@ def drill_plan_missed(ctx: CheckContext, params: PlanParams) -> Iterator[Finding
     "continuity_unknown_system",
     params=NoParams,
     area="continuity",
+    terms="continuity",
     example="""
 [[rule]]
 id = "continuity-unknown-system"
