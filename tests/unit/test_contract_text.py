@@ -333,3 +333,31 @@ def test_cli_clean_contract_exits_0(tmp_path: Path, config_file) -> None:
     result = _lint(cfg, "--format", "csv", str(good))
     assert result.exit_code == 0
     assert result.stdout.strip() == "\ufefffile,paragraph,kind,detail,quote,replacement"
+
+
+def test_a_catastrophic_pattern_cannot_hang_the_lint(tmp_path: Path) -> None:
+    """`^(a+)+$` on 33 bytes ran past 120 s with Python's backtracking re (issue 17 #8). Run in a child with a
+    generous limit so a regression fails instead of hanging the suite; the result is the point, not the time."""
+    import subprocess
+    import sys
+
+    script = (
+        "from ops_watch.areas.governance.contract_text.model import ContractTextSection, find_missing_clauses\n"
+        "from ops_watch.areas.governance.contract_text.model import ContractDocument, Paragraph\n"
+        "from pathlib import Path\n"
+        "terms = ContractTextSection.model_validate("
+        "{'required_clauses': [{'name': 'x', 'patterns': ['^(a+)+$']}]})\n"
+        "doc = ContractDocument(Path('c.txt'), 'utf-8', (Paragraph(1, 'a' * 32 + '!'),))\n"
+        "print(len(find_missing_clauses(doc, terms.required_clauses)))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "1"  # no paragraph matches: the clause is missing, found at once
+
+
+@pytest.mark.parametrize("pattern", [r"(?<=驻场)\d+人", r"(驻场)\1"])
+def test_lookarounds_and_backreferences_are_refused_naming_the_key(pattern: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        ContractTextSection.model_validate({"required_clauses": [{"name": "x", "patterns": ["ok", pattern]}]})
+    text = str(info.value)
+    assert "patterns[1]" in text and "not supported (patterns run in linear time)" in text
