@@ -30,7 +30,7 @@ from pydantic import (
 )
 
 from ops_watch.core.errors import ConfigError, key_path, reason
-from ops_watch.core.log import register_secret
+from ops_watch.core.log import get_logger, register_secret
 from ops_watch.core.models import Strict
 from ops_watch.core.timeutil import parse_duration
 
@@ -143,6 +143,11 @@ class IngestConfig(Strict):
     drop_dir: Path = Path("var/drop")
     sheet: str | None = None  # XLSX sheet to read; default the first
     max_bad_rows_reported: int = Field(default=10000, ge=1)
+    # A row dated more than this after its file arrived is a row error (a clock or a typo, never evidence).
+    future_tolerance: Duration = timedelta(days=1)
+    # A dropped file is taken once its size and modification time stayed the same across two looks this far
+    # apart (and it is older than this): a file still being written waits for the next scan.
+    settle: Duration = timedelta(seconds=2)
     # [ingest.columns.<kind>]: the site's own header -> a column of that kind, on top of the kind's aliases.
     # The kinds and their columns are plug-ins: ingest.column_map_problems checks them once they are loaded.
     columns: dict[str, dict[str, str]] = Field(default_factory=dict)
@@ -453,7 +458,13 @@ class UtilizationConfig(Strict):
     rollup_days: int = Field(default=400, ge=30)
 
 
+_log = get_logger(__name__)
+
+
 class EmailConfig(_WithPassword):
+    """[notify.email]. An SMTP login over a connection without TLS (security = "none") sends the password in
+    clear text: refused unless allow_plaintext_login = true says so on purpose, and then warned about."""
+
     enabled: bool = True
     transport: Literal["file", "smtp"] = "file"
     outbox_dir: Path = Path("var/outbox")
@@ -463,6 +474,7 @@ class EmailConfig(_WithPassword):
     verify_tls: bool = True  # check the server's certificate (off only for a test server)
     ca_file: Path | None = None  # a private CA's certificate to trust; unset: the system's
     username: str = ""
+    allow_plaintext_login: bool = False  # log in over security = "none" (clear text) on purpose
     timeout: Duration = timedelta(seconds=30)
     sender: str = "ops-watch@localhost"
     recipients: list[str] = Field(default_factory=lambda: ["supervision@example.org"])
@@ -474,6 +486,26 @@ class EmailConfig(_WithPassword):
             if "@" not in addr:
                 raise ValueError(f"{addr!r} is not an email address")
         return v
+
+    @model_validator(mode="after")
+    def _no_plaintext_login(self) -> EmailConfig:
+        if self.transport != "smtp" or self.security != "none" or not self.username:
+            return self
+        if not self.allow_plaintext_login:
+            raise ValueError(
+                f'SMTP 以明文登录：security = "none" 时用户 {self.username!r} 的密码会明文发送到 '
+                f'{self.host}:{self.port}；请改用 security = "starttls" 或 "tls"，确需明文时设 '
+                'allow_plaintext_login = true / SMTP login in clear text: with security = "none" the password '
+                f'of {self.username!r} goes to {self.host}:{self.port} unencrypted; use security = "starttls" or '
+                '"tls", or set allow_plaintext_login = true if you mean it'
+            )
+        _log.warning(
+            "SMTP login in plaintext allowed (notify.email.allow_plaintext_login = true): the password is sent "
+            "unencrypted / SMTP 明文登录已允许：密码不加密发送",
+            host=f"{self.host}:{self.port}",
+            username=self.username,
+        )
+        return self
 
 
 def _secret_pair(name: str) -> tuple[Any, Any, Any]:

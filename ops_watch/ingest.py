@@ -14,10 +14,11 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from datetime import time as time_of_day
 from operator import attrgetter, itemgetter
@@ -66,6 +67,10 @@ _OUTCOME_DIRS = ("processed", "rejected")
 
 class IngestError(Exception):
     """The file cannot be ingested at all (it cannot be read): nothing was written."""
+
+
+class FileChanged(IngestError):
+    """The file changed while it was read (a writer still at it): nothing was written; try again later."""
 
 
 @dataclass(frozen=True)
@@ -123,17 +128,82 @@ class IngestResult:
 # --- pieces ------------------------------------------------------------------------------------------
 
 
+def display_name(name: str) -> str:
+    """A file name as stored and reported: bytes that are not UTF-8 (a name from a GBK share) become U+FFFD."""
+    return os.fsencode(name).decode("utf-8", "replace")
+
+
 def file_sha256(path: Path) -> str:
     """The digest of a file, read in chunks (never the whole file in memory)."""
     with open(path, "rb") as f:
         return hashlib.file_digest(f, "sha256").hexdigest()
 
 
+# The ingest's temporary files live under <state_dir>/tmp (never the system's /tmp), named with the writer's
+# pid: a process killed by SIGKILL leaves its file there, and the next ingest of another process removes it.
+TEMP_DIR_NAME = "tmp"
+TEMP_PREFIX = "ops-watch-report-"
+_cleaned: set[Path] = set()
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's live process
+    return True
+
+
+def clean_temp_files(config: Config) -> int:
+    """Remove the temporary reports left under the state dir by processes that died (SIGKILL, power loss);
+    the files of a live ingest (the daemon's, a concurrent CLI's) stay. Returns how many were removed."""
+    return _clean_temp_dir(config.state_dir / TEMP_DIR_NAME)
+
+
+def _clean_temp_dir(temp_dir: Path) -> int:
+    removed = 0
+    try:
+        leftovers = list(temp_dir.glob(f"{TEMP_PREFIX}*"))
+    except OSError:
+        return 0
+    for path in leftovers:
+        pid = path.name.removeprefix(TEMP_PREFIX).split("-", 1)[0]
+        if pid.isdigit() and _pid_alive(int(pid)):
+            continue
+        try:
+            path.unlink()
+            removed += 1
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            log.warning(
+                "cannot remove a stale temporary file / 无法删除遗留的临时文件",
+                path=str(path),
+                error=str(exc),
+            )
+    if removed:
+        log.info("removed stale temporary files / 已删除遗留的临时文件", folder=str(temp_dir), count=removed)
+    return removed
+
+
+def _temp_dir(state_dir: Path) -> Path:
+    """<state_dir>/tmp, private; swept of dead processes' leftovers the first time this process uses it."""
+    temp_dir = state_dir / TEMP_DIR_NAME
+    temp_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if temp_dir not in _cleaned:
+        _cleaned.add(temp_dir)
+        _clean_temp_dir(temp_dir)
+    return temp_dir
+
+
 class _Report:
     """Every fault of a file, streamed to a temporary CSV (UTF-8 with BOM, so Excel opens it right)."""
 
-    def __init__(self, file: str):
+    def __init__(self, file: str, state_dir: Path):
         self.file = file
+        self.state_dir = state_dir
         self.lines = 0
         self._tmp: Path | None = None
         self._f: IO[str] | None = None
@@ -141,13 +211,17 @@ class _Report:
 
     def add(self, issue: RowIssue) -> None:
         if self._writer is None:
-            fd, name = tempfile.mkstemp(prefix="ops-watch-report-", suffix=".csv")
+            temp_dir = _temp_dir(self.state_dir)
+            fd, name = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-", suffix=".csv", dir=temp_dir)
             self._tmp = Path(name)
             self._f = os.fdopen(fd, "w", encoding="utf-8-sig", newline="")
             self._writer = csv.writer(self._f)
             self._writer.writerow(REPORT_COLUMNS)
         row = str(issue.row) if issue.row else ""
-        self._writer.writerow([issue.file, row, issue.column, excel_safe(issue.value), issue.reason])
+        cells = (issue.file, row, issue.column, issue.value, issue.reason)
+        self._writer.writerow(
+            [excel_safe(cell or "") for cell in cells]
+        )  # a file's name may start a formula too
         self.lines += 1
 
     def place(self, target: Path, mode: int = 0o644) -> Path | None:
@@ -323,7 +397,9 @@ class _FileIngest:
         self.path = path
         self.now = utcnow()
         self.counts = _Counts()
-        self.report = _Report(path.name)
+        # As stored and reported (a name that is not UTF-8, made readable).
+        self.name = display_name(path.name)
+        self.report = _Report(self.name, config.state_dir)
         self.limit = config.ingest.max_bad_rows_reported
         self.issues: list[RowIssue] = []  # the first `limit`, for RowError and the result
         self.issues_stored = 0  # how many of `issues` are in RowError already
@@ -333,7 +409,7 @@ class _FileIngest:
 
     def fault(self, row: int, fault: Fault) -> None:
         issue = RowIssue(
-            self.path.name, row, fault.label or fault.column, fault.value, fault.problem.text(self.language)
+            self.name, row, fault.label or fault.column, fault.value, fault.problem.text(self.language)
         )
         self.report.add(issue)
         if len(self.issues) < self.limit or row == 0:  # a whole-file reason is always kept
@@ -368,9 +444,14 @@ class _FileIngest:
             # that breaks off half way is reported with the rows read until then.
             total = bad = good = 0
             add = writer.add_record
+            too_late = self._future_check(kind, stream.header_map)
             try:
                 for row in stream.rows:
                     total += 1
+                    if row.record is not None and too_late is not None:
+                        future = too_late(row.record)
+                        if future is not None:
+                            row = replace(row, record=None, faults=[future])
                     if row.record is None:
                         bad += 1
                         for f in row.faults:
@@ -387,14 +468,47 @@ class _FileIngest:
         self.counts.ok = writer.stored()
         self.counts.duplicate = good - self.counts.ok
 
+    def _future_check(self, kind: RecordKind, header_map: HeaderMap) -> Any:
+        """For a kind with a time_column: a function giving the Fault of a record dated more than
+        ingest.future_tolerance after the file's arrival (the batch's received time), else None."""
+        column = kind.time_column
+        if column is None:
+            return None
+        label = next((c.label for c in header_map.cells if c.column == column), column)
+        tolerance = self.config.ingest.future_tolerance
+        latest = self.now + tolerance
+        zone = self.config.site.zone
+        hours = tolerance.total_seconds() / 3600
+
+        def check(record: Any) -> Fault | None:
+            value = getattr(record, column, None)
+            if not isinstance(value, datetime):
+                return None
+            aware = value if value.tzinfo is not None else value.replace(tzinfo=zone)
+            if aware <= latest:
+                return None
+            shown = format_local(aware, zone)
+            arrived = format_local(self.now, zone)
+            return Fault(
+                column,
+                label,
+                shown,
+                Problem(
+                    f"时间 {shown} 晚于文件到达时间 {arrived} 超过 {hours:g} 小时（未来的时间，"
+                    f"请核对设备时钟或填写错误；容差见 ingest.future_tolerance）",
+                    f"time {shown} is in the future: more than {hours:g} h after the file arrived at "
+                    f"{arrived} (check the device clock or the entry; tolerance: ingest.future_tolerance)",
+                ),
+            )
+
+        return check
+
     def explain_header(self, header_map: HeaderMap, header_row: int) -> None:
         """A refused file's report also says how its header was read: each cell -> column, or unused (what
         `ingest --explain` shows). These lines are not problems: they go to the report only, after the reasons."""
         prefix = "表头：" if self.language == "zh" else "header: "
         self.header_lines = [
-            RowIssue(
-                self.path.name, header_row, cell.label, cell.label, prefix + header_text(cell, self.language)
-            )
+            RowIssue(self.name, header_row, cell.label, cell.label, prefix + header_text(cell, self.language))
             for cell in header_map.cells
         ]
 
@@ -497,7 +611,7 @@ def _arrival_time(path: Path, now: datetime) -> datetime:
 def _file_time(path: Path, now: datetime) -> datetime:
     """When the file was produced (its modification time), never later than its arrival."""
     try:
-        produced = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
+        produced = datetime.fromtimestamp(path.lstat().st_mtime, tz=UTC)  # a link's own, never its target's
     except OSError:
         return now
     return min(produced, now)
@@ -521,7 +635,7 @@ def _batch(
     evidence_time = _file_time(path, now)
     return EvidenceBatch(
         kind=kind[:64],
-        source=path.name[:1024],
+        source=display_name(path.name)[:1024],
         sha256=sha256,
         received_at=now,
         evidence_time=evidence_time,
@@ -569,6 +683,7 @@ def ingest_file(
     Raises IngestError only when the file cannot be read at all; every other problem is in the result.
     """
     path = Path(path)
+    before = _look(path)
     try:
         digest = file_sha256(path)
     except OSError as exc:
@@ -587,6 +702,9 @@ def ingest_file(
             session.add(batch)
             session.flush()
             state.load(session, spec, batch.id)
+            if _look(path) != before:  # a writer still at it: what was read is not the file; roll back
+                state.report.discard()
+                raise FileChanged(f"{display_name(str(path))} changed while it was read")
             status, reason = state.status()
             if reason is not None:
                 state.detail["reason"], state.detail["reason_zh"] = reason.en, reason.zh
@@ -610,10 +728,44 @@ def ingest_file(
         if earlier is None:
             raise
         state.report.discard()
-        state.report, state.issues = _Report(path.name), []
+        state.report, state.issues = _Report(state.name, config.state_dir), []
         return _duplicate(config, state, earlier, move=move)
     result = _result(state, status, batch_id, reason)
-    return _place(store, state, result, target, move=move)
+    result = _place(store, state, result, target, move=move)
+    if move:
+        _check_archived(store, state, result)
+    return result
+
+
+def _check_archived(store: Store, state: _FileIngest, result: IngestResult) -> None:
+    """The bytes ingested must be the bytes archived: hash the copy in processed/ (or rejected/) and compare with
+    the digest of what was read. A difference (a writer kept writing into the file after it was read) is logged
+    as an error and kept in the batch's detail, naming both digests."""
+    stored = result.stored_path
+    if stored is None or stored == state.path or result.batch_id is None or result.status == "duplicate":
+        return  # a duplicate's batch is the earlier file's
+    try:
+        archived = file_sha256(stored)
+    except OSError as exc:
+        log.error("cannot hash the archived evidence file", file=str(stored), error=str(exc))
+        return
+    if archived == state.sha256:
+        return
+    log.error(
+        "archived evidence file differs from the bytes ingested (written to after it was read) / "
+        "归档的证据文件与已导入的内容不一致（读取后仍被写入）",
+        file=state.name,
+        stored_path=str(stored),
+        sha256_ingested=state.sha256,
+        sha256_archived=archived,
+    )
+    with store.session() as session:
+        batch = session.get(EvidenceBatch, result.batch_id)
+        if batch is not None:
+            detail = json.loads(batch.detail or "{}")
+            detail["archived_sha256"] = archived
+            detail["archived_differs"] = True
+            batch.detail = json.dumps(detail, ensure_ascii=False, default=str)
 
 
 def _fill(batch: EvidenceBatch, state: _FileIngest, status: str, target: Path) -> None:
@@ -720,14 +872,40 @@ def _target(config: Config, state: _FileIngest, status: str, move: bool) -> Path
     return _free_name(folder / _kind_dir(state.kind_name) / day.isoformat(), state.path.name)
 
 
-def _free_name(folder: Path, name: str) -> Path:
+NAME_MAX = 255  # bytes in one file name (ext4, xfs, btrfs)
+_SUFFIX_MAX = 16  # a longer "suffix" is part of the name
+
+
+def _name_bytes(name: str) -> int:
+    return len(os.fsencode(name))
+
+
+def _derived_name(name: str, n: int) -> str:
+    """The n-th free-name candidate for `name` (n=0: the name itself), short enough that it and its report
+    (`<name>.errors.csv`) fit NAME_MAX: a long stem is cut at a character boundary and marked with a digest of
+    the whole name, so two long names sharing a beginning stay apart. A name that is not UTF-8 is made readable
+    (display_name), so the path can be stored. The original is kept in the store."""
+    original, name = name, display_name(name)
     stem, dot, suffix = name.rpartition(".")
-    if not stem:
+    if not stem or _name_bytes(dot + suffix) > _SUFFIX_MAX:
         stem, dot, suffix = name, "", ""
+    tail = "" if n == 0 else f"-{n}"
+    budget = NAME_MAX - _name_bytes(REPORT_SUFFIX)
+    if _name_bytes(stem + tail + dot + suffix) <= budget:
+        return stem + tail + dot + suffix
+    mark = "~" + hashlib.sha256(os.fsencode(original)).hexdigest()[:8]
+    room = budget - _name_bytes(mark + tail + dot + suffix)
+    while _name_bytes(stem) > room:
+        stem = stem[:-1]
+    return stem + mark + tail + dot + suffix
+
+
+def _free_name(folder: Path, name: str) -> Path:
     n = 0
     while True:
-        candidate = folder / (name if n == 0 else f"{stem}-{n}{dot}{suffix}")
-        if not candidate.exists() and not candidate.with_name(candidate.name + REPORT_SUFFIX).exists():
+        candidate = folder / _derived_name(name, n)
+        report = candidate.with_name(candidate.name + REPORT_SUFFIX)
+        if not (candidate.exists() or candidate.is_symlink() or report.exists()):
             return candidate
         n += 1
 
@@ -736,7 +914,8 @@ def _move_no_clobber(src: Path, target: Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     while True:
         try:
-            os.link(src, target)  # fails if the name was taken meanwhile: never overwrites
+            # Fails if the name was taken meanwhile (never overwrites); a symlink is moved as the link itself.
+            os.link(src, target, follow_symlinks=False)
         except FileExistsError:
             target = _free_name(target.parent, src.name)
             continue
@@ -762,7 +941,9 @@ def _report_target(config: Config, state: _FileIngest, target: Path, move: bool)
 def _mode(target: Path, move: bool) -> int:
     """A report is as readable as the file it reports on (the contractor reads both in the drop folder)."""
     try:
-        return target.stat().st_mode & 0o666 if move else 0o644
+        if not move or target.is_symlink():
+            return 0o644
+        return target.stat().st_mode & 0o666
     except OSError:
         return 0o644
 
@@ -815,7 +996,9 @@ def pending_files(
     """(kind, file) for every settled file in the drop folder, oldest first (so the newest file wins an upsert).
 
     The kind is the first subfolder's name; a file at the top gets UNSORTED. Files still being written (changed
-    in the last `settle` seconds, or named like a temporary file) are left for the next scan.
+    in the last `settle` seconds, or named like a temporary file) are left for the next scan. Entries that are
+    not regular files (symlinks, pipes, sockets, devices) are listed too, so that the scan refuses them with a
+    reason (`refusal_of`) instead of leaving them unexplained; directories are walked, never listed.
     """
     now = time.time() if now is None else now
     found: list[tuple[float, str, str, Path]] = []
@@ -836,39 +1019,118 @@ def pending_files(
                 st = path.lstat()
             except OSError:
                 continue
-            if (
-                not path.is_file()
-                or path.is_symlink()
-                or _skipped_name(path.name)
-                or now - st.st_mtime < settle
-            ):
+            if stat.S_ISDIR(st.st_mode) or _skipped_name(path.name) or now - st.st_mtime < settle:
                 continue
             found.append((st.st_mtime, kind, str(path), path))
     found.sort(key=lambda item: (item[0], item[2]))
     return [(kind, path) for _, kind, _, path in found]
 
 
+# What a file itself can cause (a name too long for a derived file, a name or bytes that cannot be stored, a
+# file that cannot be read): refused, told once. Anything else (the store away) leaves it for the next scan.
+_FILE_FAULTS = (OSError, UnicodeError, ValueError, IngestError)
+
+
+Look = tuple[int, int, int, int]  # device, inode, size, mtime in ns: what a writer changes
+_last_looks: dict[Path, dict[Path, Look]] = {}  # per drop folder, the looks of this process's previous scan
+
+
+def _look(path: Path) -> Look | None:
+    try:
+        st = path.lstat()
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _stable(drop_dir: Path, files: list[tuple[str, Path]], settle: float) -> list[tuple[str, Path]]:
+    """The files whose size and modification time stayed the same across two looks: the previous scan's (the
+    daemon's), else a second look `settle` seconds after this one. A sender that pauses half way (a copy over a
+    slow share) is caught when it resumes between the looks; the sure way is to write under an in-flight name
+    (`.part`, `.tmp`, a dot-file) and rename when done (docs/formats.md)."""
+    looks = {path: _look(path) for _, path in files}
+    previous = _last_looks.get(drop_dir, {})
+    unseen = [path for path, look in looks.items() if look is None or previous.get(path) != look]
+    if unseen and settle > 0:
+        time.sleep(settle)
+    stable = []
+    for kind, path in files:
+        look = looks[path]
+        if look is not None and (previous.get(path) == look or _look(path) == look):
+            stable.append((kind, path))
+    _last_looks[drop_dir] = {path: look for path, look in looks.items() if look is not None}
+    return stable
+
+
+def refusal_of(path: Path) -> Problem | None:
+    """Why the drop folder cannot take this entry without reading it (never following a link), or None."""
+    try:
+        mode = path.lstat().st_mode
+    except OSError as exc:
+        why = exc.strerror or str(exc)
+        return Problem(f"无法读取文件信息：{why}", f"cannot stat the file: {why}")
+    if stat.S_ISLNK(mode):
+        return Problem(
+            "是符号链接：不会读取它指向的文件（请投递文件本身，而不是链接）",
+            "is a symbolic link: its target is never read (drop the file itself, not a link)",
+        )
+    if not stat.S_ISREG(mode):
+        return Problem(
+            "不是普通文件（管道、套接字或设备），无法导入",
+            "not a regular file (a pipe, socket or device): it cannot be ingested",
+        )
+    return None
+
+
+def refuse_file(
+    store: Store, config: Config, kind: str, path: Path, problem: Problem, at: datetime | None = None
+) -> IngestResult:
+    """Refuse a dropped file without reading it: a rejected batch with the reason (an evidence_refused finding),
+    the entry moved to rejected/ (a link as the link itself) with its report, so it is told once."""
+    state = _FileIngest(config, kind, path, at, {})
+    return _reject(store, state, [Fault("", "", "", problem)], move=True)
+
+
 def ingest_drop_folder(
     store: Store, config: Config, at: datetime | None = None, contract: Mapping[str, Any] | None = None
 ) -> list[IngestResult]:
-    """Ingest every settled file of config.drop_dir; a file that fails is logged and left for the next scan."""
+    """Ingest every settled file of config.drop_dir. A file it cannot take (a link, a pipe, a name or content
+    that fails with _FILE_FAULTS) is refused with the reason; any other failure (the store) leaves it for the
+    next scan."""
     drop_dir = config.drop_dir
     try:
         drop_dir.mkdir(parents=True, exist_ok=True)
         for name in KINDS:
             (drop_dir / name).mkdir(exist_ok=True)
-        files = pending_files(drop_dir)
+        files = pending_files(drop_dir, settle=config.ingest.settle.total_seconds())
     except OSError as exc:
         log.error("cannot scan the drop folder", drop_dir=str(drop_dir), error=str(exc))
         return []
+    files = _stable(drop_dir, files, config.ingest.settle.total_seconds())
     results: list[IngestResult] = []
     for kind, path in files:
         try:
-            result = ingest_file(store, config, kind, path, move=True, at=at, contract=contract)
+            refusal = refusal_of(path)
+            if refusal is not None:
+                result = refuse_file(store, config, kind, path, refusal, at)
+            else:
+                result = ingest_file(store, config, kind, path, move=True, at=at, contract=contract)
+        except FileChanged as exc:
+            log.warning(
+                "evidence file changed while it was read; it waits for the next scan",
+                file=display_name(str(path)),
+                kind=kind,
+                error=str(exc),
+            )
+            continue
+        except _FILE_FAULTS as exc:
+            result = _refuse_failed(store, config, kind, path, exc, at)
+            if result is None:
+                continue
         except Exception as exc:
             log.error(
                 "evidence file not ingested; it stays for the next scan",
-                file=str(path),
+                file=display_name(str(path)),
                 kind=kind,
                 error=f"{type(exc).__name__}: {exc}",
                 exc_info=True,
@@ -878,7 +1140,7 @@ def ingest_drop_folder(
         event = log.info if result.status in ("accepted", "duplicate") else log.warning
         event(
             "evidence file ingested",
-            file=path.name,
+            file=display_name(path.name),
             kind=kind,
             status=result.status,
             rows_total=result.rows_total,
@@ -891,6 +1153,31 @@ def ingest_drop_folder(
             report=str(result.report_path or ""),
         )
     return results
+
+
+def _refuse_failed(
+    store: Store, config: Config, kind: str, path: Path, exc: Exception, at: datetime | None
+) -> IngestResult | None:
+    """A file whose ingest raised (not the store): refused with the error as the reason, so it is reported
+    once as an evidence_refused finding instead of failing at every scan; None if even that fails."""
+    log.error(
+        "evidence file not ingested; refused",
+        file=display_name(str(path)),
+        kind=kind,
+        error=f"{type(exc).__name__}: {exc}",
+        exc_info=True,
+    )
+    why = display_name(f"{type(exc).__name__}: {exc}")[:500]
+    problem = Problem(f"文件无法导入：{why}", f"the file cannot be ingested: {why}")
+    try:
+        return refuse_file(store, config, kind, path, problem, at)
+    except Exception as again:
+        log.error(
+            "evidence file not refused either; it stays for the next scan",
+            file=display_name(str(path)),
+            error=f"{type(again).__name__}: {again}",
+        )
+        return None
 
 
 # --- explain: what the ingest would make of a file, storing nothing ---------------------------------

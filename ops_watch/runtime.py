@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from ops_watch.config import Config, ConfigError, load_config
 from ops_watch.findings.rules import RuleSet, load_rules
-from ops_watch.ingest import column_map_problems_of
+from ops_watch.ingest import clean_temp_files, column_map_problems_of
 from ops_watch.sources import build_collectors
 from ops_watch.store import Store, open_store
 
@@ -21,6 +21,9 @@ class Runtime:
     config: Config
     rules: RuleSet
     store: Store
+    # The file the settings came from: a child process (jobs.in_child) loads them again from it. None: built
+    # by hand (tests), and such a runtime runs every job in its own process.
+    config_path: Path | None = None
     _collectors: dict[str, Collector] | None = field(default=None, repr=False)
 
     def collectors(self) -> dict[str, Collector]:
@@ -53,9 +56,10 @@ def load_settings(config_path: Path, check_secrets: bool = True) -> tuple[Config
 def open_runtime(config_path: Path, check_secrets: bool = True) -> Runtime:
     config, rules = load_settings(config_path, check_secrets)
     config.state_dir.mkdir(parents=True, exist_ok=True)
+    clean_temp_files(config)  # what a killed process left under the state dir; a live one's files stay
     try:
         password = config.store_password()
     except ValueError as exc:
         raise ConfigError([f"{config_path.name}: store.password: {exc}"]) from None
     store = open_store(config.store_url, config.store.busy_timeout_ms, password)
-    return Runtime(config=config, rules=rules, store=store)
+    return Runtime(config=config, rules=rules, store=store, config_path=config_path)

@@ -4,17 +4,31 @@ loaded. With daemon.py and jobs.py, the only place that wires the parts together
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
 from ops_watch import __version__, plugins
 from ops_watch.cli import admin, findings, ingest, notify, report, run  # noqa: F401  (each registers its commands)
-from ops_watch.cli.common import COMMANDS
+from ops_watch.cli.common import COMMANDS, fail, locked_message, store_locked
 from ops_watch.config import default_config_path
 from ops_watch.core.log import setup_logging
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _App(click.Group):
+    """The group that turns a store still locked after busy_timeout_ms into one line and exit 1, for the
+    commands that open the store without `runtime()` (those with it name the file and its holders)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except Exception as exc:
+            if not store_locked(exc):
+                raise
+            fail(locked_message(None, None))
+
+
+@click.group(cls=_App, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--config",
     "config_path",

@@ -3,6 +3,7 @@ registry of top-level commands (COMMANDS), which the app adds to `ops-watch` onc
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import click
+from sqlalchemy.exc import OperationalError
 
 from ops_watch.config import Config, ConfigError
 from ops_watch.core.log import setup_logging
@@ -54,6 +56,50 @@ def config_problems(exc: ConfigError) -> NoReturn:
     fail(f"{len(exc.problems)} problem(s); nothing was started.", EXIT_CONFIG)
 
 
+def store_locked(exc: BaseException) -> bool:
+    """Is this the store answering "locked"/"busy" (SQLite gave up after its busy_timeout_ms)?"""
+    return isinstance(exc, OperationalError) and any(
+        word in str(exc.orig).lower() for word in ("database is locked", "database table is locked", "busy")
+    )
+
+
+def _holders(db: Path) -> list[str]:
+    """The other processes that have the SQLite file (or its -wal) open: "pid N (command line)". Only the
+    processes this user may inspect are seen (Linux /proc); [] elsewhere."""
+    names = {str(db), f"{db}-wal", f"{db}-shm"}
+    found: list[str] = []
+    try:
+        pids = [p for p in os.listdir("/proc") if p.isdigit() and int(p) != os.getpid()]
+    except OSError:
+        return []
+    for pid in pids:
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+            if not any(os.readlink(f"/proc/{pid}/fd/{fd}") in names for fd in fds):
+                continue
+            with open(f"/proc/{pid}/cmdline", "rb") as fh:
+                cmd = " ".join(fh.read().replace(b"\0", b" ").decode(errors="replace").split())
+        except OSError:
+            continue
+        found.append(f"pid {pid} ({cmd[:120]})")
+    return found
+
+
+def locked_message(db: str | None, timeout_ms: int | None) -> str:
+    """One line, zh/en: the store was locked; which file, how long we waited, who has it open if seen."""
+    waited = f"{timeout_ms / 1000:g} s" if timeout_ms is not None else "busy_timeout_ms"
+    where = f"：{db}" if db else ""
+    where_en = f": {db}" if db else ""
+    holders = _holders(Path(db)) if db else []
+    held = "; ".join(holders)
+    zh = f"存储被锁定{where}（已等待 {waited}），占用者：{held or '未知'}"
+    en = (
+        f"the store is locked{where_en} (waited {waited}, store.busy_timeout_ms); held by "
+        f"{held or 'a process not seen from here (e.g. the daemon ingesting a large file)'}: try again when it is done"
+    )
+    return f"{zh} / {en}"
+
+
 @contextmanager
 def runtime(ctx: click.Context) -> Iterator[Runtime]:
     path: Path = ctx.obj["config_path"]
@@ -63,9 +109,18 @@ def runtime(ctx: click.Context) -> Iterator[Runtime]:
         config_problems(exc)
     except StoreError as exc:
         fail(str(exc))
+    except OperationalError as exc:
+        if not store_locked(exc):
+            raise
+        fail(locked_message(None, None))
     setup_logging(ctx.obj["log_level"] or "warning", rt.config.log.format)
     try:
         yield rt
+    except OperationalError as exc:
+        if not store_locked(exc):
+            raise
+        db = rt.store.engine.url.database if rt.store.engine.dialect.name == "sqlite" else None
+        fail(locked_message(db, rt.config.store.busy_timeout_ms))
     finally:
         rt.close()
 

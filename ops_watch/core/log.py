@@ -25,13 +25,28 @@ def register_secret(value: str) -> None:
             _secret_values.add(value)
 
 
+# Secrets written into URLs and query strings (a robot's ?access_token=, a signed ?sign=, a form body's
+# client_secret=, user:password@host), whatever logged them: our code, urllib3's or paramiko's debug lines.
+_QUERY_SECRET = re.compile(
+    r"(?<![\w.-])((?:[\w.-]*[_.-])?(?:access[_-]?token|token|key|apikey|secret|pass(?:word|wd)?|pwd|sign"
+    r"|signature|sig|auth|credential|credentials|ticket|session(?:id)?)=)[^&;\s#\"'<>]+",
+    re.IGNORECASE,
+)
+_URL_USERINFO = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^/\s:@]*:)[^@\s/]+@", re.IGNORECASE)
+_AUTH_SCHEME = re.compile(r"\b(Bearer|Basic|Token)\s+[A-Za-z0-9._~+/=-]{6,}")
+
+
 def redact_text(text: str) -> str:
     with _lock:
         values = sorted(_secret_values, key=len, reverse=True)
     for value in values:
         if value in text:
             text = text.replace(value, MASK)
-    return text
+    if "=" in text:
+        text = _QUERY_SECRET.sub(rf"\g<1>{MASK}", text)
+    if "://" in text:
+        text = _URL_USERINFO.sub(rf"\g<1>{MASK}@", text)
+    return _AUTH_SCHEME.sub(rf"\g<1> {MASK}", text)
 
 
 def _redact(value: Any) -> Any:

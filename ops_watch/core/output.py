@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import unicodedata
 from collections.abc import Sequence
 from datetime import date, datetime
@@ -55,12 +56,17 @@ def render_table(rows: Sequence[dict[str, Any]], columns: Sequence[str], max_wid
     return "\n".join([line(columns), line(["-" * w for w in widths])] + [line(r) for r in cells])
 
 
+# OWASP's CSV-injection rule: a cell starting with = + - @, a tab, CR or LF (or their full-width forms, which
+# Excel and WPS take as the same signs) may be run as a formula; an apostrophe in front keeps it text.
+_FORMULA_START = frozenset("=+-@\t\r\n\uff1d\uff0b\uff0d\uff20")
+_PLAIN_NUMBER = re.compile(r"-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?")
+
+
 def excel_safe(text: str) -> str:
     """Keep a cell from being run as a formula when the file is opened in Excel or WPS (text from evidence
-    written by others may start with = + - @)."""
-    if text[:1] in ("=", "+", "@", "\t", "\r") or (
-        text[:1] == "-" and not text[1:2].isdigit() and text[1:2] != "."
-    ):
+    written by others may start with = + - @ or a control character). A plain number (-3, -0.5) stays a
+    number; "-1+1" or "-2+3+cmd|..." does not pass as one."""
+    if text[:1] in _FORMULA_START and not (text[:1] == "-" and _PLAIN_NUMBER.fullmatch(text)):
         return "'" + text
     return text
 
@@ -75,7 +81,7 @@ def render(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: str) -> 
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
         buf.write("\ufeff")
-        writer.writerow(columns)
+        writer.writerow([excel_safe(str(c)) for c in columns])
         for r in rows:
             writer.writerow([excel_safe(_cell(r.get(c))) for c in columns])
         return buf.getvalue().rstrip("\n")

@@ -168,11 +168,11 @@ def evaluate(
             except Exception as exc:  # a broken check is reported, never fatal
                 log.error("check failed", rule=rule.id, check=rule.check.name, error=str(exc), exc_info=True)
                 result.failed_rules[rule.id] = f"{type(exc).__name__}: {exc}"
-                session.rollback()
+                _discard(session)
                 continue
             _apply(session, rule, drafts, at, result, ctx.scope_start)
             if dry_run:
-                session.rollback()
+                _discard(session)
     # Rules removed from the files (or whose terms left the contract) leave their findings behind: resolve
     # them, saying why.
     live = {r.id for r in rules.enabled}
@@ -189,8 +189,19 @@ def evaluate(
                 _event(session, finding, at, "resolved", reason=why)
                 result.resolved.append(finding.id)
         if dry_run:
-            session.rollback()
+            _discard(session)
     return result
+
+
+def _discard(session: Session) -> None:
+    """Roll back what this session wrote, leaving what it read readable.
+
+    A rollback expires every object of the session, and the session closes right after: an object a check
+    keeps for the next ones (`ctx.memo`, the staffing view of one evaluation) would then fail on its next
+    attribute with DetachedInstanceError. Detaching the objects first keeps them as they were read.
+    """
+    session.expunge_all()
+    session.rollback()
 
 
 ENDED_REASON = "the period it is about has ended (the violation stopped); the finding keeps that period"

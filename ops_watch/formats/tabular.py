@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -118,15 +119,46 @@ def _decodes(data: bytes, encoding: str, final: bool = True) -> str | None:
         return None
 
 
+# Which encoding a line is in, when the file holds lines of both. UTF-8 is self-checking: its multi-byte
+# characters follow a strict pattern that GB18030 text seldom fits, while most UTF-8 Chinese happens to
+# decode as GB18030 too, as mojibake of Chinese characters (涓枃 for 中文). So a non-ASCII line that is valid
+# UTF-8 is UTF-8, unless it reads as Chinese only in GB18030: 平台 in GB18030 is valid UTF-8 too, but reads
+# "ƽ̨" (a Latin letter and a combining mark); the reading with the larger share of Chinese characters wins,
+# UTF-8 on a tie. A line is GB18030 when it decodes as GB18030 and not (plausibly) as UTF-8. The same rule
+# picks the file's encoding (that of most of its non-ASCII lines) and judges every line after.
+_CJK = "\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef"  # CJK characters, punctuation, full-width forms
+_CJK_CHAR = re.compile(f"[{_CJK}]")
+
+
+def _chinese_share(text: str) -> float:
+    foreign = sum(1 for ch in text if ord(ch) > 127)
+    return len(_CJK_CHAR.findall(text)) / foreign if foreign else 0.0
+
+
+def _line_encoding(raw: bytes) -> str | None:
+    """ "utf-8" or "gb18030" for a non-ASCII line by the rule above; None when it is neither."""
+    as_utf8 = _decodes(raw, "utf-8")
+    as_gb = _decodes(raw, "gb18030")
+    if as_utf8 is None:
+        return None if as_gb is None else "gb18030"
+    if as_gb is None or _chinese_share(as_utf8) >= _chinese_share(as_gb):
+        return "utf-8"
+    return "gb18030"
+
+
 def _best_by_lines(sample: bytes, eof: bool) -> str | None:
-    """For a start that decodes whole in neither encoding: the one most lines decode in, if that is most lines."""
+    """The encoding most non-ASCII lines of the start are in (see `_line_encoding`), if that is most lines."""
     lines = sample.split(b"\n")
     if not eof:
         lines = lines[:-1]  # may be cut short
     foreign = [line for line in lines if not line.isascii()]
     if not foreign:
         return None
-    scores = {enc: sum(_decodes(line, enc) is not None for line in foreign) for enc in ("utf-8", "gb18030")}
+    scores = {"utf-8": 0, "gb18030": 0}
+    for line in foreign:
+        encoding = _line_encoding(line)
+        if encoding is not None:
+            scores[encoding] += 1
     best = max(scores, key=lambda enc: scores[enc])  # utf-8 first on a tie
     return best if scores[best] * 2 > len(foreign) else None
 
@@ -159,7 +191,13 @@ def _detect_encoding(f: IO[bytes]) -> tuple[str, int, bool]:
     if sample.isascii():
         return "utf-8", 0, False
     eof = not f.read(1)
+    by_lines = None
     for encoding in ("utf-8", "gb18030"):
+        if encoding == "gb18030":
+            # UTF-8 with a few GB18030 lines often decodes whole as GB18030 mojibake: most lines decide.
+            by_lines = _best_by_lines(sample, eof)
+            if by_lines == "utf-8":
+                return "utf-8", 0, True
         decoded = _decodes(sample, encoding, final=eof)
         if decoded is not None:
             controls = sum(1 for ch in decoded if ord(ch) < 32 and ch not in "\t\r\n")
@@ -169,9 +207,8 @@ def _detect_encoding(f: IO[bytes]) -> tuple[str, int, bool]:
                     "the file holds garbage or binary data, not CSV text",
                 )
             return encoding, 0, True
-    encoding = _best_by_lines(sample, eof)
-    if encoding is not None:
-        return encoding, 0, True
+    if by_lines is not None:
+        return by_lines, 0, True
     raise TableError(
         "无法识别文件编码（应为 UTF-8 或 GB18030/GBK）：请用 Excel 另存为「CSV UTF-8（逗号分隔）」",
         "cannot decode the file as UTF-8 or GB18030/GBK: save it from Excel as 'CSV UTF-8 (comma delimited)'",
@@ -184,13 +221,40 @@ def _delimiter(first_line: str) -> str:
     return best if counts[best] > 0 else ","
 
 
+# The bytes of a UTF-8 character from U+0800 to U+FFFF (Chinese among them) are a lead byte E0-EF and two
+# continuation bytes 80-BF: mapped to "L" and "C" (others to "x"), such a character is "LCC", which bytes.find
+# seeks far faster than a regular expression. GB18030 text holds them now and then by chance, so they only
+# point at lines worth judging with `_line_encoding`.
+_UTF8_CLASSES = bytes(
+    ord("L") if 0xE0 <= b <= 0xEF else ord("C") if 0x80 <= b <= 0xBF else ord("x") for b in range(256)
+)
+
+
+def _has_utf8_line(block: bytes) -> bool:
+    """Whether a block of whole lines that decodes as GB18030 holds a line that is UTF-8 (`_line_encoding`)."""
+    classes = block.translate(_UTF8_CLASSES)
+    pos = 0
+    while (found := classes.find(b"LCC", pos)) >= 0:
+        start = block.rfind(b"\n", 0, found) + 1
+        end = block.find(b"\n", found + 3)
+        if end < 0:
+            end = len(block)
+        if _line_encoding(block[start:end]) == "utf-8":
+            return True
+        pos = end
+    return False
+
+
+_OTHER = {"utf-8": "gb18030", "gb18030": "utf-8"}
+
+
 class _CsvLines:
     """Decoded lines for csv.reader, one at a time; remembers what went wrong in the current record.
 
     The file is read in blocks of whole lines, each decoded at once (a line at a time costs more than the
     CSV parsing): the lines, and the faults of bad ones, are the same as line by line, because neither
-    encoding has a newline byte inside a character. A block that does not decode cleanly, and a line longer
-    than a block, go line by line as before.
+    encoding has a newline byte inside a character. A block that does not decode cleanly, a GB18030 block
+    holding a UTF-8 line (see `_line_encoding`), and a line longer than a block, go line by line.
     """
 
     def __init__(self, f: IO[bytes], encoding: str, sure: bool):
@@ -198,6 +262,7 @@ class _CsvLines:
         self.encoding = encoding
         self.sure = sure
         self.fault: Problem | None = None
+        self.line = 0  # the file's line (not row: a quoted cell may span lines) last decoded
         self._lines = self._read()
 
     def __iter__(self) -> Iterator[str]:
@@ -223,9 +288,16 @@ class _CsvLines:
             try:
                 text = block.decode(self.encoding)
             except UnicodeDecodeError:
+                text = None
+            if text is not None and self.encoding == "gb18030" and _has_utf8_line(block):
+                text = None  # a UTF-8 line decodes as GB18030 mojibake: find it line by line
+            if text is None:
                 for raw in _byte_lines(block):
                     yield self._decode(raw)
                 continue
+            if not self.sure and not block.isascii():
+                self.sure = True  # UTF-8 text after a plain ASCII start settles the guess
+            self.line += block.count(b"\n")
             # Split at "\n" only, keeping it, as readline() does (str.splitlines would split at more).
             yield from io.StringIO(text, newline="\n")
 
@@ -236,6 +308,7 @@ class _CsvLines:
         if len(raw) == MAX_LINE and not raw.endswith(b"\n"):
             while (more := self.f.readline(MAX_LINE)) and not more.endswith(b"\n"):
                 pass
+            self.line += 1
             self.fault = Problem(
                 f"此行超过 {MAX_LINE // 1024} KB，已跳过（文件可能已损坏）",
                 f"line longer than {MAX_LINE // 1024} KB, skipped (is the file damaged?)",
@@ -244,8 +317,11 @@ class _CsvLines:
         return self._decode(raw)
 
     def _decode(self, raw: bytes) -> str:
+        self.line += 1
+        if self.encoding == "gb18030" and not raw.isascii() and _line_encoding(raw) == "utf-8":
+            return self._foreign(raw, "utf-8")
         try:
-            return raw.decode(self.encoding)
+            line = raw.decode(self.encoding)
         except UnicodeDecodeError as exc:
             if not self.sure:
                 # The start was plain ASCII, so UTF-8 was a guess: a GBK line now settles it.
@@ -256,12 +332,29 @@ class _CsvLines:
                 else:
                     self.encoding, self.sure = "gb18030", True
                     return line
+            other = _OTHER[self.encoding]
+            if _line_encoding(raw) == other:
+                return self._foreign(raw, other)
             bad = raw[exc.start : exc.start + 4].hex(" ")
             self.fault = Problem(
-                f"含有无法按 {self.encoding} 解码的字节（{bad}），此行可能混入了其他编码或乱码",
-                f"bytes that are not valid {self.encoding} ({bad}): the row mixes encodings or holds garbage",
+                f"第 {self.line} 行含有无法按 {self.encoding} 解码的字节（{bad}），此行可能混入了其他编码或乱码",
+                f"line {self.line} has bytes that are not valid {self.encoding} ({bad}): "
+                "the row mixes encodings or holds garbage",
             )
             return raw.decode(self.encoding, errors="replace")
+        if not self.sure and not raw.isascii():
+            self.sure = True  # UTF-8 text after a plain ASCII start settles the guess
+        return line
+
+    def _foreign(self, raw: bytes, other: str) -> str:
+        """A line saved in the other encoding: a bad row, shown as its sender wrote it, never stored."""
+        self.fault = Problem(
+            f"第 {self.line} 行是 {other} 编码，而文件是 {self.encoding} 编码：此行未导入，"
+            "请把整个文件另存为同一种编码后重新放入",
+            f"line {self.line} is saved as {other} in a {self.encoding} file: the row is not imported; "
+            "save the whole file in one encoding and drop it again",
+        )
+        return raw.decode(other)
 
 
 def _byte_lines(block: bytes) -> Iterator[bytes]:
@@ -316,6 +409,8 @@ def _csv_rows(lines: _CsvLines, delimiter: str, table: Table) -> Iterator[Source
             yield SourceRow(number, cells)
         else:
             damaged = next((i for i, c in enumerate(cells) if "\ufffd" in c), None)
+            if damaged is None:  # a line in the other encoding, decoded as such: its first non-ASCII cell
+                damaged = next((i for i, c in enumerate(cells) if not c.isascii()), None)
             yield SourceRow(number, cells, fault, damaged)
     if lines.encoding != table.detail["encoding"] and table.detail["encoding"] != "utf-8-sig":
         table.detail["encoding"] = lines.encoding

@@ -219,8 +219,8 @@ def _text_cell(ws: WriteOnlyWorksheet, value: str, font: Font | None = None) -> 
     # openpyxl makes "=..." a formula and "#N/A" an error cell: text stays text
     cell.data_type = "s"
     # quotePrefix is the XLSX form of the apostrophe excel_safe puts before such text in CSV: Excel and WPS
-    # show the text as it is and keep it text when someone edits the cell. excel_safe lets "-2+3" through
-    # (so "-0.5" stays a number in CSV); in a text column it is text too.
+    # show the text as it is and keep it text when someone edits the cell. A text starting with "-" (even
+    # "-0.5", which excel_safe leaves alone as a number in CSV) is text in a text column too.
     if excel_safe(text) != text or text.startswith("-"):
         cell.quotePrefix = True
     if font is not None:

@@ -195,10 +195,11 @@ def test_secret_never_in_output(config_file, tmp_path):
     (tmp_path / "pw").write_text("Zq9-very-secret")
     cfg = config_file(
         f'[notify.email]\ntransport = "smtp"\nport = 1\nhost = "127.0.0.1"\ntimeout = "2s"\n'
-        f'username = "u"\npassword_file = "{tmp_path / "pw"}"\n'
+        f'username = "u"\npassword_file = "{tmp_path / "pw"}"\nallow_plaintext_login = true\n'
     )
     shutil.copytree(REPO / "examples", tmp_path / "var" / "drop")
     proc = ops(cfg, "--log-level", "debug", "run", "--once", check=False)
+    assert "plaintext" in (proc.stdout + proc.stderr).lower()  # it ran, warned, and tried to log in
     assert "Zq9-very-secret" not in proc.stdout + proc.stderr
 
 

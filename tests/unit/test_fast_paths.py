@@ -18,7 +18,7 @@ import zoneinfo
 from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -415,48 +415,13 @@ def test_door_records_are_built_as_before() -> None:
 # --- CSV -------------------------------------------------------------------------------------------------
 
 
-class _OldCsvLines:
-    """The line-by-line reader the block reader replaced (MAX_LINE read from tabular, as it was)."""
+class _OldCsvLines(tabular._CsvLines):
+    """The reader line by line, as before the blocks: every line decoded and judged alone by tabular's rules
+    (`_long_line`, `_decode`: MAX_LINE, the other encoding's lines), so only the reading in blocks differs."""
 
-    def __init__(self, f: IO[bytes], encoding: str, sure: bool):
-        self.f = f
-        self.encoding = encoding
-        self.sure = sure
-        self.fault: Problem | None = None
-
-    def __iter__(self) -> Iterator[str]:
-        return self
-
-    def __next__(self) -> str:
-        max_line = tabular.MAX_LINE
-        raw = self.f.readline(max_line)
-        if not raw:
-            raise StopIteration
-        if len(raw) == max_line and not raw.endswith(b"\n"):
-            while (more := self.f.readline(max_line)) and not more.endswith(b"\n"):
-                pass
-            self.fault = Problem(
-                f"此行超过 {max_line // 1024} KB，已跳过（文件可能已损坏）",
-                f"line longer than {max_line // 1024} KB, skipped (is the file damaged?)",
-            )
-            return "\ufffd\n"
-        try:
-            return raw.decode(self.encoding)
-        except UnicodeDecodeError as exc:
-            if not self.sure:
-                try:
-                    line = raw.decode("gb18030")
-                except UnicodeDecodeError:
-                    pass
-                else:
-                    self.encoding, self.sure = "gb18030", True
-                    return line
-            bad = raw[exc.start : exc.start + 4].hex(" ")
-            self.fault = Problem(
-                f"含有无法按 {self.encoding} 解码的字节（{bad}），此行可能混入了其他编码或乱码",
-                f"bytes that are not valid {self.encoding} ({bad}): the row mixes encodings or holds garbage",
-            )
-            return raw.decode(self.encoding, errors="replace")
+    def _read(self) -> Iterator[str]:
+        while (line := self._long_line()) is not None:
+            yield line
 
 
 def _read_all(path: Path, lines_type: Any) -> tuple[list[SourceRow], dict[str, str]]:
