@@ -1043,20 +1043,30 @@ def _look(path: Path) -> Look | None:
     return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
 
+# A file nobody has written to for this long is finished: one look is enough (a daemon restarted on a full drop
+# folder, a month of files copied in with their times kept). Younger files need the second look.
+QUIET_SECONDS = 600
+
+
 def _stable(drop_dir: Path, files: list[tuple[str, Path]], settle: float) -> list[tuple[str, Path]]:
     """The files whose size and modification time stayed the same across two looks: the previous scan's (the
-    daemon's), else a second look `settle` seconds after this one. A sender that pauses half way (a copy over a
-    slow share) is caught when it resumes between the looks; the sure way is to write under an in-flight name
-    (`.part`, `.tmp`, a dot-file) and rename when done (docs/formats.md)."""
+    daemon's), else a second look `settle` seconds after this one — unless untouched for QUIET_SECONDS. A sender
+    that pauses half way (a copy over a slow share) is caught when it resumes between the looks; the sure way is
+    to write under an in-flight name (`.part`, `.tmp`, a dot-file) and rename when done (docs/formats.md)."""
     looks = {path: _look(path) for _, path in files}
     previous = _last_looks.get(drop_dir, {})
-    unseen = [path for path, look in looks.items() if look is None or previous.get(path) != look]
-    if unseen and settle > 0:
+    quiet_before = (time.time() - QUIET_SECONDS) * 1e9  # st_mtime_ns
+    settled = {
+        path
+        for path, look in looks.items()
+        if look is not None and (previous.get(path) == look or look[3] < quiet_before)
+    }
+    if len(settled) < len(looks) and settle > 0:
         time.sleep(settle)
     stable = []
     for kind, path in files:
         look = looks[path]
-        if look is not None and (previous.get(path) == look or _look(path) == look):
+        if look is not None and (path in settled or _look(path) == look):
             stable.append((kind, path))
     _last_looks[drop_dir] = {path: look for path, look in looks.items() if look is not None}
     return stable
