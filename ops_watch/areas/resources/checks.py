@@ -55,10 +55,12 @@ from ops_watch.areas.resources.utilization import (
     Resource,
     Window,
     above_allowed,
+    empty_group,
     hour_number,
     hour_start,
     hourly_rows,
     last_sample_hours,
+    percent_of,
     resources_between,
     window_p95,
 )
@@ -751,28 +753,6 @@ _METRICS = (
 )
 
 
-def _group(platform: str, tenant_unit: str | None) -> dict[str, Any]:
-    return {
-        "platform": platform,
-        "tenant_unit": tenant_unit,
-        "resources": 0,
-        "measured": 0,
-        "vcpu": 0,
-        "memory_gb": 0.0,
-        "storage_gb": 0.0,
-        "measured_vcpu": 0,
-        "measured_memory_gb": 0.0,
-        "measured_storage_gb": 0.0,
-        "used_vcpu_mean": 0.0,
-        "used_memory_gb": 0.0,
-        "used_storage_gb": 0.0,
-    }
-
-
-def _pct(used: float, allocated: float) -> float | None:
-    return round(100 * used / allocated, 1) if allocated else None
-
-
 @dataclass(frozen=True)
 class _Metric:
     """One metric of a resource, ready for its verdicts: running totals of hours, samples and values."""
@@ -814,7 +794,7 @@ def _usage_on(
         for key in ((r.platform, None), (r.platform, r.tenant_unit)):
             g = groups.get(key)
             if g is None:
-                g = groups[key] = _group(*key)
+                g = groups[key] = empty_group(*key)
             g["resources"] += 1
             g["measured"] += int(bool(means))
             g["vcpu"] += r.vcpu
@@ -830,9 +810,9 @@ def _usage_on(
                 g["measured_storage_gb"] += r.storage_gb
                 g["used_storage_gb"] += means["storage"]
     for g in groups.values():
-        g["cpu_pct"] = _pct(g["used_vcpu_mean"], g["measured_vcpu"])
-        g["memory_pct"] = _pct(g["used_memory_gb"], g["measured_memory_gb"])
-        g["storage_pct"] = _pct(g["used_storage_gb"], g["measured_storage_gb"])
+        g["cpu_pct"] = percent_of(g["used_vcpu_mean"], g["measured_vcpu"])
+        g["memory_pct"] = percent_of(g["used_memory_gb"], g["measured_memory_gb"])
+        g["storage_pct"] = percent_of(g["used_storage_gb"], g["measured_storage_gb"])
         for key in ("used_vcpu_mean", "used_memory_gb", "used_storage_gb"):
             g[key] = round(g[key], 2)
     return groups

@@ -976,7 +976,7 @@ def usage_summary(
         for key in ((r.platform, None), (r.platform, r.tenant_unit)):
             g = groups.get(key)
             if g is None:
-                g = groups[key] = _empty_group(*key)
+                g = groups[key] = empty_group(*key)
             g["resources"] += 1
             g["measured"] += int(cpu_ok or mem_ok or disk_ok)
             g["vcpu"] += r.vcpu
@@ -994,15 +994,15 @@ def usage_summary(
     hourly = used_vcpu_by_hour(session, win, cpu_measured) if p95 else {}
     rows = []
     for (plat, unit), g in groups.items():
-        g["cpu_pct"] = _pct(g["used_vcpu_mean"], g["measured_vcpu"])
+        g["cpu_pct"] = percent_of(g["used_vcpu_mean"], g["measured_vcpu"])
         if p95:
             series = [v for (p, t), v in hourly.items() if p == plat and (unit is None or t == unit)]
             g["used_vcpu_p95"] = round(_group_p95(series), 2)
-            g["cpu_p95_pct"] = _pct(g["used_vcpu_p95"], g["measured_vcpu"])
+            g["cpu_p95_pct"] = percent_of(g["used_vcpu_p95"], g["measured_vcpu"])
         else:
             g["used_vcpu_p95"] = g["cpu_p95_pct"] = None
-        g["memory_pct"] = _pct(g["used_memory_gb"], g["measured_memory_gb"])
-        g["storage_pct"] = _pct(g["used_storage_gb"], g["measured_storage_gb"])
+        g["memory_pct"] = percent_of(g["used_memory_gb"], g["measured_memory_gb"])
+        g["storage_pct"] = percent_of(g["used_storage_gb"], g["measured_storage_gb"])
         for key in ("used_vcpu_mean", "used_memory_gb", "used_storage_gb"):
             g[key] = round(g[key], 2)
         g["window_days"] = round(win.days, 2)
@@ -1011,7 +1011,8 @@ def usage_summary(
     return rows
 
 
-def _empty_group(platform: str, tenant_unit: str | None) -> dict[str, Any]:
+def empty_group(platform: str, tenant_unit: str | None) -> dict[str, Any]:
+    """The running totals of one platform (tenant_unit None) or one tenant unit of it, all at zero."""
     return {
         "platform": platform,
         "tenant_unit": tenant_unit,
@@ -1030,5 +1031,5 @@ def _empty_group(platform: str, tenant_unit: str | None) -> dict[str, Any]:
     }
 
 
-def _pct(used: float, allocated: float) -> float | None:
+def percent_of(used: float, allocated: float) -> float | None:
     return round(100 * used / allocated, 1) if allocated else None
