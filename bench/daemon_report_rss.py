@@ -3,11 +3,21 @@
     python bench/daemon_report_rss.py
 
 One process plays the daemon on the demo's evidence (examples/ copied to a drop folder, config.example.toml's
-settings under a temporary state dir): it runs the main jobs once (ingest, evaluate, notify) to reach its steady
-size, then the weekly report job, then the main jobs again. Its resident memory (RSS) is read after each step.
+settings under a temporary state dir): it loads the plug-ins and opens its new store as the daemon does (the
+migration in a child process), runs the main jobs once (ingest, evaluate, notify) to reach its steady size, then
+the weekly report job, then the main jobs again. Its resident memory (RSS) is read after each step.
 Done twice, each in a fresh process: with the report built in a child process (what the daemon does) and, for
-comparison, in-process (what it did before). Targets, for the child case: the RSS after the report within
-5 MiB of the steady RSS, and under 120 MB.
+comparison, in-process (what it did before). Targets (issue 17), for the child case: the steady RSS under
+120 MB, the RSS after the report within 5 MiB of the steady RSS and under 120 MB.
+
+Units: psutil's RSS in bytes; MiB = 2**20 bytes (the figures per step), MB = 10**6 bytes (the 120 MB target,
+as the issue writes it: 120 MB = 114.4 MiB, the stricter reading).
+
+Steady RSS, child case: 133.4 MiB (139.9 MB, MISS) before the heavy libraries left the idle daemon; 105.1 MiB
+(110.2 MB) after, each change measured here: paramiko at the plug-ins' load (-12.4 MiB, now on the first SSH
+poll), Alembic migrating the new store in the daemon (-10.9 MiB, now a child process migrates it, and a store at
+the newest schema opens without Alembic), requests (-5.0 MiB, now on the first webhook, Prometheus read or door
+poll).
 """
 
 from __future__ import annotations
@@ -24,12 +34,14 @@ sys.path.insert(0, str(ROOT))
 
 TARGET_MB = 120
 SLACK_MIB = 5
+MIB = 2**20
+MB = 10**6
 
 
 def _rss_mib() -> float:
     import psutil
 
-    return psutil.Process().memory_info().rss / (1024 * 1024)
+    return psutil.Process().memory_info().rss / MIB
 
 
 def play(config_path: str, where: str) -> dict[str, float]:
@@ -38,7 +50,7 @@ def play(config_path: str, where: str) -> dict[str, float]:
     from ops_watch.runtime import open_runtime
 
     plugins.load()
-    rt = open_runtime(Path(config_path))
+    rt = open_runtime(Path(config_path), migrate_in_child=True)  # as daemon.run_daemon opens its store
     if where == "here":
         rt.config_path = None  # the report job then runs in this process
     for name in ("ingest", "evaluate", "notify"):
@@ -90,12 +102,14 @@ def main() -> None:
         )
     child = results["child"]
     grew = child["after_report"] - child["steady"]
+    steady_mb = child["steady"] * MIB / MB
+    after_mb = child["after_report"] * MIB / MB
+    print(f"units: MiB = 2**20 bytes, MB = 10**6 bytes; {TARGET_MB} MB = {TARGET_MB * MB / MIB:.1f} MiB")
     verdicts = {
+        f"steady RSS under {TARGET_MB} MB ({child['steady']:.1f} MiB = {steady_mb:.1f} MB)": steady_mb
+        < TARGET_MB,
         f"RSS after the report within {SLACK_MIB} MiB of steady ({grew:+.1f} MiB)": grew <= SLACK_MIB,
-        f"RSS after the report under {TARGET_MB} MB ({child['after_report'] * 1.048576:.0f} MB)": child[
-            "after_report"
-        ]
-        * 1.048576
+        f"RSS after the report under {TARGET_MB} MB ({child['after_report']:.1f} MiB = {after_mb:.1f} MB)": after_mb
         < TARGET_MB,
     }
     for what, ok in verdicts.items():

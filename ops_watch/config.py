@@ -148,6 +148,14 @@ class IngestConfig(Strict):
     # A dropped file is taken once its size and modification time stayed the same across two looks this far
     # apart (and it is older than this): a file still being written waits for the next scan.
     settle: Duration = timedelta(seconds=2)
+    # What one XLSX workbook may hold; a file beyond any of these is refused, naming the limit (formats.md).
+    xlsx_max_rows: int = Field(default=1_048_576, ge=1)  # Excel's own limit
+    xlsx_max_columns: int = Field(default=1024, ge=1)
+    xlsx_max_cell_chars: int = Field(default=32_767, ge=1)  # Excel's own limit
+    xlsx_max_unzipped_mb: int = Field(default=512, ge=1)  # the total size of the workbook's parts, unpacked
+    # Who may own a dropped file besides ops-watch's own user and the drop folder's owner (user names or uids):
+    # the accounts senders upload with. A file of anyone else (a link to a system file) is refused unread.
+    owners: list[str] = Field(default_factory=list)
     # [ingest.columns.<kind>]: the site's own header -> a column of that kind, on top of the kind's aliases.
     # The kinds and their columns are plug-ins: ingest.column_map_problems checks them once they are loaded.
     columns: dict[str, dict[str, str]] = Field(default_factory=dict)

@@ -345,7 +345,12 @@ class Daemon:
         if config.store_url != old.config.store_url:
             try:
                 config.state_dir.mkdir(parents=True, exist_ok=True)
-                store = open_store(config.store_url, config.store.busy_timeout_ms, config.store_password())
+                store = open_store(
+                    config.store_url,
+                    config.store.busy_timeout_ms,
+                    config.store_password(),
+                    migrate_in_child=True,  # Alembic stays out of the daemon (open_store)
+                )
             except (StoreError, OSError) as exc:
                 log.error("store problem", problem=str(exc))
                 log.error("reload refused: keeping the running config and rules", problems=1)
@@ -426,7 +431,7 @@ def run_daemon(
 
     job_table = dict(jobs if jobs is not None else jobs_module.JOBS)
     try:
-        runtime = open_runtime(config_path)
+        runtime = open_runtime(config_path, migrate_in_child=True)  # Alembic stays out of the daemon
     except ConfigError as exc:
         _print_problems(exc.problems)
         return 2

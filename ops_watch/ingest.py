@@ -1,7 +1,10 @@
 """Evidence files into the store: one file by hand (`ingest_file`) or every settled file of the drop folder.
 
 A file is read as a stream (formats.tabular), each row parsed by its kind (formats.<kind>) and written in
-chunks inside one transaction, with one EvidenceBatch row saying what happened. The same bytes twice are a
+chunks, with one EvidenceBatch row saying what happened. A bulk kind's chunks are committed one at a time under
+a batch whose status stays "loading" until the end (store.loading: no reader sees a loading batch), so the
+store's write lock is never held for a whole file; a file that fails half way has its rows removed, and a
+batch left loading by a process that died is removed before the next ingest. The same bytes twice are a
 duplicate and change nothing. Bad rows are kept: in RowError (up to ingest.max_bad_rows_reported) and, all
 of them, in a `<name>.errors.csv` report beside the file. The drop folder scan moves each file to
 processed/ or rejected/ and never stops because of one file.
@@ -10,9 +13,11 @@ processed/ or rejected/ and never stops because of one file.
 from __future__ import annotations
 
 import csv
+import errno
 import hashlib
 import json
 import os
+import pwd
 import shutil
 import stat
 import tempfile
@@ -34,6 +39,7 @@ from ops_watch.config import Config, ConfigError
 from ops_watch.core.contract import load_contract
 from ops_watch.core.log import get_logger
 from ops_watch.core.output import excel_safe
+from ops_watch.core.process import owner_gone, pid_alive, this_process
 from ops_watch.core.timeutil import format_local, utcnow
 from ops_watch.formats import KINDS, RecordKind
 from ops_watch.formats.fields import stated_start
@@ -52,6 +58,7 @@ from ops_watch.formats.tabular import TableError
 from ops_watch.formats.vendor import open_evidence
 from ops_watch.store import Store
 from ops_watch.store.bulk import RowsWriter, rows_writer
+from ops_watch.store.loading import LOADING, drop_batch
 from ops_watch.store.schema import EvidenceBatch, RowError
 
 log = get_logger(__name__)
@@ -71,6 +78,14 @@ class IngestError(Exception):
 
 class FileChanged(IngestError):
     """The file changed while it was read (a writer still at it): nothing was written; try again later."""
+
+
+class FileRefused(Exception):
+    """The file is refused without being read (a link, another user's file): `problem` says why."""
+
+    def __init__(self, problem: Problem):
+        super().__init__(problem.en)
+        self.problem = problem
 
 
 @dataclass(frozen=True)
@@ -143,17 +158,8 @@ def file_sha256(path: Path) -> str:
 # pid: a process killed by SIGKILL leaves its file there, and the next ingest of another process removes it.
 TEMP_DIR_NAME = "tmp"
 TEMP_PREFIX = "ops-watch-report-"
+READ_PREFIX = "ops-watch-read-"  # a folder holding the private copy of a file being read (_pin)
 _cleaned: set[Path] = set()
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # another user's live process
-    return True
 
 
 def clean_temp_files(config: Config) -> int:
@@ -165,15 +171,19 @@ def clean_temp_files(config: Config) -> int:
 def _clean_temp_dir(temp_dir: Path) -> int:
     removed = 0
     try:
-        leftovers = list(temp_dir.glob(f"{TEMP_PREFIX}*"))
+        leftovers = [*temp_dir.glob(f"{TEMP_PREFIX}*"), *temp_dir.glob(f"{READ_PREFIX}*")]
     except OSError:
         return 0
     for path in leftovers:
-        pid = path.name.removeprefix(TEMP_PREFIX).split("-", 1)[0]
-        if pid.isdigit() and _pid_alive(int(pid)):
+        prefix = READ_PREFIX if path.name.startswith(READ_PREFIX) else TEMP_PREFIX
+        pid = path.name.removeprefix(prefix).split("-", 1)[0]
+        if pid.isdigit() and pid_alive(int(pid)):
             continue
         try:
-            path.unlink()
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
             removed += 1
         except FileNotFoundError:
             continue
@@ -196,6 +206,117 @@ def _temp_dir(state_dir: Path) -> Path:
         _cleaned.add(temp_dir)
         _clean_temp_dir(temp_dir)
     return temp_dir
+
+
+@dataclass
+class _Pinned:
+    """A private copy of the bytes of a file being ingested, and their digest."""
+
+    path: Path
+    sha256: str
+
+    def discard(self) -> None:
+        shutil.rmtree(self.path.parent, ignore_errors=True)
+
+
+def _pin(config: Config, path: Path, before: Look | None, *, strict: bool) -> _Pinned:
+    """Open the file once, check what was opened, and copy its bytes to a private folder under the state dir,
+    hashing them: every reader then reads that copy, so what is parsed, hashed and checked is one inode's bytes,
+    whatever happens to the name meanwhile (a swap for a link once made the ingest read a system file).
+
+    strict (the drop folder): a symbolic link is never followed (O_NOFOLLOW), and the file opened must be the
+    one scanned (device and inode), have a single link (a hard link to a system file has two) and belong to
+    ops-watch's user, the drop folder's owner or one of [ingest] owners. By hand, the path given is read.
+    """
+    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | (os.O_NOFOLLOW if strict else 0)
+    try:
+        fd = os.open(path, flags)  # O_NONBLOCK: a FIFO put in place of the file must not hang the scan
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise FileRefused(_LINK_REFUSED) from None
+        raise
+    with open(fd, "rb") as f:
+        st = os.fstat(fd)
+        problem = _opened_problem(config, st, before, strict)
+        if problem is not None:
+            raise FileRefused(problem)
+        folder = Path(
+            tempfile.mkdtemp(prefix=f"{READ_PREFIX}{os.getpid()}-", dir=_temp_dir(config.state_dir))
+        )
+        copy = folder / path.name
+        digest = hashlib.sha256()
+        try:
+            with open(os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600), "wb") as out:
+                while chunk := f.read(1 << 20):
+                    digest.update(chunk)
+                    out.write(chunk)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+    return _Pinned(copy, digest.hexdigest())
+
+
+_LINK_REFUSED = Problem(
+    "是符号链接：不会读取它指向的文件（请投递文件本身，而不是链接）",
+    "is a symbolic link: its target is never read (drop the file itself, not a link)",
+)
+_NOT_REGULAR = Problem(
+    "不是普通文件（管道、套接字或设备），无法导入",
+    "not a regular file (a pipe, socket or device): it cannot be ingested",
+)
+
+
+def _opened_problem(config: Config, st: os.stat_result, before: Look | None, strict: bool) -> Problem | None:
+    """Why the file just opened must not be read, or None."""
+    if not stat.S_ISREG(st.st_mode):
+        return _NOT_REGULAR
+    if not strict:
+        return None
+    if before is not None and (st.st_dev, st.st_ino) != before[:2]:
+        return Problem(
+            "文件在检查后被替换成了另一个文件：未读取，请重新投递",
+            "the file was replaced by another one after it was checked: not read; drop it again",
+        )
+    if st.st_nlink != 1:
+        return Problem(
+            f"文件有 {st.st_nlink} 个硬链接：可能指向系统文件，未读取（请投递文件的副本）",
+            f"the file has {st.st_nlink} hard links: it may be a system file, so it was not read "
+            "(drop a copy of the file)",
+        )
+    allowed = _allowed_owners(config)
+    if st.st_uid not in allowed:
+        owner = _user_name(st.st_uid)
+        return Problem(
+            f"文件属于用户 {owner}（uid {st.st_uid}），不是 ops-watch 的运行用户或投递目录的属主：未读取。"
+            f"若这是投递账号，请在 [ingest] owners 中登记",
+            f"the file belongs to user {owner} (uid {st.st_uid}), neither ops-watch's user nor the drop "
+            f"folder's owner: not read. If this is a sender's account, list it in [ingest] owners",
+        )
+    return None
+
+
+def _allowed_owners(config: Config) -> set[int]:
+    allowed = {os.geteuid()}
+    try:
+        allowed.add(config.drop_dir.stat().st_uid)
+    except OSError:
+        pass
+    for name in config.ingest.owners:
+        if name.isdigit():
+            allowed.add(int(name))
+            continue
+        try:
+            allowed.add(pwd.getpwnam(name).pw_uid)
+        except KeyError:
+            log.warning("[ingest] owners names a user this system does not have", user=name)
+    return allowed
+
+
+def _user_name(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
 
 
 class _Report:
@@ -255,6 +376,10 @@ class RecordWriter:
 
     def __init__(self, session: Session, kind: RecordKind, batch_id: int, now: datetime):
         self.session = session
+        # A bulk kind (rows kept first-come, nothing merged) commits each chunk: its batch is loading, so
+        # readers see none of it until the end. An upsert or merged kind overwrites stored rows, which a
+        # reader must not lose sight of half way: its file (a registry, small) stays one transaction.
+        self.commit_chunks = kind.write_mode != "upsert" and kind.merge is None and kind.read_document is None
         self.kind = kind
         self.batch_id = batch_id
         columns = kind.table.__table__.columns
@@ -315,6 +440,8 @@ class RecordWriter:
             )
         self._write(list(self.pending.values()))
         self.pending.clear()
+        if self.commit_chunks:
+            self.session.commit()
 
     def stored(self) -> int:
         """How many distinct records this batch holds in the store now."""
@@ -395,6 +522,7 @@ class _FileIngest:
         self.language = config.language
         self.kind_name = kind_name
         self.path = path
+        self.read_path = path  # what is read: the private copy ingest_file pins (_pin), else the file itself
         self.now = utcnow()
         self.counts = _Counts()
         # As stored and reported (a name that is not UTF-8, made readable).
@@ -428,7 +556,7 @@ class _FileIngest:
         if kind.read_document is not None:
             self.load_document(kind, ctx, writer)
             return
-        with open_evidence(self.path, kind.name, self.config, folders) as table:
+        with open_evidence(self.read_path, kind.name, self.config, folders) as table:
             try:
                 stream = read_records(kind, table.rows(), ctx, site_columns(self.config, kind.name))
             except FileRejected as exc:
@@ -516,7 +644,9 @@ class _FileIngest:
         """A document kind: the file is one piece of evidence, read whole; a CellError refuses the file."""
         assert kind.read_document is not None
         latest = self.now if self.as_of is None else min(self.now, self.as_of)
-        doc = Document(self.path, _arrival_time(self.path, latest), self.sha256, self._folders(kind))
+        doc = Document(
+            self.path, _arrival_time(self.path, latest), self.sha256, self._folders(kind), self.read_path
+        )
         self.detail["arrived_at"] = doc.arrived_at.isoformat()
         try:
             records = kind.read_document(doc, ctx)
@@ -655,6 +785,60 @@ def _duplicate_of(store: Store, digest: str) -> EvidenceBatch | None:
         return session.scalars(select(EvidenceBatch).where(EvidenceBatch.sha256 == digest)).first()
 
 
+def _open_batch(store: Store, state: _FileIngest) -> int:
+    """Commit the file's batch as loading, naming this process (so a batch it leaves behind when killed is known
+    as abandoned), and return its id."""
+    with store.session(see_loading=True) as session:
+        batch = _batch(state.kind_name, state.path, state.now, None, LOADING, state.config.site.zone)
+        batch.detail = json.dumps({"loading_by": this_process()})
+        session.add(batch)
+        session.flush()
+        return batch.id
+
+
+def _abandon(store: Store, batch_id: int) -> None:
+    """Remove a batch that did not finish, with the rows it committed; a failure here is logged, and the batch
+    is removed by the next ingest (clean_abandoned_loads) since no process then owns it."""
+    try:
+        with store.session(see_loading=True) as session:
+            drop_batch(session, batch_id)
+    except Exception as exc:
+        log.error(
+            "cannot remove an unfinished batch; the next ingest will", batch_id=batch_id, error=str(exc)
+        )
+
+
+def clean_abandoned_loads(store: Store) -> int:
+    """Remove the batches left loading by a process of this host that is gone (killed, power loss): their rows
+    were never visible, and the file they came from is still where it was (a drop-folder file moves only once
+    its batch is complete), so it is read again. A batch of a live process, or of another host, is left alone.
+    Returns how many were removed."""
+    with store.session(see_loading=True) as session:
+        loading = session.execute(
+            select(EvidenceBatch.id, EvidenceBatch.source, EvidenceBatch.detail).where(
+                EvidenceBatch.status == LOADING
+            )
+        ).all()
+    removed = 0
+    for batch_id, source, detail in loading:
+        try:
+            owner = str(json.loads(detail or "{}").get("loading_by", ""))
+        except ValueError:
+            owner = ""
+        if owner and owner_gone(owner) is not True:
+            continue  # a live process's, or another host's (HA): that node cleans its own
+        with store.session(see_loading=True) as session:
+            drop_batch(session, batch_id)
+        removed += 1
+        log.warning(
+            "removed a batch left half loaded by a process that died; its file is read again / "
+            "已删除进程中断后遗留的未完成批次，文件将重新导入",
+            batch_id=batch_id,
+            file=source,
+        )
+    return removed
+
+
 def _duplicate_problem(config: Config, earlier: EvidenceBatch) -> Problem:
     when = format_local(earlier.received_at, config.site.zone)
     return Problem(
@@ -684,11 +868,25 @@ def ingest_file(
     """
     path = Path(path)
     before = _look(path)
+    state = _FileIngest(config, kind, path, at, contract)
     try:
-        digest = file_sha256(path)
+        pinned = _pin(config, path, before, strict=move)
     except OSError as exc:
         raise IngestError(f"cannot read {path}: {exc.strerror or exc}") from None
-    state = _FileIngest(config, kind, path, at, contract)
+    except FileRefused as exc:
+        return _reject(store, state, [Fault("", "", "", exc.problem)], move=move)
+    try:
+        state.read_path = pinned.path
+        return _ingest_pinned(store, config, state, pinned.sha256, before, move=move)
+    finally:
+        pinned.discard()
+
+
+def _ingest_pinned(
+    store: Store, config: Config, state: _FileIngest, digest: str, before: Look | None, *, move: bool
+) -> IngestResult:
+    """ingest_file, once the file's bytes are pinned in a private copy (state.read_path)."""
+    path, kind = state.path, state.kind_name
     state.detail["sha256"] = state.sha256 = digest
     spec = KINDS.get(kind)
     if spec is None:
@@ -696,12 +894,11 @@ def ingest_file(
     earlier = _duplicate_of(store, digest)
     if earlier is not None:
         return _duplicate(config, state, earlier, move=move)
+    clean_abandoned_loads(store)
+    batch_id = _open_batch(store, state)
     try:
-        with store.session() as session:
-            batch = _batch(kind, path, state.now, digest, "accepted", config.site.zone)
-            session.add(batch)
-            session.flush()
-            state.load(session, spec, batch.id)
+        with store.session(see_loading=True) as session:
+            state.load(session, spec, batch_id)
             if _look(path) != before:  # a writer still at it: what was read is not the file; roll back
                 state.report.discard()
                 raise FileChanged(f"{display_name(str(path))} changed while it was read")
@@ -711,25 +908,31 @@ def ingest_file(
                 state.fault(0, Fault("", "", "", reason))
                 for line in state.header_lines:
                     state.report.add(line)
-            state.store_issues(session, batch.id)
+            state.store_issues(session, batch_id)
             target = _target(config, state, status, move)
-            _fill(batch, state, status, target)
-            if status == "rejected":
-                # A refused file may come again once fixed, or dropped into the right folder.
-                batch.sha256 = None
-            batch_id = batch.id
+            batch = session.get(EvidenceBatch, batch_id)
+            assert batch is not None, f"batch {batch_id} vanished while loading"
+            _fill(batch, state, status, target)  # the status flips from loading: the rows become visible
+            # A refused file may come again once fixed, or dropped into the right folder.
+            batch.sha256 = None if status == "rejected" else digest
     except FileRejected as exc:
+        _abandon(store, batch_id)
         return _reject(store, state, exc.faults, move=move)
     except TableError as exc:
+        _abandon(store, batch_id)
         return _reject(store, state, [Fault("", "", "", exc.problem)], move=move)
     except IntegrityError:
         # Another ingest of the same bytes committed first.
+        _abandon(store, batch_id)
         earlier = _duplicate_of(store, digest)
         if earlier is None:
             raise
         state.report.discard()
         state.report, state.issues = _Report(state.name, config.state_dir), []
         return _duplicate(config, state, earlier, move=move)
+    except BaseException:
+        _abandon(store, batch_id)
+        raise
     result = _result(state, status, batch_id, reason)
     result = _place(store, state, result, target, move=move)
     if move:
@@ -1080,15 +1283,9 @@ def refusal_of(path: Path) -> Problem | None:
         why = exc.strerror or str(exc)
         return Problem(f"无法读取文件信息：{why}", f"cannot stat the file: {why}")
     if stat.S_ISLNK(mode):
-        return Problem(
-            "是符号链接：不会读取它指向的文件（请投递文件本身，而不是链接）",
-            "is a symbolic link: its target is never read (drop the file itself, not a link)",
-        )
+        return _LINK_REFUSED
     if not stat.S_ISREG(mode):
-        return Problem(
-            "不是普通文件（管道、套接字或设备），无法导入",
-            "not a regular file (a pipe, socket or device): it cannot be ingested",
-        )
+        return _NOT_REGULAR
     return None
 
 

@@ -53,7 +53,9 @@ def load_settings(config_path: Path, check_secrets: bool = True) -> tuple[Config
     return config, rules
 
 
-def open_runtime(config_path: Path, check_secrets: bool = True) -> Runtime:
+def open_runtime(config_path: Path, check_secrets: bool = True, migrate_in_child: bool = False) -> Runtime:
+    """Settings and the open store; `migrate_in_child` (the daemon): a store to migrate is migrated in a child
+    process, so Alembic never loads in this one (store.db.open_store)."""
     config, rules = load_settings(config_path, check_secrets)
     config.state_dir.mkdir(parents=True, exist_ok=True)
     clean_temp_files(config)  # what a killed process left under the state dir; a live one's files stay
@@ -61,5 +63,7 @@ def open_runtime(config_path: Path, check_secrets: bool = True) -> Runtime:
         password = config.store_password()
     except ValueError as exc:
         raise ConfigError([f"{config_path.name}: store.password: {exc}"]) from None
-    store = open_store(config.store_url, config.store.busy_timeout_ms, password)
+    store = open_store(
+        config.store_url, config.store.busy_timeout_ms, password, migrate_in_child=migrate_in_child
+    )
     return Runtime(config=config, rules=rules, store=store, config_path=config_path)

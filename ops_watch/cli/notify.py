@@ -21,6 +21,7 @@ from ops_watch.cli.common import (
 from ops_watch.config import ConfigError
 from ops_watch.core.log import setup_logging
 from ops_watch.core.output import render
+from ops_watch.core.process import owner_gone
 from ops_watch.core.timeutil import format_local, utcnow
 from ops_watch.notify.email import DeliveryError, message_id
 from ops_watch.notify.outbox import transports
@@ -50,7 +51,7 @@ OUTBOX_COLUMNS = [
 @notify_group.command("outbox")
 @click.option(
     "--status",
-    type=click.Choice(["all", "pending", "sent", "dead"]),
+    type=click.Choice(["all", "pending", "sending", "sent", "dead"]),
     default="all",
     show_default=True,
     help="Only messages in this state.",
@@ -59,7 +60,7 @@ OUTBOX_COLUMNS = [
 @format_option
 @click.pass_context
 def notify_outbox(ctx: click.Context, status: str, limit: int, fmt: str) -> None:
-    """The outbox: every message, pending, sent or dead, newest first."""
+    """The outbox: every message, pending, sending (claimed by a process now), sent or dead, newest first."""
 
     with runtime(ctx) as rt:
         local = local_time(rt.config)
@@ -103,7 +104,10 @@ def notify_retry(ctx: click.Context, message_id: int) -> None:
                 fail(
                     f"message {message_id} was already sent at {format_local(msg.sent_at, rt.config.site.zone)}"
                 )
+            if msg.status == "sending" and owner_gone(msg.claimed_by) is False:
+                fail(f"message {message_id} is being sent right now by process {msg.claimed_by}: wait for it")
             msg.status, msg.attempts, msg.next_attempt_at = "pending", 0, utcnow()
+            msg.claimed_by, msg.claimed_at = "", None
         click.echo(f"message {message_id} will be sent at the next notify pass (or: ops-watch run --once)")
 
 

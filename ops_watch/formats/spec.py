@@ -64,6 +64,13 @@ class Document:
     arrived_at: datetime
     sha256: str
     folders: tuple[str, ...]
+    # Where its bytes are read from: the ingest's private copy of the file (what was hashed), else `path`.
+    # `path` names the file to the user.
+    read_from: Path | None = None
+
+    @property
+    def readable(self) -> Path:
+        return self.read_from or self.path
 
 
 CellParser = Callable[[Any, ParseContext], Any]

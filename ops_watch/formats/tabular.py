@@ -17,9 +17,14 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
+from xml.etree import ElementTree
+from xml.parsers import expat
 
 from ops_watch.formats.spec import Problem
+
+if TYPE_CHECKING:
+    from ops_watch.config import IngestConfig
 
 DETECT_CHUNK = 64 * 1024
 DETECT_LIMIT = 1024 * 1024  # an all-ASCII start is read this far looking for the first non-ASCII byte
@@ -79,8 +84,9 @@ def is_blank(cells: list[Any]) -> bool:
     return True
 
 
-def open_table(path: Path, sheet: str | None = None) -> Table:
-    """Open a CSV or XLSX file for streaming. The content decides, the name only breaks ties."""
+def open_table(path: Path, sheet: str | None = None, limits: XlsxLimits | None = None) -> Table:
+    """Open a CSV or XLSX file for streaming. The content decides, the name only breaks ties. `limits`: what
+    a workbook may hold (default: XlsxLimits())."""
     try:
         with open(path, "rb") as f:
             magic = f.read(8)
@@ -93,7 +99,7 @@ def open_table(path: Path, sheet: str | None = None) -> Table:
             "this is an old Excel 97-2003 (.xls) file: save it as .xlsx or CSV and drop it again",
         )
     if magic.startswith(_ZIP_MAGIC):
-        return _open_xlsx(path, sheet)
+        return _open_xlsx(path, sheet, limits)
     if suffix in XLSX_SUFFIXES:
         if not magic:
             raise TableError("空文件", "empty file")
@@ -417,12 +423,200 @@ def _csv_rows(lines: _CsvLines, delimiter: str, table: Table) -> Iterator[Source
 
 
 # --- XLSX --------------------------------------------------------------------------------------------
+#
+# A workbook is a zip of XML parts, and nothing in it may make the reader work beyond its caps
+# (XlsxLimits: the [ingest] keys xlsx_*), whatever the file states. Before openpyxl opens it, the zip
+# directory is judged (how many parts, each part's inflation, their total size once unpacked: zipfile never
+# inflates a part past the size the directory states) and the shared strings are streamed once to bound each
+# string (openpyxl loads them all at once). The sheet itself is read here, not by openpyxl's read-only
+# reader, which pads every row missing up to the one a `<row r="…">` states and builds a whole row before
+# yielding it: rows and cells are checked as the XML comes, and openpyxl only turns each cell into a value.
+
+MIB = 1024 * 1024
+XLSX_MAX_MEMBERS = 10_000  # parts of one workbook (Excel writes a few dozen)
+ZIP_MAX_RATIO = 200  # a part inflating to more than this many times its packed size...
+ZIP_RATIO_FLOOR = 10 * MIB  # ...and to more than this is a zip bomb
+XML_CHUNK = 64 * 1024  # XML fed to the parsers at once
+_SHEET_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_ROW, _CELL, _SHEET_DATA = f"{_SHEET_NS}row", f"{_SHEET_NS}c", f"{_SHEET_NS}sheetData"
+_SHARED_STRINGS_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
 
 
-def _open_xlsx(path: Path, sheet: str | None) -> Table:
-    import openpyxl  # only when a workbook arrives: it is not small
+@dataclass(frozen=True, slots=True)
+class XlsxLimits:
+    """What one workbook may hold; beyond it the file is refused, naming the limit. Set by [ingest] xlsx_*."""
 
+    max_rows: int = 1_048_576  # Excel's own limit
+    max_columns: int = 1024
+    max_cell_chars: int = 32_767  # Excel's own limit
+    max_unzipped_mb: int = 512  # the parts' total size once unpacked
+
+    @classmethod
+    def of(cls, ingest: IngestConfig) -> XlsxLimits:
+        return cls(
+            ingest.xlsx_max_rows,
+            ingest.xlsx_max_columns,
+            ingest.xlsx_max_cell_chars,
+            ingest.xlsx_max_unzipped_mb,
+        )
+
+    @property
+    def max_cell_bytes(self) -> int:
+        """The most XML one cell may take: each character a 10-byte reference (&#x10FFFF;), and markup."""
+        return self.max_cell_chars * 10 + MIB
+
+
+def _over(zh: str, en: str, key: str) -> TableError:
+    return TableError(
+        f"{zh}：文件未导入（可在配置 [ingest] {key} 中调高上限）",
+        f"{en}: the file is refused (raise [ingest] {key} to allow more)",
+    )
+
+
+def _column_name(column: int) -> str:
+    """The column's letters as Excel names it: 1 is A, 27 is AA."""
+    letters = ""
+    while column > 0:
+        column, rest = divmod(column - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
+def _check_workbook(f: IO[bytes], limits: XlsxLimits) -> None:
+    """Refuse a workbook whose zip directory or shared strings break the limits, before openpyxl reads it.
+    A file that is no zip at all is left to openpyxl, which says what is wrong with it."""
+    try:
+        archive = zipfile.ZipFile(f)
+    except Exception:  # not a zip openpyxl can read either: it says what is wrong
+        return
+    with archive:  # closes the archive, not f
+        infos = archive.infolist()
+        if len(infos) > XLSX_MAX_MEMBERS:
+            raise TableError(
+                f"工作簿含有 {len(infos)} 个部件，超过上限 {XLSX_MAX_MEMBERS} 个（Excel 只写几十个）：文件未导入",
+                f"the workbook holds {len(infos)} parts, more than {XLSX_MAX_MEMBERS} "
+                "(Excel writes a few dozen): the file is refused",
+            )
+        total = 0
+        for info in infos:
+            name = info.filename
+            if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+                raise TableError(
+                    f"工作簿部件 {name} 使用了 Excel 不用的压缩方式：请用 Excel 打开后另存为 .xlsx",
+                    f"part {name} of the workbook is compressed in a way Excel never uses: "
+                    "open it in Excel and save as .xlsx",
+                )
+            if info.file_size > ZIP_RATIO_FLOOR and info.file_size > ZIP_MAX_RATIO * max(
+                info.compress_size, 1
+            ):
+                ratio = info.file_size // max(info.compress_size, 1)
+                raise TableError(
+                    f"工作簿部件 {name} 解压后 {info.file_size / MIB:.0f} MB，是压缩大小的 {ratio} 倍"
+                    f"（超过 {ZIP_RATIO_FLOOR // MIB} MB 的部件至多 {ZIP_MAX_RATIO} 倍）：疑似压缩炸弹，文件未导入",
+                    f"part {name} of the workbook unpacks to {info.file_size / MIB:.0f} MB, {ratio} times its "
+                    f"packed size (at most {ZIP_MAX_RATIO} times for a part over {ZIP_RATIO_FLOOR // MIB} MB): "
+                    "a zip bomb, the file is refused",
+                )
+            total += info.file_size
+        if total > limits.max_unzipped_mb * MIB:
+            raise _over(
+                f"工作簿解压后共 {total / MIB:.0f} MB，超过上限 {limits.max_unzipped_mb} MB",
+                f"the workbook unpacks to {total / MIB:.0f} MB, over the limit of {limits.max_unzipped_mb} MB",
+                "xlsx_max_unzipped_mb",
+            )
+        for part in _shared_string_parts(archive):
+            _check_shared_strings(archive, part, limits)
+
+
+def _shared_string_parts(archive: zipfile.ZipFile) -> list[str]:
+    """The shared strings parts, named as openpyxl finds them (the content types), and by the usual name."""
+    parts = []
+    try:
+        types = ElementTree.fromstring(archive.read("[Content_Types].xml"))
+    except (KeyError, ElementTree.ParseError, OSError, zipfile.BadZipFile, ValueError):
+        types = None
+    if types is not None:
+        for override in types:
+            if override.tag.endswith("Override") and override.get("ContentType") == _SHARED_STRINGS_TYPE:
+                parts.append((override.get("PartName") or "").lstrip("/"))
+    names = set(archive.namelist())
+    if "xl/sharedStrings.xml" not in parts:
+        parts.append("xl/sharedStrings.xml")
+    return [part for part in dict.fromkeys(parts) if part in names]
+
+
+class _LongString(Exception):
+    pass
+
+
+def _check_shared_strings(archive: zipfile.ZipFile, part: str, limits: XlsxLimits) -> None:
+    """Stream the shared strings once, refusing a string longer than a cell may be before openpyxl loads it
+    whole. Only the text of a string counts, as openpyxl reads it (`<t>`, not the phonetic `<rPh>`)."""
+    cap = limits.max_cell_chars
+    index = -1  # the string's index, as cells refer to it
+    length = 0
+    in_text = False
+    phonetic = 0
+
+    def start(name: str, _attrs: object) -> None:
+        nonlocal index, length, in_text, phonetic
+        local = name.rpartition(":")[2]
+        if local == "si":
+            index += 1
+            length = 0
+        elif local == "t":
+            in_text = phonetic == 0
+        elif local == "rPh":
+            phonetic += 1
+
+    def end(name: str) -> None:
+        nonlocal in_text, phonetic
+        local = name.rpartition(":")[2]
+        if local == "t":
+            in_text = False
+        elif local == "rPh":
+            phonetic -= 1
+
+    def text(data: str) -> None:
+        nonlocal length
+        if in_text:
+            length += len(data)
+            if length > cap:
+                raise _LongString
+
+    parser = expat.ParserCreate()
+    parser.buffer_text = True
+    parser.buffer_size = XML_CHUNK
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.CharacterDataHandler = text
+    try:
+        with archive.open(part) as src:
+            while chunk := src.read(XML_CHUNK):
+                parser.Parse(chunk, False)
+            parser.Parse(b"", True)
+    except _LongString:
+        raise _over(
+            f"共享字符串表 {part} 的第 {index + 1} 项（索引 {index}）超过 {cap} 个字符，超出单元格字数上限",
+            f"shared string #{index + 1} (index {index}) in {part} is longer than the limit of {cap} "
+            "characters per cell",
+            "xlsx_max_cell_chars",
+        ) from None
+    except Exception:  # damaged, encrypted…: openpyxl says so when it loads the workbook
+        return
+
+
+def _open_xlsx(path: Path, sheet: str | None, limits: XlsxLimits | None = None) -> Table:
+    import openpyxl  # start-up: only when a workbook arrives, it is not small
+
+    limits = limits or XlsxLimits()
     f = open(path, "rb")  # noqa: SIM115 - a file object, so openpyxl does not judge the file by its name
+    try:
+        _check_workbook(f, limits)
+        f.seek(0)
+    except BaseException:
+        f.close()
+        raise
     try:
         wb = openpyxl.load_workbook(f, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
@@ -449,8 +643,6 @@ def _open_xlsx(path: Path, sheet: str | None) -> Table:
             if not wb.worksheets:
                 raise TableError("工作簿中没有工作表", "the workbook has no worksheet")
             ws = wb.worksheets[0]
-        if hasattr(ws, "reset_dimensions"):
-            ws.reset_dimensions()  # some tools write a wrong <dimension>; read what is there
     except BaseException:
         wb.close()
         f.close()
@@ -461,25 +653,134 @@ def _open_xlsx(path: Path, sheet: str | None) -> Table:
         f.close()
 
     table = Table(path, {"format": "xlsx", "sheet": ws.title})
-    table._rows = _xlsx_rows(ws)
+    table._rows = _xlsx_rows(ws, limits)
     table._close = close
     return table
+
+
+def _row_number(stated: str | None, previous: int) -> int:
+    """A `<row>`'s number as openpyxl reads it: its `r`, else the one after the previous row."""
+    if stated is None:
+        return previous + 1
+    try:
+        return int(stated)
+    except ValueError:
+        value = float(stated)
+        if not value.is_integer():
+            raise ValueError(f"{stated} is not a valid row number") from None
+        return int(value)
+
+
+def _sheet_rows(ws: Any, limits: XlsxLimits) -> Iterator[tuple[int, list[dict[str, Any]]]]:
+    """The rows the sheet writes, in rising order (a row numbered at or before the last one is skipped, as
+    openpyxl does), each as openpyxl's cells (column, value, style_id, …), with no row padded in between.
+    Refuses a row or column beyond the caps as soon as its tag is read, a cell longer than the cap, and
+    anything holding more bytes of XML than a cell may: the reading never waits for a whole huge element."""
+    from openpyxl.worksheet._reader import WorkSheetParser  # start-up: only when a workbook arrives
+
+    wb = ws.parent
+    cells_parser = WorkSheetParser(
+        None,
+        ws._shared_strings,
+        data_only=wb.data_only,
+        epoch=wb.epoch,
+        date_formats=wb._date_formats,
+        timedelta_formats=wb._timedelta_formats,
+    )
+    sheet = ws.title
+    max_rows, max_columns, max_chars = limits.max_rows, limits.max_columns, limits.max_cell_chars
+    pull = ElementTree.XMLPullParser(events=("start", "end"))
+    number = last = quiet = 0
+    cells: list[dict[str, Any]] = []
+    sheet_data = None
+    with ws._get_source() as src:
+        while chunk := src.read(XML_CHUNK):
+            pull.feed(chunk)
+            events = 0
+            for event, elem in pull.read_events():
+                events += 1
+                tag = elem.tag
+                if event == "start":
+                    if tag == _ROW:
+                        number = _row_number(elem.get("r"), number)
+                        if number > max_rows:
+                            raise _over(
+                                f"工作表「{sheet}」第 {number} 行超出行数上限 {max_rows} 行",
+                                f"sheet {sheet!r}: row {number} is beyond the limit of {max_rows} rows",
+                                "xlsx_max_rows",
+                            )
+                        cells = []
+                        cells_parser.row_counter = number
+                        cells_parser.col_counter = 0
+                    elif tag == _SHEET_DATA:
+                        sheet_data = elem
+                elif tag == _CELL:
+                    cell = cells_parser.parse_cell(elem)
+                    elem.clear()
+                    column = cell["column"]
+                    if column > max_columns:
+                        where = f"{_column_name(column)}{number}"
+                        raise _over(
+                            f"工作表「{sheet}」单元格 {where}（第 {number} 行第 {column} 列）超出列数上限 {max_columns} 列",
+                            f"sheet {sheet!r}: cell {where} (row {number}, column {column}) is beyond the limit "
+                            f"of {max_columns} columns",
+                            "xlsx_max_columns",
+                        )
+                    if len(cells) >= max_columns:
+                        raise _over(
+                            f"工作表「{sheet}」第 {number} 行的单元格超过 {max_columns} 个（列数上限）",
+                            f"sheet {sheet!r}: row {number} holds more than {max_columns} cells "
+                            "(the limit of columns)",
+                            "xlsx_max_columns",
+                        )
+                    value = cell["value"]
+                    if isinstance(value, str) and len(value) > max_chars:
+                        where = f"{_column_name(column)}{number}"
+                        raise _over(
+                            f"工作表「{sheet}」单元格 {where} 有 {len(value)} 个字符，超出单元格字数上限 {max_chars}",
+                            f"sheet {sheet!r}: cell {where} holds {len(value)} characters, over the limit of "
+                            f"{max_chars} per cell",
+                            "xlsx_max_cell_chars",
+                        )
+                    cells.append(cell)
+                elif tag == _ROW:
+                    elem.clear()
+                    if sheet_data is not None:
+                        del sheet_data[:]  # the rows read are dropped, not kept as empty elements
+                    if number > last:
+                        last = number
+                        yield number, cells
+                elif tag == _SHEET_DATA:
+                    return  # what follows the rows (merged cells, formatting…) is not read
+            quiet = 0 if events else quiet + len(chunk)
+            if quiet > limits.max_cell_bytes:
+                raise _over(
+                    f"工作表「{sheet}」第 {max(number, 1)} 行附近有一个单元格（或元素）超过 {max_chars} 个字符，"
+                    "超出单元格字数上限",
+                    f"sheet {sheet!r}: a cell (or element) near row {max(number, 1)} is longer than the limit of "
+                    f"{max_chars} characters per cell",
+                    "xlsx_max_cell_chars",
+                )
 
 
 # The rows looked at for percent-formatted columns (formats are per cell; reading them costs, so only these).
 PERCENT_PROBE_ROWS = 50
 
 
-def _percent_columns(ws: Any) -> frozenset[int]:
+def _percent_columns(ws: Any, limits: XlsxLimits) -> frozenset[int]:
     """Columns whose numbers Excel shows as percents: a cell showing 35% holds 0.35, which a percent column of
     ops-watch would read as 0.35 %. Judged from the first rows' number formats."""
+    from openpyxl.cell.read_only import ReadOnlyCell  # start-up: only when a workbook arrives
+
     found: set[int] = set()
-    for row in ws.iter_rows(min_row=1, max_row=PERCENT_PROBE_ROWS):
-        for index, cell in enumerate(row):
-            value = getattr(cell, "value", None)
+    for number, cells in _sheet_rows(ws, limits):
+        if number > PERCENT_PROBE_ROWS:
+            break
+        for cell in cells:
+            value = cell["value"]
             if isinstance(value, (int, float)) and not isinstance(value, bool):
-                if "%" in str(getattr(cell, "number_format", "") or ""):
-                    found.add(index)
+                if "%" in str(ReadOnlyCell(ws, **cell).number_format or ""):
+                    found.add(cell["column"] - 1)
     return frozenset(found)
 
 
@@ -489,15 +790,23 @@ def _as_shown_percent(value: object) -> object:
     return value
 
 
-def _xlsx_rows(ws: Any) -> Iterator[SourceRow]:
+def _xlsx_rows(ws: Any, limits: XlsxLimits) -> Iterator[SourceRow]:
     try:
-        percent = _percent_columns(ws)
-        for number, values in enumerate(ws.iter_rows(min_row=1, values_only=True), start=1):
-            cells = list(values)
+        percent = _percent_columns(ws, limits)
+        done = 0
+        for number, cells in _sheet_rows(ws, limits):
+            for blank in range(done + 1, number):  # rows the sheet leaves out: blank, so numbers stay right
+                yield SourceRow(blank, [])
+            done = number
+            values: list[Any] = [None] * max((c["column"] for c in cells), default=0)
+            for cell in cells:
+                values[cell["column"] - 1] = cell["value"]
             for index in percent:
-                if index < len(cells):
-                    cells[index] = _as_shown_percent(cells[index])
-            yield SourceRow(number, cells)
+                if index < len(values):
+                    values[index] = _as_shown_percent(values[index])
+            yield SourceRow(number, values)
+    except TableError:
+        raise
     except Exception as exc:  # a damaged part shows only when it is reached
         raise TableError(
             f"XLSX 工作簿读到中途出错，文件可能已损坏（{type(exc).__name__}）",

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from ops_watch.core.registry import Registry
 from ops_watch.formats.spec import Problem
-from ops_watch.formats.tabular import SourceRow, Table, TableError, open_table
+from ops_watch.formats.tabular import SourceRow, Table, TableError, XlsxLimits, open_table
 
 if TYPE_CHECKING:
     from ops_watch.config import Config
@@ -151,7 +151,7 @@ def open_evidence(path: Path, kind: str, config: Config, folders: tuple[str, ...
     between the kind's folder and the file (they may name the device of a door export)."""
     if path.suffix.lower() in JSON_SUFFIXES:
         return open_vendor_json(path, kind, config, folders)
-    return open_table(path, config.ingest.sheet)
+    return open_table(path, config.ingest.sheet, XlsxLimits.of(config.ingest))
 
 
 __all__ = [

@@ -1,7 +1,9 @@
 """The outbox: findings' changes become stored messages first, then a transport delivers them.
 
-Delivery is at-least-once: a message is marked sent only after the server (or robot) accepted it, so a
-crash between the two repeats that one message on the next pass and never drops it.
+Each message is claimed before its attempt and its outcome recorded after it, so a store that is locked at
+either moment delays a message and never repeats it. Across a crash delivery is at-least-once: a message is
+marked sent only after the server (or robot) accepted it, so a process killed between the two leaves a claim
+that is released, and that one message is sent again, never dropped.
 """
 
 from __future__ import annotations
@@ -10,10 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from ops_watch.config import Config
 from ops_watch.core.log import get_logger
+from ops_watch.core.process import owner_gone, this_process
 from ops_watch.core.timeutil import utcnow
 from ops_watch.notify.email import DeliveryError, email_transport
 from ops_watch.notify.groups import PlanResult, plan
@@ -75,27 +80,67 @@ def transports(config: Config) -> Callable[[OutboxMessage], Transport]:
     return pick
 
 
+# How long a claim of another host stands before its message is sent again (that node is presumed dead).
+FOREIGN_CLAIM_TIMEOUT = timedelta(hours=1)
+# Recording an outcome waits the store's busy timeout per try; after these tries it is kept in memory.
+RECORD_TRIES = 3
+
+
+@dataclass
+class _Outcome:
+    """What happened to a claimed message, to be written to its row."""
+
+    message_id: int
+    note: str | None  # None: not sent
+    error: str = ""
+
+
+# Outcomes this process could not record yet (the store was locked), by store: written at the next pass. Their
+# messages stay claimed by this live process meanwhile, so no pass sends them again.
+_unrecorded: dict[str, list[_Outcome]] = {}
+
+
 def deliver_due(store: Store, config: Config, at: datetime | None = None, limit: int = 500) -> DeliveryResult:
     """Try every pending message that is due; a failure backs off, too many failures mark it dead.
+
+    Each message is claimed (status "sending", committed) before its attempt and its outcome recorded after it,
+    with retries: a store locked by another job can delay a message, never send it twice. A claim whose process
+    died (killed between the server's acceptance and the record) is released and the message sent again: a
+    crash can repeat one message, never lose it.
 
     After a failure, the other messages for the same channel and receiver wait for the next pass (the server
     or robot is likely down for all of them); other receivers still get theirs.
     """
     at = at or utcnow()
     result = DeliveryResult()
+    key = str(store.engine.url)
+    if not _record_unrecorded(store, config, at, key, result):
+        return result  # the store is still locked: nothing new is claimed until the outcomes are written
+    me = this_process()
     pick = transports(config)
-    with store.session() as session:
-        due = session.scalars(
-            select(OutboxMessage)
-            .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= at)
-            .order_by(OutboxMessage.id)
-            .limit(limit)
-        ).all()
+    try:
+        release_abandoned_claims(store, at)
+        with store.session() as session:
+            due = session.scalars(
+                select(OutboxMessage)
+                .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= at)
+                .order_by(OutboxMessage.id)
+                .limit(limit)
+            ).all()
+    except OperationalError as exc:
+        log.warning("store busy: messages wait for the next pass", error=str(exc.orig))
+        return result
     down: set[tuple[str, str]] = set()
     for msg in due:
-        key = (msg.channel, msg.receiver)
-        if key in down:
+        route = (msg.channel, msg.receiver)
+        if route in down:
             continue
+        try:
+            if not _claim(store, msg.id, me):
+                continue  # another node took it, or it changed since it was listed
+        except OperationalError as exc:
+            log.warning("store busy: messages wait for the next pass", error=str(exc.orig))
+            break
         error = ""
         try:
             note: str | None = pick(msg)(msg)
@@ -104,46 +149,131 @@ def deliver_due(store: Store, config: Config, at: datetime | None = None, limit:
         except Exception as exc:  # a transport bug must not stop the others; the message is retried
             log.error("transport failed", channel=msg.channel, error=str(exc), exc_info=True)
             error, note = f"{type(exc).__name__}: {exc}", None
-        with store.session() as session:
-            row = session.get(OutboxMessage, msg.id)
-            if row is None:
-                continue
-            row.attempts += 1
-            if note is not None:
-                row.status, row.sent_at, row.last_error = "sent", utcnow(), note
-                result.sent += 1
-                log.info(
-                    "message sent",
-                    channel=row.channel,
-                    receiver=row.receiver,
-                    message_id=row.message_id,
-                    note=note or None,
-                )
-                continue
-            row.last_error = error[:2000]
-            result.errors[f"{row.channel}:{row.receiver}"] = error
-            down.add(key)
-            if row.attempts >= config.notify.max_attempts:
-                row.status = "dead"
-                result.dead += 1
-                log.error(
-                    "message dead after retries",
-                    channel=row.channel,
-                    receiver=row.receiver,
-                    message_id=row.message_id,
-                    attempts=row.attempts,
-                    error=error,
-                )
-            else:
-                row.next_attempt_at = at + backoff(config, row.attempts)
-                result.failed += 1
-                log.warning(
-                    "message not sent, will retry",
-                    channel=row.channel,
-                    receiver=row.receiver,
-                    message_id=row.message_id,
-                    attempts=row.attempts,
-                    retry_at=row.next_attempt_at.isoformat(),
-                    error=error,
-                )
+        if note is None:
+            down.add(route)
+        outcome = _Outcome(msg.id, note, error)
+        if not _record(store, config, at, outcome, result):
+            _unrecorded.setdefault(key, []).append(outcome)
+            log.error(
+                "message outcome not recorded: the store is locked; it is written at the next pass and the "
+                "message is not sent again meanwhile",
+                channel=msg.channel,
+                receiver=msg.receiver,
+                message_id=msg.message_id,
+                sent=note is not None,
+            )
     return result
+
+
+def _claim(store: Store, message_id: int, me: str) -> bool:
+    with store.session() as session:
+        claimed = session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id, OutboxMessage.status == "pending")
+            .values(status="sending", claimed_by=me, claimed_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        return claimed.rowcount == 1
+
+
+def release_abandoned_claims(store: Store, at: datetime) -> int:
+    """Messages claimed by a process of this host that is gone, or by another host for over an hour, are pending
+    again: whether the server accepted them before the claimer died is unknown, and a repeat beats a loss."""
+    with store.session() as session:
+        claims = session.execute(
+            select(OutboxMessage.id, OutboxMessage.claimed_by, OutboxMessage.claimed_at).where(
+                OutboxMessage.status == "sending"
+            )
+        ).all()
+        released = 0
+        for message_id, claimed_by, claimed_at in claims:
+            gone = owner_gone(claimed_by)
+            if gone is False:
+                continue
+            if gone is None and claimed_at is not None and at - claimed_at < FOREIGN_CLAIM_TIMEOUT:
+                continue
+            row = session.get(OutboxMessage, message_id)
+            if row is None or row.status != "sending":
+                continue
+            row.status, row.next_attempt_at = "pending", at
+            released += 1
+            log.warning(
+                "message was being sent by a process that is gone: whether it arrived is unknown, "
+                "it is sent again / 发送中的进程已中断，无法确认是否送达，将重新发送",
+                channel=row.channel,
+                receiver=row.receiver,
+                message_id=row.message_id,
+                claimed_by=claimed_by,
+            )
+    return released
+
+
+def _record_unrecorded(store: Store, config: Config, at: datetime, key: str, result: DeliveryResult) -> bool:
+    """Write the outcomes an earlier pass could not; False if some are still unwritten."""
+    waiting = _unrecorded.pop(key, [])
+    for i, outcome in enumerate(waiting):
+        if not _record(store, config, at, outcome, result):
+            _unrecorded[key] = waiting[i:]
+            return False
+    return True
+
+
+def _record(store: Store, config: Config, at: datetime, outcome: _Outcome, result: DeliveryResult) -> bool:
+    """Write a message's outcome, retrying while the store is locked; False if it could not be written."""
+    for attempt in range(RECORD_TRIES):
+        try:
+            with store.session() as session:
+                _write_outcome(session, config, at, outcome, result)
+            return True
+        except OperationalError as exc:
+            if attempt == RECORD_TRIES - 1:
+                log.warning("store busy while recording a message's outcome", error=str(exc.orig))
+    return False
+
+
+def _write_outcome(
+    session: Session, config: Config, at: datetime, outcome: _Outcome, result: DeliveryResult
+) -> None:
+    row = session.get(OutboxMessage, outcome.message_id)
+    if row is None or row.status != "sending":
+        return
+    row.attempts += 1
+    row.claimed_by, row.claimed_at = "", None
+    if outcome.note is not None:
+        row.status, row.sent_at, row.last_error = "sent", utcnow(), outcome.note
+        result.sent += 1
+        log.info(
+            "message sent",
+            channel=row.channel,
+            receiver=row.receiver,
+            message_id=row.message_id,
+            note=outcome.note or None,
+        )
+        return
+    error = outcome.error
+    row.last_error = error[:2000]
+    result.errors[f"{row.channel}:{row.receiver}"] = error
+    if row.attempts >= config.notify.max_attempts:
+        row.status = "dead"
+        result.dead += 1
+        log.error(
+            "message dead after retries",
+            channel=row.channel,
+            receiver=row.receiver,
+            message_id=row.message_id,
+            attempts=row.attempts,
+            error=error,
+        )
+    else:
+        row.status = "pending"
+        row.next_attempt_at = at + backoff(config, row.attempts)
+        result.failed += 1
+        log.warning(
+            "message not sent, will retry",
+            channel=row.channel,
+            receiver=row.receiver,
+            message_id=row.message_id,
+            attempts=row.attempts,
+            retry_at=row.next_attempt_at.isoformat(),
+            error=error,
+        )

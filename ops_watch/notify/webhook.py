@@ -28,8 +28,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, quote, quote_plus, urlsplit, urlunsplit
 
-import requests
-
 from ops_watch import __version__
 from ops_watch.config import DingTalkReceiver, Receiver, WebhookReceiver
 from ops_watch.core.http import error_reason, shown_url
@@ -158,6 +156,9 @@ class _Poster:
         self.channel = channel
         self.receiver = receiver
         self.timeout = max(0.1, timeout)
+        # start-up: requests (5 MiB) loads when a webhook is used, not in every daemon (issue 17: its RSS)
+        import requests
+
         self.session = requests.Session()
         self.session.headers["User-Agent"] = USER_AGENT
 
@@ -170,6 +171,9 @@ class _Poster:
     ) -> tuple[int, str, bytes]:
         """POST and read (a bounded part of) the answer: (status, reason, content); DeliveryError if none."""
         where = self.where(url)
+        # start-up: requests (5 MiB) loads when a webhook is used, not in every daemon (issue 17: its RSS)
+        import requests
+
         try:
             # No redirects: a redirect would send the message (and a token in the URL) somewhere else.
             resp = self.session.post(

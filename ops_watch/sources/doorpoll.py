@@ -17,10 +17,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-import requests
 
 from ops_watch.config import Config, DoorDevice
 from ops_watch.core.http import error_reason, shown_url
@@ -28,6 +26,9 @@ from ops_watch.core.log import get_logger, redact_text
 from ops_watch.core.registry import Registry
 from ops_watch.formats.tabular import SourceRow
 from ops_watch.sources import PollError
+
+if TYPE_CHECKING:
+    import requests
 
 log = get_logger(__name__)
 
@@ -231,6 +232,9 @@ def json_session(link: DeviceLink, config: Config) -> requests.Session:
         if not ca.is_file():
             raise DoorPollError("config", f"{link.where}: ca_file {ca} does not exist")
         verify = str(ca)
+    # start-up: requests (5 MiB) loads when a door is polled, not in every daemon (issue 17: its RSS)
+    import requests
+
     session = requests.Session()
     session.headers["Accept"] = "application/json"
     session.verify = verify
@@ -249,6 +253,9 @@ def send(
     """One request to `link.base + path`; a failure to get any answer is a DoorPollError of the kind the
     operator acts on (timeout, unreachable, http), its message starting with `shown` and passed through
     `scrub` where the library's words may quote a secret."""
+    # start-up: requests (5 MiB) loads when a door is polled, not in every daemon (issue 17: its RSS)
+    import requests
+
     try:
         return session.request(method, link.base + path, timeout=link.timeout, **kwargs)
     except requests.Timeout:

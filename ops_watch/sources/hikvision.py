@@ -20,9 +20,6 @@ import uuid
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
-import requests
-from requests.auth import HTTPDigestAuth
-
 from ops_watch.core.log import get_logger
 from ops_watch.formats.hikvision import FORMAT_NAME, acs_rows
 from ops_watch.formats.vendor import VendorContext
@@ -30,6 +27,8 @@ from ops_watch.sources import doorpoll
 from ops_watch.sources.doorpoll import DoorPoll, DoorPollError, door_poller
 
 if TYPE_CHECKING:
+    import requests
+
     from ops_watch.config import Config, DoorDevice
 
 log = get_logger(__name__)
@@ -100,6 +99,9 @@ class HikvisionClient:
                 f'{self.link.where}: a password is set but no username: set username (often "admin")',
             )
         self.session = doorpoll.json_session(self.link, config)
+        # start-up: requests (5 MiB) loads when a door is polled, not in every daemon (issue 17: its RSS)
+        from requests.auth import HTTPDigestAuth
+
         # Digest (RFC 7616) as ISAPI requires: requests answers the device's 401 challenge and reuses the
         # nonce for the following pages.
         self.session.auth = HTTPDigestAuth(device.username, self.link.secret) if self.link.secret else None

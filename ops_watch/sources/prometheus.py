@@ -31,8 +31,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-import requests
-
 from ops_watch.core.http import error_reason
 from ops_watch.core.log import get_logger, redact_text
 from ops_watch.core.timeutil import from_store
@@ -243,6 +241,9 @@ class PrometheusCollector:
         self.timeout = max(0.1, cfg.timeout.total_seconds())
         self.step = max(timedelta(seconds=1), cfg.step)
         self.window = max(MIN_RATE_WINDOW, self.step)
+        # start-up: requests (5 MiB) loads when Prometheus is read, not in every daemon (issue 17: its RSS)
+        import requests
+
         self.session = requests.Session()
         self.session.verify = str(ca_file) if (ca_file is not None and cfg.verify_tls) else cfg.verify_tls
         self.session.headers["Accept"] = "application/json"
@@ -277,6 +278,9 @@ class PrometheusCollector:
 
     def _api(self, path: str, params: dict[str, str]) -> list[Series]:
         shown = f"{self.shown_url}{path}"
+        # start-up: requests (5 MiB) loads when Prometheus is read, not in every daemon (issue 17: its RSS)
+        import requests
+
         try:
             if sum(len(v) for v in params.values()) > LONG_QUERY:
                 resp = self.session.post(self.url + path, data=params, timeout=self.timeout)

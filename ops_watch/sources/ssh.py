@@ -28,6 +28,7 @@ import base64
 import binascii
 import concurrent.futures
 import fcntl
+import functools
 import hashlib
 import hmac
 import logging
@@ -41,9 +42,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-import paramiko
+from typing import TYPE_CHECKING, Any
 
 from ops_watch.core.log import get_logger
 from ops_watch.sources import CollectResult, Sample, Target, TargetStatus, source
@@ -57,7 +56,22 @@ from ops_watch.sources.procfs import (
 )
 
 if TYPE_CHECKING:
+    import paramiko
+
     from ops_watch.config import Config, SshSourceConfig
+else:
+
+    class _Paramiko:
+        """paramiko, imported on first use: with cryptography and invoke it adds 12 MiB to a process, which a
+        daemon that never polls over SSH (collect.ssh off, no restic repository over SSH) would keep for good
+        (issue 17: the daemon's steady RSS). tests/unit/test_lazy_imports.py keeps it out of the start."""
+
+        def __getattr__(self, name: str) -> Any:
+            import paramiko  # start-up: memory, see the docstring
+
+            return getattr(paramiko, name)
+
+    paramiko = _Paramiko()
 
 log = get_logger(__name__)
 
@@ -510,18 +524,24 @@ def _tcp_connect(spec: HostSpec, ctx: CycleContext, deadline: float) -> socket.s
     return sock
 
 
-class _Transport(paramiko.Transport):
-    # paramiko's transport thread wakes every 0.1 s to see whether it should stop: 2,000 wake-ups a second
-    # for 200 kept connections (7 % of a core while idle). Once a second is enough; close() does not
-    # wait for the thread, which then ends within that second.
-    _active_check_timeout = 1.0
+@functools.cache
+def _transport_class() -> type[paramiko.Transport]:
+    """paramiko's Transport, made on first use (paramiko loads only when SSH is used)."""
+
+    class _Transport(paramiko.Transport):
+        # paramiko's transport thread wakes every 0.1 s to see whether it should stop: 2,000 wake-ups a second
+        # for 200 kept connections (7 % of a core while idle). Once a second is enough; close() does not
+        # wait for the thread, which then ends within that second.
+        _active_check_timeout = 1.0
+
+    return _Transport
 
 
 def open_transport(
     spec: HostSpec, sock: socket.socket | paramiko.Channel, ctx: CycleContext, deadline: float
 ) -> paramiko.Transport:
     """Handshake, host key check, login. The transport is closed again on any failure."""
-    transport = _Transport(sock)
+    transport = _transport_class()(sock)
     transport.set_log_channel(WIRE_LOGGER)
     try:
         remaining = max(0.1, deadline - time.monotonic())

@@ -22,8 +22,6 @@ from __future__ import annotations
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
-import requests
-
 from ops_watch.core.log import get_logger
 from ops_watch.formats.vendor import VendorContext
 from ops_watch.formats.zkbiotime import FORMAT_NAME, page_error, page_ok, transaction_rows
@@ -31,6 +29,8 @@ from ops_watch.sources import doorpoll
 from ops_watch.sources.doorpoll import DoorPoll, DoorPollError, door_poller
 
 if TYPE_CHECKING:
+    import requests
+
     from ops_watch.config import Config, DoorDevice
 
 log = get_logger(__name__)

@@ -289,8 +289,12 @@ class OutboxMessage(Base):
     finding_id: Mapped[int | None] = mapped_column(ForeignKey("findings.id", ondelete="SET NULL"))
     group_id: Mapped[int | None] = mapped_column(ForeignKey("alert_groups.id", ondelete="SET NULL"))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # a webhook's JSON body
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent | dead
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sending | sent | dead
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Who is sending it ("host:pid") and since when: recorded before the attempt, so a pass that cannot record
+    # the outcome (a locked store) never sends it again; a claim of a process that died is released.
+    claimed_by: Mapped[str] = mapped_column(String(128), default="", server_default="")
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_error: Mapped[str] = mapped_column(Text, default="")
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

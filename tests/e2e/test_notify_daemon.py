@@ -136,7 +136,11 @@ def test_killed_while_sending_then_restarted_every_message_arrives_at_least_once
             rows = outbox(store)
             assert len(rows) == MESSAGES  # every message was written before any was sent
             assert [r.status for r in rows].count("sent") == 1
-            assert next(r for r in rows if r.message_id == in_flight).status == "pending"
+            # Claimed by the killed process: the next daemon releases the claim and sends it again.
+            in_flight_row = next(r for r in rows if r.message_id == in_flight)
+            assert in_flight_row.status == "sending" and in_flight_row.claimed_by.endswith(
+                f":{first.proc.pid}"
+            )
             held_server.release.set()  # the killed connection's DATA gets no answer it could act on
 
             second = Daemon(config)

@@ -62,6 +62,7 @@ from ops_watch.core.log import get_logger
 from ops_watch.core.timeutil import from_store, utcnow
 from ops_watch.store import Store
 from ops_watch.store.bulk import conflict_insert
+from ops_watch.store.loading import loading_batches
 from ops_watch.store.schema import (
     EvidenceBatch,
     Finding,
@@ -186,7 +187,16 @@ def _settled_max_id(session: Session) -> int | None:
         # commit. It conflicts with itself too, so two roll-ups take turns.
         session.execute(text("LOCK TABLE utilization_samples IN SHARE ROW EXCLUSIVE MODE"))
     # SQLite has one writer at a time: ids are handed out in commit order.
-    return session.scalar(select(func.max(_SAMPLES.c.id)))
+    top = session.scalar(select(func.max(_SAMPLES.c.id)))
+    # A file still loading commits its samples a chunk at a time, unseen (store.loading): the watermark stays
+    # below its first sample, or the hours it touches would be rolled up without it and never again. The
+    # samples' batch_id has no index, so that scan runs only while such a batch exists.
+    loading = loading_batches().where(EvidenceBatch.__table__.c.kind == "utilization")
+    if top is not None and session.scalar(loading.limit(1)) is not None:
+        first = session.scalar(select(func.min(_SAMPLES.c.id)).where(_SAMPLES.c.batch_id.in_(loading)))
+        if first is not None:
+            top = min(top, first - 1)
+    return top
 
 
 def _runs(pairs: dict[str, set[int]]) -> dict[tuple[int, int], list[str]]:

@@ -71,7 +71,7 @@ _ZH_REASONS = (
 
 
 def _refusal(doc: Document, exc: ContractReadError) -> CellError:
-    en = str(exc).removeprefix(f"{doc.path}: ")
+    en = str(exc).removeprefix(f"{doc.readable}: ")
     zh = next((z for marker, z in _ZH_REASONS if marker in en), None)
     if zh is None:
         zh = f"无法读取合同文本，请另存为 .docx 后重新投递（{en}）"
@@ -146,7 +146,7 @@ def read_document(doc: Document, ctx: ParseContext) -> list[ContractRecord]:
     terms = _terms(ctx)
     laws = _laws()
     try:
-        text = read_contract(doc.path)
+        text = read_contract(doc.readable)
     except ContractReadError as exc:
         raise _refusal(doc, exc) from None
     return [
