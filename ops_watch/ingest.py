@@ -39,7 +39,7 @@ from ops_watch.config import Config, ConfigError
 from ops_watch.core.contract import load_contract
 from ops_watch.core.log import get_logger
 from ops_watch.core.output import excel_safe
-from ops_watch.core.process import owner_gone, pid_alive, this_process
+from ops_watch.core.process import owner_gone, pid_alive, this_process, writers_of
 from ops_watch.core.timeutil import format_local, utcnow
 from ops_watch.formats import KINDS, RecordKind
 from ops_watch.formats.fields import stated_start
@@ -240,6 +240,14 @@ def _pin(config: Config, path: Path, before: Look | None, *, strict: bool) -> _P
         problem = _opened_problem(config, st, before, strict)
         if problem is not None:
             raise FileRefused(problem)
+        if strict and time.time() - st.st_mtime < QUIET_SECONDS:
+            # A sender pausing longer than the settle time between two writes once had half its file taken.
+            # Untouched for QUIET_SECONDS, a handle still open is a leak, not a writer.
+            writers = writers_of(st.st_dev, st.st_ino)
+            if writers:
+                raise FileChanged(
+                    f"{display_name(path.name)} is still open for writing (pid {', '.join(map(str, writers))})"
+                )
         folder = Path(
             tempfile.mkdtemp(prefix=f"{READ_PREFIX}{os.getpid()}-", dir=_temp_dir(config.state_dir))
         )

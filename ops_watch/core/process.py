@@ -30,3 +30,42 @@ def owner_gone(owner: str) -> bool | None:
     if host != socket.gethostname():
         return None
     return not pid_alive(int(pid))
+
+
+def writers_of(device: int, inode: int) -> list[int]:
+    """The processes that have this file open for writing, as far as /proc lets this process see (every process
+    as root, its own user's otherwise). A sender that pauses between two writes keeps its file open: the scan
+    cannot tell that pause from a finished file by size and time alone."""
+    found: list[int] = []
+    try:
+        pids = [name for name in os.listdir("/proc") if name.isdigit()]
+    except OSError:
+        return found  # no /proc: nothing to see
+    for pid in pids:
+        fd_dir = f"/proc/{pid}/fd"
+        try:
+            fds = os.listdir(fd_dir)
+        except OSError:
+            continue  # gone, or not ours to look at
+        for fd in fds:
+            try:
+                st = os.stat(f"{fd_dir}/{fd}")
+            except OSError:
+                continue
+            if st.st_ino != inode or st.st_dev != device:
+                continue
+            if _opened_for_writing(f"/proc/{pid}/fdinfo/{fd}"):
+                found.append(int(pid))
+                break
+    return found
+
+
+def _opened_for_writing(fdinfo: str) -> bool:
+    try:
+        with open(fdinfo, encoding="ascii") as f:
+            for line in f:
+                if line.startswith("flags:"):
+                    return int(line.split()[1], 8) & os.O_ACCMODE in (os.O_WRONLY, os.O_RDWR)
+    except (OSError, ValueError, IndexError):
+        pass
+    return False
