@@ -13,6 +13,7 @@ import codecs
 import csv
 import io
 import re
+import sys
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -606,8 +607,25 @@ def _check_shared_strings(archive: zipfile.ZipFile, part: str, limits: XlsxLimit
         return
 
 
+def _import_openpyxl() -> Any:
+    """openpyxl without numpy and Pillow, which it imports whenever they are installed: it needs them only to
+    write numpy values and images, which reading evidence never does, and once in the daemon they would stay in
+    its memory for good after its first workbook (about 14 MiB: bench/daemon_report_rss.py). A name set to None
+    in sys.modules makes its import fail, so openpyxl takes them as absent; the entries go right after."""
+    blocked = [name for name in ("numpy", "PIL") if name not in sys.modules]
+    for name in blocked:
+        sys.modules[name] = None  # type: ignore[assignment]
+    try:
+        import openpyxl  # start-up: only when a workbook arrives, it is not small
+    finally:
+        for name in blocked:
+            if name in sys.modules and sys.modules[name] is None:
+                del sys.modules[name]
+    return openpyxl
+
+
 def _open_xlsx(path: Path, sheet: str | None, limits: XlsxLimits | None = None) -> Table:
-    import openpyxl  # start-up: only when a workbook arrives, it is not small
+    openpyxl = _import_openpyxl()
 
     limits = limits or XlsxLimits()
     f = open(path, "rb")  # noqa: SIM115 - a file object, so openpyxl does not judge the file by its name

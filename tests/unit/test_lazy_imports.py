@@ -30,6 +30,7 @@ LAZY = {
     "requests": "notify/webhook.py, sources/prometheus.py, sources/doorpoll.py and the door pollers: only when "
     "a webhook, Prometheus or a door system is used (5 MiB)",
     "urllib3": "requests' (with requests)",
+    "openpyxl": "formats/tabular.py: only when a workbook arrives (and then without numpy and Pillow)",
 }
 
 # The daemon's start: the console script's app (every plug-in), the daemon, the jobs, and its store opened as
@@ -145,3 +146,40 @@ def test_head_revision_matches_the_migrations() -> None:
     assert head_revision() == HEAD_REVISION
     for rev in ScriptDirectory(str(MIGRATIONS)).walk_revisions():
         assert Path(rev.path).name.split("_", 1)[0] == rev.revision, f"{rev.path}: revision {rev.revision!r}"
+
+
+READ_A_WORKBOOK = """
+import json, sys
+from pathlib import Path
+from ops_watch.formats.tabular import open_table
+with open_table(Path(sys.argv[1])) as table:
+    rows = [row.cells for row in table.rows()]
+import openpyxl.compat.numbers as numbers
+print(json.dumps({"rows": rows, "loaded": sorted(n for n in ("numpy", "PIL") if n in sys.modules),
+                  "numeric": [t.__name__ for t in numbers.NUMERIC_TYPES]}))
+"""
+
+
+def test_reading_a_workbook_leaves_numpy_and_pillow_out_of_the_process(tmp_path: Path) -> None:
+    """openpyxl imports numpy and Pillow whenever they are installed; reading evidence needs neither, and in the
+    daemon they would stay for good after its first workbook (about 14 MiB)."""
+    pytest.importorskip("numpy", reason="numpy is not installed here: nothing for openpyxl to pull in")
+    from openpyxl import Workbook
+
+    path = tmp_path / "inventory.xlsx"
+    wb = Workbook()
+    wb.active.append(["name", "cpu"])
+    wb.active.append(["vm-01", 8])
+    wb.save(path)
+    out = subprocess.run(
+        [sys.executable, "-c", READ_A_WORKBOOK, str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got["rows"] == [["name", "cpu"], ["vm-01", 8]]
+    assert got["loaded"] == []
+    assert "int" in got["numeric"] and not any("numpy" in t for t in got["numeric"])
