@@ -7,13 +7,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ops_watch.config import Config, ConfigError, load_config
+from ops_watch.core.log import get_logger
 from ops_watch.findings.rules import RuleSet, load_rules
 from ops_watch.ingest import clean_temp_files, column_map_problems_of
+from ops_watch.report.archive import recover_interrupted
 from ops_watch.sources import build_collectors
 from ops_watch.store import Store, open_store
 
 if TYPE_CHECKING:
     from ops_watch.sources import Collector
+
+log = get_logger(__name__)
 
 
 @dataclass
@@ -59,6 +63,10 @@ def open_runtime(config_path: Path, check_secrets: bool = True, migrate_in_child
     config, rules = load_settings(config_path, check_secrets)
     config.state_dir.mkdir(parents=True, exist_ok=True)
     clean_temp_files(config)  # what a killed process left under the state dir; a live one's files stay
+    for done in recover_interrupted(config.reports_dir):  # a weekly report's build killed half way
+        log.warning(
+            "report archive: put right what an interrupted build left / 已修复中断的周报归档", action=done
+        )
     try:
         password = config.store_password()
     except ValueError as exc:

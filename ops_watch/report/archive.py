@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ops_watch.core.manifest import MANIFEST, ArchiveError, read_manifest, read_verified, sha256
+from ops_watch.core.process import pid_alive
 
 HTML = "report.html"
 TEXT = "report.txt"
@@ -37,7 +38,8 @@ def write_archive(reports_dir: Path, report: ReportFiles, built_at: datetime) ->
     """Write the report's folder for its week, replacing an earlier build of the same week all at once."""
     final = reports_dir / report.week
     reports_dir.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{report.week}-", dir=reports_dir))
+    recover_interrupted(reports_dir)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{report.week}{_BUILDING}{os.getpid()}-", dir=reports_dir))
     try:
         for name, data in report.files.items():
             path = tmp / name
@@ -64,7 +66,7 @@ def write_archive(reports_dir: Path, report: ReportFiles, built_at: datetime) ->
         os.chmod(tmp, 0o755)  # mkdtemp makes it 0700; the center's staff read the archive
         old = None
         if final.exists():
-            old = final.with_name(f".{report.week}-old-{os.getpid()}")
+            old = final.with_name(f".{report.week}{_REPLACED}{os.getpid()}")
             final.rename(old)
         tmp.rename(final)
         if old is not None:
@@ -73,6 +75,41 @@ def write_archive(reports_dir: Path, report: ReportFiles, built_at: datetime) ->
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return final
+
+
+# A week's folder is built as .<week>-building-<pid>-<random> and swapped in; the one it replaces waits as
+# .<week>-replaced-<pid> for the moment of the swap. A process killed in between leaves them behind.
+_BUILDING = "-building-"
+_REPLACED = "-replaced-"
+
+
+def recover_interrupted(reports_dir: Path) -> list[str]:
+    """Put right what a build killed half way left (SIGKILL, power loss), for builds of processes that are gone:
+    a week whose folder was moved aside and not replaced gets it back; a half-built folder, or one replaced
+    already, is removed. Returns what was done, one line each (logged by the caller)."""
+    done: list[str] = []
+    try:
+        leftovers = sorted(p for p in reports_dir.glob(".*") if p.is_dir() and not p.is_symlink())
+    except OSError:
+        return done
+    for path in leftovers:
+        for marker in (_BUILDING, _REPLACED):
+            week, found, rest = path.name[1:].partition(marker)
+            if found:
+                break
+        else:
+            continue
+        pid = rest.split("-", 1)[0]
+        if not pid.isdigit() or pid_alive(int(pid)):
+            continue
+        final = reports_dir / week
+        if marker == _REPLACED and not final.exists():
+            path.rename(final)  # the killed build had moved the week aside: it comes back as it was
+            done.append(f"restored {final.name} from {path.name}")
+        else:
+            shutil.rmtree(path, ignore_errors=True)
+            done.append(f"removed {path.name}")
+    return done
 
 
 def verify(folder: Path) -> list[str]:
