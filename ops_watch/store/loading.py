@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Table, delete, event, or_, select
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker, with_loader_criteria
 
-from ops_watch.store.schema import Base, EvidenceBatch
+from ops_watch.store.schema import Base, BatchRows, EvidenceBatch
 
 LOADING = "loading"
 
@@ -34,19 +34,20 @@ def visible(table: Table | Any) -> ColumnElement[bool]:
 
 
 def _batch_backed() -> list[type]:
-    return [
-        mapper.class_
-        for mapper in Base.registry.mappers
-        if "batch_id" in mapper.columns and mapper.class_ is not EvidenceBatch
-    ]
+    return [mapper.class_ for mapper in Base.registry.mappers if issubclass(mapper.class_, BatchRows)]
 
 
 def hide_loading(sessions: sessionmaker[Any]) -> None:
-    """Install the criteria on every session of `sessions` unless the session asked to see loading batches."""
-    options = [
+    """Install the criteria on every session of `sessions` unless the session asked to see loading batches.
+    One criterion for every batch-backed table (the BatchRows mixin) keeps each statement's cache key short."""
+    options = (
         with_loader_criteria(EvidenceBatch, EvidenceBatch.status != LOADING, include_aliases=True),
-        *(with_loader_criteria(model, visible(model), include_aliases=True) for model in _batch_backed()),
-    ]
+        with_loader_criteria(
+            BatchRows,
+            lambda cls: or_(cls.batch_id.is_(None), cls.batch_id.not_in(loading_batches())),
+            include_aliases=True,
+        ),
+    )
 
     @event.listens_for(sessions, "do_orm_execute")
     def _hide(state: ORMExecuteState) -> None:

@@ -96,6 +96,13 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
+class BatchRows:
+    """A table whose rows came with an evidence batch (`batch_id`): its rows of a batch still loading are hidden
+    from readers (store.loading). A row outlives its batch's record (SET NULL); RowError's go with it."""
+
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("evidence_batches.id", ondelete="SET NULL"))
+
+
 class EvidenceBatch(Base):
     """One arrival of evidence: a dropped or hand-ingested file, or one poll of a source."""
 
@@ -121,7 +128,7 @@ class EvidenceBatch(Base):
     stored_path: Mapped[str] = mapped_column(String(1024), default="")
 
 
-class RowError(Base):
+class RowError(BatchRows, Base):
     """A refused row of a batch: kept so nothing is lost silently."""
 
     __tablename__ = "row_errors"
@@ -133,7 +140,7 @@ class RowError(Base):
     reason: Mapped[str] = mapped_column(Text)
 
 
-class InventoryResource(Base):
+class InventoryResource(BatchRows, Base):
     """An allocated cloud resource, as the latest inventory says."""
 
     __tablename__ = "inventory_resources"
@@ -152,11 +159,10 @@ class InventoryResource(Base):
     allocated_to: Mapped[date | None] = mapped_column(Date)
     # How often its source samples it, as the inventory states (seconds); None: inferred from its samples.
     sample_interval_s: Mapped[int | None] = mapped_column(Integer)
-    batch_id: Mapped[int | None] = mapped_column(ForeignKey("evidence_batches.id", ondelete="SET NULL"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-class StaffMember(Base):
+class StaffMember(BatchRows, Base):
     """The contractor's staff registry."""
 
     __tablename__ = "staff"
@@ -168,11 +174,10 @@ class StaffMember(Base):
     active_from: Mapped[date | None] = mapped_column(Date)
     active_to: Mapped[date | None] = mapped_column(Date)
     certificates: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
-    batch_id: Mapped[int | None] = mapped_column(ForeignKey("evidence_batches.id", ondelete="SET NULL"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-class UtilizationSample(Base):
+class UtilizationSample(BatchRows, Base):
     """One measurement of a resource: CPU and memory in percent, storage in GB."""
 
     __tablename__ = "utilization_samples"
@@ -185,7 +190,6 @@ class UtilizationSample(Base):
     storage_used_gb: Mapped[float | None] = mapped_column(Float)
     storage_total_gb: Mapped[float | None] = mapped_column(Float)
     source: Mapped[str] = mapped_column(String(64), default="")
-    batch_id: Mapped[int | None] = mapped_column(ForeignKey("evidence_batches.id", ondelete="SET NULL"))
 
 
 class UtilizationHourly(Base):
@@ -300,7 +304,7 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-class DoorEvent(Base):
+class DoorEvent(BatchRows, Base):
     """One access-control event (门禁记录). `dedupe_key` makes the same event from two files one row."""
 
     __tablename__ = "door_events"
@@ -316,10 +320,9 @@ class DoorEvent(Base):
     device: Mapped[str] = mapped_column(String(256), default="")
     serial_no: Mapped[str] = mapped_column(String(128), default="")
     dedupe_key: Mapped[str] = mapped_column(String(600), unique=True)
-    batch_id: Mapped[int | None] = mapped_column(ForeignKey("evidence_batches.id", ondelete="SET NULL"))
 
 
-class HandoverShift(Base):
+class HandoverShift(BatchRows, Base):
     """One shift of a handover sheet (交接班表); a corrected sheet replaces the row of the same (date, shift)."""
 
     __tablename__ = "handover_shifts"
@@ -332,11 +335,10 @@ class HandoverShift(Base):
     handed_over_by: Mapped[str] = mapped_column(String(128), default="")
     taken_over_by: Mapped[str] = mapped_column(String(128), default="")
     notes: Mapped[str] = mapped_column(Text, default="")
-    batch_id: Mapped[int | None] = mapped_column(ForeignKey("evidence_batches.id", ondelete="SET NULL"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-class BackupJob(Base):
+class BackupJob(BatchRows, Base):
     """One run of a backup job (备份作业). `dedupe_key` (system, job, start) makes a run reported twice one row."""
 
     __tablename__ = "backup_jobs"
@@ -348,10 +350,9 @@ class BackupJob(Base):
     status: Mapped[str] = mapped_column(String(16))  # success | failed | partial
     size_gb: Mapped[float | None] = mapped_column(Float)
     dedupe_key: Mapped[str] = mapped_column(String(800), unique=True)
-    batch_id: Mapped[int | None] = mapped_column(ForeignKey("evidence_batches.id", ondelete="SET NULL"))
 
 
-class Drill(Base):
+class Drill(BatchRows, Base):
     """One recovery or emergency drill (演练记录); a corrected record replaces the same (date, system, type)."""
 
     __tablename__ = "drills"
@@ -366,11 +367,10 @@ class Drill(Base):
     rpo_minutes: Mapped[float | None] = mapped_column(Float)
     participants: Mapped[list[str]] = mapped_column(JSON, default=list)
     evidence: Mapped[str] = mapped_column(Text, default="")
-    batch_id: Mapped[int | None] = mapped_column(ForeignKey("evidence_batches.id", ondelete="SET NULL"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-class DrillPlan(Base):
+class DrillPlan(BatchRows, Base):
     """One drill the contractor announced (演练计划)."""
 
     __tablename__ = "drill_plans"
@@ -379,11 +379,10 @@ class DrillPlan(Base):
     date: Mapped[date] = mapped_column(Date, index=True)
     system: Mapped[str] = mapped_column(String(256), index=True)
     type: Mapped[str] = mapped_column(String(16))
-    batch_id: Mapped[int | None] = mapped_column(ForeignKey("evidence_batches.id", ondelete="SET NULL"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-class BillingStatement(Base):
+class BillingStatement(BatchRows, Base):
     """One line of the contractor's monthly statement (对账单); a corrected statement replaces the line."""
 
     __tablename__ = "billing_statements"
@@ -395,11 +394,10 @@ class BillingStatement(Base):
     quantity: Mapped[Decimal | None] = mapped_column(DecimalText())
     unit_price: Mapped[Decimal | None] = mapped_column(DecimalText())
     amount: Mapped[Decimal] = mapped_column(Money())
-    batch_id: Mapped[int | None] = mapped_column(ForeignKey("evidence_batches.id", ondelete="SET NULL"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-class BudgetEvent(Base):
+class BudgetEvent(BatchRows, Base):
     """A budget line's event (预算事件): the initial budget, an adjustment (调剂/收回: negative), a payment."""
 
     __tablename__ = "budget_events"
@@ -409,10 +407,9 @@ class BudgetEvent(Base):
     kind: Mapped[str] = mapped_column(String(16))  # initial | adjustment | payment
     amount: Mapped[Decimal] = mapped_column(Money())
     note: Mapped[str] = mapped_column(String(512), default="")
-    batch_id: Mapped[int | None] = mapped_column(ForeignKey("evidence_batches.id", ondelete="SET NULL"))
 
 
-class IndicatorExplanation(Base):
+class IndicatorExplanation(BatchRows, Base):
     """Why a cost indicator deviated from its target (偏差说明), as the center recorded it."""
 
     __tablename__ = "indicator_explanations"
@@ -423,11 +420,10 @@ class IndicatorExplanation(Base):
     explanation: Mapped[str] = mapped_column(Text)
     recorded_by: Mapped[str] = mapped_column(String(128), default="")
     recorded_on: Mapped[date | None] = mapped_column(Date)
-    batch_id: Mapped[int | None] = mapped_column(ForeignKey("evidence_batches.id", ondelete="SET NULL"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-class AuditSubmission(Base):
+class AuditSubmission(BatchRows, Base):
     """One audit material handed in (审计材料报送): a register row, or a document dropped in the folder (its
     arrival time recorded). `item` is the key of a material of the contract's [audit]; `submitted_at` None is
     a submission whose time nobody recorded."""
@@ -442,7 +438,6 @@ class AuditSubmission(Base):
     document: Mapped[str] = mapped_column(String(512), default="")
     source: Mapped[str] = mapped_column(String(16), default="register")  # register | drop
     sha256: Mapped[str] = mapped_column(String(64), default="")
-    batch_id: Mapped[int | None] = mapped_column(ForeignKey("evidence_batches.id", ondelete="SET NULL"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
@@ -472,7 +467,7 @@ class PlannedInspection(Base):
     reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-class InspectionRecord(Base):
+class InspectionRecord(BatchRows, Base):
     """What an inspection found (检查记录): result, problems, the rectification deadline and when it was met."""
 
     __tablename__ = "inspection_records"
@@ -486,11 +481,10 @@ class InspectionRecord(Base):
     rectify_by: Mapped[date | None] = mapped_column(Date)
     rectified_on: Mapped[date | None] = mapped_column(Date)
     note: Mapped[str] = mapped_column(Text, default="")
-    batch_id: Mapped[int | None] = mapped_column(ForeignKey("evidence_batches.id", ondelete="SET NULL"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-class SurveyResponse(Base):
+class SurveyResponse(BatchRows, Base):
     """One answer to the satisfaction survey (满意度调查): which tenant unit, who, when, the score."""
 
     __tablename__ = "survey_responses"
@@ -501,11 +495,10 @@ class SurveyResponse(Base):
     day: Mapped[date] = mapped_column(Date, index=True)
     score: Mapped[float] = mapped_column(Float)
     comments: Mapped[str] = mapped_column(Text, default="")
-    batch_id: Mapped[int | None] = mapped_column(ForeignKey("evidence_batches.id", ondelete="SET NULL"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-class ContractReview(Base):
+class ContractReview(BatchRows, Base):
     """A contract text dropped in the folder, linted on arrival: its problems (repealed laws cited, required
     clauses absent) as contract_text.Problem rows. A new version under the same file name replaces them."""
 
@@ -517,7 +510,6 @@ class ContractReview(Base):
     encoding: Mapped[str] = mapped_column(String(32), default="")
     paragraphs: Mapped[int] = mapped_column(Integer, default=0)
     problems: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
-    batch_id: Mapped[int | None] = mapped_column(ForeignKey("evidence_batches.id", ondelete="SET NULL"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
