@@ -56,7 +56,9 @@ def test_a_week_moved_aside_by_a_killed_build_comes_back(tmp_path: Path) -> None
 def test_a_replaced_week_already_swapped_is_removed_and_a_live_builds_folders_stay(tmp_path: Path) -> None:
     reports = tmp_path / "reports"
     write_archive(reports, _report("2026-W48", "新版"), datetime(2026, 11, 30, tzinfo=UTC))
-    stale = reports / f".2026-W48-replaced-{_dead_pid()}"  # killed after the swap, before removing the old one
+    stale = (
+        reports / f".2026-W48-replaced-{_dead_pid()}"
+    )  # killed after the swap, before removing the old one
     stale.mkdir()
     live = reports / f".2026-W49-building-{os.getpid()}-abcd"  # this process is building it now
     live.mkdir()
