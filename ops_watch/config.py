@@ -11,7 +11,9 @@ log redactor, so it never reaches output or logs.
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 import tomllib
 from datetime import timedelta
 from pathlib import Path
@@ -728,6 +730,89 @@ class LogConfig(Strict):
     format: Literal["auto", "json", "console"] = "auto"
 
 
+class WebConfig(Strict):
+    """The web console (`ops-watch serve`, docs/console.md): where it listens, how long a session lasts, how
+    logins are throttled, the password policy, a reverse proxy's single sign-on, and TLS files."""
+
+    listen: str = "127.0.0.1:8080"  # host:port, [v6]:port
+    idle_timeout: Duration = timedelta(minutes=30)
+    session_lifetime: Duration = timedelta(hours=12)
+    # Failed logins within `lockout`, per account name and per address, before that name or address is refused
+    # (even with the right password) for `lockout`.
+    login_failures: int = Field(default=5, ge=1, le=100)
+    lockout: Duration = timedelta(minutes=15)
+    password_min_length: int = Field(default=12, ge=8, le=128)
+    password_classes: int = Field(default=3, ge=1, le=4)  # of lower case, upper case, digits, others
+    trusted_proxies: list[str] = Field(default_factory=list)  # IP addresses or CIDR networks
+    proxy_user_header: str = ""  # e.g. "X-Remote-User"; believed only from trusted_proxies
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, v: str) -> str:
+        host, sep, port = v.rpartition(":")
+        if host.startswith("[") and host.endswith("]"):
+            host = host[1:-1]
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"{v!r} is not host:port (e.g. 127.0.0.1:8080, or [::1]:8080)")
+        return v
+
+    @field_validator("idle_timeout", "session_lifetime", "lockout")
+    @classmethod
+    def _positive(cls, v: timedelta) -> timedelta:
+        if v <= timedelta(0):
+            raise ValueError("must be longer than 0 (e.g. 30m)")
+        return v
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, v: list[str]) -> list[str]:
+        for item in v:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{item!r} is not an IP address or network (e.g. 10.0.0.5, 10.0.0.0/24)"
+                ) from None
+        return v
+
+    @field_validator("proxy_user_header")
+    @classmethod
+    def _header_name(cls, v: str) -> str:
+        if v and not re.fullmatch(r"[A-Za-z0-9-]+", v):
+            raise ValueError(f"{v!r} is not an HTTP header name (letters, digits and -, e.g. X-Remote-User)")
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> WebConfig:
+        if self.idle_timeout > self.session_lifetime:
+            raise ValueError("idle_timeout is longer than session_lifetime: make it shorter")
+        if self.proxy_user_header and not self.trusted_proxies:
+            raise ValueError(
+                "proxy_user_header is set but trusted_proxies is empty: name the proxy's addresses, or anyone "
+                "could send the header"
+            )
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("give both tls_cert and tls_key (or neither: TLS by a reverse proxy)")
+        return self
+
+    def proxy_trusted(self, address: str) -> bool:
+        """Is `address` (the peer of a connection) one of trusted_proxies?"""
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in ipaddress.ip_network(n, strict=False) for n in self.trusted_proxies)
+
+    def tls_files(self, base: Path) -> tuple[Path, Path] | None:
+        """(certificate, key) resolved against the config's directory ($CREDENTIALS_DIRECTORY first, as for
+        secrets), or None: TLS is the reverse proxy's."""
+        if self.tls_cert is None or self.tls_key is None:
+            return None
+        return _secret_path(self.tls_cert, base), _secret_path(self.tls_key, base)
+
+
 class Config(Strict):
     site: SiteConfig = Field(default_factory=SiteConfig)
     paths: PathsConfig = Field(default_factory=PathsConfig)
@@ -742,6 +827,7 @@ class Config(Strict):
     report: ReportConfig = Field(default_factory=ReportConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
     log: LogConfig = Field(default_factory=LogConfig)
+    web: WebConfig = Field(default_factory=WebConfig)
 
     # Set by load_config, not by the file.
     source_path: Path | None = Field(default=None, exclude=True)

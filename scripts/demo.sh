@@ -84,6 +84,12 @@ echo "== Weekly compliance summary of 2026-W46, archived in var/reports/2026-W46
 "$OPS_WATCH" --config config.example.toml report weekly --week 2026-W46 --send
 "$OPS_WATCH" --config config.example.toml report list
 echo
+# The web console on the demo's store: an operator account with a fresh password, printed this once.
+DEMO_PW="$(python3 -c 'import secrets; print("Ow-" + secrets.token_hex(6) + "Q7!")')"
+printf '%s\n' "$DEMO_PW" | "$OPS_WATCH" --config config.example.toml users add demo --role operator >/dev/null
+echo "== Web console (控制台): .venv/bin/ops-watch --config config.example.toml serve"
+echo "   then open http://127.0.0.1:8080/ and log in as demo / $DEMO_PW (shown once; ops-watch users passwd demo)"
+echo
 echo "Next: .venv/bin/ops-watch --config config.example.toml findings list --status all"
 echo "      .venv/bin/ops-watch --config config.example.toml staffing shifts --from 2026-11-02 --to 2026-11-08 --at \"$AS_OF\""
 echo "      .venv/bin/ops-watch --config config.example.toml resources usage --at \"$AS_OF\""

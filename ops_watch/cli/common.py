@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import NoReturn
 
 import click
 from sqlalchemy.exc import OperationalError
@@ -18,27 +18,17 @@ from ops_watch.config import Config, ConfigError
 from ops_watch.core.log import setup_logging
 from ops_watch.core.output import FORMATS
 from ops_watch.core.registry import Registry
-from ops_watch.core.timeutil import format_local, parse_datetime, utcnow
+from ops_watch.core.timeutil import parse_datetime, utcnow
+from ops_watch.findings.listing import (  # noqa: F401  (moved below both the CLI and the console; kept here for the commands)
+    FINDING_COLUMNS,
+    FINDING_TABLE,
+    finding_row,
+    local_time,
+)
 from ops_watch.runtime import Runtime, open_runtime
-from ops_watch.store import StoreError
+from ops_watch.store import StoreError, store_locked
 
 EXIT_FAILURE, EXIT_CONFIG = 1, 2
-FINDING_COLUMNS = [
-    "id",
-    "rule",
-    "check",
-    "severity",
-    "status",
-    "subject",
-    "period_start",
-    "period_end",
-    "summary",
-    "evidence",
-    "first_seen",
-    "last_seen",
-    "resolved_at",
-]
-FINDING_TABLE = ["id", "severity", "status", "rule", "subject", "summary", "first_seen"]
 
 format_option = click.option(
     "--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True, help="Output format."
@@ -54,13 +44,6 @@ def config_problems(exc: ConfigError) -> NoReturn:
     for problem in exc.problems:
         click.echo(problem, err=True)
     fail(f"{len(exc.problems)} problem(s); nothing was started.", EXIT_CONFIG)
-
-
-def store_locked(exc: BaseException) -> bool:
-    """Is this the store answering "locked"/"busy" (SQLite gave up after its busy_timeout_ms)?"""
-    return isinstance(exc, OperationalError) and any(
-        word in str(exc.orig).lower() for word in ("database is locked", "database table is locked", "busy")
-    )
 
 
 def _holders(db: Path) -> list[str]:
@@ -123,31 +106,6 @@ def runtime(ctx: click.Context) -> Iterator[Runtime]:
         fail(locked_message(db, rt.config.store.busy_timeout_ms))
     finally:
         rt.close()
-
-
-def local_time(cfg: Config) -> Callable[[datetime | None], str]:
-    return lambda value: format_local(value, cfg.site.zone)
-
-
-def finding_row(f: Any, cfg: Config, *, local_times: bool) -> dict[str, Any]:
-    show = local_time(cfg) if local_times else (lambda v: v.isoformat() if v else None)
-    return {
-        "id": f.id,
-        "rule": f.rule_id,
-        "check": f.check,
-        "area": f.area,
-        "severity": f.severity,
-        "status": f.status,
-        "subject": f.subject,
-        "period_start": show(f.period_start),
-        "period_end": show(f.period_end),
-        "summary": f.summary,
-        "evidence": f.evidence,
-        "first_seen": show(f.first_seen),
-        "last_seen": show(f.last_seen),
-        "resolved_at": show(f.resolved_at),
-        "silenced_until": show(f.silenced_until),
-    }
 
 
 def at_time(at_text: str | None, config: Config) -> datetime:

@@ -262,6 +262,18 @@ def acknowledge(store: Store, finding_id: int, by: str, why: str, at: datetime |
         return finding
 
 
+def unacknowledge(store: Store, finding_id: int, by: str, why: str, at: datetime | None = None) -> Finding:
+    """Take an acknowledgement back: the finding is open again (and news again to the notifier)."""
+    at = at or utcnow()
+    with store.session() as session:
+        finding = _get(session, finding_id)
+        if finding.status != "acknowledged":
+            raise FindingError(f"finding {finding_id} is {finding.status}, not acknowledged")
+        finding.status = "open"
+        _event(session, finding, at, "unacknowledged", actor=by, reason=why)
+        return finding
+
+
 def silence(
     store: Store, finding_id: int, until: datetime, by: str, why: str, at: datetime | None = None
 ) -> Finding:

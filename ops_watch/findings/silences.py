@@ -83,6 +83,37 @@ def create(
     return silence, count
 
 
+def expire(store: Store, silence_id: int, by: str, why: str, at: datetime | None = None) -> int:
+    """End a silence now: the findings it silenced open again (with an event saying who ended it and why).
+    Returns how many; a SilenceError when there is no such silence or it has already ended."""
+    at = at or utcnow()
+    with store.session() as session:
+        silence = session.get(Silence, silence_id)
+        if silence is None:
+            raise SilenceError(f"no silence #{silence_id}")
+        ends = from_store(silence.ends_at)
+        assert ends is not None
+        if ends <= at:
+            raise SilenceError(f"silence #{silence_id} has already ended")
+        silence.ends_at = at
+        m = Matchers.from_dict(silence.matchers)
+        count = 0
+        for finding in session.scalars(select(Finding).where(Finding.status == "silenced")):
+            if from_store(finding.silenced_until) == ends and m.matches(finding):
+                finding.status, finding.silenced_until = "open", None
+                session.add(
+                    FindingEvent(
+                        finding_id=finding.id,
+                        at=at,
+                        action="unsilenced",
+                        actor=by,
+                        reason=f"silence #{silence_id} ended early: {why}",
+                    )
+                )
+                count += 1
+    return count
+
+
 def active(session: Session, at: datetime) -> list[Silence]:
     return list(
         session.scalars(
@@ -120,4 +151,4 @@ def _apply(session: Session, silences: list[Silence], at: datetime) -> int:
     return count
 
 
-__all__ = ["MATCHERS", "Matchers", "SilenceError", "active", "apply", "create", "validate"]
+__all__ = ["MATCHERS", "Matchers", "SilenceError", "active", "apply", "create", "expire", "validate"]

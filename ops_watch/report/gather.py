@@ -90,7 +90,9 @@ def findings_of_week(session: Session, week: Week, contract: Mapping[str, Any]) 
     return sorted((x for x in lines if x.opened_at < week.end), key=lambda x: (x.opened_at, x.id))
 
 
-def _status(still_open: list[FindingLine], has_anything: bool) -> Status:
+def area_status(still_open: list[FindingLine], has_anything: bool) -> Status:
+    """An area's colour: red for an active critical finding, amber for a warning or an overdue one (the
+    weekly report and the console's overview both use it)."""
     active = [f for f in still_open if f.status != "silenced"]
     if any(f.severity == "critical" for f in active):
         return "red"
@@ -312,7 +314,7 @@ def build_report(
         area = AreaReport(
             key=key,
             title=spec.title(language),
-            status=_status(still_open, data.has_evidence or bool(mine)),
+            status=area_status(still_open, data.has_evidence or bool(mine)),
             figures=data.figures,
             opened=[f for f in mine if f.opened_at >= week.start],
             resolved=[f for f in mine if f.resolved_at is not None],

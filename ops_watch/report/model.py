@@ -143,6 +143,10 @@ class Table:
     columns: list[Column]
     rows: list[dict[str, Any]]
     note: str = ""  # shown under the table (e.g. "前 50 条，全部见附件")
+    # XLSX only: a second header line by column key (e.g. a day's weekday under its number), and how many
+    # columns stay in view when scrolling right (e.g. the names)
+    subtitles: dict[str, str] = field(default_factory=dict)
+    freeze_columns: int = 0
 
 
 @dataclass

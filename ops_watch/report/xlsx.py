@@ -1,7 +1,8 @@
 """The weekly report's XLSX attachment: one sheet per table, typed cells, that Excel and WPS open cleanly.
 
-Each sheet: the table's title (row 1), the column titles (row 2, frozen, with an autofilter over header and
-data), the rows typed by `Column.kind`, then the table's note. Text from evidence never becomes a formula,
+Each sheet: the table's title (row 1), the column titles (row 2, and the table's `subtitles` in row 3 when it
+has any; frozen, with the first `freeze_columns` columns, and an autofilter over header and data), the rows
+typed by `Column.kind`, then the table's note. Text from evidence never becomes a formula,
 characters XML forbids are dropped and Excel's limits are kept, so no input makes writing fail or the file
 "need repair". The same tables and `fixed_time` give the same bytes, so the archive's sha256 is stable.
 """
@@ -134,7 +135,8 @@ def sheet_names(wanted: Sequence[str]) -> list[str]:
 
 def _write_table(ws: WriteOnlyWorksheet, table: Table, texts: dict[str, str]) -> None:
     columns = table.columns
-    room = MAX_ROWS - 3  # title, header and note rows
+    headers = 2 if table.subtitles else 1
+    room = MAX_ROWS - 2 - headers  # title, header(s) and note rows
     rows = table.rows[:room]
     note = table.note
     if len(table.rows) > room:
@@ -142,19 +144,23 @@ def _write_table(ws: WriteOnlyWorksheet, table: Table, texts: dict[str, str]) ->
         note = f"{note} {capped}" if note else capped
 
     # write-only mode: widths, panes and the filter must be set before the first row
-    for index, width in enumerate(_widths(columns, rows), 1):
+    for index, width in enumerate(_widths(columns, rows, table.subtitles), 1):
         ws.column_dimensions[get_column_letter(index)].width = width
     if columns:
-        ws.freeze_panes = "A3"
-        ws.auto_filter.ref = f"A2:{get_column_letter(len(columns))}{2 + len(rows)}"
+        ws.freeze_panes = f"{get_column_letter(table.freeze_columns + 1)}{2 + headers}"
+        ws.auto_filter.ref = f"A{1 + headers}:{get_column_letter(len(columns))}{1 + headers + len(rows)}"
 
     ws.append([_text_cell(ws, table.title, _BOLD)])
     if columns:
-        header = [_text_cell(ws, c.title or c.key, _BOLD) for c in columns]
-        for cell in header:
-            if cell is not None:
-                cell.fill = _HEADER_FILL
-        ws.append(header)
+        lines = [[c.title or c.key for c in columns]]
+        if table.subtitles:
+            lines.append([table.subtitles.get(c.key, "") for c in columns])
+        for line in lines:
+            header = [_text_cell(ws, text, _BOLD) for text in line]
+            for cell in header:
+                if cell is not None:
+                    cell.fill = _HEADER_FILL
+            ws.append(header)
     for row in rows:
         ws.append([_data_cell(ws, row.get(c.key), c.kind) for c in columns])
     if note:
@@ -264,7 +270,9 @@ def _fit(text: str, limit: int) -> str:
     return _cut(text, limit - 1) + "…"
 
 
-def _widths(columns: Sequence[Column], rows: Sequence[dict[str, Any]]) -> list[float]:
+def _widths(
+    columns: Sequence[Column], rows: Sequence[dict[str, Any]], subtitles: dict[str, str] | None = None
+) -> list[float]:
     """Column widths in characters: `Column.width`, else the widest header or cell as shown (CJK counts
     double), with room for the filter button, capped at MAX_WIDTH."""
     widths = []
@@ -272,7 +280,8 @@ def _widths(columns: Sequence[Column], rows: Sequence[dict[str, Any]]) -> list[f
         if column.width > 0:
             widths.append(float(min(column.width, 255)))  # 255: Excel's own maximum
             continue
-        widest = display_width(_clean(column.title or column.key)) + 3  # bold, and the filter button
+        titles = [column.title or column.key, (subtitles or {}).get(column.key, "")]
+        widest = max(display_width(_clean(t)) for t in titles) + 3  # bold, and the filter button
         for row in rows:
             value = row.get(column.key)
             if value is not None:

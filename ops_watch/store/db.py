@@ -57,6 +57,13 @@ def head_revision() -> str:
     return head
 
 
+def store_locked(exc: BaseException) -> bool:
+    """Is this the store answering "locked"/"busy" (SQLite gave up after its busy_timeout_ms)?"""
+    return isinstance(exc, OperationalError) and any(
+        word in str(exc.orig).lower() for word in ("database is locked", "database table is locked", "busy")
+    )
+
+
 def make_engine(url: str, busy_timeout_ms: int = 5000, password: str = "") -> Engine:
     try:
         parsed = make_url(url)

@@ -105,3 +105,35 @@ def test_systemd_rates_the_sandbox_at_most_2(tmp_path: Path) -> None:
     m = re.search(r"Overall exposure level for ops-watch\.service: (\d+\.\d+)", out.stdout)
     assert m, out.stdout[-2000:]
     assert float(m.group(1)) <= MAX_EXPOSURE, out.stdout
+
+
+WEB_UNIT = DEPLOY / "ops-watch-web.service"
+
+
+def test_the_console_unit_serves_as_the_daemons_user_with_the_same_sandbox(service) -> None:
+    web = parse_unit(WEB_UNIT)["Service"]
+    assert one(web, "ExecStart").split()[-1] == "serve"
+    assert "/etc/ops-watch/config.toml" in one(web, "ExecStart")
+    for key in ("User", "Group", "StateDirectory", "WorkingDirectory", "UMask", "ProtectSystem"):
+        assert one(web, key) == one(service, key), key
+    assert web["CapabilityBoundingSet"] == [""]
+    assert one(web, "NoNewPrivileges") == "yes"
+    assert one(web, "ProcSubset") == "pid"  # it reads nothing host-wide
+    assert "LogsDirectory" not in web  # it writes only to the store
+
+
+def test_systemd_rates_the_console_sandbox_at_most_2() -> None:
+    analyze = require_component("systemd-analyze", "apt-get install systemd")
+    out = subprocess.run(
+        [analyze, "security", "--offline=true", "--no-pager", str(WEB_UNIT)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    if "--offline" in out.stderr and "unrecognized option" in out.stderr:
+        component_missing(f"{analyze} is too old for --offline (systemd 250 or newer needed)")
+    assert out.returncode == 0, out.stderr
+    assert [line for line in out.stderr.splitlines() if f"{WEB_UNIT.name}:" in line] == []
+    m = re.search(r"Overall exposure level for ops-watch-web\.service: (\d+\.\d+)", out.stdout)
+    assert m, out.stdout[-2000:]
+    assert float(m.group(1)) <= MAX_EXPOSURE, out.stdout

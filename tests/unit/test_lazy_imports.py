@@ -30,7 +30,8 @@ LAZY = {
     "requests": "notify/webhook.py, sources/prometheus.py, sources/doorpoll.py and the door pollers: only when "
     "a webhook, Prometheus or a door system is used (5 MiB)",
     "urllib3": "requests' (with requests)",
-    "openpyxl": "formats/tabular.py: only when a workbook arrives (and then without numpy and Pillow)",
+    "openpyxl": "formats/tabular.py when a workbook arrives (without numpy and Pillow); report/xlsx.py when one "
+    "is written (the weekly report's child, the CLI's and the console's downloads)",
 }
 
 # The daemon's start: the console script's app (every plug-in), the daemon, the jobs, and its store opened as

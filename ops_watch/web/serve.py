@@ -1,0 +1,55 @@
+"""Run the console under uvicorn on `[web] listen`, with the certificate files when `[web] tls_cert` is set
+(otherwise TLS is the reverse proxy's: docs/console.md), logging through the project's structlog set-up."""
+
+from __future__ import annotations
+
+import logging
+
+import uvicorn
+
+from ops_watch.core.log import get_logger
+from ops_watch.runtime import Runtime
+from ops_watch.web.app import create_app
+
+log = get_logger(__name__)
+
+
+def host_port(listen: str) -> tuple[str, int]:
+    """ "127.0.0.1:8080" -> ("127.0.0.1", 8080); "[::1]:8080" -> ("::1", 8080) (validated by WebConfig)."""
+    host, _, port = listen.rpartition(":")
+    return host.strip("[]"), int(port)
+
+
+def server(runtime: Runtime, *, listen: str | None = None) -> uvicorn.Server:
+    """A uvicorn server for the console (not started): `serve()` runs it; tests run it in a thread."""
+    web = runtime.config.web
+    host, port = host_port(listen or web.listen)
+    trusted = ",".join(web.trusted_proxies) or "127.0.0.1"
+    config = uvicorn.Config(
+        create_app(runtime),
+        host=host,
+        port=port,
+        ssl_certfile=str(runtime.config.resolve(web.tls_cert)) if web.tls_cert else None,
+        ssl_keyfile=str(runtime.config.resolve(web.tls_key)) if web.tls_key else None,
+        log_config=None,  # keep the project's logging (core.log.setup_logging routes stdlib logging)
+        access_log=False,
+        proxy_headers=False,  # the console reads X-Forwarded-* itself, from [web] trusted_proxies only
+        forwarded_allow_ips=trusted,
+        server_header=False,
+        date_header=True,
+        timeout_graceful_shutdown=5,
+    )
+    return uvicorn.Server(config)
+
+
+def serve(runtime: Runtime, *, listen: str | None = None) -> None:
+    """Serve until SIGINT/SIGTERM."""
+    srv = server(runtime, listen=listen)
+    logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
+    scheme = "https" if runtime.config.web.tls_cert else "http"
+    log.info(
+        "console listening / 控制台已启动",
+        url=f"{scheme}://{srv.config.host}:{srv.config.port}/",
+        store=runtime.store.engine.url.render_as_string(hide_password=True),
+    )
+    srv.run()  # on SIGTERM uvicorn finishes the requests under way, then re-raises the signal
