@@ -304,6 +304,53 @@ def _text_fonts(devtools: _Devtools, session: str, deadline: float) -> list[str]
     return families
 
 
+def launch_chromium(
+    chromium: str, workdir: Path, flags: list[str]
+) -> tuple[subprocess.Popen[bytes], int, int]:
+    """Start `chromium` headless with CHROMIUM_FLAGS + `flags`, its DevTools protocol on a pipe.
+
+    Returns the process (in its own session; end it with _stop) and the two descriptors to keep: the
+    one to write the protocol to and the one to read it from (the caller closes them). Chromium's output
+    goes to `workdir`/chromium.log; the unpacked CJK fonts are handed to it through a fontconfig file.
+    """
+    env = dict(os.environ)
+    font_dirs = cjk_font_dirs()
+    if font_dirs and "FONTCONFIG_FILE" not in env:
+        env["FONTCONFIG_FILE"] = str(_fonts_conf(workdir, font_dirs))
+    to_r, to_w = (_high_fd(fd) for fd in os.pipe())
+    from_r, from_w = (_high_fd(fd) for fd in os.pipe())
+    # Chromium reads the protocol from fd 3 and writes it to fd 4: bash puts the pipes there (dash's
+    # redirections take single-digit descriptors only; preexec_fn is unsafe beside threads).
+    script = f'exec "$0" "$@" 3<&{to_r} 4>&{from_w} {to_r}<&- {from_w}>&-'
+    try:
+        with open(workdir / "chromium.log", "wb") as log:
+            proc = subprocess.Popen(
+                [
+                    shutil.which("bash") or "/bin/bash",
+                    "-c",
+                    script,
+                    chromium,
+                    *CHROMIUM_FLAGS,
+                    *flags,
+                    "about:blank",
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                pass_fds=(to_r, from_w),
+                env=env,
+                start_new_session=True,
+            )
+    except BaseException:
+        for fd in (to_w, from_r):
+            os.close(fd)
+        raise
+    finally:
+        os.close(to_r)
+        os.close(from_w)
+    return proc, to_w, from_r
+
+
 def render_email_html(
     html: str,
     images: dict[str, bytes],
@@ -333,34 +380,14 @@ def render_email_html(
     # The BOM fixes the encoding the way the MIME part's charset does for a mail client.
     page.write_text("\ufeff" + page_html, encoding="utf-8")
 
-    env = dict(os.environ)
-    font_dirs = cjk_font_dirs()
-    if font_dirs and "FONTCONFIG_FILE" not in env:
-        env["FONTCONFIG_FILE"] = str(_fonts_conf(workdir, font_dirs))
-    log_path = workdir / "chromium.log"
-
-    to_r, to_w = (_high_fd(fd) for fd in os.pipe())
-    from_r, from_w = (_high_fd(fd) for fd in os.pipe())
-    flags = [*CHROMIUM_FLAGS, f"--user-data-dir={workdir / 'profile'}", f"--window-size={width},800"]
-    # Chromium reads the protocol from fd 3 and writes it to fd 4: bash puts the pipes there (dash's
-    # redirections take single-digit descriptors only; preexec_fn is unsafe beside threads).
-    script = f'exec "$0" "$@" 3<&{to_r} 4>&{from_w} {to_r}<&- {from_w}>&-'
+    to_w = from_r = -1
     proc = None
     closed = False
     try:
-        with open(log_path, "wb") as log:
-            proc = subprocess.Popen(
-                [shutil.which("bash") or "/bin/bash", "-c", script, chromium, *flags, "about:blank"],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                pass_fds=(to_r, from_w),
-                env=env,
-                start_new_session=True,
-            )
-        os.close(to_r)
-        os.close(from_w)
-        to_r = from_w = -1
+        proc, to_w, from_r = launch_chromium(
+            chromium, workdir, [f"--user-data-dir={workdir / 'profile'}", f"--window-size={width},800"]
+        )
+        log_path = workdir / "chromium.log"
         devtools = _Devtools(proc, to_w, from_r, page_dir)
         try:
             result = _render(devtools, page, width, deadline)
@@ -382,7 +409,7 @@ def render_email_html(
             unresolved_cids=unresolved,
         )
     finally:
-        for fd in (to_r, to_w, from_r, from_w):
+        for fd in (to_w, from_r):
             if fd >= 0:
                 os.close(fd)
         if proc is not None:

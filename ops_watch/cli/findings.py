@@ -19,7 +19,8 @@ from ops_watch.cli.common import (
 from ops_watch.core.output import render
 from ops_watch.core.timeutil import format_local, parse_datetime, parse_duration, utcnow
 from ops_watch.findings import engine, silences
-from ops_watch.store.schema import Finding, FindingEvent, Silence
+from ops_watch.findings.listing import history_query, history_rows, list_query
+from ops_watch.store.schema import Finding, Silence
 
 
 @command
@@ -46,15 +47,7 @@ def findings_list(
     """List findings (newest first)."""
 
     with runtime(ctx) as rt:
-        query = select(Finding).order_by(Finding.first_seen.desc(), Finding.id.desc())
-        if status == "active":
-            query = query.where(Finding.status != "resolved")
-        elif status != "all":
-            query = query.where(Finding.status == status)
-        if rule_id:
-            query = query.where(Finding.rule_id == rule_id)
-        if severity:
-            query = query.where(Finding.severity == severity)
+        query = list_query(status, rule_id, severity)
         with rt.store.session() as session:
             rows = [finding_row(f, rt.config, local_times=fmt == "table") for f in session.scalars(query)]
         click.echo(render(rows, FINDING_TABLE if fmt == "table" else FINDING_COLUMNS, fmt))
@@ -73,19 +66,8 @@ def findings_show(ctx: click.Context, finding_id: int, fmt: str) -> None:
             if f is None:
                 fail(f"no finding with id {finding_id}")
             row = finding_row(f, rt.config, local_times=fmt == "table")
-            events = session.scalars(
-                select(FindingEvent).where(FindingEvent.finding_id == f.id).order_by(FindingEvent.id)
-            ).all()
-            history = [
-                {
-                    "at": format_local(e.at, rt.config.site.zone) if fmt == "table" else e.at.isoformat(),
-                    "action": e.action,
-                    "by": e.actor,
-                    "why": e.reason,
-                    "until": e.until.isoformat() if e.until else None,
-                }
-                for e in events
-            ]
+            events = session.scalars(history_query(f.id)).all()
+            history = history_rows(events, rt.config, local_times=fmt == "table")
         if fmt == "json":
             import json
 

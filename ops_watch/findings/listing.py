@@ -7,8 +7,11 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Select, select
+
 from ops_watch.config import Config
 from ops_watch.core.timeutil import format_local
+from ops_watch.store.schema import Finding, FindingEvent
 
 FINDING_COLUMNS = [
     "id",
@@ -53,4 +56,47 @@ def finding_row(f: Any, cfg: Config, *, local_times: bool) -> dict[str, Any]:
     }
 
 
-__all__ = ["FINDING_COLUMNS", "FINDING_TABLE", "finding_row", "local_time"]
+def list_query(
+    status: str = "active", rule_id: str | None = None, severity: str | None = None
+) -> Select[Any]:
+    """The findings `findings list` shows (newest first): status active (= not resolved), one status or all;
+    one rule, one severity. The JSON API uses the same query."""
+    query = select(Finding).order_by(Finding.first_seen.desc(), Finding.id.desc())
+    if status == "active":
+        query = query.where(Finding.status != "resolved")
+    elif status != "all":
+        query = query.where(Finding.status == status)
+    if rule_id:
+        query = query.where(Finding.rule_id == rule_id)
+    if severity:
+        query = query.where(Finding.severity == severity)
+    return query
+
+
+def history_rows(events: Any, cfg: Config, *, local_times: bool) -> list[dict[str, Any]]:
+    """A finding's events as `findings show` prints them: at, action, by, why, until."""
+    return [
+        {
+            "at": format_local(e.at, cfg.site.zone) if local_times else e.at.isoformat(),
+            "action": e.action,
+            "by": e.actor,
+            "why": e.reason,
+            "until": e.until.isoformat() if e.until else None,
+        }
+        for e in events
+    ]
+
+
+def history_query(finding_id: int) -> Select[Any]:
+    return select(FindingEvent).where(FindingEvent.finding_id == finding_id).order_by(FindingEvent.id)
+
+
+__all__ = [
+    "FINDING_COLUMNS",
+    "FINDING_TABLE",
+    "finding_row",
+    "history_query",
+    "history_rows",
+    "list_query",
+    "local_time",
+]

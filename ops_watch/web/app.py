@@ -14,15 +14,40 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ops_watch.core.log import get_logger
 from ops_watch.runtime import Runtime
 from ops_watch.store import store_locked
-from ops_watch.web import sessions
+from ops_watch.web import api, sessions
 from ops_watch.web.accounts import StoreBusy
 from ops_watch.web.frame import STATIC, Console, LoginNeeded, Refused, login_redirect_target, render
-from ops_watch.web.pages import findings, login, overview, silences
+from ops_watch.web.pages import (
+    continuity,
+    evidence,
+    findings,
+    governance,
+    login,
+    money,
+    overview,
+    reports,
+    resources,
+    silences,
+    staffing,
+)
 
 log = get_logger(__name__)
 
 # The page modules, each an APIRouter; a new page group adds its module here.
-PAGE_MODULES = (login, overview, findings, silences)
+PAGE_MODULES = (
+    login,
+    overview,
+    findings,
+    silences,
+    resources,
+    staffing,
+    evidence,
+    reports,
+    api,
+    governance,
+    money,
+    continuity,
+)
 
 SECURITY_HEADERS = (
     (
@@ -52,7 +77,13 @@ class SecurityHeaders:
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"server"]
-                headers += list(SECURITY_HEADERS)
+                # A response with a policy of its own (a weekly report's body, for the report page's
+                # <iframe sandbox>) keeps it, and may be framed by the console's own pages only.
+                own = any(k.lower() == b"content-security-policy" for k, _ in headers)
+                skip = (b"content-security-policy", b"x-frame-options") if own else ()
+                headers += [(k, v) for k, v in SECURITY_HEADERS if k not in skip]
+                if own:
+                    headers.append((b"x-frame-options", b"SAMEORIGIN"))
                 if not static:
                     headers.append((b"cache-control", b"no-store"))
                 new = scope.get("state", {}).get("new_cookie")
@@ -83,6 +114,12 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.state.console = Console(runtime)
     for module in PAGE_MODULES:
         app.include_router(module.router)
+    app.state.console.paths = frozenset(
+        path
+        for module in PAGE_MODULES
+        for route in module.router.routes
+        if (path := getattr(route, "path", None))
+    )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.exception_handler(LoginNeeded)

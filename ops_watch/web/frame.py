@@ -65,6 +65,9 @@ class Console:
 
     runtime: Runtime
     env: Environment = field(init=False)
+    # The paths the pages serve (create_app fills it from the page modules' routers): the nav lights a section
+    # and a page links to another only when it exists. FastAPI's app.routes hides included routers' paths.
+    paths: frozenset[str] = frozenset()
     proxies: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -253,7 +256,7 @@ AdminForm = Annotated[WebSession, Depends(require_write("admin"))]
 
 def nav(request: Request) -> list[dict[str, Any]]:
     c = console(request)
-    built = {getattr(r, "path", None) for r in request.app.routes}
+    built = c.paths
     here = request.url.path
     items = []
     for path, zh, en in SECTIONS:

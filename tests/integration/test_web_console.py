@@ -28,6 +28,8 @@ from ops_watch.runtime import Runtime, load_settings
 from ops_watch.store import open_store
 from ops_watch.store.schema import Finding, FindingEvent, Silence
 from ops_watch.web import accounts, sessions
+from ops_watch.web.app import PAGE_MODULES
+from ops_watch.web.frame import SECTIONS
 from ops_watch.web.serve import server
 
 PASSWORD = "Correct-Horse-42"
@@ -387,7 +389,7 @@ def test_findings_list_filters_sort_and_pages(web: Console) -> None:
 
     staffing = http_.get(web.url("/findings?area=staffing")).text
     assert f'href="/findings/{critical}"' in staffing and "resources" not in re.sub(
-        r"<select.*?</select>", "", staffing, flags=re.S
+        r"<select.*?</select>|<nav>.*?</nav>", "", staffing, flags=re.S
     )
     subject = http_.get(web.url("/findings?subject=夜班")).text
     assert len(re.findall(r'<tr>\s*<td><a href="/findings/\d+">', subject)) == 1
@@ -516,3 +518,13 @@ def test_locked_store_gives_a_busy_page(tmp_path: Path, make_console: Callable[.
         assert _status(store, fid) == "open"
     finally:
         store.dispose()
+
+
+def test_the_nav_links_every_section_that_has_a_page_and_only_those(web: Console) -> None:
+    page = web.session("viewer1").get(web.url("/findings")).text
+    nav = re.findall(r"<nav>.*?</nav>", page, re.S)[0]
+    linked_paths = set(re.findall(r'href="([^"]+)"', nav))
+    served = {route.path for module in PAGE_MODULES for route in module.router.routes}
+    assert {"/", "/findings", "/silences"} <= linked_paths
+    assert linked_paths == {path for path, _, _ in SECTIONS if path in served}
+    assert '<a href="/findings" class="active" aria-current="page">' in page

@@ -22,7 +22,7 @@ from ops_watch.areas.staffing.presence import (
     SHIFT_COLUMNS,
     build_view,
     month_bounds,
-    rates,
+    rate_rows,
     shift_rows,
     staffing_terms,
 )
@@ -172,29 +172,8 @@ def staffing_rate(ctx: click.Context, month: str, by: str, at_text: str | None, 
         fail(f"--month: {exc}", EXIT_CONFIG)
     with runtime(ctx) as rt:
         view = _staffing_view(rt, first, last, at_time(at_text, rt.config))
-        groups = [] if by == "month" else rates(view, by)
-        total = rates(view, "all")
+        rows = rate_rows(view, by, month, rt.config.language)
         zh = rt.config.language == "zh"
-        rows = [
-            {
-                "period": r.label,
-                "required": r.required,
-                "evidenced": r.evidenced,
-                "rate": None if r.rate is None else round(r.rate * 100, 1),
-            }
-            for r in groups
-        ]
-        for r in total:
-            rows.append(
-                {
-                    "period": f"{month} {'合计' if zh else 'total'}",
-                    "required": r.required,
-                    "evidenced": r.evidenced,
-                    "rate": None if r.rate is None else round(r.rate * 100, 1),
-                }
-            )
-        if not rows:
-            rows.append({"period": month, "required": 0, "evidenced": 0, "rate": None})
         if fmt == "table":
             for row in rows:
                 row["rate"] = "-" if row["rate"] is None else f"{row['rate']:.1f}%"

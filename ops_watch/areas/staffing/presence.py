@@ -579,6 +579,34 @@ def rates(view: StaffingView, by: str) -> list[Rate]:
     ]
 
 
+def rate_rows(view: StaffingView, by: str, month: str, language: str = "zh") -> list[dict[str, Any]]:
+    """`staffing rate` as rows: period, required, evidenced, rate (percent, 1 decimal; None without shifts),
+    grouped `by` (month: the total only), the month's total always last. The console's API shows the same."""
+    groups = [] if by == "month" else rates(view, by)
+    zh = language == "zh"
+    rows = [
+        {
+            "period": r.label,
+            "required": r.required,
+            "evidenced": r.evidenced,
+            "rate": None if r.rate is None else round(r.rate * 100, 1),
+        }
+        for r in groups
+    ]
+    for r in rates(view, "all"):
+        rows.append(
+            {
+                "period": f"{month} {'合计' if zh else 'total'}",
+                "required": r.required,
+                "evidenced": r.evidenced,
+                "rate": None if r.rate is None else round(r.rate * 100, 1),
+            }
+        )
+    if not rows:
+        rows.append({"period": month, "required": 0, "evidenced": 0, "rate": None})
+    return rows
+
+
 SHIFT_COLUMNS = [
     "day",
     "shift",
@@ -649,6 +677,7 @@ def utc_day_start(day: date, zone: ZoneInfo) -> datetime:
 
 __all__ = [
     "SHIFT_COLUMNS",
+    "rate_rows",
     "shift_rows",
     "Badge",
     "Person",

@@ -267,7 +267,7 @@ def _finding_page(
             else {}
         )
         s.expunge_all()
-    built = {getattr(r, "path", "") for r in request.app.routes}
+    built = console(request).paths
     return render(
         request,
         "finding.html",

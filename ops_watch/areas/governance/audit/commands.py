@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import click
 
-from ops_watch.areas.governance.audit.model import STATUS_ZH, audit_terms, rate_of, timeliness
+from ops_watch.areas.governance.audit.model import (
+    audit_terms,
+    default_start,
+    rate_of,
+    status_row,
+    timeliness,
+)
 from ops_watch.cli.common import EXIT_CONFIG, at_time, command, fail, format_option, runtime
-from ops_watch.core.contract import ContractMeta
 from ops_watch.core.output import render
 from ops_watch.core.timeutil import local_day_bounds, parse_date
 
@@ -25,7 +30,6 @@ STATUS_COLUMNS = [
     "submitted_by",
     "document",
 ]
-DEFAULT_LOOKBACK = timedelta(days=400)
 
 
 @command
@@ -77,9 +81,7 @@ def audit_status_cmd(
             if from_text:
                 start = local_day_bounds(parse_date(from_text), zone)[0]
             else:
-                meta = contract.get("contract")
-                first = meta.start if isinstance(meta, ContractMeta) else None
-                start = local_day_bounds(first, zone)[0] if first else end - DEFAULT_LOOKBACK
+                start = default_start(contract, zone, end)
         except ValueError as exc:
             fail(f"--from/--to: {exc}", EXIT_CONFIG)
         if end < start:
@@ -88,7 +90,7 @@ def audit_status_cmd(
             rows = timeliness(session, contract, zone, start, end, as_of=as_of, upcoming=True)
         language = rt.config.language
         rate = rate_of(rows)
-        table = [_row(r, zone, language) for r in rows]
+        table = [status_row(r, zone, language) for r in rows]
         if fmt == "json":
             out = {
                 "from": start.astimezone(zone).isoformat(),
@@ -105,19 +107,6 @@ def audit_status_cmd(
             click.echo(rate.text(language))
         else:  # csv stays one clean sheet for Excel
             click.echo(rate.text(language), err=True)
-
-
-def _row(r: Any, zone: ZoneInfo, language: str) -> dict[str, Any]:
-    return {
-        "material": r.material.name(language),
-        "period": r.period.key,
-        "deadline": r.deadline_text(language),
-        "submitted": r.submitted_text(zone, language),
-        "status": STATUS_ZH[r.status] if language == "zh" else r.status.replace("_", " "),
-        "late_by": r.late_text(language),
-        "submitted_by": r.submitted_by,
-        "document": r.document,
-    }
 
 
 def local_time(value: datetime | None, zone: ZoneInfo) -> str | None:

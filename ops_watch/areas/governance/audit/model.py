@@ -561,6 +561,30 @@ class Rate:
         }
 
 
+DEFAULT_LOOKBACK = timedelta(days=400)
+
+
+def default_start(contract: Mapping[str, Any], zone: ZoneInfo, end: datetime) -> datetime:
+    """Where `audit status` starts without --from: the [contract] start, else 400 days before `end`."""
+    meta = contract.get("contract")
+    first = meta.start if isinstance(meta, ContractMeta) else None
+    return local_day_bounds(first, zone)[0] if first else end - DEFAULT_LOOKBACK
+
+
+def status_row(r: Timeliness, zone: ZoneInfo, language: str) -> dict[str, Any]:
+    """A row of `ops-watch audit status` (and the console's 管理资料 page), in `language`."""
+    return {
+        "material": r.material.name(language),
+        "period": r.period.key,
+        "deadline": r.deadline_text(language),
+        "submitted": r.submitted_text(zone, language),
+        "status": STATUS_ZH[r.status] if language == "zh" else r.status.replace("_", " "),
+        "late_by": r.late_text(language),
+        "submitted_by": r.submitted_by,
+        "document": r.document,
+    }
+
+
 def rate_of(rows: Iterable[Timeliness]) -> Rate:
     due = [r for r in rows if r.status != "not_due"]
     count = {s: sum(1 for r in due if r.status == s) for s in ("on_time", "late", "missing", "unrecorded")}

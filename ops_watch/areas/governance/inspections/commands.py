@@ -18,6 +18,7 @@ from ops_watch.areas.governance.inspections.model import (
     parse_month,
     plan_month,
     planned_statuses,
+    save_record,
     stored_plan,
     unplanned_records,
 )
@@ -346,29 +347,12 @@ def record_cmd(
                 f"--{(exc.column or 'result').replace('_', '-')}: {exc.problem.text(rt.config.language)}",
                 EXIT_CONFIG,
             )
-        replaced = _upsert(rt, row)
+        replaced = save_record(rt.store, row)
         verb = _t(rt, "已替换" if replaced else "已记录", "replaced" if replaced else "recorded")
         text = f"{verb}{_t(rt, '：', ': ')}{row.day} {area} {row.result}"
         if row.rectify_by:
             text += _t(rt, f"，整改期限 {row.rectify_by}", f", to be rectified by {row.rectify_by}")
         click.echo(text)
-
-
-def _upsert(rt: Runtime, row: Any) -> bool:
-    from sqlalchemy import select
-
-    with rt.store.session() as session:
-        stored = session.scalar(
-            select(InspectionRecord).where(InspectionRecord.day == row.day, InspectionRecord.area == row.area)
-        )
-        replaced = stored is not None
-        if stored is None:
-            stored = InspectionRecord(day=row.day, area=row.area)
-            session.add(stored)
-        stored.inspector, stored.result, stored.problems = row.inspector, row.result, row.problems
-        stored.rectify_by, stored.rectified_on, stored.note = row.rectify_by, row.rectified_on, row.note
-        stored.batch_id, stored.updated_at = None, utcnow()
-    return replaced
 
 
 @inspections_group.command("rectified")

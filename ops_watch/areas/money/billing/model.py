@@ -874,3 +874,56 @@ def explanation_for(session: Session, indicator: str, period: str) -> IndicatorE
             IndicatorExplanation.indicator == indicator, IndicatorExplanation.period == parse_period(period)
         )
     ).first()
+
+
+def table_row(row: dict[str, Any], language: str) -> dict[str, Any]:
+    """Money with thousands separators, labels instead of codes: for people reading the terminal."""
+
+    out = dict(row)
+    out["item"] = item_label(row["item"], language)
+    out["status"] = (STATUS_ZH if language == "zh" else STATUS_EN)[row["status"]]
+    for key in ("billed_unit_price", "billed_amount", "measured_unit_price", "measured_amount"):
+        if row.get(key) is not None:
+            out[key] = money_text(Decimal(row[key]))
+    for key in ("billed_quantity", "measured_quantity"):
+        if row.get(key) is not None:
+            out[key] = quantity_text(Decimal(row[key]))
+    if row.get("difference") is not None:
+        diff = Decimal(row["difference"])
+        out["difference"] = ("+" if diff > 0 else "") + money_text(diff)
+    if row.get("difference_pct") is not None:
+        out["difference_pct"] = pct_text(Decimal(row["difference_pct"])) + " %"
+    return out
+
+
+def totals_lines(month: str, totals: dict[str, Any], language: str) -> list[str]:
+    """The two lines under `billing reconcile`'s table (and the console's): the totals, then the line counts."""
+    zh = language == "zh"
+    lines: list[str] = []
+    pct = f"{Decimal(totals['tolerance_pct']).normalize():f}"
+    tolerance = f"±{pct} % / ±{money_text(Decimal(totals['tolerance_amount']))}"
+    diff = Decimal(totals["difference"])
+    sign = "+" if diff > 0 else ""
+    if zh:
+        lines.append(
+            f"{month} 合计：账单 {money_text(Decimal(totals['billed_amount']))} 元，"
+            f"核算 {money_text(Decimal(totals['measured_amount']))} 元，差额 {sign}{money_text(diff)} 元"
+            f"（容差 {tolerance} 元，两者都超出才算不符）"
+        )
+        lines.append(
+            f"超出容差 {totals['lines_mismatch']} 行，无对应资源 {totals['lines_unmatched']} 行"
+            f"（计 {money_text(Decimal(totals['billed_unmatched_amount']))} 元），"
+            f"未计费 {totals['lines_not_billed']} 行，一致 {totals['lines_ok']} 行"
+        )
+    else:
+        lines.append(
+            f"{month} totals: billed {money_text(Decimal(totals['billed_amount']))} CNY, "
+            f"measured {money_text(Decimal(totals['measured_amount']))} CNY, "
+            f"difference {sign}{money_text(diff)} CNY (tolerance {tolerance} CNY: a line differs beyond both)"
+        )
+        lines.append(
+            f"{totals['lines_mismatch']} out of tolerance, {totals['lines_unmatched']} with no matching "
+            f"resource ({money_text(Decimal(totals['billed_unmatched_amount']))} CNY), "
+            f"{totals['lines_not_billed']} not billed, {totals['lines_ok']} ok"
+        )
+    return lines

@@ -1,0 +1,565 @@
+"""The web console under 20 concurrent users, on a store with 100,000 findings and a month of door events.
+
+    python bench/web.py                        # SQLite in a temporary directory, 30 s of load
+    python bench/web.py --seconds 60 --clients 20 --findings 100000 --keep
+
+Builds the store in this process (bulk inserts, as bench/alert_storm.py does): `--findings` findings spread
+over the past year across the real rules of rules/ (2 % still active: `--active-share`; the rest resolved),
+each with its "opened" event and the resolved ones with their "resolved" event; a month of door events (50
+people, 6 doors, about 85,000 events) in one accepted batch; one viewer account. Then starts the console as a
+subprocess with one uvicorn worker (`ops-watch serve` when the command exists, else uvicorn on `create_app`,
+as said in the output), logs `--clients` requests.Sessions in one after the other, and runs them as threads
+for `--seconds`: each client in turn asks for the findings list (a rotation of filters, sorts and pages), a
+finding's page (a random id) and the overview.
+
+Printed per page: requests, errors (any status but 200), p50 and p95 latency. The latency is measured on the
+client side (from sending the request until the whole body is read, over loopback): it is the server's time
+plus the queueing behind the other 19 clients at one worker, plus the client threads' own overhead on the
+same machine; the server's own time is at most that. "alone" is each page asked for with no other client
+(the server's time plus loopback), measured before the load. Also the server's peak RSS (VmHWM of its process,
+/proc) and its RSS at the end. Targets (issue 18): p95 < 200 ms for the list and the finding page, RSS <
+150 MB: each printed PASS or MISS. The month's shift proof table page is not built yet: printed as such, not
+judged. On a shared machine the figures vary from run to run: compare runs made back to back.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html.parser
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import requests  # noqa: E402
+from sqlalchemy import insert, update  # noqa: E402
+
+from ops_watch import plugins  # noqa: E402
+from ops_watch.areas.staffing.kind_door import dedupe_key  # noqa: E402
+from ops_watch.config import WebConfig  # noqa: E402
+from ops_watch.findings.rules import load_rules  # noqa: E402
+from ops_watch.store import open_store  # noqa: E402
+from ops_watch.store.schema import DoorEvent, EvidenceBatch, Finding, FindingEvent  # noqa: E402
+from ops_watch.web.accounts import add_user  # noqa: E402
+from ops_watch.web.sessions import COOKIE  # noqa: E402
+
+USER = "bench"
+PASSWORD = "Watch-console-2026!"
+TARGET_P95_MS = 200.0
+TARGET_RSS_MB = 150.0
+CHUNK = 5000
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+GIVEN = "伟 芳 娜 敏 静 强 磊 军 洋 勇 艳 杰 涛 明 超 秀英 建国".split()
+DOORS = ("机房A门", "机房B门", "监控室", "配电室", "大厅门禁", "运维值班室")
+# The list page as people use it: the default (active), by area, severity, status, sorted, deep pages.
+LIST_QUERIES = (
+    "",
+    "?area=resources",
+    "?area=staffing&status=all",
+    "?severity=critical",
+    "?status=resolved",
+    "?status=resolved&page=40",
+    "?status=all&sort=severity",
+    "?status=all&sort=last_seen&order=asc&page=3",
+    "?subject=VM-01",
+    "?status=all&from=2026-01-01&to=2026-06-30",
+)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# ---- the store --------------------------------------------------------------------------------------
+
+
+def build(url: str, findings: int, now: datetime, door_days: int, active_share: float) -> dict[str, int]:
+    rng = random.Random(18)
+    rules = [r for r in load_rules(ROOT / "rules").rules if r.enabled]
+    store = open_store(url)
+    year = timedelta(days=365)
+    finding_rows: list[dict] = []
+    event_rows: list[dict] = []
+    active = 0
+    for i in range(1, findings + 1):
+        rule = rules[i % len(rules)]
+        first = now - year + timedelta(seconds=rng.randrange(int(year.total_seconds())))
+        # `active_share` still active (7/10 open, 2/10 acknowledged, 1/10 silenced), the rest resolved within
+        # days: a year of findings of which the center left a backlog.
+        roll = rng.random() / active_share
+        status = (
+            "open" if roll < 0.7 else "acknowledged" if roll < 0.9 else "silenced" if roll < 1 else "resolved"
+        )
+        resolved = None
+        if status == "resolved":
+            resolved = min(first + timedelta(hours=rng.randrange(1, 24 * 14)), now)
+        else:
+            active += 1
+        last = resolved or now - timedelta(minutes=rng.randrange(1, 600))
+        subject = f"VM-{i % 20000:05d}" if rule.check.area == "resources" else f"{rule.id}#{i}"
+        finding_rows.append(
+            {
+                "id": i,
+                "fingerprint": f"{i:040d}",
+                "rule_id": rule.id,
+                "check": rule.check.name,
+                "area": rule.check.area,
+                "severity": rule.severity,
+                "status": status,
+                "subject": subject,
+                "period_start": first.replace(hour=0, minute=0, second=0, microsecond=0),
+                "period_end": first.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1),
+                "summary": f"{subject}（警务云／刑侦支队）{rule.title}：近 14 天 CPU 闲置，可回收 8 vCPU、16 GB 内存",
+                "evidence": {
+                    "resource_id": subject,
+                    "cpu_p95": round(rng.uniform(0.5, 4.0), 2),
+                    "samples": 336,
+                    "rows": [
+                        {"day": f"2026-11-{d:02d}", "cpu_p95": round(rng.uniform(0.5, 4.0), 2)}
+                        for d in range(1, 8)
+                    ],
+                },
+                "first_seen": first,
+                "last_seen": last,
+                "resolved_at": resolved,
+                "silenced_until": now + timedelta(days=7) if status == "silenced" else None,
+                "notified_status": status,
+                "thread_message_id": "",
+            }
+        )
+        event_rows.append(
+            {
+                "finding_id": i,
+                "at": first,
+                "action": "opened",
+                "actor": "ops-watch",
+                "reason": "",
+                "until": None,
+            }
+        )
+        if status == "acknowledged":
+            event_rows.append(
+                {
+                    "finding_id": i,
+                    "at": first + timedelta(hours=1),
+                    "action": "acknowledged",
+                    "actor": "张伟",
+                    "reason": "已通知运维方处理",
+                    "until": None,
+                }
+            )
+        if resolved is not None:
+            event_rows.append(
+                {
+                    "finding_id": i,
+                    "at": resolved,
+                    "action": "resolved",
+                    "actor": "ops-watch",
+                    "reason": "",
+                    "until": None,
+                }
+            )
+    with store.session() as s:
+        for k in range(0, len(finding_rows), CHUNK):
+            s.execute(insert(Finding), finding_rows[k : k + CHUNK])
+        for k in range(0, len(event_rows), CHUNK):
+            s.execute(insert(FindingEvent), event_rows[k : k + CHUNK])
+    del finding_rows, event_rows
+
+    doors = _door_events(store, rng, now, door_days)
+    add_user(store, WebConfig(), USER, PASSWORD, "viewer")
+    store.dispose()
+    return {"findings": findings, "active": active, "door_events": doors}
+
+
+def _door_events(store, rng: random.Random, now: datetime, days: int) -> int:
+    """`days` of door events before `now`: 50 people, readers in and out at 6 doors, ~2,800 events a day."""
+    if days <= 0:
+        return 0
+    people = [
+        (f"YW-{i:04d}", rng.choice(SURNAMES) + rng.choice(GIVEN), f"30051{rng.randrange(10**5):05d}")
+        for i in range(1, 51)
+    ]
+    start = now - timedelta(days=days)
+    with store.session() as s:
+        batch = s.scalar(
+            insert(EvidenceBatch)
+            .values(
+                kind="door_events",
+                source="门禁记录-bench.csv",
+                sha256="b" * 64,
+                received_at=now,
+                evidence_time=now,
+                status="accepted",
+                rows_total=0,
+                rows_ok=0,
+            )
+            .returning(EvidenceBatch.id)
+        )
+    rows: list[dict] = []
+    serial = 0
+    step = 30.0  # seconds between events on average: ~2,880 a day
+    at = start
+    total = 0
+    while at < now:
+        at += timedelta(seconds=rng.expovariate(1 / step))
+        person_id, name, card = rng.choice(people)
+        door = rng.choice(DOORS)
+        way = rng.randrange(2)
+        device = f"DS-K1T671-{DOORS.index(door):02d}{'IO'[way]}"
+        serial += 1
+        rows.append(
+            {
+                "at": at,
+                "person_id": person_id,
+                "name": name,
+                "card_no": card,
+                "door": door,
+                "direction": ("in", "out")[way],
+                "result": "denied" if rng.random() < 0.01 else "granted",
+                "device": device,
+                "serial_no": str(serial),
+                "dedupe_key": dedupe_key(at, person_id, card, door, device, str(serial)),
+                "batch_id": batch,
+            }
+        )
+        if len(rows) >= CHUNK:
+            with store.session() as s:
+                s.execute(insert(DoorEvent), rows)
+            total += len(rows)
+            rows = []
+    with store.session() as s:
+        if rows:
+            s.execute(insert(DoorEvent), rows)
+        total += len(rows)
+        s.execute(
+            update(EvidenceBatch).where(EvidenceBatch.id == batch).values(rows_total=total, rows_ok=total)
+        )
+    return total
+
+
+# ---- the server -------------------------------------------------------------------------------------
+
+
+def write_config(workdir: Path, url: str, port: int) -> Path:
+    cfg = workdir / "config.toml"
+    cfg.write_text(
+        f"""[site]
+language = "zh"
+
+[paths]
+state_dir = "{workdir / "var"}"
+rules_dir = "{ROOT / "rules"}"
+
+[ingest]
+drop_dir = "{workdir / "var" / "drop"}"
+
+[store]
+url = "{url}"
+
+[notify.email]
+transport = "file"
+outbox_dir = "{workdir / "var" / "outbox"}"
+
+[web]
+listen = "127.0.0.1:{port}"
+""",
+        encoding="utf-8",
+    )
+    return cfg
+
+
+UVICORN_FALLBACK = """
+import sys
+from pathlib import Path
+import uvicorn
+from ops_watch import plugins
+from ops_watch.runtime import open_runtime
+from ops_watch.web.app import create_app
+plugins.load()
+rt = open_runtime(Path(sys.argv[1]))
+uvicorn.run(create_app(rt), host="127.0.0.1", port=int(sys.argv[2]), workers=1, log_level="warning", access_log=False)
+"""
+
+
+def start_server(cfg: Path, port: int, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """The console in its own process, one uvicorn worker; waits until it answers /login."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    has_serve = (
+        subprocess.run(
+            [sys.executable, "-m", "ops_watch", "serve", "--help"], capture_output=True, env=env, cwd=ROOT
+        ).returncode
+        == 0
+    )
+    if has_serve:
+        argv = [sys.executable, "-m", "ops_watch", "--config", str(cfg), "serve"]
+        how = "ops-watch serve (one uvicorn worker)"
+    else:
+        argv = [sys.executable, "-c", UVICORN_FALLBACK, str(cfg), str(port)]
+        how = "uvicorn on create_app, one worker (`ops-watch serve` is not there yet)"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+    deadline = time.monotonic() + 60
+    while True:
+        if proc.poll() is not None:
+            raise SystemExit(
+                f"the console exited with {proc.returncode}:\n{log.read_text(errors='replace')[-3000:]}"
+            )
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/login", timeout=2).status_code == 200:
+                return proc, how
+        except requests.RequestException:
+            pass
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise SystemExit(
+                f"the console did not answer within 60 s:\n{log.read_text(errors='replace')[-3000:]}"
+            )
+        time.sleep(0.2)
+
+
+def rss_mb(pid: int) -> tuple[float, float]:
+    """(peak, current) resident set of process `pid`, MB (10^6 bytes), from /proc/<pid>/status."""
+    values = {}
+    with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as f:
+        for line in f:
+            key, _, rest = line.partition(":")
+            if key in ("VmHWM", "VmRSS"):
+                values[key] = int(rest.split()[0]) * 1024 / 1e6
+    return values.get("VmHWM", 0.0), values.get("VmRSS", 0.0)
+
+
+# ---- the clients ------------------------------------------------------------------------------------
+
+
+class _Hidden(html.parser.HTMLParser):
+    """The hidden fields of the login form (its CSRF token, where to go next)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fields: dict[str, str] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "input" and a.get("type") == "hidden" and a.get("name"):
+            self.fields[a["name"] or ""] = a.get("value") or ""
+
+
+def login(base: str) -> requests.Session:
+    session = requests.Session()
+    page = session.get(f"{base}/login", timeout=30)
+    page.raise_for_status()
+    parser = _Hidden()
+    parser.feed(page.text)
+    done = session.post(
+        f"{base}/login",
+        data={**parser.fields, "name": USER, "password": PASSWORD},
+        timeout=30,
+        allow_redirects=False,
+    )
+    if done.status_code != 303 or not session.cookies.get(COOKIE):
+        raise SystemExit(f"login failed: {done.status_code}\n{done.text[:2000]}")
+    return session
+
+
+PAGES = ("list", "finding", "overview")
+
+
+def page_url(base: str, page: str, k: int, rng: random.Random, findings: int) -> str:
+    if page == "list":
+        return f"{base}/findings{LIST_QUERIES[k % len(LIST_QUERIES)]}"
+    if page == "finding":
+        return f"{base}/findings/{rng.randint(1, findings)}"
+    return f"{base}/"
+
+
+def timed_get(session: requests.Session, url: str) -> float | None:
+    """Milliseconds from sending the request until its whole body is read; None unless it was a 200."""
+    started = time.perf_counter()
+    try:
+        response = session.get(url, timeout=120, allow_redirects=False)
+        _ = response.content
+    except requests.RequestException:
+        return None
+    took = (time.perf_counter() - started) * 1000
+    return took if response.status_code == 200 else None
+
+
+def client(
+    session: requests.Session,
+    pages: tuple[str, ...],
+    base: str,
+    stop_at: float,
+    seed: int,
+    findings: int,
+    out: dict[str, list[float]],
+    errors: dict[str, int],
+) -> None:
+    """Ask for the list, a finding and the overview in turn until `stop_at`."""
+    rng = random.Random(seed)
+    k = seed
+    while time.monotonic() < stop_at:
+        page = pages[k % len(pages)]
+        took = timed_get(session, page_url(base, page, k // len(pages), rng, findings))
+        k += 1
+        if took is None:
+            errors[page] += 1
+        else:
+            out[page].append(took)
+
+
+def alone(session: requests.Session, base: str, findings: int, rounds: int) -> dict[str, list[float]]:
+    """Each page `rounds` times with no other client: the server's own time plus loopback."""
+    rng = random.Random(0)
+    out: dict[str, list[float]] = {page: [] for page in PAGES}
+    for page in PAGES:
+        for k in range(rounds):
+            took = timed_get(session, page_url(base, page, k, rng, findings))
+            if took is not None:
+                out[page].append(took)
+    return out
+
+
+def percentile(values: list[float], share: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+
+
+def run(args: argparse.Namespace) -> bool:
+    pages = tuple(p.strip() for p in args.pages.split(",") if p.strip())
+    unknown = sorted(set(pages) - set(PAGES))
+    if unknown or not pages:
+        raise SystemExit(
+            f"--pages: unknown {', '.join(unknown) or '(none given)'}; choose from {', '.join(PAGES)}"
+        )
+    plugins.load()
+    workdir = Path(tempfile.mkdtemp(prefix="ops-watch-bench-web-"))
+    url = f"sqlite:///{workdir / 'ops-watch.db'}"
+    now = datetime.now(UTC).replace(microsecond=0)
+    proc = None
+    try:
+        started = time.perf_counter()
+        built = build(url, args.findings, now, args.door_days, args.active_share)
+        print(
+            f"store: {built['findings']:,} findings ({built['active']:,} active), {built['door_events']:,} door events "
+            f"over {args.door_days} days, SQLite, built in {time.perf_counter() - started:.0f} s",
+            flush=True,
+        )
+        port = free_port()
+        cfg = write_config(workdir, url, port)
+        proc, how = start_server(cfg, port, workdir / "server.log")
+        base = f"http://127.0.0.1:{port}"
+        start_rss = rss_mb(proc.pid)[1]
+        print(f"server: {how}, pid {proc.pid}, {base}, RSS at start {start_rss:.1f} MB", flush=True)
+        # Warm-up: one of each page, so the first requests' imports and caches are not in the figures.
+        warm = login(base)
+        for path in ("/", "/findings", "/findings/1"):
+            warm.get(base + path, timeout=60)
+        out: dict[str, list[float]] = {"list": [], "finding": [], "overview": []}
+        errors = {"list": 0, "finding": 0, "overview": 0}
+        # Each client logs in first, one after the other, as people arrive: a login hashes the password
+        # (Argon2id, 19 MiB each), 20 of them at the same instant would be a different benchmark.
+        clients = [login(base) for _ in range(args.clients)]
+        login_peak = rss_mb(proc.pid)[0]
+        single = alone(clients[0], base, args.findings, len(LIST_QUERIES))
+        stop_at = time.monotonic() + args.seconds
+        threads = [
+            threading.Thread(
+                target=client,
+                args=(clients[i], pages, base, stop_at, i, args.findings, out, errors),
+                daemon=True,
+            )
+            for i in range(args.clients)
+        ]
+        for t in threads:
+            t.start()
+        while any(t.is_alive() for t in threads):
+            time.sleep(0.5)
+        peak, now_rss = rss_mb(proc.pid)
+    finally:
+        if proc is not None and proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        if args.keep:
+            print(f"kept: {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    print(
+        f"{args.clients} concurrent clients for {args.seconds} s; latency measured client-side over loopback "
+        "(server time + queueing at one worker + client overhead); alone: the same pages with no other client:"
+    )
+    print(f"{'page':<22}{'requests':>9}{'errors':>8}{'p50 ms':>9}{'p95 ms':>9}{'alone p50':>11}  target")
+    ok = True
+    names = {"list": "findings list", "finding": "finding page", "overview": "overview"}
+    for page in [x for x in PAGES if x in pages]:
+        p50, p95 = percentile(out[page], 0.5), percentile(out[page], 0.95)
+        if page == "overview":
+            verdict = "(not judged)"
+        else:
+            good = p95 < TARGET_P95_MS and errors[page] == 0 and bool(out[page])
+            ok &= good
+            verdict = f"p95 < {TARGET_P95_MS:.0f} ms: {'PASS' if good else 'MISS'}"
+        solo = percentile(single[page], 0.5)
+        print(
+            f"{names[page]:<22}{len(out[page]):>9}{errors[page]:>8}{p50:>9.1f}{p95:>9.1f}{solo:>11.1f}  {verdict}"
+        )
+    print(f"{'shift proof table':<22}  not built yet (not judged)")
+    print(
+        f"throughput: {sum(len(v) for v in out.values()) / args.seconds:.1f} requests/s (pages: {', '.join(pages)})"
+    )
+    rss_ok = peak < TARGET_RSS_MB
+    ok &= rss_ok
+    print(
+        f"server RSS: peak {peak:.1f} MB (after the logins {login_peak:.1f} MB), at the end {now_rss:.1f} MB  "
+        f"target < {TARGET_RSS_MB:.0f} MB: {'PASS' if rss_ok else 'MISS'}"
+    )
+    return ok
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--findings", type=int, default=100_000)
+    parser.add_argument("--door-days", type=int, default=30, help="days of door events before now (0: none)")
+    parser.add_argument(
+        "--active-share", type=float, default=0.02, help="share of the findings still active (default 0.02)"
+    )
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument(
+        "--pages",
+        default=",".join(PAGES),
+        help="the pages the clients ask for in turn (default list,finding,overview): "
+        "e.g. list,finding to see them without the overview's load",
+    )
+    parser.add_argument("--seconds", type=int, default=30)
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the temporary directory (store, config, log)"
+    )
+    args = parser.parse_args()
+    if not run(args):
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
