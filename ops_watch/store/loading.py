@@ -5,14 +5,14 @@ minute, and every other job's writes failed or waited).
 
 Every ORM query of a session from `Store.session()` gets the criteria below (a `do_orm_execute` hook on the
 store's sessions); a Core query of a batch-backed table (the roll-up reads raw samples through `__table__`) adds
-`visible(table)` itself. The ingest's own session sees its loading batch (`Store.session(see_loading=True)`).
+`loading_batches()` itself. The ingest's own session sees its loading batch (`Store.session(see_loading=True)`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, delete, event, or_, select
+from sqlalchemy import delete, event, or_, select
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker, with_loader_criteria
 
 from ops_watch.store.schema import Base, BatchRows, EvidenceBatch
@@ -25,12 +25,6 @@ def loading_batches() -> Any:
     the ORM criteria hiding loading batches must not apply inside the very query that names them."""
     batches = EvidenceBatch.__table__.c
     return select(batches.id).where(batches.status == LOADING)
-
-
-def visible(table: Table | Any) -> ColumnElement[bool]:
-    """A WHERE clause keeping the rows of a batch-backed table (or model) that belong to no loading batch."""
-    batch_id = table.c.batch_id if isinstance(table, Table) else table.batch_id
-    return or_(batch_id.is_(None), batch_id.not_in(loading_batches()))
 
 
 def _batch_backed() -> list[type]:
