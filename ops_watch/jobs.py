@@ -36,7 +36,7 @@ from ops_watch.report.model import Week
 from ops_watch.report.weekly import Built, build_and_archive
 from ops_watch.runtime import Runtime, open_runtime
 from ops_watch.store import Store
-from ops_watch.store.schema import Finding, OutboxMessage, PlannedInspection
+from ops_watch.store.schema import AuthEvent, Finding, OutboxMessage, PlannedInspection
 
 log = get_logger(__name__)
 
@@ -289,9 +289,17 @@ def purge(rt: Runtime) -> dict[str, Any]:
             OutboxMessage.__table__.update().where(OutboxMessage.finding_id.in_(old)).values(finding_id=None)
         )
         findings = session.execute(delete(Finding).where(Finding.id.in_(old))).rowcount
+        # The console's audit trail (logins, failures, every write) is kept as long as the rest.
+        auth = session.execute(delete(AuthEvent).where(AuthEvent.at < cutoff)).rowcount
 
     reports = purge_reports(rt.config.reports_dir, rt.config.report.retention_years, now.date())
-    return {"utilization": purged, "messages": sent, "findings": findings, "reports": len(reports)}
+    return {
+        "utilization": purged,
+        "messages": sent,
+        "findings": findings,
+        "auth_events": auth,
+        "reports": len(reports),
+    }
 
 
 # --- heavy, rare work in a child process ---

@@ -88,10 +88,13 @@ def indicator(key: str, *, name_zh: str, name_en: str) -> Callable[[IndicatorFn]
     return INDICATORS.decorator(key, lambda fn: IndicatorSpec(key, name_zh, name_en, fn))
 
 
-def listed(lines: list[str], language: str) -> list[str]:
-    if len(lines) <= MAX_EVIDENCE:
+def listed(lines: list[str], language: str, total: int | None = None) -> list[str]:
+    """The first MAX_EVIDENCE lines and how many more there are; `total`: the count when only the first lines
+    were written out (a year of findings need not all be formatted to be counted)."""
+    total = len(lines) if total is None else total
+    if total <= MAX_EVIDENCE:
         return lines
-    more = len(lines) - MAX_EVIDENCE
+    more = total - MAX_EVIDENCE
     return lines[:MAX_EVIDENCE] + [text(language, f"……另有 {more} 条", f"… and {more} more")]
 
 

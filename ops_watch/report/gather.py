@@ -44,7 +44,23 @@ def opened_at(first_seen: datetime, period_start: datetime | None) -> datetime:
     return first if start is None or start >= first else start
 
 
-def _line(f: Finding, week: Week, terms: Any) -> FindingLine:
+# What a line is made of (not the evidence, which can be large): rows of these columns are read, not objects.
+LINE_COLUMNS = (
+    Finding.id,
+    Finding.area,
+    Finding.check,
+    Finding.severity,
+    Finding.subject,
+    Finding.summary,
+    Finding.status,
+    Finding.first_seen,
+    Finding.period_start,
+    Finding.resolved_at,
+)
+
+
+def _line(f: Any, week: Week, terms: Any) -> FindingLine:
+    """`f`: a row of LINE_COLUMNS (or a Finding)."""
     first = from_store(f.first_seen)
     resolved = from_store(f.resolved_at)
     assert first is not None
@@ -79,14 +95,14 @@ def findings_of_week(session: Session, week: Week, contract: Mapping[str, Any]) 
     before its start), as of the week's end."""
     terms = rectification_terms(contract)
     stmt = (
-        select(Finding)
+        select(*LINE_COLUMNS)
         .where(
             or_(Finding.first_seen < week.end, Finding.period_start < week.end),
             or_(Finding.resolved_at.is_(None), Finding.resolved_at >= week.start),
         )
         .order_by(Finding.first_seen, Finding.id)
     )
-    lines = [_line(f, week, terms) for f in session.scalars(stmt)]
+    lines = [_line(f, week, terms) for f in session.execute(stmt)]
     return sorted((x for x in lines if x.opened_at < week.end), key=lambda x: (x.opened_at, x.id))
 
 

@@ -238,6 +238,15 @@ class StoreState(Base):
 
 class Finding(Base):
     __tablename__ = "findings"
+    # The console's list pages by status and time, the overview reads the last days (migration 0014); the
+    # implicit rowid at the end of each makes "…, id" orders free.
+    __table_args__ = (
+        Index("ix_findings_status_first_seen", "status", "first_seen"),
+        Index("ix_findings_first_seen", "first_seen"),
+        Index("ix_findings_last_seen", "last_seen"),
+        Index("ix_findings_resolved_at", "resolved_at"),
+        Index("ix_findings_severity", "severity"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
     rule_id: Mapped[str] = mapped_column(String(128), index=True)
@@ -264,6 +273,8 @@ class FindingEvent(Base):
     """Every change of a finding's status, with who and why: the audit trail."""
 
     __tablename__ = "finding_events"
+    # The score reads which findings were ever reopened (migration 0014).
+    __table_args__ = (Index("ix_finding_events_action", "action", "finding_id"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     finding_id: Mapped[int] = mapped_column(ForeignKey("findings.id", ondelete="CASCADE"), index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime())

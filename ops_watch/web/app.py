@@ -3,6 +3,12 @@ headers and the refusals (400/401/403/404, "store busy") that are pages, never t
 
 from __future__ import annotations
 
+import gc
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -63,7 +69,9 @@ SECURITY_HEADERS = (
 
 
 class SecurityHeaders:
-    """Every response (pages, static files, errors) carries the security headers; pages are not cached."""
+    """Every response (pages, static files, errors) carries the security headers; pages are not cached. It
+    also says how long the server took to have it ready (Server-Timing `app`, ms: bench/web.py reads it, a
+    browser's developer tools show it)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -73,10 +81,13 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         static = scope.get("path", "").startswith("/static/")
+        started = time.perf_counter()
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"server"]
+                took = (time.perf_counter() - started) * 1000
+                headers.append((b"server-timing", f"app;dur={took:.1f}".encode("ascii")))
                 # A response with a policy of its own (a weekly report's body, for the report page's
                 # <iframe sandbox>) keeps it, and may be framed by the console's own pages only.
                 own = any(k.lower() == b"content-security-policy" for k, _ in headers)
@@ -104,9 +115,26 @@ def _locked(exc: BaseException) -> bool:
     return store_locked(exc) or isinstance(exc, StoreBusy)
 
 
+# Pages run in worker threads; under the GIL more of them do not serve faster, and each keeps its own memory
+# (the default is 40): 20 people at once wait their turn in a few threads (bench/web.py).
+PAGE_THREADS = 4
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    anyio.to_thread.current_default_thread_limiter().total_tokens = PAGE_THREADS
+    # What the imports made (about 120,000 objects) lives as long as the process: out of the cyclic
+    # collector's way, or each full collection walks it again, every page waiting (100 ms and more on a
+    # loaded machine: bench/web.py).
+    gc.collect()
+    gc.freeze()
+    yield
+
+
 def create_app(runtime: Runtime) -> FastAPI:
     app = FastAPI(
         title="ops-watch",
+        lifespan=_lifespan,
         docs_url=None,  # the API (/api/v1) brings its own OpenAPI page
         redoc_url=None,
         openapi_url=None,

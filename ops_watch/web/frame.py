@@ -27,6 +27,7 @@ from ops_watch.core.timeutil import format_local, utcnow
 from ops_watch.core.vocabulary import AREA_ZH, SEVERITY_COLOUR, SEVERITY_ZH, text
 from ops_watch.runtime import Runtime
 from ops_watch.web import accounts, sessions
+from ops_watch.web.cache import ViewCache
 from ops_watch.web.sessions import WebSession
 
 HERE = Path(__file__).resolve().parent
@@ -69,8 +70,12 @@ class Console:
     # and a page links to another only when it exists. FastAPI's app.routes hides included routers' paths.
     paths: frozenset[str] = frozenset()
     proxies: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = field(init=False)
+    views: ViewCache = field(
+        init=False
+    )  # a month's shift proof, the score: shared by the pages (web/cache.py)
 
     def __post_init__(self) -> None:
+        self.views = ViewCache(self.runtime.store)
         self.env = Environment(
             loader=FileSystemLoader(str(TEMPLATES)),
             autoescape=select_autoescape(default=True, default_for_string=True),

@@ -582,3 +582,50 @@ def test_the_weekly_report_money_section(store: Store, tmp_path: Path) -> None:
     assert header[:3] == ("指标", "计算方法", "数据")
     backup_row = next(r for r in sheet if r[0] == "备份成功率")
     assert backup_row[3] == pytest.approx(0.9) and float(backup_row[6]) == pytest.approx(18.18)
+
+
+def test_a_period_across_months_is_judged_as_one_view_would(store: Store) -> None:
+    """The staffing summary is built month by month (a year of badges is never in memory at once): a night
+    shift from 31 October into 1 November, a stay begun before the period and sheets on both sides give the
+    counts, shortages and handover verdicts one view of the whole period gives."""
+    from ops_watch.areas.staffing.indicators import staffing_summary
+    from ops_watch.areas.staffing.presence import build_view
+
+    text = CONTRACT.replace("judge_from = 2026-11-02", "judge_from = 2026-10-20")
+    for pid, name in (("P1", "王伟"), ("P2", "李娜"), ("P3", "张敏")):
+        person(store, pid, name)
+    work(store, "P1", "2026-10-27 19:40", "2026-10-28 08:10")  # before the period: a day either side
+    work(store, "P1", "2026-10-31 19:50", "2026-11-01 08:05")  # the night across the month's end
+    work(store, "P2", "2026-10-31 07:55", "2026-10-31 20:10")
+    work(store, "P3", "2026-11-01 07:50", "2026-11-01 20:05")
+    badge(store, "2026-11-01 19:58", "P2", "in")  # no way out seen: until the shift's end
+    work(store, "P3", "2026-10-30 08:30", "2026-10-30 12:00")  # late and short
+    sheet(store, "2026-10-31", "夜班", ["王伟"], "2026-11-01 08:00", "王伟", "张敏")
+    sheet(store, "2026-11-01", "白班", ["张敏", "李娜"], "2026-11-01 20:00", "张敏", "李娜")
+    sheet(store, "2026-10-30", "白班", ["张敏"], "2026-10-30 20:00", "张敏", "王伟")
+    terms = contract(text)
+    start, end = local("2026-10-28 00:00").astimezone(UTC), local("2026-11-03 00:00").astimezone(UTC)
+    with store.session() as s:
+        summary = staffing_summary(s, terms, ZONE, start, end)
+        one = build_view(s, terms, ZONE, end, date(2026, 10, 28), date(2026, 11, 2))
+    done = [x for x in one.shifts if x.ended]
+    assert (summary.ended, summary.required, summary.evidenced, summary.verified) == (
+        len(done),
+        sum(x.required for x in done),
+        sum(x.evidenced for x in done),
+        sum(1 for x in done if x.handover_verified),
+    )
+    assert summary.short == tuple(
+        (x.instance.day.isoformat(), x.instance.shift, x.required, x.evidenced)
+        for x in done
+        if x.evidenced < x.required
+    )
+    assert summary.evidence_rows == len(one.badges) + sum(1 for x in one.shifts if x.sheet is not None)
+    assert [u[:3] for u in summary.unverified] == [
+        (x.instance.day.isoformat(), x.instance.shift)
+        + ("no_sheet" if x.sheet is None else "absent" if x.handover_missing else "no_time",)
+        for x in done
+        if not x.handover_verified
+    ]
+    assert summary.evidenced > 0 and summary.short  # the evidence was read, and it is not all full
+    assert 0 < summary.verified < summary.ended

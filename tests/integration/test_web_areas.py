@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 import requests
@@ -428,3 +429,15 @@ def test_resource_chart_draws_and_hovers_in_chromium(web: Console, tmp_path: Any
         web.url("/static/charts.js"),
         web.url("/static/vendor/echarts/echarts.min.js"),
     }
+
+
+def test_resource_ids_with_slashes_and_spaces_have_their_page(web: Console) -> None:
+    """Cloud platforms name resources by path (tenant/project/vm): each has its page (the id is one path
+    parameter, slashes included; what a URL cannot hold is quoted, as the list's links quote it)."""
+    http_ = web.session("viewer1")
+    for rid in ("公安局/刑侦支队/vm-01", "tenant a/vm 02?x#y"):
+        _resource(web.store, rid, hours=5)
+        page = http_.get(web.url("/resources/" + quote(rid, safe="/")))
+        assert page.status_code == 200, (rid, page.text[:300])
+        assert html.escape(rid) in page.text
+    assert http_.get(web.url("/resources/公安局/刑侦支队/nope")).status_code == 404

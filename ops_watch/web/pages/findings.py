@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -13,6 +14,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import Select, case, func, select
+from sqlalchemy.orm import Session
 
 from ops_watch.core.output import render as render_rows
 from ops_watch.core.timeutil import from_store, parse_datetime, utcnow
@@ -20,13 +22,22 @@ from ops_watch.core.vocabulary import AREAS, SEVERITIES, SEVERITY_RANK
 from ops_watch.findings import engine
 from ops_watch.findings.listing import FINDING_COLUMNS, finding_row
 from ops_watch.report.model import Column, Table
-from ops_watch.report.xlsx import write_workbook
 from ops_watch.store.schema import EvidenceBatch, Finding, FindingEvent
 from ops_watch.web.frame import Console, OperatorForm, Refused, Viewer, console, record, render
 from ops_watch.web.sessions import WebSession
 
 router = APIRouter()
 PAGE_SIZE = 50
+# What the list's table shows (templates/_macros.html finding_rows).
+LISTED = (
+    Finding.id,
+    Finding.severity,
+    Finding.status,
+    Finding.area,
+    Finding.subject,
+    Finding.summary,
+    Finding.first_seen,
+)
 MAX_ID = 2**63  # an id the databases can hold; larger ones are unknown, not an overflow
 EXPORT_MAX = 100_000  # rows in one export (a sheet holds about a million; a browser download should not)
 STATUSES = ("active", "open", "acknowledged", "silenced", "resolved", "all")
@@ -148,6 +159,33 @@ def _ordered(query: Select[Any], f: Filters) -> Select[Any]:
     return query.order_by(direction(key), direction(Finding.id))
 
 
+def _page_rows(s: Session, f: Filters, offset: int) -> list[Any]:
+    """One page of the list, the columns the table shows (not the evidence: it can be large).
+
+    Sorted by severity, the page is read severity by severity, each in id order on its index: an ORDER BY
+    on the severity's rank would sort the whole table for every page (40 ms at 100,000 findings)."""
+    if f.sort != "severity":
+        return list(s.execute(_ordered(_where(select(*LISTED), f), f).offset(offset).limit(PAGE_SIZE)))
+    counts: Counter[str | None] = Counter()
+    for sev, n in s.execute(_where(select(Finding.severity, func.count()), f).group_by(Finding.severity)):
+        counts[sev if sev in SEVERITY_RANK else None] += n  # unknown severities rank together, below info
+    ranked = sorted(counts, key=lambda sev: SEVERITY_RANK.get(sev or "", -1), reverse=f.order == "desc")
+    by_id = Finding.id.desc() if f.order == "desc" else Finding.id.asc()
+    rows: list[Any] = []
+    for sev in ranked:
+        if offset >= counts[sev]:
+            offset -= counts[sev]
+            continue
+        want = PAGE_SIZE - len(rows)
+        same = Finding.severity == sev if sev else Finding.severity.notin_(SEVERITY_RANK)
+        query = _where(select(*LISTED), f).where(same).order_by(by_id)
+        rows += s.execute(query.offset(offset).limit(want)).all()
+        offset = 0
+        if len(rows) >= PAGE_SIZE:
+            break
+    return rows
+
+
 def _page_number(request: Request) -> int:
     value = request.query_params.get("page", "1")
     if not value.isdigit() or int(value) < 1:
@@ -169,11 +207,8 @@ def findings_list(request: Request, session: Viewer) -> Response:
     page = _page_number(request)
     with c.runtime.store.session() as s:
         total = s.scalar(_where(select(func.count()).select_from(Finding), f)) or 0
-        rows = list(
-            s.scalars(_ordered(_where(select(Finding), f), f).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE))
-        )
+        rows = _page_rows(s, f, (page - 1) * PAGE_SIZE)
         rules = sorted(s.scalars(select(Finding.rule_id).distinct()))
-        s.expunge_all()
     pages = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)
     return render(
         request,
@@ -221,6 +256,8 @@ def _export(c: Console, f: Filters, fmt: str) -> Response:
     ]
     title = c.t("问题清单", "Findings")
     table = Table(key="findings", title=title, sheet=title, columns=columns, rows=rows)
+    from ops_watch.report.xlsx import write_workbook  # start-up: openpyxl only when a workbook is asked for
+
     data = write_workbook([table], title, "", c.language, utcnow())
     return Response(
         data,

@@ -4,7 +4,7 @@ computed by the same functions as the CLI."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -25,7 +25,7 @@ from ops_watch.areas.money.budget.model import (
     planned_rows,
     status_lines,
 )
-from ops_watch.areas.money.score.model import contractor_score, indicator_rows, summary_lines
+from ops_watch.areas.money.score.model import Score, contractor_score, indicator_rows, summary_lines
 from ops_watch.core.timeutil import utcnow
 from ops_watch.web.frame import Console, Refused, Viewer, console, render
 
@@ -100,6 +100,18 @@ def _year(request: Request, today: date) -> int:
     return int(text)
 
 
+def shared_score(c: Console, now: datetime) -> Score:
+    """The contractor's running score (`ops-watch score`), shared by this page and the overview: a year of
+    findings and shifts is read (web/cache.py)."""
+    rt = c.runtime
+
+    def compute() -> Score:
+        with rt.store.session() as s:
+            return contractor_score(s, rt.rules.contract, rt.config.site.zone, now, c.language)
+
+    return c.views.get(("score", c.language), compute)
+
+
 @router.get("/money")
 def money_page(request: Request, session: Viewer) -> Response:
     c = console(request)
@@ -131,8 +143,12 @@ def money_page(request: Request, session: Viewer) -> Response:
                 "missing": status.missing,
             }
         if "score" in written:
-            score = contractor_score(s, contract, zone, now, language)
-            context["score"] = {"rows": indicator_rows(score, "table"), "lines": summary_lines(score)}
+            score = shared_score(c, now)
+            context["score"] = {
+                "rows": indicator_rows(score, "table"),
+                "lines": summary_lines(score),
+                "as_of": score.as_of,
+            }
     context.update(
         billing_columns=_columns(c, BILLING_COLUMNS),
         budget_columns=_columns(c, [k for k in LINE_COLUMNS if k != "item"]),

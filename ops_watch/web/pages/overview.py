@@ -1,26 +1,159 @@
 """概览: each area's colour (the weekly report's rule, on this week so far), the active findings by severity,
-what opened and resolved in the last 7 days, and the evidence sources that went silent."""
+what opened and resolved in the last 7 days, the overdue rectifications, the staffing rate and the contractor's
+score beside last week's, and the evidence sources that went silent."""
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
 
-from ops_watch.core.timeutil import format_local, utcnow
+from ops_watch.areas.money.score.model import band_label, contractor_score
+from ops_watch.areas.staffing.presence import build_view, rates, staffing_terms
+from ops_watch.core.timeutil import format_local, from_store, utcnow
 from ops_watch.core.vocabulary import AREAS, SEVERITIES
 from ops_watch.findings.engine import ACTIVE
-from ops_watch.report.gather import SILENT_CHECKS, area_status, findings_of_week
-from ops_watch.report.model import FindingLine, Week
+from ops_watch.findings.rectification import RectificationSection, deadline, rectification_terms
+from ops_watch.report.gather import SILENT_CHECKS, area_status
+from ops_watch.report.model import Week
 from ops_watch.store.schema import Finding
-from ops_watch.web.frame import Viewer, console, render
+from ops_watch.web.frame import Console, Viewer, console, render
+from ops_watch.web.pages.money import shared_score
 
 router = APIRouter()
 RECENT = timedelta(days=7)
-LISTED = 20  # findings listed under "opened" / "resolved" / "silent sources"
+LISTED = 20  # findings listed under "opened" / "resolved" / "overdue" / "silent sources"
+# The columns the lists show (templates/_macros.html finding_rows), not the evidence.
+LISTED_COLUMNS = (
+    Finding.id,
+    Finding.severity,
+    Finding.status,
+    Finding.area,
+    Finding.subject,
+    Finding.summary,
+    Finding.first_seen,
+)
+
+
+@dataclass(frozen=True)
+class Beside:
+    """A figure this week (so far) and last week, as the weekly report shows them."""
+
+    now: str
+    before: str
+    note: str = ""
+
+
+def _percent(required: int, evidenced: int) -> str:
+    return "—" if required == 0 else f"{evidenced / required * 100:.1f}%"
+
+
+def _staffing(c: Console, week: Week, now: datetime) -> Beside | None:
+    """The staffing rate of the shifts ended this week and last week (`staffing rate --by week`)."""
+    rt = c.runtime
+    if not staffing_terms(rt.rules.contract).shifts:
+        return None
+    before = week.shifted(-1)
+    with rt.store.session() as s:
+        view = build_view(s, rt.rules.contract, rt.config.site.zone, now, before.monday, week.sunday)
+    by_week = {r.label: r for r in rates(view, "week")}
+    got = [by_week.get(w.iso) for w in (week, before)]
+    return Beside(*(_percent(r.required, r.evidenced) if r else "—" for r in got))
+
+
+def _score_text(c: Console, score: Decimal | None, band: str) -> str:
+    if score is None:
+        return "—"
+    return c.t(f"{score}（{band}）", f"{score} ({band})")
+
+
+def _score(c: Console, week: Week, now: datetime) -> Beside | None:
+    """The contractor's running score now and at the end of last week (`ops-watch score`)."""
+    rt = c.runtime
+    contract = rt.rules.contract
+    written = rt.rules.written if rt.rules.written is not None else frozenset(contract)
+    if "score" not in written:
+        return None
+    zone, language = rt.config.site.zone, c.language
+    current = shared_score(c, now)
+    with rt.store.session() as s:
+        last = contractor_score(s, contract, zone, week.start, language)
+    return Beside(
+        _score_text(c, current.score, band_label(current.band, language)),
+        _score_text(c, last.score, band_label(last.band, language)),
+        current.incomplete,
+    )
+
+
+def _figures(c: Console, week: Week) -> dict[str, Beside | None]:
+    """The figures computed from weeks of evidence, shared by every viewer (web/cache.py)."""
+    now = utcnow()
+    return {"staffing": _staffing(c, week, now), "score": _score(c, week, now), "at": now}
+
+
+@dataclass(frozen=True)
+class _Group:
+    """Active findings of an area alike in what colours it (the weekly report's area_status reads severity,
+    status and overdue): counted by the database instead of building a line for each."""
+
+    severity: str
+    status: str  # silenced | open (any other active status colours alike)
+    overdue: bool  # due before the week's end, as a weekly report line says
+    overdue_now: bool
+    count: int
+
+
+def _due_before(moment: datetime, terms: RectificationSection) -> Any:
+    """SQL: the finding's rectification deadline (first seen + its severity's term) is before `moment`."""
+    named = ("critical", "warning", "info")
+    return or_(
+        *(and_(Finding.severity == sev, Finding.first_seen < moment - terms.term(sev)) for sev in named),
+        and_(Finding.severity.notin_(named), Finding.first_seen < moment - terms.term("")),
+    )
+
+
+def _active(
+    s: Session, terms: RectificationSection, week: Week, now: datetime
+) -> tuple[dict[str, list[_Group]], list[tuple[Any, datetime, float]], int]:
+    """The active findings by area, and the overdue ones: (row, deadline, days late) soonest due first, not
+    silenced (a silence is a decision), with how many there are."""
+    silenced = (Finding.status == "silenced").label("silenced")
+    due_week = _due_before(week.end, terms).label("due_week")
+    due_now = _due_before(now, terms).label("due_now")
+    groups: dict[str, list[_Group]] = defaultdict(list)
+    for area, severity, quiet, late_week, late_now, count in s.execute(
+        select(Finding.area, Finding.severity, silenced, due_week, due_now, func.count())
+        .where(Finding.status.in_(ACTIVE))
+        .group_by(Finding.area, Finding.severity, silenced, due_week, due_now)
+    ):
+        status = "silenced" if quiet else "open"
+        groups[area or ""].append(_Group(severity, status, bool(late_week), bool(late_now), count))
+    overdue_count = sum(g.count for gs in groups.values() for g in gs if g.overdue_now and g.status == "open")
+    # Soonest due first: within a severity that is first seen first; the severities' lists merged.
+    named = ("critical", "warning", "info")
+    candidates = []
+    for same in [Finding.severity == sev for sev in named] + [Finding.severity.notin_(named)]:
+        candidates += s.execute(
+            select(*LISTED_COLUMNS)
+            .where(Finding.status.in_(ACTIVE), Finding.status != "silenced", due_now, same)
+            .order_by(Finding.first_seen, Finding.id)
+            .limit(LISTED)
+        ).all()
+    overdue = []
+    for row in candidates:
+        first = from_store(row.first_seen)
+        assert first is not None
+        due = deadline(first, row.severity, terms)
+        overdue.append((row, due, (now - due).total_seconds() / 86400))
+    overdue.sort(key=lambda x: (x[1], x[0].id))
+    return groups, overdue[:LISTED], overdue_count
 
 
 @router.get("/")
@@ -30,6 +163,7 @@ def overview(request: Request, session: Viewer) -> Response:
     now = utcnow()
     since = now - RECENT
     week = Week.containing(now.astimezone(rt.config.site.zone).date(), rt.config.site.zone)
+    terms = rectification_terms(rt.rules.contract)
     with rt.store.session() as s:
         by_severity = Counter(
             dict(
@@ -40,61 +174,43 @@ def overview(request: Request, session: Viewer) -> Response:
                 ).all()
             )
         )
-        active_by_area = Counter(
-            dict(
-                s.execute(
-                    select(Finding.area, func.count())
-                    .where(Finding.status.in_(ACTIVE))
-                    .group_by(Finding.area)
-                ).all()
-            )
-        )
-        lines = findings_of_week(s, week, rt.rules.contract)
-        opened = list(
-            s.scalars(
-                select(Finding)
-                .where(Finding.first_seen >= since)
-                .order_by(Finding.first_seen.desc())
-                .limit(LISTED)
-            )
-        )
+        groups, overdue, overdue_count = _active(s, terms, week, now)
+        opened = s.execute(
+            select(*LISTED_COLUMNS)
+            .where(Finding.first_seen >= since)
+            .order_by(Finding.first_seen.desc(), Finding.id.desc())
+            .limit(LISTED)
+        ).all()
         opened_count = s.scalar(select(func.count()).select_from(Finding).where(Finding.first_seen >= since))
-        resolved = list(
-            s.scalars(
-                select(Finding)
-                .where(Finding.resolved_at >= since)
-                .order_by(Finding.resolved_at.desc())
-                .limit(LISTED)
-            )
-        )
+        resolved = s.execute(
+            select(*LISTED_COLUMNS)
+            .where(Finding.resolved_at >= since)
+            .order_by(Finding.resolved_at.desc(), Finding.id.desc())
+            .limit(LISTED)
+        ).all()
         resolved_count = s.scalar(
             select(func.count()).select_from(Finding).where(Finding.resolved_at >= since)
         )
-        silent = list(
-            s.scalars(
-                select(Finding)
-                .where(Finding.status.in_(ACTIVE), Finding.check.in_(SILENT_CHECKS))
-                .order_by(Finding.first_seen)
-                .limit(LISTED)
-            )
-        )
-        s.expunge_all()
-    of_area: dict[str, list[FindingLine]] = defaultdict(list)
-    for line in lines:
-        of_area[line.area].append(line)
+        silent = s.execute(
+            select(*LISTED_COLUMNS)
+            .where(Finding.status.in_(ACTIVE), Finding.check.in_(SILENT_CHECKS))
+            .order_by(Finding.first_seen, Finding.id)
+            .limit(LISTED)
+        ).all()
     areas = []
-    for area in list(AREAS) + sorted(set(of_area) - set(AREAS)):
-        still_open = [f for f in of_area.get(area, []) if f.status != "resolved"]
+    for area in list(AREAS) + sorted(set(groups) - set(AREAS)):
+        of_area = groups.get(area, [])
         areas.append(
             {
                 "key": area,
                 # The weekly report's colour, on the week so far; no evidence check here: green means no
                 # finding that would colour it (the 证据 page shows what arrived).
-                "status": area_status(still_open, True),
-                "active": active_by_area.get(area, 0),
-                "overdue": sum(1 for f in still_open if f.deadline is not None and f.deadline < now),
+                "status": area_status(of_area, True),  # type: ignore[arg-type]
+                "active": sum(g.count for g in of_area),
+                "overdue": sum(g.count for g in of_area if g.overdue_now and g.status != "silenced"),
             }
         )
+    figures: dict[str, Any] = c.views.get(("overview", week.iso, c.language), lambda: _figures(c, week))
     return render(
         request,
         "overview.html",
@@ -108,5 +224,10 @@ def overview(request: Request, session: Viewer) -> Response:
             "resolved": resolved,
             "resolved_count": resolved_count or 0,
             "silent": silent,
+            "overdue": overdue,
+            "overdue_count": overdue_count,
+            "staffing": figures["staffing"],
+            "score": figures["score"],
+            "figures_at": figures["at"],
         },
     )

@@ -92,7 +92,7 @@ def resources_page(request: Request, session: Viewer) -> Any:
     )
 
 
-@router.get("/resources/{resource_id}")
+@router.get("/resources/{resource_id:path}")
 def resource_page(request: Request, resource_id: str, session: Viewer) -> Any:
     c = console(request)
     days = _one_of(request, "days", DAYS)

@@ -78,10 +78,15 @@ def _previous(first: date) -> str:
 
 
 def _view(c: Console, first: date, last: date, at: datetime) -> StaffingView:
-    """The view `ops-watch staffing …` builds for these days (commands._staffing_view, without the CLI)."""
+    """The view `ops-watch staffing …` builds for these days (commands._staffing_view, without the CLI),
+    shared by the page and its downloads while the evidence is the same (web/cache.py)."""
     rt = c.runtime
-    with rt.store.session() as session:
-        return build_view(session, rt.rules.contract, rt.config.site.zone, at, first, last)
+
+    def build() -> StaffingView:
+        with rt.store.session() as session:
+            return build_view(session, rt.rules.contract, rt.config.site.zone, at, first, last)
+
+    return c.views.get(("staffing", first, last), build)
 
 
 def _rate(view: StaffingView, month: str, language: str) -> dict[str, Any]:
@@ -119,6 +124,7 @@ def staffing_page(request: Request, session: Viewer) -> Response:
     ]
     zh = language == "zh"
     context.update(
+        computed_at=view.at,
         rate=_rate(view, month, language),
         weeks=rate_rows(view, "week", month, language)[:-1],
         rate_before=_rate(before, context["previous"], language),
