@@ -3,10 +3,10 @@ computed once and shared by every viewer.
 
 A staffing view of a month reads every badge of that month (about half a second at 50 people, a year of the
 score several seconds); twenty supervisors opening the page at nine would compute it twenty times. An entry
-is fresh while the evidence is the same (the newest batch and the number of batches: a new file, a poll, a
-dropped batch each change it) and for at most `ttl` seconds, which bounds what the version cannot see: a
-large file whose rows become visible when its loading ends, the passing of time (a shift that has just
-ended).
+is fresh while the evidence is the same (the newest batch, the number of batches and those still loading: a
+new file, a poll, a dropped batch, a large file's rows becoming visible each change it) and for at most
+`ttl` seconds, which bounds what the version cannot see: the passing of time (a shift that has just ended
+is judged within five minutes).
 
 - Nothing computed yet: the request computes it; the others asking for the same entry meanwhile wait for
   that result instead of computing it again.
@@ -29,12 +29,13 @@ from sqlalchemy import func, select
 
 from ops_watch.core.log import get_logger
 from ops_watch.store import Store
+from ops_watch.store.loading import loading_batches
 from ops_watch.store.schema import EvidenceBatch
 
 log = get_logger(__name__)
 
 T = TypeVar("T")
-TTL_SECONDS = 60.0
+TTL_SECONDS = 300.0
 SIZE = 32  # entries: a few months of staffing views and scores, a few MB each at most
 
 
@@ -57,10 +58,11 @@ class ViewCache:
         self.computed = 0  # how many times an entry was computed (tests read it)
 
     def version(self) -> tuple[Any, ...]:
-        """What changes whenever evidence arrives or is dropped (one indexed query)."""
+        """What changes whenever evidence arrives, is dropped or ends its loading (two indexed queries)."""
         with self.store.session(see_loading=True) as s:
             row = s.execute(select(func.max(EvidenceBatch.id), func.count(EvidenceBatch.id))).one()
-        return tuple(row)
+            loading = tuple(s.scalars(loading_batches().order_by(EvidenceBatch.__table__.c.id)))
+        return (*row, loading)
 
     def get(self, key: Hashable, compute: Callable[[], T]) -> T:
         version = self.version()

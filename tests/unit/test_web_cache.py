@@ -145,3 +145,24 @@ def test_a_bounded_number_of_entries_and_no_lock_left_per_key(store: Any) -> Non
     calls: list[int] = []
     assert cache.get(("staffing", 12), lambda: calls.append(1) or 0) == 12 and not calls  # kept: the newest
     assert cache.get(("staffing", 1), lambda: calls.append(1) or 0) == 0 and calls  # dropped: the oldest
+
+
+def test_a_batch_ending_its_loading_makes_the_figures_stale(store: Any) -> None:
+    """A large file's rows are hidden while it loads; when they become visible, the newest batch and the
+    number of batches stay the same, yet the figures must be computed again."""
+    with store.session(see_loading=True) as s:
+        b = EvidenceBatch(
+            kind="door_events", source="big.csv", sha256="e" * 64, received_at=utcnow(), status="loading"
+        )
+        s.add(b)
+        s.flush()
+        batch = b.id
+    cache = ViewCache(store)
+    values = iter(range(10))
+    assert cache.get("k", lambda: next(values)) == 0
+    assert cache.get("k", lambda: next(values)) == 0
+    with store.session(see_loading=True) as s:
+        s.get(EvidenceBatch, batch).status = "accepted"  # type: ignore[union-attr]
+    assert cache.get("k", lambda: next(values)) == 0
+    _settle(cache, 2)
+    assert cache.get("k", lambda: next(values)) == 1

@@ -138,11 +138,17 @@ def _active(
     overdue_count = sum(g.count for gs in groups.values() for g in gs if g.overdue_now and g.status == "open")
     # Soonest due first: within a severity that is first seen first; the severities' lists merged.
     named = ("critical", "warning", "info")
+    buckets = [(Finding.severity == sev, terms.term(sev)) for sev in named]
+    buckets.append((Finding.severity.notin_(named), terms.term("")))
     candidates = []
-    for same in [Finding.severity == sev for sev in named] + [Finding.severity.notin_(named)]:
+    for same, term in buckets:
         candidates += s.execute(
             select(*LISTED_COLUMNS)
-            .where(Finding.status.in_(ACTIVE), Finding.status != "silenced", due_now, same)
+            .where(
+                Finding.status.in_([x for x in ACTIVE if x != "silenced"]),
+                Finding.first_seen < now - term,
+                same,
+            )
             .order_by(Finding.first_seen, Finding.id)
             .limit(LISTED)
         ).all()

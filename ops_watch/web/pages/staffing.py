@@ -78,15 +78,35 @@ def _previous(first: date) -> str:
 
 
 def _view(c: Console, first: date, last: date, at: datetime) -> StaffingView:
-    """The view `ops-watch staffing …` builds for these days (commands._staffing_view, without the CLI),
-    shared by the page and its downloads while the evidence is the same (web/cache.py)."""
+    """The view `ops-watch staffing …` builds for these days (commands._staffing_view, without the CLI)."""
     rt = c.runtime
+    with rt.store.session() as session:
+        return build_view(session, rt.rules.contract, rt.config.site.zone, at, first, last)
 
-    def build() -> StaffingView:
-        with rt.store.session() as session:
-            return build_view(session, rt.rules.contract, rt.config.site.zone, at, first, last)
 
-    return c.views.get(("staffing", first, last), build)
+def _month_data(c: Console, month: str, first: date, last: date) -> dict[str, Any]:
+    """What the page shows of a month, computed from its view and shared by every viewer (web/cache.py): the
+    rows, not the view, are kept (a month's badges and stays are several MB)."""
+
+    def compute() -> dict[str, Any]:
+        language = c.language
+        view = _view(c, first, last, utcnow())
+        sheet = attendance(view, first, last, exempt_roles(c.runtime.rules))
+        sep = "、" if language == "zh" else ", "
+        return {
+            "computed_at": view.at,
+            "rate": _rate(view, month, language),
+            "weeks": rate_rows(view, "week", month, language)[:-1],
+            "judged_from": view.first_day if view.first_day > first else None,
+            "shifts": shift_rows(view, language),
+            "people": [
+                {k: sep.join(v) if isinstance(v, list) else v for k, v in r.items()}
+                for r in summary_rows(sheet)
+            ],
+            "has_evidence": sheet.has_evidence,
+        }
+
+    return c.views.get(("staffing", first, last, c.language), compute)
 
 
 def _rate(view: StaffingView, month: str, language: str) -> dict[str, Any]:
@@ -113,27 +133,20 @@ def staffing_page(request: Request, session: Viewer) -> Response:
     context: dict[str, Any] = {"month": month, "previous": _previous(first), "no_terms": _no_terms(c)}
     if context["no_terms"]:
         return render(request, "staffing.html", context)
-    language = c.language
-    view = _view(c, first, last, at)
-    prev_first, prev_last = month_bounds(context["previous"])
-    before = _view(c, prev_first, prev_last, at)
-    sheet = attendance(view, first, last, exempt_roles(c.runtime.rules))
-    sep = "、" if language == "zh" else ", "
-    people = [
-        {k: sep.join(v) if isinstance(v, list) else v for k, v in r.items()} for r in summary_rows(sheet)
-    ]
-    zh = language == "zh"
+    data = _month_data(c, month, first, last)
+    before = _month_data(c, context["previous"], *month_bounds(context["previous"]))
+    zh = c.language == "zh"
     context.update(
-        computed_at=view.at,
-        rate=_rate(view, month, language),
-        weeks=rate_rows(view, "week", month, language)[:-1],
-        rate_before=_rate(before, context["previous"], language),
-        judged_from=view.first_day if view.first_day > first else None,
-        shifts=shift_rows(view, language),
+        computed_at=data["computed_at"],
+        rate=data["rate"],
+        weeks=data["weeks"],
+        rate_before=before["rate"],
+        judged_from=data["judged_from"],
+        shifts=data["shifts"],
         shift_columns=[(k, SHIFT_TITLES_ZH[k] if zh else k) for k in SHIFT_COLUMNS],
-        people=people,
+        people=data["people"],
         people_columns=[(k, SUMMARY_TITLES_ZH[k] if zh else k) for k in SUMMARY_COLUMNS],
-        has_evidence=sheet.has_evidence,
+        has_evidence=data["has_evidence"],
     )
     return render(request, "staffing.html", context)
 
@@ -150,23 +163,28 @@ def _terms_needed(c: Console) -> None:
 @router.get("/staffing/shifts.xlsx")
 def staffing_shifts_xlsx(request: Request, session: Viewer) -> Response:
     c = console(request)
-    at = utcnow()
-    month, first, last = _month(c, request, at)
+    month, first, last = _month(c, request, utcnow())
     _terms_needed(c)
-    view = _view(c, first, last, at)
     site = c.runtime.config.site.name
-    data = shifts_workbook(view, site, c.language)
+
+    def compute() -> bytes:
+        return shifts_workbook(_view(c, first, last, utcnow()), site, c.language)
+
+    data = c.views.get(("shifts.xlsx", first, last, c.language), compute)
     return _download(data, c.t(f"班次到岗证明-{month}.xlsx", f"shifts-{month}.xlsx"))
 
 
 @router.get("/staffing/attendance.xlsx")
 def staffing_attendance_xlsx(request: Request, session: Viewer) -> Response:
     c = console(request)
-    at = utcnow()
-    month, first, last = _month(c, request, at)
+    month, first, last = _month(c, request, utcnow())
     _terms_needed(c)
-    view = _view(c, first, last, at)
-    sheet = attendance(view, first, last, exempt_roles(c.runtime.rules))
     site = c.runtime.config.site.name
-    data = attendance_workbook(sheet, site, c.language, view.terms.grace_minutes)
+
+    def compute() -> bytes:
+        view = _view(c, first, last, utcnow())
+        sheet = attendance(view, first, last, exempt_roles(c.runtime.rules))
+        return attendance_workbook(sheet, site, c.language, view.terms.grace_minutes)
+
+    data = c.views.get(("attendance.xlsx", first, last, c.language), compute)
     return _download(data, c.t(f"考勤月报-{month}.xlsx", f"attendance-{month}.xlsx"))
