@@ -1190,6 +1190,21 @@ def _place(
     except OSError as exc:
         log.error("cannot write the ingest report", file=str(state.path), error=str(exc))
         state.report.discard()
+    if (
+        not move
+        and result.report_path is not None
+        and store is not None
+        and result.batch_id is not None
+        and result.status != "duplicate"
+    ):
+        # A file ingested by hand stays where it is and its report goes under state_dir: the batch says where,
+        # so the console can offer it (beside a moved file it is found by its name).
+        with store.session() as session:
+            batch = session.get(EvidenceBatch, result.batch_id)
+            if batch is not None:
+                detail = json.loads(batch.detail or "{}")
+                detail["report_path"] = str(result.report_path)
+                batch.detail = json.dumps(detail, ensure_ascii=False, default=str)
     return result
 
 

@@ -6,6 +6,7 @@ folder or the ingest reports), each kind's newest evidence as evidence_freshness
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import time
@@ -263,3 +264,30 @@ def test_freshness_is_the_checks_view(web: Console) -> None:
     # A kind a freshness rule watches but never received is listed as such.
     never = [k for k in watched if k != "inventory"]
     assert never and all(rows[k][1] == "—" for k in never)
+
+
+def test_a_file_ingested_by_hand_has_its_errors_csv_downloadable(web: Console, tmp_path: Path) -> None:
+    """`ops-watch ingest FILE` leaves the file where it is and writes its report under the state directory:
+    the batch records where, and the console serves that report (never a path the detail was forged to)."""
+    from ops_watch.ingest import ingest_file
+
+    bad = f"JWY-VM-0002,警务云,{XSS},虚拟机,{XSS},32,1024,是,10.12.1.12,2024-03-01,\n"
+    mine = tmp_path / "我的导出" / "inventory-by-hand.csv"
+    mine.parent.mkdir()
+    mine.write_text(INVENTORY_HEADER + bad, encoding="utf-8")
+    result = ingest_file(web.store, web.rt.config, "inventory", mine)
+    assert result.report_path is not None and result.report_path.is_file()
+    assert not Path(str(mine) + ".errors.csv").exists()  # never beside the user's file
+    http_ = web.session("viewer1")
+    page = http_.get(web.url(f"/evidence/batches/{result.batch_id}"))
+    assert f"/evidence/batches/{result.batch_id}/errors.csv" in page.text
+    report = http_.get(web.url(f"/evidence/batches/{result.batch_id}/errors.csv"))
+    assert report.status_code == 200 and report.content == result.report_path.read_bytes()
+
+    (tmp_path / "secret.errors.csv").write_text("secret", encoding="utf-8")
+    with web.store.session() as s:
+        batch = s.get(EvidenceBatch, result.batch_id)
+        assert batch is not None
+        batch.detail = json.dumps({"report_path": str(tmp_path / "secret.errors.csv")})
+    forged = http_.get(web.url(f"/evidence/batches/{result.batch_id}/errors.csv"))
+    assert forged.status_code == 404 and "secret" not in forged.text

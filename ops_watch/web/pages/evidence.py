@@ -176,14 +176,23 @@ def _batch(c: Console, batch_id: int) -> EvidenceBatch:
 
 
 def _report_path(c: Console, batch: EvidenceBatch) -> Path | None:
-    """The batch's `.errors.csv` report beside its stored file, if it lies under the drop folder or the
-    state directory's ingest-reports (resolved: no `..`, no symlink out of them) and exists."""
-    if not batch.stored_path:
+    """The batch's `.errors.csv` report: where the ingest recorded it (a file ingested by hand: under the
+    state directory's ingest-reports), else beside its stored file (the drop folder's processed/ and
+    rejected/); only if it lies under one of those two (resolved: no `..`, no symlink out of them) and exists."""
+    try:
+        recorded = json.loads(batch.detail or "{}").get("report_path")
+    except (ValueError, AttributeError):
+        recorded = None
+    if isinstance(recorded, str) and recorded:
+        candidate = recorded
+    elif batch.stored_path:
+        candidate = batch.stored_path + REPORT_SUFFIX
+    else:
         return None
     cfg = c.runtime.config
     roots = [cfg.drop_dir.resolve(), (cfg.state_dir / "ingest-reports").resolve()]
     try:
-        path = Path(batch.stored_path + REPORT_SUFFIX).resolve()
+        path = Path(candidate).resolve()
     except (OSError, RuntimeError, ValueError):
         return None
     if not any(path.is_relative_to(root) for root in roots):
