@@ -199,6 +199,25 @@ def build(url: str, findings: int, now: datetime, door_days: int, active_share: 
     return {"findings": findings, "active": active, "door_events": doors}
 
 
+def _batch(store, kind: str, source: str, at: datetime, rows: int) -> int:
+    """An accepted batch of `rows` rows, received at `at`; its id."""
+    with store.session() as s:
+        return s.scalar(
+            insert(EvidenceBatch)
+            .values(
+                kind=kind,
+                source=source,
+                sha256=f"{kind}:{source}".encode().hex()[:64].ljust(64, "0"),
+                received_at=at,
+                evidence_time=at,
+                status="accepted",
+                rows_total=rows,
+                rows_ok=rows,
+            )
+            .returning(EvidenceBatch.id)
+        )
+
+
 def _door_events(store, rng: random.Random, now: datetime, days: int) -> int:
     """`days` of door events before `now`: 50 people, readers in and out at 6 doors, ~2,800 events a day."""
     if days <= 0:
@@ -208,36 +227,9 @@ def _door_events(store, rng: random.Random, now: datetime, days: int) -> int:
         for i in range(1, 51)
     ]
     start = now - timedelta(days=days)
+    batch = _batch(store, "door_events", "门禁记录-bench.csv", now, 0)
+    staff_batch = _batch(store, "staff", "人员名册-bench.xlsx", start, len(people))
     with store.session() as s:
-        batch = s.scalar(
-            insert(EvidenceBatch)
-            .values(
-                kind="door_events",
-                source="门禁记录-bench.csv",
-                sha256="b" * 64,
-                received_at=now,
-                evidence_time=now,
-                status="accepted",
-                rows_total=0,
-                rows_ok=0,
-            )
-            .returning(EvidenceBatch.id)
-        )
-    with store.session() as s:
-        staff_batch = s.scalar(
-            insert(EvidenceBatch)
-            .values(
-                kind="staff",
-                source="人员名册-bench.xlsx",
-                sha256="c" * 64,
-                received_at=start,
-                evidence_time=start,
-                status="accepted",
-                rows_total=len(people),
-                rows_ok=len(people),
-            )
-            .returning(EvidenceBatch.id)
-        )
         s.execute(
             insert(StaffMember),
             [

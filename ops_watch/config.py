@@ -813,6 +813,23 @@ class WebConfig(Strict):
         return _secret_path(self.tls_cert, base), _secret_path(self.tls_key, base)
 
 
+class MetricsConfig(Strict):
+    """[metrics]: Prometheus exposition (docs/metrics.md). The console serves /metrics on its own listener; a
+    site that runs no console gives the daemon a listener of its own here ("host:port", empty: none)."""
+
+    listen: str = ""
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, value: str) -> str:
+        value = value.strip()
+        if value:
+            host, sep, port = value.rpartition(":")
+            if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError(f"listen {value!r}: write host:port, e.g. 127.0.0.1:9108")
+        return value
+
+
 class Config(Strict):
     site: SiteConfig = Field(default_factory=SiteConfig)
     paths: PathsConfig = Field(default_factory=PathsConfig)
@@ -828,6 +845,7 @@ class Config(Strict):
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
     log: LogConfig = Field(default_factory=LogConfig)
     web: WebConfig = Field(default_factory=WebConfig)
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
 
     # Set by load_config, not by the file.
     source_path: Path | None = Field(default=None, exclude=True)

@@ -25,10 +25,12 @@ from ops_watch.web.accounts import StoreBusy
 from ops_watch.web.frame import STATIC, Console, LoginNeeded, Refused, login_redirect_target, render
 from ops_watch.web.pages import (
     continuity,
+    door_push,
     evidence,
     findings,
     governance,
     login,
+    metrics,
     money,
     overview,
     reports,
@@ -53,6 +55,8 @@ PAGE_MODULES = (
     governance,
     money,
     continuity,
+    metrics,
+    door_push,
 )
 
 SECURITY_HEADERS = (

@@ -25,21 +25,12 @@ from ops_watch.report.gather import SILENT_CHECKS, area_status
 from ops_watch.report.model import Week
 from ops_watch.store.schema import Finding
 from ops_watch.web.frame import Console, Viewer, console, render
+from ops_watch.web.pages.findings import LISTED as LISTED_COLUMNS
 from ops_watch.web.pages.money import shared_score
 
 router = APIRouter()
 RECENT = timedelta(days=7)
 LISTED = 20  # findings listed under "opened" / "resolved" / "overdue" / "silent sources"
-# The columns the lists show (templates/_macros.html finding_rows), not the evidence.
-LISTED_COLUMNS = (
-    Finding.id,
-    Finding.severity,
-    Finding.status,
-    Finding.area,
-    Finding.subject,
-    Finding.summary,
-    Finding.first_seen,
-)
 
 
 @dataclass(frozen=True)
