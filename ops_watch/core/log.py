@@ -1,8 +1,10 @@
-"""structlog set-up: JSON lines under systemd, readable console on a TTY, secrets redacted."""
+"""structlog set-up: JSON lines under systemd (with the journal's <N> priority), readable console on a TTY,
+secrets redacted."""
 
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
 import threading
@@ -74,8 +76,50 @@ def _redact_rendered(_logger: Any, _name: str, rendered: Any) -> Any:
     return redact_text(rendered) if isinstance(rendered, str) else rendered
 
 
+# syslog priorities (sd-daemon(3)): journald strips a leading "<N>" from each line of a service's output and
+# stores N as PRIORITY (SyslogLevelPrefix=yes, systemd's default), so `journalctl -p warning` can filter.
+_PRIORITY = {
+    "debug": 7,
+    "info": 6,
+    "notice": 5,
+    "warning": 4,
+    "warn": 4,
+    "error": 3,
+    "err": 3,
+    "exception": 3,
+    "failure": 3,
+    "critical": 2,
+    "fatal": 2,
+}
+
+
+def is_journal_stream(stream: Any) -> bool:
+    """True when `stream` is the journal itself: systemd puts the device:inode of the stream it connected to
+    stdout/stderr in $JOURNAL_STREAM (systemd.exec(5)). Not $INVOCATION_ID: a unit with StandardError=file:
+    or a shell redirect under systemd-run has it too, and a "<4>" there would only be noise."""
+    dev, sep, ino = os.environ.get("JOURNAL_STREAM", "").partition(":")
+    if not (sep and dev.isdigit() and ino.isdigit()):
+        return False
+    try:
+        st = os.fstat(stream.fileno())
+    except (AttributeError, OSError, ValueError):  # io.StringIO and closed streams have no usable fileno
+        return False
+    return (st.st_dev, st.st_ino) == (int(dev), int(ino))
+
+
+def _with_priority(text: str, priority: int) -> str:
+    # journald parses the prefix per line: a traceback's later lines would otherwise fall back to info.
+    prefix = f"<{priority}>"
+    return prefix + text.replace("\n", "\n" + prefix)
+
+
+def _priority_prefix(_logger: Any, name: str, rendered: Any) -> Any:
+    return _with_priority(rendered, _PRIORITY.get(name, 6)) if isinstance(rendered, str) else rendered
+
+
 def setup_logging(level: str = "info", fmt: str = "auto", stream: Any = None) -> None:
     stream = stream or sys.stderr
+    journal = is_journal_stream(stream)
     use_console = fmt == "console" or (fmt == "auto" and hasattr(stream, "isatty") and stream.isatty())
     renderer: Any = (
         structlog.dev.ConsoleRenderer(colors=False)
@@ -91,9 +135,11 @@ def setup_logging(level: str = "info", fmt: str = "auto", stream: Any = None) ->
     if not use_console:
         processors.append(structlog.processors.format_exc_info)
     processors += [renderer, _redact_rendered]
+    if journal:
+        processors.append(_priority_prefix)
     # Libraries (apscheduler, paramiko, alembic) log through stdlib logging: route it to the same stream.
     handler = logging.StreamHandler(stream)
-    handler.setFormatter(_RedactingFormatter("%(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(_RedactingFormatter("%(levelname)s %(name)s: %(message)s", journal=journal))
     writer = _LineWriter(stream, handler)
     structlog.configure(
         processors=processors,
@@ -126,8 +172,19 @@ class _LineWriter:
 
 
 class _RedactingFormatter(logging.Formatter):
+    def __init__(self, fmt: str, journal: bool = False):
+        super().__init__(fmt)
+        self._journal = journal
+
     def format(self, record: logging.LogRecord) -> str:
-        return redact_text(super().format(record))
+        text = redact_text(super().format(record))
+        if self._journal:
+            # By number, not name: a library's own level (e.g. TRACE 5) still lands in the right band.
+            n = record.levelno
+            text = _with_priority(
+                text, 2 if n >= 50 else 3 if n >= 40 else 4 if n >= 30 else 6 if n >= 20 else 7
+            )
+        return text
 
 
 def get_logger(name: str = "ops_watch") -> Any:
