@@ -22,7 +22,7 @@ Server-Timing header: from the request reaching the application, waiting for a p
 the response is ready) and of the client's (until the whole body is read over loopback, which adds the
 client threads' own time on the same machine). "alone": each page with no other client, before the load.
 "first": the first overview and proof tables, which compute what the console then shares for a minute
-(web/cache.py). The server's peak RSS (VmHWM, /proc) and at the end. Targets (issue 18), each printed PASS
+(store/shared.py). The server's peak RSS (VmHWM, /proc) and at the end. Targets (issue 18), each printed PASS
 or MISS: server p95 < 200 ms for the list and the finding page, < 500 ms for the proof table; RSS < 150 MB.
 The overview has no target: printed, not judged. On a shared machine the figures vary from run to run:
 compare runs made back to back.
@@ -603,7 +603,7 @@ def run(args: argparse.Namespace) -> bool:
         start_rss = rss_mb(proc.pid)[1]
         print(f"server: {how}, pid {proc.pid}, {base}, RSS at start {start_rss:.1f} MB", flush=True)
         # Warm-up: one of each page, so the first requests' imports are not in the figures. The first overview
-        # and proof table compute what the console then shares for a minute (web/cache.py): their times are
+        # and proof table compute what the console then shares for a minute (store/shared.py): their times are
         # printed as "first".
         warm = login(base)
         rng = random.Random(1)

@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -36,6 +36,7 @@ from ops_watch.core import sdnotify
 from ops_watch.core.log import get_logger, setup_logging
 from ops_watch.runtime import Runtime, load_settings, open_runtime
 from ops_watch.store import StoreError, open_store
+from ops_watch.store.job_runs import record_run
 
 __all__ = ["STARTUP_ORDER", "Daemon", "JobState", "run_daemon"]
 
@@ -105,6 +106,7 @@ class Daemon:
             job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": 300},
         )
         self._scheduled: dict[str, tuple[ScheduleEntry, str]] = {}
+        self._metrics_server: Any = None
 
     # -- jobs -------------------------------------------------------------------------------------
 
@@ -148,6 +150,7 @@ class Daemon:
             state.runs += 1
             state.last_end = datetime.now(runtime.config.site.zone)
             self._last_finished = name
+            self._record(runtime, name, state)
         except Exception:  # bookkeeping itself failed: still never let it out
             log.error("job wrapper failed", job=name, exc_info=True)
         finally:
@@ -155,6 +158,22 @@ class Daemon:
                 self._running.pop(name, None)
                 self._running_cond.notify_all()
             lock.release()
+
+    def _record(self, runtime: Runtime, name: str, state: JobState) -> None:
+        """The run in the store, for /metrics (store/job_runs.py); a store that cannot take it is logged."""
+        if state.last_start is None or state.last_end is None:
+            return
+        try:
+            record_run(
+                runtime.store,
+                name,
+                state.last_start.astimezone(UTC),
+                state.last_end.astimezone(UTC),
+                bool(state.last_ok),
+                state.last_error or "",
+            )
+        except Exception as exc:
+            log.warning("cannot record the job's run for /metrics", job=name, error=str(exc))
 
     def startup_pass(self) -> None:
         for name in STARTUP_ORDER:
@@ -216,6 +235,7 @@ class Daemon:
                 misfire_grace_time=None,
             )
         self.scheduler.start()
+        self._serve_metrics()
         self._install_signals()
         sdnotify.ready("ready")
         self._last_status = "ready"
@@ -381,10 +401,27 @@ class Daemon:
         log.info("reloaded", rescheduled=changed, store_reopened=store is not old.store)
         return True
 
+    def _serve_metrics(self) -> None:
+        """[metrics] listen: /metrics of the daemon's own, for a site that runs no console (docs/metrics.md).
+        A port already taken is logged; the daemon runs on without it."""
+        listen = self.runtime.config.metrics.listen
+        if not listen:
+            return
+        from ops_watch import metrics  # start-up: the exposition only where [metrics] listen asks for it
+
+        try:
+            self._metrics_server = metrics.serve(lambda: self.runtime, listen)
+        except OSError as exc:
+            log.error("cannot serve /metrics / 无法提供 /metrics", listen=listen, error=str(exc))
+            return
+        log.info("serving /metrics", listen=listen)
+
     def stop(self, reason: str) -> int:
         sdnotify.stopping()
         log.info("stopping", reason=reason)
         self._stopping.set()
+        if self._metrics_server is not None:
+            self._metrics_server.shutdown()
         try:
             self.scheduler.shutdown(wait=False)
         except Exception:

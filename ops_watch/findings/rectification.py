@@ -11,10 +11,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import field_validator
+from sqlalchemy import and_, or_
 
 from ops_watch.core.contract import CONTRACT_SECTIONS
 from ops_watch.core.models import Strict
 from ops_watch.core.timeutil import parse_duration
+from ops_watch.store.schema import Finding
 
 
 class RectificationSection(Strict):
@@ -59,3 +61,13 @@ def rectification_terms(contract: Mapping[str, Any]) -> RectificationSection:
 
 def deadline(first_seen: datetime, severity: str, terms: RectificationSection) -> datetime:
     return first_seen + terms.term(severity)
+
+
+def due_before(moment: datetime, terms: RectificationSection) -> Any:
+    """SQL: a finding's rectification deadline (first seen + its severity's term) is before `moment` (the
+    console's overdue list and /metrics count by it; `deadline` is the same rule in Python)."""
+    named = ("critical", "warning", "info")
+    return or_(
+        *(and_(Finding.severity == sev, Finding.first_seen < moment - terms.term(sev)) for sev in named),
+        and_(Finding.severity.notin_(named), Finding.first_seen < moment - terms.term("")),
+    )

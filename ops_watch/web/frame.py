@@ -26,8 +26,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from ops_watch.core.timeutil import format_local, utcnow
 from ops_watch.core.vocabulary import AREA_ZH, SEVERITY_COLOUR, SEVERITY_ZH, text
 from ops_watch.runtime import Runtime
+from ops_watch.store.shared import ViewCache
 from ops_watch.web import accounts, sessions
-from ops_watch.web.cache import ViewCache
 from ops_watch.web.sessions import WebSession
 
 HERE = Path(__file__).resolve().parent
@@ -72,7 +72,7 @@ class Console:
     proxies: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = field(init=False)
     views: ViewCache = field(
         init=False
-    )  # a month's shift proof, the score: shared by the pages (web/cache.py)
+    )  # a month's shift proof, the score: shared by the pages (store/shared.py)
 
     def __post_init__(self) -> None:
         self.views = ViewCache(self.runtime.store)

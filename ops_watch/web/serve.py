@@ -67,7 +67,7 @@ def serve(runtime: Runtime, *, listen: str | None = None) -> None:
     """Serve until SIGINT/SIGTERM."""
     tune_malloc()
     # A page waiting on the database gets the interpreter back within 1 ms, not 5, while a shared figure is
-    # computed in the background (web/cache.py): a list page does a dozen such waits (bench/web.py).
+    # computed in the background (store/shared.py): a list page does a dozen such waits (bench/web.py).
     sys.setswitchinterval(0.001)
     srv = server(runtime, listen=listen)
     logging.getLogger("uvicorn.error").setLevel(logging.WARNING)

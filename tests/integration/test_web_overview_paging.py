@@ -1,6 +1,6 @@
 """The console's faster paths give the same answers as the plain ones: the findings list sorted by severity
 (read severity by severity), the overview's overdue list and its figures beside last week's, the figures
-shared between viewers until new evidence arrives (web/cache.py), and the time each response took."""
+shared between viewers until new evidence arrives (store/shared.py), and the time each response took."""
 
 from __future__ import annotations
 

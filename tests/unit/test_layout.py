@@ -41,6 +41,7 @@ FLOORS: tuple[tuple[str, int], ...] = (
     ("ops_watch.daemon", 8),
     ("ops_watch.cli", 8),
     ("ops_watch.web", 8),  # the console: wires findings, reports and the areas to pages, like the CLI
+    ("ops_watch.metrics", 8),  # Prometheus: reads what the jobs and the areas left in the store
     ("ops_watch.__main__", 8),
 )
 # Arrows the floors allow but the design does not: siblings that must not know each other, and the parts of a

@@ -1,4 +1,4 @@
-"""The console's shared figures (web/cache.py): computed once for everyone, again when evidence arrives or
+"""The console's shared figures (store/shared.py): computed once for everyone, again when evidence arrives or
 the entry is old, never twice at once, and a bounded number kept."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Any
 
 from ops_watch.core.timeutil import utcnow
 from ops_watch.store.schema import EvidenceBatch
-from ops_watch.web.cache import ViewCache
+from ops_watch.store.shared import ViewCache
 
 
 def _batch(store: Any, n: int) -> int:

@@ -102,7 +102,7 @@ def _year(request: Request, today: date) -> int:
 
 def shared_score(c: Console, now: datetime) -> Score:
     """The contractor's running score (`ops-watch score`), shared by this page and the overview: a year of
-    findings and shifts is read (web/cache.py)."""
+    findings and shifts is read (store/shared.py)."""
     rt = c.runtime
 
     def compute() -> Score:

@@ -12,7 +12,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ops_watch.areas.money.score.model import band_label, contractor_score
@@ -20,7 +20,7 @@ from ops_watch.areas.staffing.presence import build_view, rates, staffing_terms
 from ops_watch.core.timeutil import format_local, from_store, utcnow
 from ops_watch.core.vocabulary import AREAS, SEVERITIES
 from ops_watch.findings.engine import ACTIVE
-from ops_watch.findings.rectification import RectificationSection, deadline, rectification_terms
+from ops_watch.findings.rectification import RectificationSection, deadline, due_before, rectification_terms
 from ops_watch.report.gather import SILENT_CHECKS, area_status
 from ops_watch.report.model import Week
 from ops_watch.store.schema import Finding
@@ -84,7 +84,7 @@ def _score(c: Console, week: Week, now: datetime) -> Beside | None:
 
 
 def _figures(c: Console, week: Week) -> dict[str, Beside | None]:
-    """The figures computed from weeks of evidence, shared by every viewer (web/cache.py)."""
+    """The figures computed from weeks of evidence, shared by every viewer (store/shared.py)."""
     now = utcnow()
     return {"staffing": _staffing(c, week, now), "score": _score(c, week, now), "at": now}
 
@@ -101,23 +101,14 @@ class _Group:
     count: int
 
 
-def _due_before(moment: datetime, terms: RectificationSection) -> Any:
-    """SQL: the finding's rectification deadline (first seen + its severity's term) is before `moment`."""
-    named = ("critical", "warning", "info")
-    return or_(
-        *(and_(Finding.severity == sev, Finding.first_seen < moment - terms.term(sev)) for sev in named),
-        and_(Finding.severity.notin_(named), Finding.first_seen < moment - terms.term("")),
-    )
-
-
 def _active(
     s: Session, terms: RectificationSection, week: Week, now: datetime
 ) -> tuple[dict[str, list[_Group]], list[tuple[Any, datetime, float]], int]:
     """The active findings by area, and the overdue ones: (row, deadline, days late) soonest due first, not
     silenced (a silence is a decision), with how many there are."""
     silenced = (Finding.status == "silenced").label("silenced")
-    due_week = _due_before(week.end, terms).label("due_week")
-    due_now = _due_before(now, terms).label("due_now")
+    due_week = due_before(week.end, terms).label("due_week")
+    due_now = due_before(now, terms).label("due_now")
     groups: dict[str, list[_Group]] = defaultdict(list)
     for area, severity, quiet, late_week, late_now, count in s.execute(
         select(Finding.area, Finding.severity, silenced, due_week, due_now, func.count())

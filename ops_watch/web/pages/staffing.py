@@ -85,7 +85,7 @@ def _view(c: Console, first: date, last: date, at: datetime) -> StaffingView:
 
 
 def _month_data(c: Console, month: str, first: date, last: date) -> dict[str, Any]:
-    """What the page shows of a month, computed from its view and shared by every viewer (web/cache.py): the
+    """What the page shows of a month, computed from its view and shared by every viewer (store/shared.py): the
     rows, not the view, are kept (a month's badges and stays are several MB)."""
 
     def compute() -> dict[str, Any]:
