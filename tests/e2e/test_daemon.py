@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 pytestmark = pytest.mark.e2e
 
@@ -346,3 +348,29 @@ def test_store_that_cannot_open_exits_1(start, site: Path) -> None:
     daemon.kill()
     assert "store" in daemon.output(), daemon.output()
     assert not daemon.find(lambda e: e["event"] == "ready")
+
+
+def test_metrics_listener_serves_the_jobs_the_daemon_ran(start, site: Path) -> None:
+    """[metrics] listen: the daemon's own /metrics (no console), with each job's runs as the daemon recorded
+    them in the store."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    site.write_text(
+        site.read_text(encoding="utf-8") + f'\n[metrics]\nlisten = "127.0.0.1:{port}"\n', encoding="utf-8"
+    )
+    daemon = start()
+    wait_for(lambda: _evaluate_runs(daemon) >= 1, what="a first evaluate run")
+
+    def served() -> str | None:
+        try:
+            text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=30).text
+        except requests.RequestException:
+            return None
+        return text if 'ops_watch_job_runs_total{job="evaluate"}' in text else None
+
+    text = wait_for(served, what="/metrics on the daemon's listener")
+    runs = re.search(r'^ops_watch_job_runs_total\{job="evaluate"\} (\S+)$', text, re.M)
+    assert runs and float(runs.group(1)) >= 1
+    assert re.search(r'^ops_watch_job_succeeded\{job="evaluate"\} 1\.0$', text, re.M)
+    assert daemon.find(lambda e: e["event"] == "serving /metrics")
