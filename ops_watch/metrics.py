@@ -11,6 +11,7 @@ shared until new evidence arrives (store/shared.py), so a scrape never waits for
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -226,9 +227,28 @@ def _collection(rt: Runtime, now: datetime) -> Iterator[Metric]:
         "The newest successful collection of any target of the source.",
         labels=["source"],
     )
+    rounds = GaugeMetricFamily(
+        "ops_watch_collection_round_duration_seconds",
+        "How long the source's last collection round took (every target of it: SSH hosts, Prometheus queries).",
+        labels=["source"],
+    )
     counts: dict[tuple[str, str], int] = {}
     newest: dict[str, float] = {}
     with rt.store.session() as s:
+        last = (
+            select(func.max(EvidenceBatch.id))
+            .where(EvidenceBatch.kind == "utilization")
+            .group_by(EvidenceBatch.source)
+        )
+        for source, detail in s.execute(
+            select(EvidenceBatch.source, EvidenceBatch.detail).where(EvidenceBatch.id.in_(last))
+        ):
+            try:
+                took = json.loads(detail or "{}").get("round_seconds")
+            except (ValueError, AttributeError):
+                took = None
+            if isinstance(took, int | float):
+                rounds.add_metric([source], float(took))
         for row in s.scalars(select(CollectionStatus)):
             state = "never" if row.last_success is None else ("failed" if row.consecutive_failures else "ok")
             counts[(row.source, state)] = counts.get((row.source, state), 0) + 1
@@ -242,6 +262,7 @@ def _collection(rt: Runtime, now: datetime) -> Iterator[Metric]:
         success.add_metric([source], at)
     yield targets
     yield success
+    yield rounds
 
 
 def contract_figures(rt: Runtime, now: datetime) -> dict[str, Any]:

@@ -28,9 +28,11 @@ from ops_watch import metrics
 from ops_watch.areas.evidence.checks import latest_evidence_time
 from ops_watch.areas.staffing.kind_door import dedupe_key
 from ops_watch.cli import main
+from ops_watch.collect import collect_cycle
 from ops_watch.core.timeutil import from_store, utcnow
 from ops_watch.findings.registry import CheckContext
 from ops_watch.runtime import Runtime
+from ops_watch.sources.local import LocalCollector
 from ops_watch.store.job_runs import record_run
 from ops_watch.store.schema import BudgetEvent, CollectionStatus, DoorEvent, EvidenceBatch, OutboxMessage
 from ops_watch.web import accounts
@@ -46,11 +48,11 @@ def web(store: Any, make_console: Callable[..., Console]) -> Console:  # noqa: F
     """A console whose config names the same store, so the CLI reads what /metrics reads."""
     url = store.engine.url.render_as_string(hide_password=False)
     console = make_console(store, f'[store]\nurl = "{url}"\n')
-    _evidence(console.store)
+    _evidence(console.store, console.rt.config)
     return console
 
 
-def _evidence(store: Any) -> None:
+def _evidence(store: Any, config: Any) -> None:
     """Findings of several areas and states, an outbox with a pending and a dead message, door events, a
     refused file, a collection target, and job runs: something for every metric."""
     now = utcnow()
@@ -116,6 +118,7 @@ def _evidence(store: Any) -> None:
             )
         )
         s.add(CollectionStatus(source="ssh", target="web-01", last_attempt=now, last_success=now))
+    collect_cycle(store, config, {"local": LocalCollector("ops-watch-host")})  # a real round, timed
     record_run(store, "collect", now - timedelta(seconds=12), now - timedelta(seconds=2), True)
     record_run(store, "notify", now - timedelta(seconds=5), now - timedelta(seconds=4), False, "SMTP refused")
     record_run(store, "notify", now - timedelta(seconds=3), now - timedelta(seconds=2), False, "SMTP refused")
@@ -191,6 +194,8 @@ def test_metrics_need_a_token_and_agree_with_the_cli(web: Console) -> None:
     assert judged is not None and newest == pytest.approx(judged.timestamp(), abs=0.001)
     assert _value(families, "ops_watch_collection_targets", source="ssh", state="never") == 1
     assert _value(families, "ops_watch_collection_targets", source="ssh", state="ok") == 1
+    assert 0 <= _value(families, "ops_watch_collection_round_duration_seconds", source="local") < 30
+    assert _value(families, "ops_watch_collection_targets", source="local", state="ok") == 1
 
     budget = _cli(web, "budget", "status", "--format", "json")
     execution = budget.get("execution_rate")
