@@ -359,9 +359,37 @@ class DoorDevice(_WithPassword):
     # How a door export names this device in its own fields (设备名称 / 设备序列号 cells, or a drop/door/
     # subfolder), besides `name`: rows naming one of these are this device's and are stored under `name`.
     match: list[str] = Field(default_factory=list)
+    # Events pushed by the device (ISAPI HTTP listening, docs/doors.md "Pushed events"): off until a secret is
+    # set. The secret is the last part of the device's URL /ingest/hikvision/<name>/<secret> (or the password
+    # of HTTP basic authentication with the device's name); `push_from`: the addresses or networks it may push
+    # from (empty: any address, the secret still needed).
+    push_secret: None = None
+    push_secret_file: Path | None = None
+    push_secret_env: str | None = None
+    push_from: list[str] = Field(default_factory=list)
+
+    _push_inline = field_validator("push_secret", mode="before")(_no_inline_secret)
+    _push_file = field_validator("push_secret_file")(_validate_secret_file)
+    _push_env = field_validator("push_secret_env")(_validate_secret_env)
+
+    @field_validator("push_from")
+    @classmethod
+    def _push_networks(cls, v: list[str]) -> list[str]:
+        for item in v:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"push_from: {item!r} is not an IP address or network (e.g. 10.0.0.5, 10.0.0.0/24)"
+                ) from None
+        return v
 
     @model_validator(mode="after")
     def _mapping(self) -> DoorDevice:
+        if self.push_secret_file is not None and self.push_secret_env is not None:
+            raise ValueError("give push_secret_file or push_secret_env, not both")
+        if self.push_from and not self.pushes:
+            raise ValueError("push_from is set but no push_secret_file / push_secret_env: pushing is off")
         if self.vendor == "hikvision" and self.terminals:
             raise ValueError("terminals are for ZKBioTime; a Hikvision device lists readers")
         if self.vendor == "zkbiotime" and self.readers:
@@ -381,6 +409,15 @@ class DoorDevice(_WithPassword):
     @property
     def polled(self) -> bool:
         return bool(self.url) and self.poll
+
+    @property
+    def pushes(self) -> bool:
+        """The device may push its events (a push secret is configured)."""
+        return self.push_secret_file is not None or self.push_secret_env is not None
+
+    def push_key(self, base: Path) -> SecretStr:
+        """The push secret's current value (read at use: a rotated secret is picked up)."""
+        return read_secret(self.push_secret_file, self.push_secret_env, base)
 
 
 class DoorsConfig(Strict):

@@ -26,14 +26,17 @@ from ops_watch.areas.staffing.presence import (
     shift_rows,
     staffing_terms,
 )
+from ops_watch.areas.staffing.push_config import HTTP_HOSTS, SECRET_PLACEHOLDER, push_settings
 from ops_watch.cli.common import (
     EXIT_CONFIG,
     at_time,
     command,
+    config_problems,
     fail,
     format_option,
     runtime,
 )
+from ops_watch.config import ConfigError, load_config
 from ops_watch.core.output import FORMATS, render
 from ops_watch.core.timeutil import parse_date
 from ops_watch.runtime import Runtime
@@ -184,3 +187,79 @@ def staffing_rate(ctx: click.Context, month: str, by: str, at_text: str | None, 
                 if zh
                 else f"(shifts before {view.first_day} are not judged: contract.toml staffing.judge_from)"
             )
+
+
+@command
+@click.group("doors")
+def doors_group() -> None:
+    """Door devices (门禁设备): the settings that make a device push its events (docs/doors.md)."""
+
+
+@doors_group.command("push-config")
+@click.argument("device_name", metavar="DEVICE")
+@click.option(
+    "--url",
+    "base_url",
+    default=None,
+    help="The console's address as the device reaches it, e.g. https://ops.example:8443 "
+    "[default: http(s)://<web.listen>].",
+)
+@click.option("--show-secret", is_flag=True, help="Put the push secret in the URL instead of <push-secret>.")
+@click.pass_context
+def doors_push_config(ctx: click.Context, device_name: str, base_url: str | None, show_secret: bool) -> None:
+    """Print the httpHosts settings for DEVICE to push its events to the console."""
+    try:
+        config = load_config(ctx.obj["config_path"], check_secrets=False)
+    except ConfigError as exc:
+        config_problems(exc)
+    device = config.doors.device(device_name)
+    if device is None or device.vendor != "hikvision":
+        names = ", ".join(d.name for d in config.doors.devices if d.vendor == "hikvision") or "(none)"
+        fail(f"no Hikvision device {device_name!r} in [[doors.devices]] (configured: {names})", EXIT_CONFIG)
+    if not device.pushes:
+        fail(
+            f"device {device_name!r} does not push: set push_secret_file or push_secret_env in its "
+            "[[doors.devices]] entry (docs/doors.md, Pushed events)",
+            EXIT_CONFIG,
+        )
+    secret = SECRET_PLACEHOLDER
+    if show_secret:
+        try:
+            secret = device.push_key(config.config_dir).get_secret_value()
+        except ValueError as exc:
+            fail(f"device {device_name!r}: the push secret cannot be read: {exc}", EXIT_CONFIG)
+    if base_url is None:
+        scheme = "https" if config.web.tls_cert else "http"
+        base_url = f"{scheme}://{config.web.listen}"
+    try:
+        settings = push_settings(device, base_url, secret)
+    except ValueError as exc:
+        fail(f"--url: {exc}", EXIT_CONFIG)
+    zh = config.language == "zh"
+    target = device.url or "http://<device>"
+    lines = [
+        ("设备推送地址" if zh else "URL the device posts to") + f": {settings.url}",
+        ("协议" if zh else "protocol")
+        + f": {settings.protocol}  host: {settings.host}  port: {settings.port}",
+        ("路径（设备的 url 字段）" if zh else "path (the device's url field)") + f": {settings.path}",
+        (
+            "参数格式 JSON，认证 none（密钥在路径中）"
+            if zh
+            else "parameter format JSON, authentication none (the secret is in the path)"
+        ),
+        "",
+        (
+            f"# 以 PUT 方式写入设备 {HTTP_HOSTS}（摘要认证）："
+            if zh
+            else f"# PUT this to the device's {HTTP_HOSTS} (digest authentication):"
+        ),
+        f"# curl --digest -u admin -X PUT -H 'Content-Type: application/xml' --data-binary @httphosts.xml {target}{HTTP_HOSTS}",
+    ]
+    if secret == SECRET_PLACEHOLDER:
+        lines.append(
+            "# 将 <push-secret> 替换为推送密钥，或加 --show-secret"
+            if zh
+            else "# replace <push-secret> with the push secret, or add --show-secret"
+        )
+    click.echo("\n".join(lines))
+    click.echo(settings.xml, nl=False)
