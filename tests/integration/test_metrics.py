@@ -381,3 +381,27 @@ def test_prometheus_scrapes_ops_watch_and_every_grafana_panel_has_data(scraped: 
             assert result, f"{panel['title']}: {expr} returned nothing"
             queried += 1
     assert queried >= 15
+
+
+def test_the_grafana_board_is_a_well_formed_dashboard_model() -> None:
+    """What Grafana's import checks first: a title and uid, the schema version, panels with unique ids placed
+    on the 24-column grid without overlapping, unique refIds, the data source only through the variable."""
+    board = json.loads((DEPLOY / "grafana" / "ops-watch.json").read_text(encoding="utf-8"))
+    assert board["title"] and board["uid"] == "ops-watch" and board["schemaVersion"] >= 36
+    assert "__inputs" not in board and "id" not in board  # importable anywhere, not tied to one Grafana
+    ids = [p["id"] for p in board["panels"]]
+    assert len(ids) == len(set(ids))
+    cells: set[tuple[int, int]] = set()
+    for panel in board["panels"]:
+        g = panel["gridPos"]
+        assert 0 <= g["x"] and g["x"] + g["w"] <= 24 and g["h"] > 0, panel["title"]
+        mine = {(x, y) for x in range(g["x"], g["x"] + g["w"]) for y in range(g["y"], g["y"] + g["h"])}
+        assert not mine & cells, f"{panel['title']} overlaps another panel"
+        cells |= mine
+        if panel["type"] != "row":
+            refs = [t["refId"] for t in panel["targets"]]
+            assert refs and len(refs) == len(set(refs)), panel["title"]
+    text = json.dumps(board)
+    assert '"uid": "${datasource}"' in text and not re.search(
+        r'"uid": "(?!\$\{datasource\}|ops-watch")', text
+    )
