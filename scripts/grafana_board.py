@@ -41,17 +41,17 @@ def panel(pid, title, kind, exprs, x, y, w=8, h=8, unit=None, legend=None, extra
 
 def row(pid: int, title: str, y: int) -> None:
     panels.append(
-        {"id": pid, "type": "row", "title": title, "collapsed": False, "gridPos": {"x": 0, "y": y, "w": 24, "h": 1}, "panels": []}
+        {
+            "id": pid,
+            "type": "row",
+            "title": title,
+            "collapsed": False,
+            "gridPos": {"x": 0, "y": y, "w": 24, "h": 1},
+            "panels": [],
+        }
     )
-    {
-        "id": pid,
-        "type": "row",
-        "title": title,
-        "collapsed": False,
-        "gridPos": {"x": 0, "y": y, "w": 24, "h": 1},
-        "panels": [],
-    }
-)
+
+
 row(1, "问题 / Findings", 0)
 panel(
     2,
