@@ -22,9 +22,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -37,6 +35,8 @@ from urllib.parse import quote
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import console_site  # noqa: E402
+from console_site import free_port, start_server  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
 from ops_watch import plugins  # noqa: E402
@@ -53,33 +53,13 @@ TARGET_RATE = 1000.0  # events/s, all stored
 TARGET_P99_MS = 200.0
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def write_config(workdir: Path, url: str, port: int) -> Path:
     (workdir / "push-secret").write_text(SECRET + "\n", encoding="utf-8")
-    cfg = workdir / "config.toml"
-    cfg.write_text(
-        f"""[paths]
-state_dir = "{workdir / "var"}"
-rules_dir = "{ROOT / "rules"}"
-
-[ingest]
-drop_dir = "{workdir / "var" / "drop"}"
-
-[store]
-url = "{url}"
-
-[notify.email]
-transport = "file"
-outbox_dir = "{workdir / "var" / "outbox"}"
-
-[web]
-listen = "127.0.0.1:{port}"
-
+    return console_site.write_config(
+        workdir,
+        url,
+        port,
+        f"""
 [[doors.devices]]
 name = "{DEVICE}"
 vendor = "hikvision"
@@ -89,32 +69,7 @@ readers = [
   {{ door_no = 1, reader_no = 2, door = "机房A区门", direction = "out" }},
 ]
 """,
-        encoding="utf-8",
     )
-    return cfg
-
-
-def start_server(cfg: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    argv = [sys.executable, "-m", "ops_watch", "--config", str(cfg), "serve"]
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(
-                f"the console exited with {proc.returncode}:\n{log.read_text(errors='replace')[-3000:]}"
-            )
-        try:
-            c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            c.request("GET", "/login")
-            if c.getresponse().status == 200:
-                return proc
-        except OSError:
-            pass
-        time.sleep(0.2)
-    proc.kill()
-    raise SystemExit(f"the console did not answer within 60 s:\n{log.read_text(errors='replace')[-3000:]}")
 
 
 def event(serial: int) -> bytes:

@@ -32,11 +32,9 @@ from __future__ import annotations
 
 import argparse
 import html.parser
-import os
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -49,6 +47,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
+from console_site import free_port, start_server, write_config  # noqa: E402
 from sqlalchemy import insert, update  # noqa: E402
 
 from ops_watch import plugins  # noqa: E402
@@ -89,15 +88,6 @@ LIST_QUERIES = (
     "?subject=VM-01",
     "?status=all&from=2026-01-01&to=2026-06-30",
 )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-# ---- the store --------------------------------------------------------------------------------------
 
 
 def build(url: str, findings: int, now: datetime, door_days: int, active_share: float) -> dict[str, int]:
@@ -291,83 +281,6 @@ def _door_events(store, rng: random.Random, now: datetime, days: int) -> int:
 
 
 # ---- the server -------------------------------------------------------------------------------------
-
-
-def write_config(workdir: Path, url: str, port: int) -> Path:
-    cfg = workdir / "config.toml"
-    cfg.write_text(
-        f"""[site]
-language = "zh"
-
-[paths]
-state_dir = "{workdir / "var"}"
-rules_dir = "{ROOT / "rules"}"
-
-[ingest]
-drop_dir = "{workdir / "var" / "drop"}"
-
-[store]
-url = "{url}"
-
-[notify.email]
-transport = "file"
-outbox_dir = "{workdir / "var" / "outbox"}"
-
-[web]
-listen = "127.0.0.1:{port}"
-""",
-        encoding="utf-8",
-    )
-    return cfg
-
-
-UVICORN_FALLBACK = """
-import sys
-from pathlib import Path
-import uvicorn
-from ops_watch import plugins
-from ops_watch.runtime import open_runtime
-from ops_watch.web.app import create_app
-plugins.load()
-rt = open_runtime(Path(sys.argv[1]))
-uvicorn.run(create_app(rt), host="127.0.0.1", port=int(sys.argv[2]), workers=1, log_level="warning", access_log=False)
-"""
-
-
-def start_server(cfg: Path, port: int, log: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """The console in its own process, one uvicorn worker; waits until it answers /login."""
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    has_serve = (
-        subprocess.run(
-            [sys.executable, "-m", "ops_watch", "serve", "--help"], capture_output=True, env=env, cwd=ROOT
-        ).returncode
-        == 0
-    )
-    if has_serve:
-        argv = [sys.executable, "-m", "ops_watch", "--config", str(cfg), "serve"]
-        how = "ops-watch serve (one uvicorn worker)"
-    else:
-        argv = [sys.executable, "-c", UVICORN_FALLBACK, str(cfg), str(port)]
-        how = "uvicorn on create_app, one worker (`ops-watch serve` is not there yet)"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
-    deadline = time.monotonic() + 60
-    while True:
-        if proc.poll() is not None:
-            raise SystemExit(
-                f"the console exited with {proc.returncode}:\n{log.read_text(errors='replace')[-3000:]}"
-            )
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/login", timeout=2).status_code == 200:
-                return proc, how
-        except requests.RequestException:
-            pass
-        if time.monotonic() > deadline:
-            proc.kill()
-            raise SystemExit(
-                f"the console did not answer within 60 s:\n{log.read_text(errors='replace')[-3000:]}"
-            )
-        time.sleep(0.2)
 
 
 def rss_mb(pid: int) -> tuple[float, float]:
@@ -598,7 +511,8 @@ def run(args: argparse.Namespace) -> bool:
         )
         port = free_port()
         cfg = write_config(workdir, url, port)
-        proc, how = start_server(cfg, port, workdir / "server.log")
+        proc = start_server(cfg, port, workdir / "server.log")
+        how = "ops-watch serve (one uvicorn worker)"
         base = f"http://127.0.0.1:{port}"
         start_rss = rss_mb(proc.pid)[1]
         print(f"server: {how}, pid {proc.pid}, {base}, RSS at start {start_rss:.1f} MB", flush=True)

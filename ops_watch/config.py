@@ -84,6 +84,18 @@ def _validate_secret_env(v: str | None, info: Any) -> str | None:
     return v
 
 
+def _ip_networks(v: list[str], info: Any) -> list[str]:
+    """A list of IP addresses or CIDR networks (an allow-list of clients), each checked."""
+    for item in v:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise ValueError(
+                f"{info.field_name}: {item!r} is not an IP address or network (e.g. 10.0.0.5, 10.0.0.0/24)"
+            ) from None
+    return v
+
+
 def _no_inline_secret(v: Any, info: Any) -> None:
     if v is not None:
         name = info.field_name
@@ -372,17 +384,7 @@ class DoorDevice(_WithPassword):
     _push_file = field_validator("push_secret_file")(_validate_secret_file)
     _push_env = field_validator("push_secret_env")(_validate_secret_env)
 
-    @field_validator("push_from")
-    @classmethod
-    def _push_networks(cls, v: list[str]) -> list[str]:
-        for item in v:
-            try:
-                ipaddress.ip_network(item, strict=False)
-            except ValueError:
-                raise ValueError(
-                    f"push_from: {item!r} is not an IP address or network (e.g. 10.0.0.5, 10.0.0.0/24)"
-                ) from None
-        return v
+    _push_networks = field_validator("push_from")(_ip_networks)
 
     @model_validator(mode="after")
     def _mapping(self) -> DoorDevice:
@@ -802,17 +804,7 @@ class WebConfig(Strict):
             raise ValueError("must be longer than 0 (e.g. 30m)")
         return v
 
-    @field_validator("trusted_proxies")
-    @classmethod
-    def _networks(cls, v: list[str]) -> list[str]:
-        for item in v:
-            try:
-                ipaddress.ip_network(item, strict=False)
-            except ValueError:
-                raise ValueError(
-                    f"{item!r} is not an IP address or network (e.g. 10.0.0.5, 10.0.0.0/24)"
-                ) from None
-        return v
+    _networks = field_validator("trusted_proxies")(_ip_networks)
 
     @field_validator("proxy_user_header")
     @classmethod
