@@ -202,6 +202,17 @@ def record(request: Request, action: str, *, ok: bool, detail: str = "", user: s
     )
 
 
+def _check_role(request: Request, session: WebSession, role: str) -> None:
+    """Refused (403, recorded) unless the session's role allows `role` (viewer < operator < admin)."""
+    if not accounts.role_allows(session.account.role, role):
+        record(request, "refused", ok=False, detail=f"{request.method} {request.url.path}: needs {role}")
+        raise Refused(
+            403,
+            f"需要「{role}」角色才能这样做；请联系管理员。",
+            f"This needs the {role} role; ask an administrator.",
+        )
+
+
 def require(role: str) -> Callable[[Request], WebSession]:
     """A dependency: the session, which must hold `role` (viewer < operator < admin)."""
 
@@ -209,13 +220,7 @@ def require(role: str) -> Callable[[Request], WebSession]:
         session = current_session(request)
         if session is None:
             raise LoginNeeded()
-        if not accounts.role_allows(session.account.role, role):
-            record(request, "refused", ok=False, detail=f"{request.method} {request.url.path}: needs {role}")
-            raise Refused(
-                403,
-                f"需要「{role}」角色才能这样做；请联系管理员。",
-                f"This needs the {role} role; ask an administrator.",
-            )
+        _check_role(request, session, role)
         return session
 
     return dependency
@@ -238,13 +243,7 @@ def require_write(role: str) -> Callable[..., WebSession]:
                 "表单已失效（CSRF 校验未通过）：请刷新页面后重新提交。",
                 "The form is no longer valid (CSRF check failed): reload the page and submit again.",
             )
-        if not accounts.role_allows(session.account.role, role):
-            record(request, "refused", ok=False, detail=f"{where}: needs {role}")
-            raise Refused(
-                403,
-                f"需要「{role}」角色才能这样做；请联系管理员。",
-                f"This needs the {role} role; ask an administrator.",
-            )
+        _check_role(request, session, role)
         return session
 
     return dependency

@@ -168,7 +168,7 @@ def evidence_freshness(ctx: CheckContext, params: FreshnessParams) -> Iterator[F
         )
 
 
-def _detail(text: str) -> dict[str, Any]:
+def batch_detail(text: str) -> dict[str, Any]:
     """The batch's detail is JSON written by ingest; an old or hand-made row may hold plain text."""
     try:
         value = json.loads(text) if text else {}
@@ -222,7 +222,7 @@ def evidence_refused(ctx: CheckContext, params: RefusedParams) -> Iterator[Findi
     titles = _kind_titles()
     for batch in ctx.session.scalars(query.order_by(EvidenceBatch.id)):
         title_zh, title_en = titles.get(batch.kind, (batch.kind, batch.kind))
-        detail = _detail(batch.detail)
+        detail = batch_detail(batch.detail)
         reason = ctx.t(detail.get("reason_zh") or detail.get("reason", ""), detail.get("reason", ""))
         if batch.status == "rejected":
             summary = ctx.t(

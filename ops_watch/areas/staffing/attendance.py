@@ -583,7 +583,7 @@ def attendance_workbook(att: Attendance, site_name: str, language: str, grace_mi
     return write_workbook(tables, title, att.month, language, att.at)
 
 
-_SHIFT_TITLES = {
+SHIFT_TITLES_ZH = {
     "day": "日期",
     "shift": "班次",
     "day_type": "日期类型",
@@ -626,7 +626,7 @@ def shifts_workbook(view: StaffingView, site_name: str, language: str) -> bytes:
         key="shifts",
         title=title,
         sheet=text(language, "班次", "Shifts"),
-        columns=[Column(k, _SHIFT_TITLES[k] if zh else k, _SHIFT_KINDS.get(k, "text")) for k in keys],
+        columns=[Column(k, SHIFT_TITLES_ZH[k] if zh else k, _SHIFT_KINDS.get(k, "text")) for k in keys],
         rows=rows,
         note=""
         if rows

@@ -3,7 +3,6 @@ refused file's `.errors.csv` report, and each kind's last evidence as the eviden
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
 from sqlalchemy import func, select
 
-from ops_watch.areas.evidence.checks import FreshnessParams, latest_evidence_time
+from ops_watch.areas.evidence.checks import FreshnessParams, batch_detail, latest_evidence_time
 from ops_watch.core.timeutil import from_store, utcnow
 from ops_watch.findings.registry import CheckContext
 from ops_watch.formats import KINDS
@@ -34,17 +33,8 @@ def _kind_title(c: Console, kind: str) -> str:
     return c.t(spec.title_zh, kind) if spec is not None else kind
 
 
-def _detail(text: str) -> dict[str, Any]:
-    """A batch's detail: JSON written by ingest; an old or hand-made row may hold plain text."""
-    try:
-        value = json.loads(text) if text else {}
-    except ValueError:
-        return {"reason": text}
-    return value if isinstance(value, dict) else {"reason": text}
-
-
 def _reason(c: Console, batch: EvidenceBatch) -> str:
-    detail = _detail(batch.detail or "")
+    detail = batch_detail(batch.detail or "")
     zh, en = detail.get("reason_zh"), detail.get("reason")
     return str(c.t(zh or en or "", en or zh or ""))
 
@@ -179,10 +169,7 @@ def _report_path(c: Console, batch: EvidenceBatch) -> Path | None:
     """The batch's `.errors.csv` report: where the ingest recorded it (a file ingested by hand: under the
     state directory's ingest-reports), else beside its stored file (the drop folder's processed/ and
     rejected/); only if it lies under one of those two (resolved: no `..`, no symlink out of them) and exists."""
-    try:
-        recorded = json.loads(batch.detail or "{}").get("report_path")
-    except (ValueError, AttributeError):
-        recorded = None
+    recorded = batch_detail(batch.detail or "").get("report_path")
     if isinstance(recorded, str) and recorded:
         candidate = recorded
     elif batch.stored_path:

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from ops_watch.areas.staffing.attendance import (
+    SHIFT_TITLES_ZH,
     SUMMARY_COLUMNS,
     attendance,
     attendance_workbook,
@@ -32,19 +33,6 @@ from ops_watch.web.frame import Console, Refused, Viewer, console, render
 
 router = APIRouter()
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-SHIFT_TITLES_ZH = {
-    "day": "日期",
-    "shift": "班次",
-    "day_type": "日期类型",
-    "required": "最低人数",
-    "on_sheet": "交接班表所列",
-    "evidenced": "在场人数",
-    "on_site": "在场人员",
-    "late": "迟到",
-    "ghosts": "未到",
-    "handover": "交接",
-    "status": "状态",
-}
 SUMMARY_TITLES_ZH = {
     "person_id": "工号",
     "name": "姓名",
