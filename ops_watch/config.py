@@ -859,6 +859,27 @@ class MetricsConfig(Strict):
         return value
 
 
+class HaConfig(Strict):
+    """[ha]: several `ops-watch run` on one PostgreSQL store, one of them leading (docs/install.md, "Two nodes").
+    `lease`: how long a leader that can no longer reach the store (its host frozen, the network cut) keeps running
+    jobs; the server ends its lock session after the same time, so the standby cannot take over sooner.
+    `heartbeat`: how often the leader proves itself on its lock connection and a standby tries the lock."""
+
+    lease: Duration = timedelta(seconds=30)
+    heartbeat: Duration = timedelta(seconds=5)
+
+    @model_validator(mode="after")
+    def _heartbeat_within_lease(self) -> HaConfig:
+        if self.heartbeat.total_seconds() < 0.2:
+            raise ValueError("heartbeat: at least 0.2s")
+        if self.heartbeat * 3 > self.lease:
+            raise ValueError(
+                f"lease ({self.lease.total_seconds():g}s) must be at least 3 x heartbeat "
+                f"({self.heartbeat.total_seconds():g}s): a leader must beat several times within its lease"
+            )
+        return self
+
+
 class Config(Strict):
     site: SiteConfig = Field(default_factory=SiteConfig)
     paths: PathsConfig = Field(default_factory=PathsConfig)
@@ -875,6 +896,7 @@ class Config(Strict):
     log: LogConfig = Field(default_factory=LogConfig)
     web: WebConfig = Field(default_factory=WebConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
+    ha: HaConfig = Field(default_factory=HaConfig)
 
     # Set by load_config, not by the file.
     source_path: Path | None = Field(default=None, exclude=True)

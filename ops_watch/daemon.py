@@ -30,6 +30,7 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from ops_watch import __version__
 from ops_watch import jobs as jobs_module
 from ops_watch.config import ConfigError, ScheduleEntry
 from ops_watch.core import sdnotify
@@ -37,6 +38,7 @@ from ops_watch.core.log import get_logger, setup_logging
 from ops_watch.runtime import Runtime, load_settings, open_runtime
 from ops_watch.store import StoreError, open_store
 from ops_watch.store.job_runs import record_run
+from ops_watch.store.leader import AlreadyRunning, Leader, leader_for, leading_once
 
 __all__ = ["STARTUP_ORDER", "Daemon", "JobState", "run_daemon"]
 
@@ -82,9 +84,17 @@ def _misfire_grace(entry: ScheduleEntry) -> int:
 
 class Daemon:
     def __init__(
-        self, config_path: Path, runtime: Runtime, jobs: Mapping[str, Job], log_level: str | None = None
+        self,
+        config_path: Path,
+        runtime: Runtime,
+        jobs: Mapping[str, Job],
+        log_level: str | None = None,
+        leader: Leader | None = None,
     ):
         self.config_path = config_path
+        # Who runs the jobs when several instances share a PostgreSQL store (store/leader.py); None: this one.
+        self.leader = leader
+        runtime.lead = leader
         self.log_level = log_level  # the command line's --log-level outlives a reload of log.level
         self.runtime = runtime
         self.jobs = dict(jobs)
@@ -113,6 +123,9 @@ class Daemon:
     def run_job(self, name: str) -> None:
         """Run one job on the current runtime; never raises (the pool thread must survive)."""
         if self._stopping.is_set():
+            return
+        if self.leader is not None and not self.leader.leading():
+            log.debug("job not run: this instance is a standby", job=name)
             return
         lock = self._job_locks[name]
         if not lock.acquire(blocking=False):
@@ -220,12 +233,27 @@ class Daemon:
 
     # -- life cycle -------------------------------------------------------------------------------
 
-    def start(self) -> None:
-        self.schedule(self.runtime.config, first=True)
+    def _gained(self) -> None:
+        """This instance leads now (at start, or taking over): the start-up pass, so the jobs catch up at once."""
+        if self._stopping.is_set():
+            return
         now = datetime.now(self.runtime.config.site.zone)
         self.scheduler.add_job(
-            self.startup_pass, "date", run_date=now, id="_startup", misfire_grace_time=None
+            self.startup_pass,
+            "date",
+            run_date=now,
+            id="_startup",
+            misfire_grace_time=None,
+            replace_existing=True,
         )
+
+    def _lost(self, why: str) -> None:
+        self._last_status = ""  # the status line says standby at the next tick
+
+    def start(self) -> None:
+        self.schedule(self.runtime.config, first=True)
+        if self.leader is None:
+            self._gained()
         if self._watchdog_every is not None:
             self.scheduler.add_job(
                 self._beat,
@@ -235,12 +263,15 @@ class Daemon:
                 misfire_grace_time=None,
             )
         self.scheduler.start()
+        if self.leader is not None:
+            self.leader.start(self._gained, self._lost)
         self._serve_metrics()
         self._install_signals()
         sdnotify.ready("ready")
         self._last_status = "ready"
         jobs = sorted(j.id for j in self.scheduler.get_jobs() if not j.id.startswith("_"))
-        log.info("ready", jobs=jobs, zone=self.runtime.config.site.timezone, pid=os.getpid())
+        role = self.leader.role() if self.leader is not None else "leader"
+        log.info("ready", jobs=jobs, zone=self.runtime.config.site.timezone, pid=os.getpid(), role=role)
 
     def _install_signals(self) -> None:
         if threading.current_thread() is not threading.main_thread():
@@ -313,7 +344,9 @@ class Daemon:
             self._last_status = text
 
     def status_line(self) -> str:
-        """A short line for `systemctl status`: the last job finished, and which jobs are failing."""
+        """A short line for `systemctl status`: standby, or the last job finished and which jobs are failing."""
+        if self.leader is not None and not self.leader.leading():
+            return "standby: another instance leads"
         parts = []
         name = self._last_finished
         if name is not None:
@@ -394,7 +427,13 @@ class Daemon:
             if store is not old.store:
                 store.dispose()
             return False
-        self.runtime = Runtime(config=config, rules=rules, store=store)
+        if store is not old.store and self.leader is not None:
+            log.warning(
+                "store.url changed: the leadership stays on the store it started with until a restart"
+            )
+        self.runtime = Runtime(
+            config=config, rules=rules, store=store, config_path=self.config_path, lead=self.leader
+        )
         self._close_collectors(old)
         if store is not old.store:
             old.store.dispose()  # connections still used by a running job close when it returns them
@@ -433,6 +472,11 @@ class Daemon:
             abandoned = sorted(self._running)
         if abandoned:
             log.warning("jobs still running at stop; abandoning them", jobs=abandoned)
+        if self.leader is not None:
+            try:
+                self.leader.stop()  # the jobs are done: a standby may lead at its next try
+            except Exception:
+                log.warning("giving up the lead failed", exc_info=True)
         try:
             self.runtime.close()
         except Exception:
@@ -451,6 +495,26 @@ class Daemon:
 def _print_problems(problems: list[str]) -> None:
     for problem in problems:
         print(problem, file=sys.stderr)
+
+
+def _run_once(runtime: Runtime) -> int:
+    """One pass of the jobs, as the leader: refused while another instance runs them."""
+    ha = runtime.config.ha
+    try:
+        with leading_once(
+            runtime.store, __version__, ha.lease.total_seconds(), ha.heartbeat.total_seconds()
+        ) as lead:
+            runtime.lead = lead
+            jobs_module.run_once(runtime)  # logs each failing job and runs the others
+    except (AlreadyRunning, StoreError) as exc:
+        print(f"ops-watch: {exc}", file=sys.stderr)
+        return 1
+    except Exception:
+        log.error("run failed", exc_info=True)
+        return 1
+    finally:
+        runtime.close()
+    return 0
 
 
 def run_daemon(
@@ -477,16 +541,19 @@ def run_daemon(
         return 1
 
     if once:
-        try:
-            jobs_module.run_once(runtime)  # logs each failing job and runs the others
-        except Exception:
-            log.error("run failed", exc_info=True)
-            return 1
-        finally:
-            runtime.close()
-        return 0
+        return _run_once(runtime)
 
-    daemon = Daemon(config_path, runtime, job_table, log_level=log_level)
+    ha = runtime.config.ha
+    try:
+        leader = leader_for(
+            runtime.store, __version__, ha.lease.total_seconds(), ha.heartbeat.total_seconds()
+        )
+    except (AlreadyRunning, StoreError) as exc:
+        runtime.close()
+        print(f"ops-watch: {exc}", file=sys.stderr)
+        return 1
+
+    daemon = Daemon(config_path, runtime, job_table, log_level=log_level, leader=leader)
     try:
         daemon.start()
     except Exception:

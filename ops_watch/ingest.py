@@ -12,6 +12,7 @@ processed/ or rejected/ and never stops because of one file.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import errno
 import hashlib
@@ -22,9 +23,9 @@ import shutil
 import stat
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from datetime import time as time_of_day
 from operator import attrgetter, itemgetter
 from pathlib import Path
@@ -56,7 +57,7 @@ from ops_watch.formats.spec import (
 )
 from ops_watch.formats.tabular import TableError
 from ops_watch.formats.vendor import open_evidence
-from ops_watch.store import Store
+from ops_watch.store import Store, cluster
 from ops_watch.store.bulk import RowsWriter, rows_writer
 from ops_watch.store.loading import LOADING, drop_batch
 from ops_watch.store.schema import EvidenceBatch, RowError
@@ -1321,12 +1322,35 @@ def refuse_file(
     return _reject(store, state, [Fault("", "", "", problem)], move=True)
 
 
+# How long a node's claim on a drop-folder file stands if that node goes silent (a large file takes minutes).
+DROP_CLAIM_LEASE = timedelta(hours=1)
+
+
+def _drop_key(drop_dir: Path, path: Path) -> str:
+    """The claim's key: the same on every node whatever the shared folder's mount point (the path inside it),
+    for any name the file system allows (bytes that are not UTF-8 escaped), within the key column's size."""
+    inside = path.relative_to(drop_dir) if path.is_relative_to(drop_dir) else Path(path.name)
+    raw = os.fsencode(inside)
+    text = raw.decode("utf-8", "backslashreplace")
+    if len(text) > 400:
+        text = f"{text[:300]}…{hashlib.sha256(raw).hexdigest()}"
+    return f"drop:{text}"
+
+
 def ingest_drop_folder(
-    store: Store, config: Config, at: datetime | None = None, contract: Mapping[str, Any] | None = None
+    store: Store,
+    config: Config,
+    at: datetime | None = None,
+    contract: Mapping[str, Any] | None = None,
+    go_on: Callable[[], bool] | None = None,
 ) -> list[IngestResult]:
     """Ingest every settled file of config.drop_dir. A file it cannot take (a link, a pipe, a name or content
     that fails with _FILE_FAULTS) is refused with the reason; any other failure (the store) leaves it for the
-    next scan."""
+    next scan.
+
+    A drop folder on shared storage may be scanned by two nodes: each file is claimed in the store before it is
+    read (store/cluster.py), so one node takes it and the other passes it by. `go_on` (the daemon's leadership)
+    is asked before each file: a node that no longer leads leaves the rest to the leader."""
     drop_dir = config.drop_dir
     try:
         drop_dir.mkdir(parents=True, exist_ok=True)
@@ -1338,51 +1362,88 @@ def ingest_drop_folder(
         return []
     files = _stable(drop_dir, files, config.ingest.settle.total_seconds())
     results: list[IngestResult] = []
+    me = this_process()
     for kind, path in files:
-        try:
-            refusal = refusal_of(path)
-            if refusal is not None:
-                result = refuse_file(store, config, kind, path, refusal, at)
-            else:
-                result = ingest_file(store, config, kind, path, move=True, at=at, contract=contract)
-        except FileChanged as exc:
+        if go_on is not None and not go_on():
             log.warning(
-                "evidence file changed while it was read; it waits for the next scan",
-                file=display_name(str(path)),
-                kind=kind,
-                error=str(exc),
+                "no longer leading: the other files are left to the leader / 已非主节点，其余文件由主节点导入"
             )
-            continue
-        except _FILE_FAULTS as exc:
-            result = _refuse_failed(store, config, kind, path, exc, at)
-            if result is None:
+            break
+        key = _drop_key(drop_dir, path)
+        try:
+            if not cluster.claim(store, key, me, DROP_CLAIM_LEASE):
+                log.info("evidence file taken by another node", file=display_name(str(path)), kind=kind)
                 continue
         except Exception as exc:
             log.error(
-                "evidence file not ingested; it stays for the next scan",
+                "cannot claim the evidence file; it waits for the next scan",
                 file=display_name(str(path)),
-                kind=kind,
                 error=f"{type(exc).__name__}: {exc}",
-                exc_info=True,
             )
             continue
-        results.append(result)
-        event = log.info if result.status in ("accepted", "duplicate") else log.warning
-        event(
-            "evidence file ingested",
-            file=display_name(path.name),
-            kind=kind,
-            status=result.status,
-            rows_total=result.rows_total,
-            rows_ok=result.rows_ok,
-            rows_bad=result.rows_bad,
-            rows_duplicate=result.rows_duplicate,
-            batch_id=result.batch_id,
-            reason=result.problem.en if result.problem else "",
-            stored_path=str(result.stored_path or ""),
-            report=str(result.report_path or ""),
-        )
+        try:
+            result = _ingest_claimed(store, config, kind, path, at, contract)
+        finally:
+            with contextlib.suppress(Exception):  # a claim left behind is taken over after its lease
+                cluster.release(store, key, me)
+        if result is not None:
+            results.append(result)
     return results
+
+
+def _ingest_claimed(
+    store: Store,
+    config: Config,
+    kind: str,
+    path: Path,
+    at: datetime | None,
+    contract: Mapping[str, Any] | None,
+) -> IngestResult | None:
+    """One drop-folder file this node has claimed; None when it stays for the next scan."""
+    try:
+        refusal = refusal_of(path)
+        if refusal is not None:
+            result = refuse_file(store, config, kind, path, refusal, at)
+        else:
+            result = ingest_file(store, config, kind, path, move=True, at=at, contract=contract)
+    except FileChanged as exc:
+        log.warning(
+            "evidence file changed while it was read; it waits for the next scan",
+            file=display_name(str(path)),
+            kind=kind,
+            error=str(exc),
+        )
+        return None
+    except _FILE_FAULTS as exc:
+        failed = _refuse_failed(store, config, kind, path, exc, at)
+        if failed is None:
+            return None
+        result = failed
+    except Exception as exc:
+        log.error(
+            "evidence file not ingested; it stays for the next scan",
+            file=display_name(str(path)),
+            kind=kind,
+            error=f"{type(exc).__name__}: {exc}",
+            exc_info=True,
+        )
+        return None
+    event = log.info if result.status in ("accepted", "duplicate") else log.warning
+    event(
+        "evidence file ingested",
+        file=display_name(path.name),
+        kind=kind,
+        status=result.status,
+        rows_total=result.rows_total,
+        rows_ok=result.rows_ok,
+        rows_bad=result.rows_bad,
+        rows_duplicate=result.rows_duplicate,
+        batch_id=result.batch_id,
+        reason=result.problem.en if result.problem else "",
+        stored_path=str(result.stored_path or ""),
+        report=str(result.report_path or ""),
+    )
+    return result
 
 
 def _refuse_failed(

@@ -46,7 +46,7 @@ def collect(rt: Runtime) -> dict[str, Any]:
 
 
 def ingest(rt: Runtime, at: datetime | None = None) -> dict[str, Any]:
-    results = ingest_drop_folder(rt.store, rt.config, at, rt.rules.contract)
+    results = ingest_drop_folder(rt.store, rt.config, at, rt.rules.contract, go_on=rt.leading)
     counts: dict[str, Any] = {"files": len(results), "rows_ok": 0, "rows_bad": 0}
     for r in results:
         counts[r.status] = counts.get(r.status, 0) + 1
@@ -72,7 +72,7 @@ def evaluate(rt: Runtime, at: datetime | None = None) -> dict[str, Any]:
 def notify(rt: Runtime, force: bool = False) -> dict[str, Any]:
     """Group and pace the findings' news into the outbox, then deliver what is due."""
     planned = queue_finding_messages(rt.store, rt.config, force=force)
-    delivered = deliver_due(rt.store, rt.config)
+    delivered = deliver_due(rt.store, rt.config, lead=rt.lead)
     return {
         "queued": planned.queued,
         "groups_told": planned.groups_told,

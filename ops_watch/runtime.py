@@ -16,6 +16,7 @@ from ops_watch.store import Store, open_store
 
 if TYPE_CHECKING:
     from ops_watch.sources import Collector
+    from ops_watch.store.leader import Leader
 
 log = get_logger(__name__)
 
@@ -28,6 +29,8 @@ class Runtime:
     # The file the settings came from: a child process (jobs.in_child) loads them again from it. None: built
     # by hand (tests), and such a runtime runs every job in its own process.
     config_path: Path | None = None
+    # The daemon's leadership (store/leader.py): jobs ask it between units of work whether they may go on.
+    lead: Leader | None = None
     _collectors: dict[str, Collector] | None = field(default=None, repr=False)
 
     def collectors(self) -> dict[str, Collector]:
@@ -35,6 +38,10 @@ class Runtime:
         if self._collectors is None:
             self._collectors = build_collectors(self.config)
         return self._collectors
+
+    def leading(self) -> bool:
+        """May this process go on with work that must be done once? (True outside a daemon.)"""
+        return self.lead is None or self.lead.leading()
 
     def close(self) -> None:
         for collector in (self._collectors or {}).values():

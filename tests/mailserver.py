@@ -9,7 +9,8 @@
 The server only accepts a message when the client did what the security setting asks: STARTTLS before
 MAIL (require_starttls), AUTH before MAIL when users are given (auth_required), and AUTH only over TLS.
 `hold_at=n` makes the n-th DATA (from 1) wait until `release` is set, after setting `holding`: the e2e test
-kills the daemon in the middle of that message.
+kills the daemon in the middle of that message. `delay` makes every DATA wait that long: a slow server, so a
+failover test always finds a message in flight.
 
 tests/ is on sys.path (see conftest.py), so any test module can `from mailserver import ...`.
 """
@@ -184,6 +185,7 @@ class MailServer:
     users: dict[str, str] = field(default_factory=dict)  # user -> password; empty: no AUTH
     port: int = 0  # 0: any free port (read .port after start)
     hold_at: int | None = None  # hold the n-th DATA (from 1) until `release` is set
+    delay: float = 0.0  # seconds each DATA waits before its answer: a slow server
     received: list[Received] = field(default_factory=list)
     data_calls: int = 0
     logins_refused: int = 0
@@ -226,6 +228,8 @@ class MailServer:
                     # A dropped client cancels this coroutine here: the message is then never accepted.
                     while not server.release.is_set():
                         await asyncio.sleep(0.05)
+                if server.delay:
+                    await asyncio.sleep(server.delay)  # a dropped client cancels this too: not accepted
                 transport = smtp.transport
                 login = None
                 if session.authenticated and isinstance(session.auth_data, LoginPassword):

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from ops_watch import __version__, plugins
-from ops_watch.cli import admin, findings, ingest, notify, report, run, serve, users  # noqa: F401  (each registers its commands)
+from ops_watch.cli import admin, findings, ingest, notify, report, run, serve, status, users  # noqa: F401  (each registers its commands)
 from ops_watch.cli.common import COMMANDS, fail, locked_message, store_locked
 from ops_watch.config import default_config_path
 from ops_watch.core.log import setup_logging

@@ -9,7 +9,7 @@ from typing import Any
 import click
 from sqlalchemy import func, select
 
-from ops_watch import daemon
+from ops_watch import __version__, daemon
 from ops_watch.cli.common import (
     EXIT_CONFIG,
     EXIT_FAILURE,
@@ -30,6 +30,7 @@ from ops_watch.findings import engine
 from ops_watch.jobs import run_once
 from ops_watch.runtime import Runtime, load_settings
 from ops_watch.sources import build_collectors
+from ops_watch.store.leader import AlreadyRunning, leading_once
 from ops_watch.store.schema import CollectionStatus, EvidenceBatch, Finding, OutboxMessage, RowError
 
 
@@ -59,8 +60,15 @@ def run(ctx: click.Context, once: bool, at_text: str | None) -> None:
         sys.exit(daemon.run_daemon(path, once=False, log_level=ctx.obj["log_level"]))
     with runtime(ctx) as rt:
         setup_logging(ctx.obj["log_level"] or config.log.level, config.log.format)
-
-        results = run_once(rt, at)
+        ha = rt.config.ha
+        try:
+            with leading_once(
+                rt.store, __version__, ha.lease.total_seconds(), ha.heartbeat.total_seconds()
+            ) as lead:
+                rt.lead = lead
+                results = run_once(rt, at)
+        except AlreadyRunning as exc:
+            fail(str(exc))
         _print_once_summary(rt, results)
         if any("error" in r for r in results.values()):
             sys.exit(EXIT_FAILURE)

@@ -1,7 +1,10 @@
 """The outbox: findings' changes become stored messages first, then a transport delivers them.
 
 Each message is claimed before its attempt and its outcome recorded after it, so a store that is locked at
-either moment delays a message and never repeats it. Across a crash delivery is at-least-once: a message is
+either moment delays a message and never repeats it. The claim takes the row with `FOR UPDATE SKIP LOCKED` (on
+PostgreSQL: two senders never wait on, or both take, one message) and, in a daemon of several instances, only
+under the claimer's leadership epoch (store/cluster.py, the fencing token): a leader frozen mid-pass that resumes
+after another took over claims nothing more. Across a crash delivery is at-least-once: a message is
 marked sent only after the server (or robot) accepted it, so a process killed between the two leaves a claim
 that is released, and that one message is sent again, never dropped.
 """
@@ -11,8 +14,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -24,7 +28,11 @@ from ops_watch.notify.email import DeliveryError, email_transport
 from ops_watch.notify.groups import PlanResult, plan
 from ops_watch.notify.webhook import webhook_transport
 from ops_watch.store import Store
-from ops_watch.store.schema import OutboxMessage
+from ops_watch.store.cluster import Fence
+from ops_watch.store.schema import ClusterInstance, ClusterLeadership, OutboxMessage
+
+if TYPE_CHECKING:
+    from ops_watch.store.leader import Leader
 
 log = get_logger(__name__)
 
@@ -80,8 +88,9 @@ def transports(config: Config) -> Callable[[OutboxMessage], Transport]:
     return pick
 
 
-# How long a claim of another host stands before its message is sent again (that node is presumed dead).
-FOREIGN_CLAIM_TIMEOUT = timedelta(hours=1)
+# How long a claim stands before its message is sent again whoever holds it: an attempt lasts at most the
+# transport's timeout (seconds to a minute), so a claim this old belongs to a process that is gone or stuck.
+CLAIM_LEASE = timedelta(minutes=10)
 # Recording an outcome waits the store's busy timeout per try; after these tries it is kept in memory.
 RECORD_TRIES = 3
 
@@ -91,6 +100,7 @@ class _Outcome:
     """What happened to a claimed message, to be written to its row."""
 
     message_id: int
+    claimer: str  # the claim it was sent under: a claim released and taken by another meanwhile is theirs
     note: str | None  # None: not sent
     error: str = ""
 
@@ -100,7 +110,9 @@ class _Outcome:
 _unrecorded: dict[str, list[_Outcome]] = {}
 
 
-def deliver_due(store: Store, config: Config, at: datetime | None = None, limit: int = 500) -> DeliveryResult:
+def deliver_due(
+    store: Store, config: Config, at: datetime | None = None, limit: int = 500, lead: Leader | None = None
+) -> DeliveryResult:
     """Try every pending message that is due; a failure backs off, too many failures mark it dead.
 
     Each message is claimed (status "sending", committed) before its attempt and its outcome recorded after it,
@@ -110,6 +122,9 @@ def deliver_due(store: Store, config: Config, at: datetime | None = None, limit:
 
     After a failure, the other messages for the same channel and receiver wait for the next pass (the server
     or robot is likely down for all of them); other receivers still get theirs.
+
+    `lead` (the daemon's leadership): the pass stops as soon as this instance no longer leads, and each claim
+    holds only under its epoch.
     """
     at = at or utcnow()
     result = DeliveryResult()
@@ -135,8 +150,16 @@ def deliver_due(store: Store, config: Config, at: datetime | None = None, limit:
         route = (msg.channel, msg.receiver)
         if route in down:
             continue
+        fence = None
+        if lead is not None:
+            fence = lead.fence
+            if fence is None:
+                log.warning(
+                    "no longer leading: the other messages are left to the leader / 已非主节点，剩余消息由主节点发送"
+                )
+                break
         try:
-            if not _claim(store, msg.id, me):
+            if not _claim(store, msg.id, me, fence):
                 continue  # another node took it, or it changed since it was listed
         except OperationalError as exc:
             log.warning("store busy: messages wait for the next pass", error=str(exc.orig))
@@ -151,7 +174,7 @@ def deliver_due(store: Store, config: Config, at: datetime | None = None, limit:
             error, note = f"{type(exc).__name__}: {exc}", None
         if note is None:
             down.add(route)
-        outcome = _Outcome(msg.id, note, error)
+        outcome = _Outcome(msg.id, me, note, error)
         if not _record(store, config, at, outcome, result):
             _unrecorded.setdefault(key, []).append(outcome)
             log.error(
@@ -165,32 +188,61 @@ def deliver_due(store: Store, config: Config, at: datetime | None = None, limit:
     return result
 
 
-def _claim(store: Store, message_id: int, me: str) -> bool:
+def _claim(store: Store, message_id: int, me: str, fence: Fence | None = None) -> bool:
+    """Mark the message as being sent by `me`; False if another sender has it (or holds its row right now), or
+    `fence` no longer holds (another instance leads)."""
     with store.session() as session:
+        locked = session.scalar(
+            select(OutboxMessage.id)
+            .where(OutboxMessage.id == message_id, OutboxMessage.status == "pending")
+            .with_for_update(skip_locked=True)
+        )
+        if locked is None:
+            return False
+        conditions: list[ColumnElement[bool]] = [
+            OutboxMessage.id == message_id,
+            OutboxMessage.status == "pending",
+        ]
+        if fence is not None:
+            conditions.append(fence.clause())
         claimed = session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id == message_id, OutboxMessage.status == "pending")
+            .where(*conditions)
             .values(status="sending", claimed_by=me, claimed_at=utcnow())
             .execution_options(synchronize_session=False)
         )
         return claimed.rowcount == 1
 
 
+def _claim_stands(
+    claimed_by: str, claimed_at: datetime | None, at: datetime, leader: str, daemons: set[str]
+) -> bool:
+    """Does a claim still belong to a sender that may finish it? Not when its process (of this host) is gone, nor
+    when it is a daemon instance that no longer leads (a standby now, or frozen and overtaken: the leader's
+    takeover waited out its lease), nor past CLAIM_LEASE whoever holds it."""
+    if claimed_at is not None and at - claimed_at >= CLAIM_LEASE:
+        return False
+    if claimed_by in daemons and claimed_by != leader:
+        return False
+    return owner_gone(claimed_by) is not True
+
+
 def release_abandoned_claims(store: Store, at: datetime) -> int:
-    """Messages claimed by a process of this host that is gone, or by another host for over an hour, are pending
-    again: whether the server accepted them before the claimer died is unknown, and a repeat beats a loss."""
+    """Messages whose claim no longer stands (_claim_stands) are pending again: whether the server accepted them
+    before the claimer died or was overtaken is unknown, and a repeat beats a loss."""
     with store.session() as session:
         claims = session.execute(
             select(OutboxMessage.id, OutboxMessage.claimed_by, OutboxMessage.claimed_at).where(
                 OutboxMessage.status == "sending"
             )
         ).all()
+        if not claims:
+            return 0
+        leader = session.scalar(select(ClusterLeadership.instance).where(ClusterLeadership.id == 1)) or ""
+        daemons = set(session.scalars(select(ClusterInstance.instance)))
         released = 0
         for message_id, claimed_by, claimed_at in claims:
-            gone = owner_gone(claimed_by)
-            if gone is False:
-                continue
-            if gone is None and claimed_at is not None and at - claimed_at < FOREIGN_CLAIM_TIMEOUT:
+            if _claim_stands(claimed_by, claimed_at, at, leader, daemons):
                 continue
             row = session.get(OutboxMessage, message_id)
             if row is None or row.status != "sending":
@@ -235,8 +287,8 @@ def _write_outcome(
     session: Session, config: Config, at: datetime, outcome: _Outcome, result: DeliveryResult
 ) -> None:
     row = session.get(OutboxMessage, outcome.message_id)
-    if row is None or row.status != "sending":
-        return
+    if row is None or row.status != "sending" or row.claimed_by != outcome.claimer:
+        return  # released meanwhile (this sender was presumed gone) and sent or claimed by another
     row.attempts += 1
     row.claimed_by, row.claimed_at = "", None
     if outcome.note is not None:

@@ -3,8 +3,22 @@
 This is the path for sites with thousands of hosts: a Prometheus already scrapes them, and one cycle here
 is five instant queries (`/api/v1/query`) whatever the number of hosts. A target whose newest stored
 sample is older than two steps is back-filled from Prometheus's history with range queries
-(`/api/v1/query_range`), one per metric for all such targets together, within a budget of points per
-cycle. docs/sources.md has the queries and the reasons for them.
+(`/api/v1/query_range`), per metric and per batch of at most BATCH_KEYS label values, so neither a request
+nor an answer grows with the site. docs/sources.md has the queries and the reasons for them.
+
+Two ways to back-fill:
+- `collect(targets, now)`: raw samples at `step`, within a budget of points per cycle (as before);
+- `collect_hourly(targets, now, write)` (what collect_cycle uses): the whole hours of a gap are read as hourly
+  roll-ups computed by Prometheus (range queries at step 1h over subqueries at `step`: the same samples, the
+  same mean / max / p95 / last as ops_watch.areas.resources.utilization computes from raw) and handed to
+  `write` a batch at a time, never as raw samples: 14 days of 10,000 hosts is 3.4 M hourly rows instead of
+  40 M samples. Only the partial hours at both ends of a gap are read raw, so every hour is either rolled up
+  from raw samples or stored directly, never both: the roll-up watermark never sees the direct hours.
+  A target with no stored sample yet gets `backfill_max` of history.
+
+Range queries are retried with back-off on transient failures (HTTP 5xx and 429, time-outs, refused
+connections, "query processing would load too many samples"); a batch that still fails fails only its own
+targets, each named with the URL and the reason. Instant queries are not retried: the next cycle is their retry.
 
 CPU %, memory % and storage are computed the way the local (psutil) and SSH (/proc, df -P) sources
 compute them, so numbers from different sources compare (docs/sources.md says how):
@@ -23,6 +37,7 @@ from __future__ import annotations
 
 import math
 import re
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -52,6 +67,24 @@ MAX_POINTS = 10_000  # per series per range query (Prometheus refuses more than 
 # week-long outage at a 5,000-host site, about 100 hosts a cycle at the default 5m step.
 BACKFILL_BUDGET = 200_000
 LONG_QUERY = 4000  # longer queries go in a POST body, clear of URL length limits
+# Label values per range query: bounds the request (the regex: about 20 bytes a host) and the answer (this many
+# series per metric, 336 hourly points each for 14 days) whatever the number of targets.
+BATCH_KEYS = 250
+RETRIES = 3  # further attempts of a range query after a transient failure
+BACKOFF = 1.0  # seconds before the first retry, doubled for each next one
+HOUR_S = 3600
+# Hourly roll-up columns (utilization_hourly's, in its order after resource_id and hour).
+HOURLY_FIELDS = (
+    "samples",
+    "cpu_mean",
+    "cpu_max",
+    "cpu_p95",
+    "mem_mean",
+    "mem_max",
+    "mem_p95",
+    "storage_used_gb",
+    "storage_total_gb",
+)
 _LABEL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _RE2_SPECIAL = re.compile(r"([\\.+*?()|\[\]{}^$])")
 
@@ -59,10 +92,17 @@ _RE2_SPECIAL = re.compile(r"([\\.+*?()|\[\]{}^$])")
 class PrometheusError(Exception):
     """A request to the API failed: `kind` is one of ERROR_KINDS, `message` names the URL and the reason."""
 
-    def __init__(self, kind: str, message: str):
+    def __init__(self, kind: str, message: str, transient: bool = False):
         self.kind = kind
         self.message = message
+        self.transient = transient  # worth another attempt after a pause (overload, restart, time-out)
         super().__init__(message)
+
+
+def is_transient(status: int, error: str) -> bool:
+    """An answer that may succeed when asked again: server errors, throttling, a query over the sample limit
+    (the limit is per query and the load of the moment decides whether it is reached)."""
+    return status >= 500 or status == 429 or "too many samples" in error
 
 
 # ---- pure helpers ---------------------------------------------------------------------------------
@@ -149,6 +189,63 @@ def build_queries(match_label: str, job: str, window: timedelta, only: str = "")
         storage_used=f"max by ({by}, device) (node_filesystem_size_bytes{fs} - node_filesystem_free_bytes{fs})",
         up=f"max by ({by}) (up{sel()})",
     )
+
+
+def build_hourly_queries(
+    match_label: str, job: str, window: timedelta, step: timedelta, only: str = ""
+) -> dict[str, str]:
+    """Per HOURLY_FIELDS, a query giving that roll-up column of each hour, by match label.
+
+    Asked as a range query at step 1h, each evaluated at the hour's start + 1h - `step`: the subquery
+    `[1h - 1ms:step]` then holds the points at the hour's start, + step, ... (subquery points are aligned to
+    multiples of step, as the raw back-fill's), i.e. exactly the samples the raw back-fill would store for the
+    hour. Each point is clamped and rounded as a raw sample is (_clamp_pct, _storage_gb), so the hour's mean,
+    max and p95 (quantile_over_time interpolates linearly, as utilization.linear_percentile) are the roll-up's.
+    """
+    q = build_queries(match_label, job, window, only)
+    by, res = match_label, _seconds(step)
+    sub = f"[{HOUR_S * 1000 - 1}ms:{res}]"
+    cpu = f"round(clamp({q.cpu}, 0, 100), 0.01)"
+    mem = f"round(clamp({q.mem}, 0, 100), 0.01)"
+    used = f"round(sum by ({by}) ({q.storage_used}) / {GB}, 0.001)"
+    total = f"round(sum by ({by}) ({q.storage_total}) / {GB}, 0.001)"
+    return {
+        # A sample is a time with any metric (as the raw back-fill stores one): cpu, else memory, else storage.
+        "samples": f"count_over_time(({cpu} or {mem} or {used} or {total}){sub})",
+        "cpu_mean": f"avg_over_time(({cpu}){sub})",
+        "cpu_max": f"max_over_time(({cpu}){sub})",
+        "cpu_p95": f"quantile_over_time(0.95, ({cpu}){sub})",
+        "mem_mean": f"avg_over_time(({mem}){sub})",
+        "mem_max": f"max_over_time(({mem}){sub})",
+        "mem_p95": f"quantile_over_time(0.95, ({mem}){sub})",
+        "storage_used_gb": f"max_over_time(({used}){sub})",
+        "storage_total_gb": f"last_over_time(({total}){sub})",
+    }
+
+
+@dataclass(frozen=True)
+class HourlyRow:
+    """One hour of one resource as utilization_hourly holds it (`hour`: its start, aware UTC)."""
+
+    resource_id: str
+    hour: datetime
+    samples: int
+    cpu_mean: float | None = None
+    cpu_max: float | None = None
+    cpu_p95: float | None = None
+    mem_mean: float | None = None
+    mem_max: float | None = None
+    mem_p95: float | None = None
+    storage_used_gb: float | None = None
+    storage_total_gb: float | None = None
+
+
+HourlyWrite = Callable[[list[HourlyRow]], None]
+
+
+def _batches(keys: Iterable[str], size: int) -> list[list[str]]:
+    ordered = sorted(set(keys))
+    return [ordered[i : i + size] for i in range(0, len(ordered), size)]
 
 
 @dataclass(frozen=True)
@@ -287,12 +384,12 @@ class PrometheusCollector:
             else:
                 resp = self.session.get(self.url + path, params=params, timeout=self.timeout)
         except requests.Timeout:
-            raise PrometheusError("http", f"{shown}: no answer within {self.timeout:g}s") from None
+            raise PrometheusError("http", f"{shown}: no answer within {self.timeout:g}s", True) from None
         except requests.exceptions.SSLError as exc:
             raise PrometheusError("http", self._scrub(f"{shown}: TLS error: {error_reason(exc)}")) from None
         except requests.ConnectionError as exc:
             raise PrometheusError(
-                "http", self._scrub(f"{shown}: cannot connect: {error_reason(exc)}")
+                "http", self._scrub(f"{shown}: cannot connect: {error_reason(exc)}"), True
             ) from None
         except requests.RequestException as exc:
             raise PrometheusError("http", self._scrub(f"{shown}: {error_reason(exc)}")) from None
@@ -309,12 +406,14 @@ class PrometheusCollector:
         if not 200 <= resp.status_code < 300:
             detail = error or " ".join(resp.text[:200].split())
             raise PrometheusError(
-                "http", self._scrub(f"{shown}: HTTP {resp.status_code} {resp.reason}: {detail}")
+                "http",
+                self._scrub(f"{shown}: HTTP {resp.status_code} {resp.reason}: {detail}"),
+                is_transient(resp.status_code, detail),
             )
         if payload is None:
             raise PrometheusError("http", f"{shown}: the answer is not JSON")
         if error:
-            raise PrometheusError("http", self._scrub(f"{shown}: {error}"))
+            raise PrometheusError("http", self._scrub(f"{shown}: {error}"), is_transient(0, error))
         if not isinstance(payload, dict) or payload.get("status") != "success":
             raise PrometheusError("http", f"{shown}: the answer has no status 'success'")
         for warning in payload.get("warnings") or []:
@@ -330,10 +429,20 @@ class PrometheusCollector:
         # Stamped with the asked time whatever a compatible server echoes, so the metrics meet in one sample.
         return [Series(s.labels, [(at, v) for _, v in s.points]) for s in series]
 
-    def range(self, query: str, start: float, end: float) -> list[Series]:
-        step = self.step.total_seconds()
+    def range(self, query: str, start: float, end: float, step: float | None = None) -> list[Series]:
+        """A range query (at `step` seconds, default the configured step), retried on transient failures."""
+        step = self.step.total_seconds() if step is None else step
         params = {"query": query, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": f"{step:g}"}
-        return self._api("/api/v1/query_range", params)
+        for attempt in range(RETRIES + 1):
+            try:
+                return self._api("/api/v1/query_range", params)
+            except PrometheusError as exc:
+                if not exc.transient or attempt == RETRIES:
+                    raise
+                pause = BACKOFF * 2**attempt
+                log.info("prometheus retry", url=self.shown_url, attempt=attempt + 1, pause=pause, error=exc.message)
+                time.sleep(pause)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     # -- mapping series to targets --
 

@@ -236,6 +236,43 @@ class StoreState(Base):
     value: Mapped[str] = mapped_column(Text, default="")
 
 
+class ClusterInstance(Base):
+    """An `ops-watch run` that uses this store: which one it is, when it last showed it was alive, whether it
+    leads (store/cluster.py). One row per process start; rows of stopped instances are kept a week."""
+
+    __tablename__ = "cluster_instances"
+    instance: Mapped[str] = mapped_column(String(128), primary_key=True)  # "host:pid"
+    node: Mapped[str] = mapped_column(String(128))  # the host name, as `ops-watch status` shows it
+    pid: Mapped[int] = mapped_column(Integer)
+    version: Mapped[str] = mapped_column(String(32), default="")
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    role: Mapped[str] = mapped_column(String(16), default="standby")  # leader | standby | stopped
+    leading_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class ClusterLeadership(Base):
+    """The one row naming the leader and its epoch. A new leader raises the epoch while it holds the lock, so
+    work claimed under an older epoch (an old leader that was frozen) is refused in SQL: a fencing token."""
+
+    __tablename__ = "cluster_leadership"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # always 1
+    epoch: Mapped[int] = mapped_column(BigInteger, default=0)
+    instance: Mapped[str] = mapped_column(String(128), default="")
+    since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class WorkClaim(Base):
+    """A piece of work one node has taken (a drop-folder file before it is moved): the key is unique, so a second
+    node's claim fails; a claim of a process that is gone, or older than its lease, may be taken over."""
+
+    __tablename__ = "work_claims"
+    key: Mapped[str] = mapped_column(String(512), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(128))  # "host:pid"
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class Finding(Base):
     __tablename__ = "findings"
     # The console's list pages by status and time, the overview reads the last days (migration 0014); the

@@ -17,6 +17,7 @@ import sys
 import textwrap
 import time
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -27,7 +28,8 @@ from sqlalchemy import func, select, text
 from ops_watch import plugins
 from ops_watch.config import load_config
 from ops_watch.ingest import clean_abandoned_loads, ingest_file
-from ops_watch.notify.outbox import deliver_due, queue_finding_messages, release_abandoned_claims
+from ops_watch.core.timeutil import utcnow
+from ops_watch.notify.outbox import CLAIM_LEASE, deliver_due, queue_finding_messages, release_abandoned_claims
 from ops_watch.store import open_store
 from ops_watch.store.schema import DoorEvent, EvidenceBatch, OutboxMessage
 
@@ -247,16 +249,20 @@ def test_a_claim_of_a_dead_process_is_released_and_sent_once_a_live_ones_is_not(
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     first, second = outbox(store)
+    claimed_at = utcnow()
     with store.session() as s:
         for msg, owner in (
             (first, f"{socket.gethostname()}:{dead.pid}"),
             (second, f"{socket.gethostname()}:1"),
         ):
             row = s.get(OutboxMessage, msg.id)
-            row.status, row.claimed_by, row.claimed_at = "sending", owner, T0
+            row.status, row.claimed_by, row.claimed_at = "sending", owner, claimed_at
     # pid 1 is alive: its claim stands; the dead pid's is released and the message sent.
     result = deliver_due(store, config)
     assert result.sent == 1
     assert [m.message["Message-ID"] for m in server.messages()] == [first.message_id]
     assert {m.id: m.status for m in outbox(store)} == {first.id: "sent", second.id: "sending"}
-    assert release_abandoned_claims(store, T0) == 0
+    assert release_abandoned_claims(store, claimed_at + CLAIM_LEASE - timedelta(seconds=1)) == 0
+    # A claim past its lease is released whoever holds it: an attempt never lasts that long.
+    assert release_abandoned_claims(store, claimed_at + CLAIM_LEASE) == 1
+    assert {m.id: m.status for m in outbox(store)} == {first.id: "sent", second.id: "pending"}

@@ -1,0 +1,129 @@
+"""`ops-watch status`: which instance leads, since when, each instance's last heartbeat, the jobs' last runs."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+import click
+
+from ops_watch.cli.common import command, runtime
+from ops_watch.core.output import render
+from ops_watch.core.timeutil import format_local, utcnow
+from ops_watch.store.cluster import ClusterView, InstanceView, cluster_view
+from ops_watch.store.job_runs import JobRun, job_runs
+from ops_watch.store.leader import SQLITE_BEAT_SECONDS
+
+INSTANCE_COLUMNS = [
+    "instance",
+    "role",
+    "state",
+    "leading_since",
+    "heartbeat",
+    "heartbeat_age_s",
+    "started",
+    "version",
+]
+JOB_COLUMNS = ["job", "last_start", "seconds", "ok", "last_success", "runs", "failures", "last_error"]
+
+
+def _state(row: InstanceView, now: datetime, silent_after: timedelta) -> str:
+    """alive, silent (no heartbeat for longer than a leader may lead without one: presumed gone) or stopped."""
+    if row.role == "stopped":
+        return "stopped"
+    return "silent" if now - row.heartbeat_at > silent_after else "alive"
+
+
+def _summary(view: ClusterView, states: dict[str, str], local: Any) -> str:
+    if not view.leader:
+        return "leader: none yet (no ops-watch run has led on this store) / 尚无主节点"
+    state = states.get(view.leader, "gone")
+    since = local(view.since)
+    if state == "alive":
+        return f"leader: {view.leader} since {since} (epoch {view.epoch}) / 主节点：{view.leader}，自 {since}"
+    return (
+        f"leader: none now: {view.leader}, leader since {since}, is {state}; a standby, if one runs, takes over at its next try "
+        f"/ 当前无主节点：原主节点 {view.leader} 已{'失联' if state == 'silent' else '停止'}"
+    )
+
+
+@command
+@click.command("status")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
+@click.pass_context
+def status(ctx: click.Context, fmt: str) -> None:
+    """Which ops-watch run leads (two nodes on PostgreSQL: docs/install.md), each instance's last heartbeat, and
+    every job's last run."""
+
+    with runtime(ctx) as rt:
+        zone = rt.config.site.zone
+        view = cluster_view(rt.store)
+        runs = job_runs(rt.store)
+        sqlite = rt.store.engine.dialect.name == "sqlite"
+    beat = max(rt.config.ha.heartbeat.total_seconds(), SQLITE_BEAT_SECONDS if sqlite else 0)
+    silent_after = max(rt.config.ha.lease, timedelta(seconds=3 * beat))
+    now = utcnow()
+
+    def local(when: datetime | None) -> str:
+        return format_local(when, zone) if when else ""
+
+    states = {r.instance: _state(r, now, silent_after) for r in view.instances}
+    instances = [
+        {
+            "instance": r.instance,
+            "node": r.node,
+            "pid": r.pid,
+            "role": r.role if states[r.instance] == "alive" else "-",
+            "state": states[r.instance],
+            "leading_since": local(r.leading_since) if states[r.instance] == "alive" else "",
+            "heartbeat": local(r.heartbeat_at),
+            "heartbeat_age_s": round((now - r.heartbeat_at).total_seconds(), 1),
+            "started": local(r.started_at),
+            "stopped": local(r.stopped_at),
+            "version": r.version,
+        }
+        for r in view.instances
+    ]
+    jobs = [_job_row(run, local) for _, run in sorted(runs.items())]
+    if fmt == "json":
+        leader_state = states.get(view.leader, "gone") if view.leader else ""
+        doc = {
+            "leader": {
+                "instance": view.leader if leader_state == "alive" else "",
+                "last": view.leader,
+                "state": leader_state,
+                "epoch": view.epoch,
+                "since": view.since.isoformat() if view.since else None,
+            },
+            "instances": instances,
+            "jobs": jobs,
+        }
+        click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
+        return
+    click.echo(_summary(view, states, local))
+    click.echo("")
+    click.echo(render(instances, INSTANCE_COLUMNS, "table"))
+    click.echo("")
+    click.echo(render(jobs, JOB_COLUMNS, "table"))
+
+
+def _job_row(run: JobRun, local: Any) -> dict[str, Any]:
+    return {
+        "job": run.name,
+        "last_start": local(run.last_start),
+        "last_end": local(run.last_end),
+        "seconds": run.duration_seconds,
+        "ok": run.last_ok,
+        "last_success": local(run.last_success),
+        "runs": run.runs,
+        "failures": run.failures,
+        "last_error": run.last_error,
+    }
