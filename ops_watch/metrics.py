@@ -35,6 +35,7 @@ from ops_watch.findings.rectification import due_before, rectification_terms
 from ops_watch.findings.registry import CheckContext
 from ops_watch.jobs import JOBS
 from ops_watch.runtime import Runtime
+from ops_watch.store.cluster import cluster_view
 from ops_watch.store.job_runs import job_runs
 from ops_watch.store.schema import CollectionStatus, EvidenceBatch, Finding, OutboxMessage
 from ops_watch.store.shared import ViewCache
@@ -167,6 +168,30 @@ def _outbox(rt: Runtime, now: datetime) -> Iterator[Metric]:
     oldest.add_metric([], max(0.0, now.timestamp() - first) if first is not None else 0.0)
     yield messages
     yield oldest
+
+
+def _cluster(rt: Runtime, now: datetime) -> Iterator[Metric]:
+    """The instances of `ops-watch run` on this store (store/cluster.py): who leads, and each one's heartbeat."""
+    view = cluster_view(rt.store)
+    leader = GaugeMetricFamily(
+        "ops_watch_cluster_leader",
+        "1 for the instance the store names as leader (its heartbeat says whether it still lives).",
+        labels=["instance", "node"],
+    )
+    epoch = GaugeMetricFamily("ops_watch_cluster_leader_epoch", "Leaderships so far: +1 at each takeover.")
+    beat = GaugeMetricFamily(
+        "ops_watch_cluster_heartbeat_timestamp_seconds",
+        "Each instance's last heartbeat, by its role (leader, standby; stopped ones left out).",
+        labels=["instance", "node", "role"],
+    )
+    nodes = {i.instance: i.node for i in view.instances}
+    if view.leader:
+        leader.add_metric([view.leader, nodes.get(view.leader, "")], 1)
+    epoch.add_metric([], view.epoch)
+    for i in view.instances:
+        if i.role != "stopped":
+            beat.add_metric([i.instance, i.node, i.role], i.heartbeat_at.timestamp())
+    yield from (leader, epoch, beat)
 
 
 def _evidence(rt: Runtime, now: datetime) -> Iterator[Metric]:
@@ -370,6 +395,7 @@ class StoreCollector(Collector):
             ("findings", lambda: _findings(rt, now)),
             ("jobs", lambda: _jobs(rt, now)),
             ("outbox", lambda: _outbox(rt, now)),
+            ("cluster", lambda: _cluster(rt, now)),
             ("evidence", lambda: _evidence(rt, now)),
             ("collection", lambda: _collection(rt, now)),
             ("contract", lambda: _contract(rt, now, shared)),

@@ -303,7 +303,7 @@ def leading_once(store: Store, version: str, lease: float, heartbeat: float) -> 
             holder = cluster.cluster_view(store).leader or "another instance"
             raise AlreadyRunning(
                 f"{holder} leads and runs the jobs already (`ops-watch status` shows it): a pass here would run "
-                "them twice. Run one part by hand instead (ops-watch ingest, check, notify send)."
+                "them twice. Run one part by hand instead (ops-watch ingest, check, collect)."
             )
         yield leader
     finally:

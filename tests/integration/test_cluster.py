@@ -1,0 +1,416 @@
+"""The pieces of two nodes on one store, in one process against the real databases: the leadership lock and its
+loss, the fencing epoch on outbox claims, claims of overtaken instances released, two senders at once, the
+drop-folder file claims, a multi-host connection string, `ops-watch status` and the cluster's metrics.
+(tests/e2e/test_failover.py runs the daemons themselves, killed, frozen and under a database restart.)"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from alert_helpers import outbox
+from ha_cluster import queue_messages
+from mailserver import MailServer, require_aiosmtpd
+from prometheus_client import generate_latest
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import select, text
+from sqlalchemy.engine import make_url
+
+from ops_watch import metrics
+from ops_watch.config import load_config
+from ops_watch.core.timeutil import utcnow
+from ops_watch.ingest import ingest_drop_folder
+from ops_watch.notify.outbox import deliver_due, release_abandoned_claims
+from ops_watch.runtime import open_runtime
+from ops_watch.store import cluster, open_store
+from ops_watch.store.cluster import Fence
+from ops_watch.store.leader import LOCK_KEY, PgLeader
+from ops_watch.store.schema import EvidenceBatch, OutboxMessage, WorkClaim
+
+T_WAIT = 60.0
+
+
+def _wait(predicate: Any, what: str, timeout: float = T_WAIT) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+class _Lead:
+    """A leadership as the jobs see it (store/leader.Leader's two questions), under a fence the test chooses."""
+
+    def __init__(self, fence: Fence | None):
+        self._fence = fence
+
+    def leading(self) -> bool:
+        return self._fence is not None
+
+    @property
+    def fence(self) -> Fence | None:
+        return self._fence
+
+
+# ---- claims ------------------------------------------------------------------------------------------
+
+
+def test_a_claim_is_one_owners_until_it_is_released_gone_or_past_its_lease(store: Any) -> None:
+    host = socket.gethostname()
+    me, live_other = f"{host}:{os.getpid()}", f"{host}:1"
+    lease = timedelta(hours=1)
+    assert cluster.claim(store, "drop:door/a.csv", live_other, lease)
+    assert not cluster.claim(store, "drop:door/a.csv", me, lease)  # pid 1 lives: its claim stands
+    assert cluster.claim(store, "drop:door/a.csv", live_other, lease)  # its own again: renewed
+    cluster.release(store, "drop:door/a.csv", me)  # not mine to release
+    assert not cluster.claim(store, "drop:door/a.csv", me, lease)
+    cluster.release(store, "drop:door/a.csv", live_other)
+    assert cluster.claim(store, "drop:door/a.csv", me, lease)
+
+    # A process of this host that is gone: taken over at once.
+    assert cluster.claim(store, "drop:door/b.csv", f"{host}:{_dead_pid()}", lease)
+    assert cluster.claim(store, "drop:door/b.csv", me, lease)
+    # Another host's (its liveness unseen from here): only once its lease has passed.
+    assert cluster.claim(store, "drop:door/c.csv", "node2.example:4242", lease)
+    assert not cluster.claim(store, "drop:door/c.csv", me, lease)
+    with store.session() as s:
+        s.get(WorkClaim, "drop:door/c.csv").claimed_at = utcnow() - lease - timedelta(seconds=1)
+    assert cluster.claim(store, "drop:door/c.csv", me, lease)
+    with store.session() as s:
+        assert {c.key: c.owner for c in s.scalars(select(WorkClaim))} == {
+            "drop:door/a.csv": me,
+            "drop:door/b.csv": me,
+            "drop:door/c.csv": me,
+        }
+
+
+BACKUP = "system,job,started,finished,status,size_gb\ndb01,nightly,2026-11-02 01:00,2026-11-02 01:30,success,12\n"
+
+
+def test_a_drop_file_claimed_by_another_node_is_passed_by_until_released(
+    config_file: Any, store_url: str
+) -> None:
+    config = load_config(config_file(f'[store]\nurl = "{store_url}"\n'))
+    store = open_store(store_url)
+    try:
+        folder = config.drop_dir / "backup"
+        folder.mkdir(parents=True)
+        path = folder / "backups.csv"
+        path.write_text(BACKUP, encoding="utf-8")
+        then = time.time() - 60
+        os.utime(path, (then, then))
+        other = "node2.example:4242"
+        assert cluster.claim(store, "drop:backup/backups.csv", other, timedelta(hours=1))
+        assert ingest_drop_folder(store, config) == []
+        assert path.exists()  # left where it is for the node that holds it
+        cluster.release(store, "drop:backup/backups.csv", other)
+        (result,) = ingest_drop_folder(store, config)
+        assert result.status == "accepted" and not path.exists()
+        with store.session() as s:
+            assert s.scalars(select(WorkClaim)).all() == []  # released after the move
+            assert len(s.scalars(select(EvidenceBatch)).all()) == 1
+        # A node that no longer leads takes no file.
+        path.write_text(BACKUP.replace("db01", "db02"), encoding="utf-8")
+        os.utime(path, (then, then))
+        assert ingest_drop_folder(store, config, go_on=lambda: False) == []
+        assert path.exists()
+    finally:
+        store.dispose()
+
+
+# ---- the outbox under two senders --------------------------------------------------------------------
+
+
+@pytest.fixture
+def mail() -> Any:
+    require_aiosmtpd()
+    server = MailServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def _smtp_config(config_file: Any, store_url: str, port: int) -> Any:
+    return load_config(
+        config_file(
+            f"""
+[store]
+url = "{store_url}"
+[notify.email]
+transport = "smtp"
+host = "127.0.0.1"
+port = {port}
+sender = "ops-watch@center.example"
+[[notify.receivers]]
+name = "center"
+email = ["duty@center.example"]
+"""
+        )
+    )
+
+
+def test_a_claim_under_an_old_epoch_matches_nothing(
+    config_file: Any, store_url: str, mail: MailServer
+) -> None:
+    config = _smtp_config(config_file, store_url, mail.port)
+    store = open_store(store_url)
+    try:
+        ids = queue_messages(store, 3)
+        for name in ("node1:1", "node2:2"):
+            cluster.register(store, name, 1, "test")
+        old = cluster.take_lead(store, "node1:1")
+        new = cluster.take_lead(store, "node2:2")  # node 2 took over: the epoch moved on
+        assert new.epoch == old.epoch + 1
+        assert deliver_due(store, config, lead=_Lead(old)).sent == 0
+        assert mail.messages() == []
+        assert {m.status for m in outbox(store)} == {"pending"}
+        assert deliver_due(store, config, lead=_Lead(None)).sent == 0  # not leading: no claim is even tried
+        assert deliver_due(store, config, lead=_Lead(new)).sent == 3
+        assert sorted(str(m.message["Message-ID"]) for m in mail.messages()) == sorted(ids)
+    finally:
+        store.dispose()
+
+
+def test_claims_of_an_instance_that_no_longer_leads_are_released(store: Any) -> None:
+    queue_messages(store, 2)
+    cluster.register(store, "node1:1", 1, "test")
+    cluster.register(store, "node2:2", 2, "test")
+    cluster.take_lead(store, "node1:1")
+    now = utcnow()
+    first, second = outbox(store)
+    with store.session() as s:
+        for msg, owner in ((first, "node1:1"), (second, "node2:2")):
+            row = s.get(OutboxMessage, msg.id)
+            row.status, row.claimed_by, row.claimed_at = "sending", owner, now
+    # node 2 is an instance that does not lead: its claim goes; the leader's stands.
+    assert release_abandoned_claims(store, now) == 1
+    assert {m.id: m.status for m in outbox(store)} == {first.id: "sending", second.id: "pending"}
+    cluster.take_lead(store, "node2:2")  # node 1 overtaken (frozen, say): its claim goes as well
+    assert release_abandoned_claims(store, now) == 1
+    assert {m.status for m in outbox(store)} == {"pending"}
+
+
+@pytest.mark.postgres
+def test_two_senders_at_once_send_each_message_once(
+    config_file: Any, pg_server: Any, mail: MailServer
+) -> None:
+    url = pg_server.create_database()
+    config = _smtp_config(config_file, url, mail.port)
+    store = open_store(url)
+    try:
+        ids = queue_messages(store, 200)
+        results: list[int] = []
+        start = threading.Barrier(2)
+
+        def sender() -> None:
+            start.wait()
+            results.append(deliver_due(store, config).sent)
+
+        threads = [threading.Thread(target=sender) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=300)
+        assert sum(results) == len(ids) and all(n > 0 for n in results), results  # both sent, none twice
+        received = Counter(str(m.message["Message-ID"]) for m in mail.messages())
+        assert set(received) == set(ids) and set(received.values()) == {1}
+    finally:
+        store.dispose()
+        pg_server.drop_database(make_url(url).database)
+
+
+# ---- the PostgreSQL leadership lock ------------------------------------------------------------------
+
+
+class _Events:
+    def __init__(self) -> None:
+        self.gained = threading.Event()
+        self.lost: list[str] = []
+
+    def lose(self, why: str) -> None:
+        self.lost.append(why)
+
+
+@pytest.mark.postgres
+def test_the_lock_passes_when_the_leaders_session_is_ended(pg_server: Any) -> None:
+    url = pg_server.create_database()
+    store = open_store(url)
+    a = PgLeader(store, "test", lease=3.0, heartbeat=0.5)
+    b = PgLeader(open_store(url), "test", lease=3.0, heartbeat=0.5)
+    b.instance = a.instance + "-b"  # two instances in one process
+    ea, eb = _Events(), _Events()
+    try:
+        a.start(ea.gained.set, ea.lose)
+        assert ea.gained.wait(T_WAIT) and a.leading()
+        b.start(eb.gained.set, eb.lose)
+        time.sleep(1.5)  # three of b's tries: the lock is a's
+        assert not eb.gained.is_set() and not b.leading()
+        view = cluster.cluster_view(store)
+        assert view.leader == a.instance
+        assert {i.instance: i.role for i in view.instances} == {a.instance: "leader", b.instance: "standby"}
+        with store.engine.connect() as conn:
+            # The server ends the leader's lock session (as on its idle_session_timeout, or an admin's kill).
+            ended = (
+                conn.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' "
+                        "AND ((classid::bigint << 32) | objid::bigint) = :key AND granted"
+                    ),
+                    {"key": LOCK_KEY},
+                )
+                .scalars()
+                .all()
+            )
+            conn.commit()
+        assert ended == [True]
+        _wait(lambda: bool(ea.lost), "a noticing it lost the lock")
+        assert not a.leading() and "lost the store connection" in ea.lost[0]
+        assert eb.gained.wait(T_WAIT) and b.leading()
+        assert b.fence is not None and b.fence.epoch == 2
+        assert cluster.cluster_view(store).leader == b.instance
+        time.sleep(1.5)  # a reconnects as a standby and stays one
+        assert not a.leading() and b.leading()
+    finally:
+        a.stop()
+        b.stop()
+        b.store.dispose()
+        store.dispose()
+        pg_server.drop_database(make_url(url).database)
+
+
+@pytest.mark.postgres
+def test_a_leader_idle_past_its_lease_loses_the_lock_to_the_server(pg_server: Any) -> None:
+    """The idle_session_timeout on the lock session: a leader whose heartbeat stops (as when its host froze) has
+    its session ended by the server after `lease`, so the lock frees without its help."""
+    url = pg_server.create_database()
+    store = open_store(url)
+    a = PgLeader(store, "test", lease=2.0, heartbeat=0.5)
+    ea = _Events()
+    try:
+        a.start(ea.gained.set, ea.lose)
+        assert ea.gained.wait(T_WAIT)
+        a._stop.set()  # the heartbeat thread stops: nothing touches the lock connection any more
+        a._thread.join(timeout=10)  # type: ignore[union-attr]
+        _wait(lambda: not a.leading(), "the leader's own clock running out", timeout=10)
+        probe = PgLeader(store, "test", lease=2.0, heartbeat=0.5)
+        probe.instance = a.instance + "-probe"
+        ep = _Events()
+        probe.start(ep.gained.set, ep.lose)
+        try:
+            assert ep.gained.wait(T_WAIT), "the server never ended the idle lock session"
+        finally:
+            probe.stop()
+    finally:
+        a._close()
+        store.dispose()
+        pg_server.drop_database(make_url(url).database)
+
+
+@pytest.mark.postgres
+def test_a_connection_string_with_several_hosts_reaches_the_one_that_answers(
+    pg_server: Any, config_file: Any
+) -> None:
+    url = make_url(pg_server.create_database())
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        dead = probe.getsockname()[1]  # nothing listens here once the probe closes
+    multi = url.set(host=None, port=None).update_query_pairs(
+        [
+            ("host", f"127.0.0.1:{dead}"),
+            ("host", f"127.0.0.1:{url.port}"),
+            ("target_session_attrs", "read-write"),
+        ]
+    )
+    rendered = multi.render_as_string(hide_password=False)
+    store = open_store(rendered)
+    leader = PgLeader(store, "test", lease=3.0, heartbeat=0.5)
+    events = _Events()
+    try:
+        leader.start(events.gained.set, events.lose)
+        assert events.gained.wait(T_WAIT) and leader.leading()
+        with store.session() as s:
+            assert s.execute(text("SELECT inet_server_port()")).scalar() == url.port
+    finally:
+        leader.stop()
+        store.dispose()
+        pg_server.drop_database(url.database)
+
+
+# ---- what is shown ---------------------------------------------------------------------------------
+
+
+def test_status_and_metrics_show_the_leader_and_each_heartbeat(config_file: Any, store_url: str) -> None:
+    path = config_file(f'[store]\nurl = "{store_url}"\n')
+    rt = open_runtime(path)
+    try:
+        cluster.register(rt.store, "node1:11", 11, "0.1.0")
+        cluster.register(rt.store, "node2:22", 22, "0.1.0")
+        fence = cluster.take_lead(rt.store, "node1:11")
+        with rt.store.session() as s:
+            from ops_watch.store.schema import ClusterInstance
+
+            s.get(ClusterInstance, "node2:22").heartbeat_at = utcnow() - timedelta(hours=1)  # silent
+        out = subprocess.run(
+            [sys.executable, "-m", "ops_watch", "--config", str(path), "status", "--format", "json"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert out.returncode == 0, out.stderr
+        doc = json.loads(out.stdout)
+        assert doc["leader"]["instance"] == "node1:11" and doc["leader"]["epoch"] == fence.epoch
+        states = {i["instance"]: (i["state"], i["role"]) for i in doc["instances"]}
+        assert states == {"node1:11": ("alive", "leader"), "node2:22": ("silent", "-")}
+        table = subprocess.run(
+            [sys.executable, "-m", "ops_watch", "--config", str(path), "status"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        ).stdout
+        assert table.startswith("leader: node1:11 since ") and "silent" in table
+
+        families = {
+            f.name: f
+            for f in text_string_to_metric_families(generate_latest(metrics.registry(lambda: rt)).decode())
+        }
+        assert [(s.labels["instance"], s.value) for s in families["ops_watch_cluster_leader"].samples] == [
+            ("node1:11", 1.0)
+        ]
+        assert families["ops_watch_cluster_leader_epoch"].samples[0].value == fence.epoch
+        beats = {
+            s.labels["instance"]: s.labels["role"]
+            for s in families["ops_watch_cluster_heartbeat_timestamp_seconds"].samples
+        }
+        assert beats == {"node1:11": "leader", "node2:22": "standby"}
+    finally:
+        rt.close()
+
+
+def test_instances_stopped_a_week_ago_are_forgotten(store: Any) -> None:
+    cluster.register(store, "old:1", 1, "0.1.0")
+    cluster.mark_stopped(store, "old:1")
+    from ops_watch.store.schema import ClusterInstance
+
+    with store.session() as s:
+        s.get(ClusterInstance, "old:1").stopped_at = utcnow() - cluster.FORGET_AFTER - timedelta(minutes=1)
+    cluster.register(store, "recent:2", 2, "0.1.0")
+    cluster.mark_stopped(store, "recent:2")
+    cluster.register(store, "new:3", 3, "0.1.0")
+    assert {i.instance for i in cluster.cluster_view(store).instances} == {"recent:2", "new:3"}
