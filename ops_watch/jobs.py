@@ -36,6 +36,8 @@ from ops_watch.report.model import Week
 from ops_watch.report.weekly import Built, build_and_archive
 from ops_watch.runtime import Runtime, open_runtime
 from ops_watch.store import Store
+from ops_watch.store.cluster import Fence
+from ops_watch.store.leader import ParentLead
 from ops_watch.store.schema import AuthEvent, Finding, OutboxMessage, PlannedInspection
 
 log = get_logger(__name__)
@@ -91,14 +93,18 @@ def report_weekly(rt: Runtime) -> dict[str, Any]:
     week = Week.last_complete(utcnow(), rt.config.site.zone).iso  # the daemon's clock decides the week
     if rt.config_path is None:
         return _report_weekly(rt, week)
-    return in_child("report_weekly", rt, week)
+    fence = rt.lead.fence if rt.lead is not None else None
+    return in_child("report_weekly", rt, week, fence.text() if fence is not None else "")
 
 
-def _report_weekly(rt: Runtime, week_iso: str) -> dict[str, Any]:
+def _report_weekly(rt: Runtime, week_iso: str, fence_text: str = "") -> dict[str, Any]:
     week = Week.parse(week_iso, rt.config.site.zone)
     built = build_and_archive(rt.store, rt.config, rt.rules.contract, week)
     msg = queue_report(rt.store, rt.config, built)
-    delivered = deliver_due(rt.store, rt.config) if msg is not None else None
+    fence = Fence.parse(fence_text)
+    if fence is not None:  # in the child of a daemon: its sends stay under the parent's leadership
+        rt.lead = ParentLead(fence)
+    delivered = deliver_due(rt.store, rt.config, lead=rt.lead) if msg is not None else None
     return {
         "week": week.iso,
         "status": built.report.status,

@@ -44,6 +44,8 @@ log = get_logger(__name__)
 LOCK_KEY = int.from_bytes(b"opswatch", "big")
 # A leader gives up this much before its lease ends, for the time its heartbeat took to reach the server.
 MARGIN_SECONDS = 1.0
+# idle_session_timeout came with PostgreSQL 14 (server_version_num).
+IDLE_SESSION_TIMEOUT_FROM = 140000
 # How often the SQLite daemon records its heartbeat (a write to the one store file: not every few seconds).
 SQLITE_BEAT_SECONDS = 30.0
 
@@ -153,6 +155,7 @@ class PgLeader:
         self._on_gain: Callable[[], None] = lambda: None
         self._on_lose: Callable[[str], None] = lambda why: None
         self._last_error = ""
+        self._old_server_said = False
 
     # -- what the jobs ask --
 
@@ -240,9 +243,20 @@ class PgLeader:
         }
         conn = psycopg.connect(*cargs, **params)
         try:
-            # The server ends this session `lease` after it last heard from it: the lock of a frozen or
-            # unreachable leader frees itself without anyone's help.
-            conn.execute(f"SET idle_session_timeout = {int(self.lease * 1000)}")
+            if conn.info.server_version >= IDLE_SESSION_TIMEOUT_FROM:
+                # The server ends this session `lease` after it last heard from it: the lock of a frozen or
+                # unreachable leader frees itself without anyone's help.
+                conn.execute(f"SET idle_session_timeout = {int(self.lease * 1000)}")
+            elif not self._old_server_said:
+                self._old_server_said = True
+                log.warning(
+                    "PostgreSQL before 14 has no idle_session_timeout: a frozen leader's lock is freed only when "
+                    "the server's TCP keepalives give up on it (about `lease`), and not at all while its host "
+                    "still answers TCP; upgrade PostgreSQL for the documented bound (docs/install.md)",
+                    server_version=conn.info.server_version,
+                )
+            # A heartbeat stuck in the server (a lock, an overloaded disk) fails instead of holding the lock.
+            conn.execute(f"SET statement_timeout = {int(self.lease * 1000 / 2)}")
             conn.execute(f"SET tcp_keepalives_idle = {seconds}")
             conn.execute(f"SET tcp_keepalives_interval = {max(1, seconds // 3)}")
             conn.execute("SET tcp_keepalives_count = 3")
@@ -290,6 +304,31 @@ class PgLeader:
         self._close()  # ends the session: the lock is free at once
 
 
+class ParentLead:
+    """The leadership of a daemon, as its child process (jobs.in_child) holds it: the fence alone (its epoch, checked
+    in SQL by each outbox claim), since the child cannot see its parent's heartbeat."""
+
+    def __init__(self, fence: Fence):
+        self.instance = fence.instance
+        self._fence = fence
+
+    def leading(self) -> bool:
+        return True
+
+    @property
+    def fence(self) -> Fence | None:
+        return self._fence
+
+    def role(self) -> str:
+        return "leader"
+
+    def start(self, on_gain: Callable[[], None], on_lose: Callable[[str], None]) -> None:
+        on_gain()
+
+    def stop(self, forget: bool = False) -> None:
+        pass
+
+
 @contextlib.contextmanager
 def leading_once(store: Store, version: str, lease: float, heartbeat: float) -> Iterator[Leader]:
     """Lead for the length of a `run --once`: AlreadyRunning if another instance runs on the SQLite file, or
@@ -323,4 +362,13 @@ def leader_for(store: Store, version: str, lease: float, heartbeat: float) -> Le
     return PgLeader(store, version, lease, heartbeat)
 
 
-__all__ = ["LOCK_KEY", "AlreadyRunning", "FileLeader", "Leader", "PgLeader", "leader_for", "leading_once"]
+__all__ = [
+    "LOCK_KEY",
+    "AlreadyRunning",
+    "FileLeader",
+    "Leader",
+    "ParentLead",
+    "PgLeader",
+    "leader_for",
+    "leading_once",
+]

@@ -414,3 +414,10 @@ def test_instances_stopped_a_week_ago_are_forgotten(store: Any) -> None:
     cluster.mark_stopped(store, "recent:2")
     cluster.register(store, "new:3", 3, "0.1.0")
     assert {i.instance for i in cluster.cluster_view(store).instances} == {"recent:2", "new:3"}
+
+
+def test_a_fence_travels_to_a_child_process_as_text() -> None:
+    fence = Fence("node1.center.local:4242", 7)
+    assert Fence.parse(fence.text()) == fence
+    for bad in ("", "7", "x@node1:1", "@node1:1", "7@"):
+        assert Fence.parse(bad) is None

@@ -160,3 +160,27 @@ def test_retention_below_six_months_is_refused(tmp_path):
     path.write_text("[retention]\ndays = 90\n")
     with pytest.raises(ConfigError, match="retention.days"):
         load_config(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ('lease = "10s"\nheartbeat = "5s"', "must be at least 3 x heartbeat"),
+        ('heartbeat = "0.1s"', "heartbeat: at least 0.2s"),
+        ('lease = "soon"', "ha.lease"),
+    ],
+)
+def test_ha_timings_that_cannot_hold_the_lease_are_refused(tmp_path, text, words):
+    path = tmp_path / "c.toml"
+    path.write_text(f"[ha]\n{text}\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    shown = "\n".join(err.value.problems)
+    assert words in shown and "c.toml" in shown
+
+
+def test_ha_defaults_leave_a_standby_time_for_several_heartbeats(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text("")
+    ha = load_config(path).ha
+    assert ha.lease.total_seconds() == 30 and ha.heartbeat.total_seconds() == 5
