@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict
 from datetime import date, datetime
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import func, select
@@ -17,8 +18,14 @@ from ops_watch.core.log import get_logger
 from ops_watch.core.timeutil import utcnow
 from ops_watch.sources import Collector, CollectResult, Sample, Target, TargetStatus
 from ops_watch.store import Store
-from ops_watch.store.bulk import conflict_insert
-from ops_watch.store.schema import CollectionStatus, EvidenceBatch, InventoryResource, UtilizationSample
+from ops_watch.store.bulk import conflict_insert, rows_writer
+from ops_watch.store.schema import (
+    CollectionStatus,
+    EvidenceBatch,
+    InventoryResource,
+    UtilizationHourly,
+    UtilizationSample,
+)
 
 log = get_logger(__name__)
 CHUNK = 5000
@@ -69,6 +76,42 @@ def store_samples(session: Session, samples: list[Sample], source: str, batch_id
     return after - before
 
 
+HOURLY_COLUMNS = (
+    "resource_id",
+    "hour",
+    "samples",
+    "cpu_mean",
+    "cpu_max",
+    "cpu_p95",
+    "mem_mean",
+    "mem_max",
+    "mem_p95",
+    "storage_used_gb",
+    "storage_total_gb",
+)
+
+
+_HOURLY_VALUES = attrgetter(*HOURLY_COLUMNS)
+
+
+def hourly_sink(store: Store, counts: dict[str, int]) -> Callable[[list[Any]], None]:
+    """Where a source writes hourly roll-ups it read directly (the Prometheus back-fill): each call is one
+    transaction, so a long back-fill holds neither its rows in memory nor the store for long.
+
+    Rows are dataclasses with HOURLY_COLUMNS' fields in that order (sources.prometheus.HourlyRow). They are
+    for hours without raw samples of the resource, so the roll-up (which recomputes only hours touched by new
+    raw samples, above its watermark) never rewrites them; an hour already stored is kept as it is.
+    """
+
+    def write(rows: list[Any]) -> None:
+        with store.session() as session:
+            insert = rows_writer(session, UtilizationHourly.__table__, HOURLY_COLUMNS[:2], HOURLY_COLUMNS)
+            insert(list(map(_HOURLY_VALUES, rows)))
+        counts["hourly"] = counts.get("hourly", 0) + len(rows)
+
+    return write
+
+
 def record_statuses(session: Session, source: str, statuses: list[TargetStatus], now: datetime) -> None:
     known = {
         s.target: s
@@ -102,8 +145,14 @@ def collect_cycle(
     counts: dict[str, Any] = {"targets": len(targets), "samples": 0, "failed": 0}
     for name, collector in collectors.items():
         started = time.monotonic()
+        hourly: dict[str, int] = {}
         try:
-            result = collector.collect(targets_for(name, targets), now)
+            chosen = targets_for(name, targets)
+            collect_hourly = getattr(collector, "collect_hourly", None)
+            if collect_hourly is not None:  # back-fills whole hours as roll-ups, straight into the store
+                result = collect_hourly(chosen, now, hourly_sink(store, hourly))
+            else:
+                result = collector.collect(chosen, now)
         except Exception as exc:  # a broken collector must not stop the others
             log.error("collector failed", source=name, error=str(exc), exc_info=True)
             result = CollectResult(
@@ -138,5 +187,5 @@ def collect_cycle(
             record_statuses(session, name, result.statuses, now)
         counts["samples"] += new
         counts["failed"] += len(failed)
-        counts[name] = {"samples": new, "failed": len(failed)}
+        counts[name] = {"samples": new, "failed": len(failed), **hourly}
     return counts

@@ -8,12 +8,16 @@ nor an answer grows with the site. docs/sources.md has the queries and the reaso
 
 Two ways to back-fill:
 - `collect(targets, now)`: raw samples at `step`, within a budget of points per cycle (as before);
-- `collect_hourly(targets, now, write)` (what collect_cycle uses): the whole hours of a gap are read as hourly
-  roll-ups computed by Prometheus (range queries at step 1h over subqueries at `step`: the same samples, the
-  same mean / max / p95 / last as ops_watch.areas.resources.utilization computes from raw) and handed to
-  `write` a batch at a time, never as raw samples: 14 days of 10,000 hosts is 3.4 M hourly rows instead of
-  40 M samples. Only the partial hours at both ends of a gap are read raw, so every hour is either rolled up
-  from raw samples or stored directly, never both: the roll-up watermark never sees the direct hours.
+- `collect_hourly(targets, now, write)` (what collect_cycle uses): the whole hours of a gap are handed to
+  `write` as hourly roll-ups, a batch of targets and a few hours at a time, never as raw samples: 14 days of
+  10,000 hosts is 3.4 M hourly rows instead of 40 M samples. CPU and memory are read at `step` (the samples
+  the raw back-fill would store) and rolled up here as ops_watch.areas.resources.utilization rolls raw
+  samples up (mean, max, p95 by linear interpolation); storage's columns (largest used, last total) are
+  computed by Prometheus at step 1h over a subquery at `step` (cheap: no rate). Asking Prometheus for CPU
+  and memory at 1h too costs it three subquery evaluations of each (mean, max, p95): measured 2.5 times the
+  Prometheus time of reading them once. Only the partial hours at both ends of a gap are read raw, so every
+  hour is either rolled up from raw samples or stored directly, never both: the roll-up watermark never
+  sees the direct hours.
   A target with no stored sample yet gets `backfill_max` of history.
 
 Range queries are retried with back-off on transient failures (HTTP 5xx and 429, time-outs, refused
@@ -35,11 +39,15 @@ both sides). Failures never raise: every target gets a TargetStatus.
 
 from __future__ import annotations
 
+import gc
 import math
 import re
+import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -68,12 +76,14 @@ MAX_POINTS = 10_000  # per series per range query (Prometheus refuses more than 
 BACKFILL_BUDGET = 200_000
 LONG_QUERY = 4000  # longer queries go in a POST body, clear of URL length limits
 # Label values per range query: bounds the request (the regex: about 20 bytes a host) and the answer (this many
-# series per metric, 336 hourly points each for 14 days) whatever the number of targets.
+# series per metric, over as many hours as POINTS_PER_ANSWER allows) whatever the number of targets.
 BATCH_KEYS = 250
+POINTS_PER_ANSWER = 60_000  # points of one range query's answer in the hourly back-fill (bounded memory)
+QUERY_THREADS = 4  # range queries of a batch in flight at once (requests' Session pool is thread-safe)
 RETRIES = 3  # further attempts of a range query after a transient failure
 BACKOFF = 1.0  # seconds before the first retry, doubled for each next one
 HOUR_S = 3600
-# Hourly roll-up columns (utilization_hourly's, in its order after resource_id and hour).
+# Hourly roll-up columns: utilization_hourly's and HourlyRow's, in their order after resource_id and hour.
 HOURLY_FIELDS = (
     "samples",
     "cpu_mean",
@@ -191,38 +201,6 @@ def build_queries(match_label: str, job: str, window: timedelta, only: str = "")
     )
 
 
-def build_hourly_queries(
-    match_label: str, job: str, window: timedelta, step: timedelta, only: str = ""
-) -> dict[str, str]:
-    """Per HOURLY_FIELDS, a query giving that roll-up column of each hour, by match label.
-
-    Asked as a range query at step 1h, each evaluated at the hour's start + 1h - `step`: the subquery
-    `[1h - 1ms:step]` then holds the points at the hour's start, + step, ... (subquery points are aligned to
-    multiples of step, as the raw back-fill's), i.e. exactly the samples the raw back-fill would store for the
-    hour. Each point is clamped and rounded as a raw sample is (_clamp_pct, _storage_gb), so the hour's mean,
-    max and p95 (quantile_over_time interpolates linearly, as utilization.linear_percentile) are the roll-up's.
-    """
-    q = build_queries(match_label, job, window, only)
-    by, res = match_label, _seconds(step)
-    sub = f"[{HOUR_S * 1000 - 1}ms:{res}]"
-    cpu = f"round(clamp({q.cpu}, 0, 100), 0.01)"
-    mem = f"round(clamp({q.mem}, 0, 100), 0.01)"
-    used = f"round(sum by ({by}) ({q.storage_used}) / {GB}, 0.001)"
-    total = f"round(sum by ({by}) ({q.storage_total}) / {GB}, 0.001)"
-    return {
-        # A sample is a time with any metric (as the raw back-fill stores one): cpu, else memory, else storage.
-        "samples": f"count_over_time(({cpu} or {mem} or {used} or {total}){sub})",
-        "cpu_mean": f"avg_over_time(({cpu}){sub})",
-        "cpu_max": f"max_over_time(({cpu}){sub})",
-        "cpu_p95": f"quantile_over_time(0.95, ({cpu}){sub})",
-        "mem_mean": f"avg_over_time(({mem}){sub})",
-        "mem_max": f"max_over_time(({mem}){sub})",
-        "mem_p95": f"quantile_over_time(0.95, ({mem}){sub})",
-        "storage_used_gb": f"max_over_time(({used}){sub})",
-        "storage_total_gb": f"last_over_time(({total}){sub})",
-    }
-
-
 @dataclass(frozen=True)
 class HourlyRow:
     """One hour of one resource as utilization_hourly holds it (`hour`: its start, aware UTC)."""
@@ -254,6 +232,9 @@ class Series:
     points: list[tuple[float, float]]  # (unix seconds, value); NaN and infinities left out
 
 
+_INF = math.inf
+
+
 def parse_result(data: Any) -> list[Series]:
     """The `data` of a query answer (vector or matrix) as series; raises PrometheusError('parse')."""
     if not isinstance(data, dict) or not isinstance(data.get("result"), list):
@@ -269,10 +250,12 @@ def parse_result(data: Any) -> list[Series]:
         if not isinstance(raw, list):
             raise PrometheusError("parse", "a result item has no value(s)")
         try:
-            points = [(float(ts), float(value)) for ts, value in raw]
+            # One pass over what can be millions of points (a back-fill): "NaN" (v != v), "+Inf" and "-Inf" out.
+            points = [(ts, v) for ts, value in raw if (v := float(value)) == v and -_INF < v < _INF]
         except (TypeError, ValueError):
             raise PrometheusError("parse", f"bad point in {raw[:3]!r}") from None
-        points = [p for p in points if math.isfinite(p[1])]  # "NaN", "+Inf", "-Inf"
+        if points and not isinstance(points[0][0], int | float):
+            raise PrometheusError("parse", f"bad time in {raw[:3]!r}")
         out.append(Series({str(k): str(v) for k, v in item["metric"].items()}, points))
     return out
 
@@ -308,6 +291,92 @@ def _storage_gb(group: list[Series]) -> dict[float, float]:
             devices = per_device[ts]
             devices[device] = max(devices.get(device, v), v)
     return {ts: round(sum(devices.values()) / GB, 3) for ts, devices in per_device.items()}
+
+
+def linear_percentile(ordered: list[float], q: float = 0.95) -> float:
+    """As utilization.linear_percentile (PERCENTILE.INC) of an ascending list: the roll-up's p95 of an hour."""
+    pos = (len(ordered) - 1) * q
+    low = int(pos)
+    frac = pos - low
+    if frac == 0 or low + 1 >= len(ordered):
+        return ordered[low]
+    return ordered[low] + (ordered[low + 1] - ordered[low]) * frac
+
+
+def _pct_stats(values: list[float] | None) -> tuple[float | None, float | None, float | None]:
+    """(mean, max, p95) of an hour's values, computed as the roll-up computes them from raw samples."""
+    if not values:
+        return None, None, None
+    values.sort()
+    return sum(values) / len(values), values[-1], linear_percentile(values)
+
+
+@dataclass
+class _Hour:
+    """What an hour of one target holds while its samples are read."""
+
+    seen: int = 0  # bit k: a sample at the hour's start + k steps (a sample is a time with any metric)
+    cpu: list[float] | None = None
+    mem: list[float] | None = None
+    used: float | None = None  # the largest
+    total: float | None = None  # the latest
+    storage_seen: int = 0  # times with a storage total
+
+
+def build_storage_hourly(queries: Queries, match_label: str, step: timedelta) -> dict[str, str]:
+    """Storage's roll-up columns of each hour, computed by Prometheus (cheap: no rate, one or two selectors).
+
+    Asked as a range query at step 1h, each point evaluated at the hour's start + 1h - `step`: the subquery
+    `[1h - 1ms:step]` then holds the points at the hour's start, + step, ... (subquery points are aligned to
+    multiples of step, as the raw back-fill's), exactly the times the raw back-fill samples; each is summed
+    over the devices and rounded as _storage_gb does.
+    """
+    by = match_label
+    sub = f"[{HOUR_S * 1000 - 1}ms:{_seconds(step)}]"
+    used = f"round(sum by ({by}) ({queries.storage_used}) / {GB}, 0.001)"
+    total = f"round(sum by ({by}) ({queries.storage_total}) / {GB}, 0.001)"
+    return {
+        "storage_used_gb": f"max_over_time(({used}){sub})",
+        "storage_total_gb": f"last_over_time(({total}){sub})",
+        "storage_samples": f"count_over_time(({total}){sub})",
+    }
+
+
+def _fold(
+    hours: dict[tuple[str, float], _Hour], key: str, group: list[Series], step: float, cpu: bool
+) -> None:
+    """A key's CPU or memory series into its hours, each value clamped and rounded as _mean_pct does.
+
+    The hot loop of a back-fill (millions of points): one series (the usual case) is walked in time order,
+    an hour looked up once for all its points."""
+    points = group[0].points if len(group) == 1 else sorted(_mean_pct(group).items())
+    current, h, values = -1.0, _Hour(), []
+    for ts, v in points:
+        hour = ts // HOUR_S * HOUR_S
+        if hour != current:
+            current = hour
+            h = hours.get((key, hour)) or hours.setdefault((key, hour), _Hour())
+            values = (h.cpu if cpu else h.mem) or []
+            if cpu:
+                h.cpu = values
+            else:
+                h.mem = values
+        h.seen |= 1 << int((ts - hour) / step + 0.5)
+        values.append(round(100.0 if v > 100.0 else 0.0 if v < 0.0 else v, 2))
+
+
+@contextmanager
+def _fewer_gc_passes() -> Iterator[None]:
+    """A back-fill allocates millions of small lists and tuples (the answers' points), none of them in a cycle;
+    the cyclic collector's passes over them, every 700 allocations, were a third of its CPU. Its thresholds are
+    raised while a cycle runs (for the whole process: the daemon's other jobs collect less often meanwhile, and
+    free what they drop by reference counting as always), then put back."""
+    before = gc.get_threshold()
+    gc.set_threshold(max(before[0], 200_000), max(before[1], 50), max(before[2], 50))
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 # ---- the collector --------------------------------------------------------------------------------
@@ -393,8 +462,11 @@ class PrometheusCollector:
             ) from None
         except requests.RequestException as exc:
             raise PrometheusError("http", self._scrub(f"{shown}: {error_reason(exc)}")) from None
+        import orjson  # start-up: as requests
+
         try:
-            payload = resp.json()
+            # orjson: a back-fill's answers are hundreds of MB of JSON, and the stdlib parser was a sixth of it.
+            payload = orjson.loads(resp.content)
         except ValueError:
             payload = None
         error = ""
@@ -440,7 +512,13 @@ class PrometheusCollector:
                 if not exc.transient or attempt == RETRIES:
                     raise
                 pause = BACKOFF * 2**attempt
-                log.info("prometheus retry", url=self.shown_url, attempt=attempt + 1, pause=pause, error=exc.message)
+                log.info(
+                    "prometheus retry",
+                    url=self.shown_url,
+                    attempt=attempt + 1,
+                    pause=pause,
+                    error=exc.message,
+                )
                 time.sleep(pause)
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -485,6 +563,16 @@ class PrometheusCollector:
     # -- one cycle --
 
     def collect(self, targets: list[Target], now: datetime) -> CollectResult:
+        """One cycle; gaps back-filled as raw samples within BACKFILL_BUDGET."""
+        return self._run(targets, now, None)
+
+    def collect_hourly(self, targets: list[Target], now: datetime, write: HourlyWrite) -> CollectResult:
+        """One cycle; the whole hours of each gap handed to `write` as hourly roll-ups, a batch of targets at a
+        time (bounded memory however long the gap and however many the targets), the rest as raw samples."""
+        with _fewer_gc_passes():
+            return self._run(targets, now, write)
+
+    def _run(self, targets: list[Target], now: datetime, write: HourlyWrite | None) -> CollectResult:
         by_key: dict[str, list[Target]] = defaultdict(list)
         for t in targets:
             key = self._key(t)
@@ -499,7 +587,7 @@ class PrometheusCollector:
                     "config", f"collect.prometheus.match_label {self.cfg.match_label!r} is no label"
                 )
             self._authenticate()
-            result = self._collect(by_key, now)
+            result = self._collect(by_key, now, write)
         except PrometheusError as exc:
             log.warning("prometheus failed", url=self.shown_url, kind=exc.kind, error=exc.message)
             return CollectResult(
@@ -507,7 +595,9 @@ class PrometheusCollector:
             )
         return result
 
-    def _collect(self, by_key: dict[str, list[Target]], now: datetime) -> CollectResult:
+    def _collect(
+        self, by_key: dict[str, list[Target]], now: datetime, write: HourlyWrite | None
+    ) -> CollectResult:
         cfg, keys, unmatched = self.cfg, set(by_key), set[str]()
         at = math.floor(now.timestamp() * 1000) / 1000  # Prometheus keeps milliseconds; never after now
         queries = build_queries(cfg.match_label, cfg.job, self.window)
@@ -525,7 +615,11 @@ class PrometheusCollector:
             )
 
         answering = {key: key_targets for key, key_targets in by_key.items() if (key, at) in fields}
-        backfill, backfill_error, deferred = self._backfill(answering, now, at)
+        if write is None:
+            backfill, backfill_error, deferred = self._backfill(answering, now, at)
+        else:
+            backfill, backfill_error = self._backfill_hourly(answering, now, at, write)
+            deferred = set()
         result = CollectResult()
         for key, key_targets in sorted(by_key.items()):
             values = fields.get((key, at))
@@ -555,10 +649,17 @@ class PrometheusCollector:
             return f"{self.shown_url}: {wanted}{where} is scraped (up=1) but has no node_exporter metrics"
         return f"{self.shown_url}: no series with {wanted}{where}: the exporter is not scraped by Prometheus"
 
+    def _failed(
+        self, rids_keys: Iterable[tuple[str, str]], exc: PrometheusError, errors: dict[str, str]
+    ) -> None:
+        """Each target of a failed batch, named with its label value; the message names the URL."""
+        for rid, key in rids_keys:
+            errors[rid] = f"back-fill failed for {rid} ({self.cfg.match_label} {key}): {exc.message}"
+
     def _backfill(
         self, by_key: dict[str, list[Target]], now: datetime, at: float
     ) -> tuple[dict[str, list[Sample]], dict[str, str], set[str]]:
-        """Samples of the gap since each stale target's newest sample: range queries for all of them at once.
+        """Samples of the gap since each stale target's newest sample, by range queries in batches of targets.
 
         Returns (resource id -> samples, resource id -> error, deferred resource ids).
         - Only targets that answer now are back-filled: one still down keeps its old newest sample, and
@@ -587,41 +688,232 @@ class PrometheusCollector:
                 keys.add(key)
         deferred = {rid for _, rid, key in gaps if key not in keys}
         gaps = [g for g in gaps if g[2] in keys]
-        queries = build_queries(
-            self.cfg.match_label, self.cfg.job, self.window, label_regex(keys, self.cfg.match_to)
-        )
-        fields: Fields = {}
-        try:
-            chunk = start
-            while chunk < at:
-                chunk_end = min(at, chunk + (MAX_POINTS - 1) * step)
-                window = (chunk, chunk_end)
-                fields.update(self._read(queries, keys, lambda q, w=window: self.range(q, *w), set()))
-                chunk = chunk_end + step
-        except PrometheusError as exc:
-            log.warning(
-                "prometheus back-fill failed", url=self.shown_url, targets=len(gaps), error=exc.message
-            )
-            return {}, {rid: f"back-fill failed: {exc.message}" for _, rid, _ in gaps}, deferred
-        by_gap_key: dict[str, list[tuple[str, float]]] = defaultdict(list)
-        for after, rid, key in gaps:
-            by_gap_key[key].append((rid, after))
-        samples: dict[str, list[Sample]] = defaultdict(list)
-        for (key, ts), values in sorted(fields.items()):
-            if ts >= at:
-                continue  # the instant query's sample stands for now
-            when = to_datetime(ts)
-            for rid, after in by_gap_key.get(key, ()):
-                if ts > after:
-                    samples[rid].append(Sample(rid, when, **values))
+        samples, errors = self._read_raw(gaps, start, at)
         log.info(
             "prometheus back-fill",
             targets=len(gaps),
+            failed=len(errors),
             deferred=len(deferred),
             samples=sum(len(v) for v in samples.values()),
             start=to_datetime(start).isoformat(),
         )
-        return samples, {}, deferred
+        return samples, errors, deferred
+
+    def _read_raw(
+        self, gaps: list[tuple[float, str, str]], start: float, end: float
+    ) -> tuple[dict[str, list[Sample]], dict[str, str]]:
+        """Samples at each step from `start` (a whole step) to before `end`, of each gap (after, resource id,
+        key) the points after its `after`: range queries per metric, per batch of BATCH_KEYS keys and per
+        MAX_POINTS steps. Returns (resource id -> samples, resource id -> error of its failed batch)."""
+        step = self.step.total_seconds()
+        of_key: dict[str, list[tuple[str, float]]] = defaultdict(list)
+        for after, rid, key in gaps:
+            of_key[key].append((rid, after))
+        samples: dict[str, list[Sample]] = defaultdict(list)
+        errors: dict[str, str] = {}
+        for batch in _batches(of_key, BATCH_KEYS):
+            keys = set(batch)
+            queries = build_queries(
+                self.cfg.match_label, self.cfg.job, self.window, label_regex(keys, self.cfg.match_to)
+            )
+            fields: Fields = {}
+            try:
+                chunk = start
+                while chunk < end:
+                    chunk_end = min(end, chunk + (MAX_POINTS - 1) * step)
+                    window = (chunk, chunk_end)
+                    fields.update(self._read(queries, keys, lambda q, w=window: self.range(q, *w), set()))
+                    chunk = chunk_end + step
+            except PrometheusError as exc:
+                log.warning(
+                    "prometheus back-fill failed", url=self.shown_url, targets=len(batch), error=exc.message
+                )
+                self._failed(((rid, key) for key in batch for rid, _ in of_key[key]), exc, errors)
+                continue
+            for (key, ts), values in sorted(fields.items()):
+                if ts >= end:
+                    continue  # the instant query's sample stands for now
+                when = to_datetime(ts)
+                for rid, after in of_key[key]:
+                    if ts > after:
+                        samples[rid].append(Sample(rid, when, **values))
+        return samples, errors
+
+    def _backfill_hourly(
+        self, by_key: dict[str, list[Target]], now: datetime, at: float, write: HourlyWrite
+    ) -> tuple[dict[str, list[Sample]], dict[str, str]]:
+        """The gap of each stale (or new) answering target: its whole hours to `write`, the partial hours at its
+        ends as raw samples. Returns (resource id -> raw samples, resource id -> error)."""
+        oldest = now - self.cfg.backfill_max
+        current_hour = math.floor(at / HOUR_S) * HOUR_S  # rolled up from raw as it goes (the instant samples)
+        first_whole = math.ceil(oldest.timestamp() / HOUR_S) * HOUR_S
+        raw_gaps: dict[float, list[tuple[float, str, str]]] = defaultdict(list)  # end -> (after, rid, key)
+        hourly: dict[float, list[tuple[str, str]]] = defaultdict(list)  # first hour -> (rid, key)
+        for key, key_targets in by_key.items():
+            for t in key_targets:
+                rid, last = t.resource_id, from_store(t.last_sample_at)
+                if last is not None and now - last <= BACKFILL_AFTER_STEPS * self.step:
+                    continue
+                if last is None or last < oldest:  # new here (or away longer than backfill_max): history
+                    hourly[first_whole].append((rid, key))
+                    raw_gaps[at].append((current_hour - 0.001, rid, key))
+                    continue
+                after = last.timestamp()
+                head_end = math.floor(after / HOUR_S) * HOUR_S + HOUR_S  # the hour of `last` has raw samples
+                if head_end >= current_hour:
+                    raw_gaps[at].append((after, rid, key))
+                    continue
+                raw_gaps[head_end].append((after, rid, key))
+                hourly[head_end].append((rid, key))
+                raw_gaps[at].append((current_hour - 0.001, rid, key))
+        if not raw_gaps:
+            return {}, {}
+        step = self.step.total_seconds()
+        samples: dict[str, list[Sample]] = defaultdict(list)
+        errors: dict[str, str] = {}
+        written = 0
+        for first, members in sorted(hourly.items()):
+            written += self._read_hourly(members, first, current_hour, write, errors)
+        for end, gaps in sorted(raw_gaps.items()):
+            start = math.ceil(min(g[0] for g in gaps) / step) * step
+            got, failed = self._read_raw(gaps, start, end)
+            for rid, more in got.items():
+                samples[rid].extend(more)
+            errors.update(failed)
+        for rid_samples in samples.values():
+            rid_samples.sort(key=lambda s: s.at)
+        log.info(
+            "prometheus back-fill",
+            targets=len({rid for gaps in raw_gaps.values() for _, rid, _ in gaps}),
+            failed=len(errors),
+            hourly_rows=written,
+            samples=sum(len(v) for v in samples.values()),
+        )
+        return samples, errors
+
+    def _read_hourly(
+        self,
+        members: list[tuple[str, str]],
+        first: float,
+        end: float,
+        write: HourlyWrite,
+        errors: dict[str, str],
+    ) -> int:
+        """The hours [first, end) of these (resource id, key) as hourly rows, a batch of keys at a time to
+        `write`; a failed batch's targets go to `errors`. Returns the rows written."""
+        if first >= end:
+            return 0
+        of_key: dict[str, list[str]] = defaultdict(list)
+        for rid, key in members:
+            of_key[key].append(rid)
+        lock = threading.Lock()
+
+        def write_one_at_a_time(rows: list[HourlyRow]) -> None:
+            with lock:
+                write(rows)
+
+        # Two batches in flight: one is rolled up here while Prometheus answers the other's queries.
+        with (
+            ThreadPoolExecutor(QUERY_THREADS, thread_name_prefix="prometheus") as pool,
+            ThreadPoolExecutor(2, thread_name_prefix="prometheus-batch") as batches,
+        ):
+            done = [
+                batches.submit(
+                    self._read_hourly_batch, batch, of_key, first, end, write_one_at_a_time, errors, pool
+                )
+                for batch in _batches(of_key, BATCH_KEYS)
+            ]
+            return sum(f.result() for f in done)
+
+    def _read_hourly_batch(
+        self,
+        batch: list[str],
+        of_key: dict[str, list[str]],
+        first: float,
+        end: float,
+        write: HourlyWrite,
+        errors: dict[str, str],
+        pool: ThreadPoolExecutor,
+    ) -> int:
+        """One batch of keys: its hours as rows to `write` (returns how many), or its targets to `errors`.
+
+        The samples are read at `step`, as the raw back-fill reads them, a few hours at a time (at most
+        POINTS_PER_ANSWER points an answer), the four metrics' queries side by side (Prometheus evaluates each
+        query on one core), and each chunk's hours are rolled up here as utilization rolls raw samples up.
+        """
+        step = self.step.total_seconds()
+        keys = set(batch)
+        queries = build_queries(
+            self.cfg.match_label, self.cfg.job, self.window, label_regex(keys, self.cfg.match_to)
+        )
+        storage = build_storage_hourly(queries, self.cfg.match_label, self.step)
+        lead = HOUR_S - step  # an hour's storage columns are evaluated at its start + 1h - step
+        per_hour = math.ceil(HOUR_S / step)
+        hours_per_chunk = max(
+            1, min(POINTS_PER_ANSWER // (len(batch) * per_hour), (MAX_POINTS - 1) // per_hour)
+        )
+        written = 0
+        chunk = first
+        try:
+            while chunk < end:
+                chunk_end = min(end, chunk + hours_per_chunk * HOUR_S)
+                start, stop = math.ceil(chunk / step) * step, (math.ceil(chunk_end / step) - 1) * step
+                # CPU and memory as samples (their mean, max and p95 from one answer each); storage's three
+                # columns computed by Prometheus, one point an hour.
+                asked = [
+                    ("cpu", pool.submit(self.range, queries.cpu, start, stop)),
+                    ("mem", pool.submit(self.range, queries.mem, start, stop)),
+                ] + [
+                    (name, pool.submit(self.range, query, chunk + lead, chunk_end - HOUR_S + lead, HOUR_S))
+                    for name, query in storage.items()
+                ]
+                hours: dict[tuple[str, float], _Hour] = defaultdict(_Hour)
+                try:
+                    for name, answer in asked:
+                        for key, group in self._group(answer.result(), keys, set()).items():
+                            if name in ("cpu", "mem"):
+                                _fold(hours, key, group, step, name == "cpu")
+                                continue
+                            for s in group:  # several series of one target (two exporters): the larger
+                                for ts, value in s.points:
+                                    h = hours[(key, ts - lead)]
+                                    if name == "storage_used_gb":
+                                        h.used = value if h.used is None else max(h.used, value)
+                                    elif name == "storage_total_gb":
+                                        h.total = value if h.total is None else max(h.total, value)
+                                    else:
+                                        h.storage_seen = max(h.storage_seen, min(int(value), per_hour))
+                finally:
+                    for _, answer in asked:
+                        answer.cancel()
+                when = {hour: to_datetime(hour) for _, hour in hours}  # one datetime an hour, not a row
+                rows = [
+                    HourlyRow(
+                        rid,
+                        when[hour],
+                        max(h.seen.bit_count(), h.storage_seen),  # times with any metric (as one scrape)
+                        *_pct_stats(h.cpu),
+                        *_pct_stats(h.mem),
+                        h.used,
+                        h.total,
+                    )
+                    for (key, hour), h in sorted(hours.items())
+                    if chunk <= hour < chunk_end
+                    for rid in of_key[key]
+                ]
+                if rows:
+                    write(rows)
+                    written += len(rows)
+                chunk = chunk_end
+        except PrometheusError as exc:
+            log.warning(
+                "prometheus hourly back-fill failed",
+                url=self.shown_url,
+                targets=len(batch),
+                error=exc.message,
+            )
+            self._failed(((rid, key) for key in batch for rid in of_key[key]), exc, errors)
+        return written
 
     def close(self) -> None:
         self.session.close()

@@ -542,7 +542,8 @@ def test_several_series_per_target_nan_skipped_and_strangers_ignored(replay: Rep
 
 
 def test_a_long_backfill_list_goes_in_a_post_body(replay: Replay, config_file):
-    """After an outage of ops-watch at a large site: one set of range queries for all hosts, sent as POST."""
+    """After an outage of ops-watch at a large site: a set of range queries per batch of at most BATCH_KEYS
+    hosts (here 401 hosts: two batches), sent as POST."""
     now = datetime.now(UTC)
     hosts = [f"10.1.{i // 250}.{i % 250}" for i in range(400)]
     replay.extra_instances = [f"{h}:9100" for h in hosts]
@@ -552,8 +553,9 @@ def test_a_long_backfill_list_goes_in_a_post_body(replay: Replay, config_file):
     collector = _collector(config_file, replay.url, step="10s")
     result = collector.collect(targets, now)
     ranges = [r for r in replay.requests if r[1] == "/api/v1/query_range"]
-    assert sorted(kind for _, _, kind in ranges) == sorted(KINDS[:4])
-    assert {method for method, _, _ in ranges} == {"POST"}
+    assert prometheus.BATCH_KEYS == 250
+    assert sorted(kind for _, _, kind in ranges) == sorted(KINDS[:4] * 2)
+    assert {method for method, _, _ in ranges[:4]} == {"POST"}  # the batch of 250: too long for a URL
     assert [s.target for s in result.statuses if not s.ok] == ["down"]  # not back-filled: nothing to read
     assert (
         6 <= len(_by_id(result.samples, "vm-7")) <= 7
@@ -635,7 +637,11 @@ def test_a_cycle_into_the_store_backfills_after_downtime(replay: Replay, store, 
     )
     first = collect_cycle(store, config, {"prometheus": collector}, t0)
     assert (first["samples"], first["failed"]) == (1, 1)
-    assert not [r for r in replay.requests if r[1].endswith("query_range")]  # the first sample: no gap yet
+    # A new target: its backfill_max (7 days) of history as hourly rows; no raw samples but now's.
+    assert first["prometheus"]["hourly"] == 7 * 24
+    # One batch, two chunks (at 1m steps: 166 hours a query): CPU and memory raw, storage 3 columns each.
+    assert len([r for r in replay.requests if r[1].endswith("query_range")]) == 2 * 5
+    replay.requests.clear()
 
     later = t0 + timedelta(minutes=30)  # the daemon was down for half an hour
     second = collect_cycle(store, config, {"prometheus": collector}, later)
