@@ -100,7 +100,9 @@ def test_a_claim_is_one_owners_until_it_is_released_gone_or_past_its_lease(store
         }
 
 
-BACKUP = "system,job,started,finished,status,size_gb\ndb01,nightly,2026-11-02 01:00,2026-11-02 01:30,success,12\n"
+BACKUP = (
+    "system,job,started,finished,status,size_gb\ndb01,nightly,2026-11-02 01:00,2026-11-02 01:30,success,12\n"
+)
 
 
 def test_a_drop_file_claimed_by_another_node_is_passed_by_until_released(

@@ -27,8 +27,8 @@ from sqlalchemy import func, select, text
 
 from ops_watch import plugins
 from ops_watch.config import load_config
-from ops_watch.ingest import clean_abandoned_loads, ingest_file
 from ops_watch.core.timeutil import utcnow
+from ops_watch.ingest import clean_abandoned_loads, ingest_file
 from ops_watch.notify.outbox import CLAIM_LEASE, deliver_due, queue_finding_messages, release_abandoned_claims
 from ops_watch.store import open_store
 from ops_watch.store.schema import DoorEvent, EvidenceBatch, OutboxMessage
