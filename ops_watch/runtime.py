@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING
 
 from ops_watch.config import Config, ConfigError, load_config
 from ops_watch.core.log import get_logger
-from ops_watch.findings.rules import RuleSet, load_rules
-from ops_watch.ingest import clean_temp_files, column_map_problems_of
-from ops_watch.report.archive import recover_interrupted
-from ops_watch.sources import build_collectors
+from ops_watch.findings.rules import RuleSet
 from ops_watch.store import Store, open_store
+
+# Start-up: the ingest, the report archive and the sources (and the plug-ins the rules need) are imported by the
+# steps that use them, so a command that only reads the store (`findings list`) does not pay for them.
 
 if TYPE_CHECKING:
     from ops_watch.sources import Collector
@@ -36,6 +36,8 @@ class Runtime:
     def collectors(self) -> dict[str, Collector]:
         """The enabled collectors, built once and kept: they hold connections and counters between cycles."""
         if self._collectors is None:
+            from ops_watch.sources import build_collectors  # start-up: see the imports
+
             self._collectors = build_collectors(self.config)
         return self._collectors
 
@@ -52,6 +54,9 @@ class Runtime:
 
 def load_settings(config_path: Path, check_secrets: bool = True) -> tuple[Config, RuleSet]:
     """Config and rules, validated together; raises ConfigError listing every problem of both."""
+    from ops_watch.findings.rules import load_rules  # start-up: see the imports
+    from ops_watch.ingest import column_map_problems_of
+
     config = load_config(config_path, check_secrets)
     # [ingest.columns] names kinds and their columns: plug-ins, so checked here, where they are loaded.
     problems = column_map_problems_of(config)
@@ -64,16 +69,19 @@ def load_settings(config_path: Path, check_secrets: bool = True) -> tuple[Config
     return config, rules
 
 
-def open_runtime(config_path: Path, check_secrets: bool = True, migrate_in_child: bool = False) -> Runtime:
+def open_runtime(
+    config_path: Path, check_secrets: bool = True, migrate_in_child: bool = False, with_rules: bool = True
+) -> Runtime:
     """Settings and the open store; `migrate_in_child` (the daemon): a store to migrate is migrated in a child
-    process, so Alembic never loads in this one (store.db.open_store)."""
-    config, rules = load_settings(config_path, check_secrets)
-    config.state_dir.mkdir(parents=True, exist_ok=True)
-    clean_temp_files(config)  # what a killed process left under the state dir; a live one's files stay
-    for done in recover_interrupted(config.reports_dir):  # a weekly report's build killed half way
-        log.warning(
-            "report archive: put right what an interrupted build left / 已修复中断的周报归档", action=done
-        )
+    process, so Alembic never loads in this one (store.db.open_store).
+
+    `with_rules=False`: a command that only shows what is stored. The config is read, not the rules (an empty
+    set: such a command never judges), and the housekeeping of the state directory is left to the others."""
+    if not with_rules:
+        config, rules = load_config(config_path, check_secrets), RuleSet()
+    else:
+        config, rules = load_settings(config_path, check_secrets)
+        _tidy(config)
     try:
         password = config.store_password()
     except ValueError as exc:
@@ -82,3 +90,17 @@ def open_runtime(config_path: Path, check_secrets: bool = True, migrate_in_child
         config.store_url, config.store.busy_timeout_ms, password, migrate_in_child=migrate_in_child
     )
     return Runtime(config=config, rules=rules, store=store, config_path=config_path)
+
+
+def _tidy(config: Config) -> None:
+    """What a killed process left: temporary files under the state dir (a live one's stay), a weekly report's
+    build killed half way."""
+    from ops_watch.ingest import clean_temp_files  # start-up: see the imports
+    from ops_watch.report.archive import recover_interrupted
+
+    config.state_dir.mkdir(parents=True, exist_ok=True)
+    clean_temp_files(config)
+    for done in recover_interrupted(config.reports_dir):
+        log.warning(
+            "report archive: put right what an interrupted build left / 已修复中断的周报归档", action=done
+        )

@@ -1,4 +1,8 @@
-"""`ops-watch findings`: list, show, acknowledge and silence findings."""
+"""`ops-watch findings`: list, show, acknowledge and silence findings, and take those back.
+
+Each decision by hand is undone by naming what it was made on: `unack ID` undoes `ack ID`, `unsilence ID`
+ends the silence of one finding (`silence ID`), `silence --expire N` ends the silence by matcher #N (the id
+`silence` printed and `silences` lists). Every one records who and why in the finding's history."""
 
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ from ops_watch.cli.common import (
 )
 from ops_watch.core.output import render
 from ops_watch.core.timeutil import format_local, parse_datetime, parse_duration, utcnow
+from ops_watch.core.vocabulary import AREAS, SEVERITIES
 from ops_watch.findings import engine, silences
 from ops_watch.findings.listing import history_query, history_rows, list_query
 from ops_watch.store.schema import Finding, Silence
@@ -38,16 +43,22 @@ def findings() -> None:
     help="active = open, acknowledged or silenced.",
 )
 @click.option("--rule", "rule_id", help="Only this rule.")
-@click.option("--severity", type=click.Choice(["info", "warning", "critical"]))
+@click.option("--severity", type=click.Choice(SEVERITIES))
+@click.option("--area", type=click.Choice(AREAS), help="Only this contract area.")
 @format_option
 @click.pass_context
 def findings_list(
-    ctx: click.Context, status: str, rule_id: str | None, severity: str | None, fmt: str
+    ctx: click.Context,
+    status: str,
+    rule_id: str | None,
+    severity: str | None,
+    area: str | None,
+    fmt: str,
 ) -> None:
     """List findings (newest first)."""
 
-    with runtime(ctx) as rt:
-        query = list_query(status, rule_id, severity)
+    with runtime(ctx, rules=False) as rt:
+        query = list_query(status, rule_id, severity, area)
         with rt.store.session() as session:
             rows = [finding_row(f, rt.config, local_times=fmt == "table") for f in session.scalars(query)]
         click.echo(render(rows, FINDING_TABLE if fmt == "table" else FINDING_COLUMNS, fmt))
@@ -60,7 +71,7 @@ def findings_list(
 def findings_show(ctx: click.Context, finding_id: int, fmt: str) -> None:
     """One finding with its evidence and history."""
 
-    with runtime(ctx) as rt:
+    with runtime(ctx, rules=False) as rt:
         with rt.store.session() as session:
             f = session.get(Finding, finding_id)
             if f is None:
@@ -120,18 +131,60 @@ def findings_ack(ctx: click.Context, finding_id: int, by: str, why: str) -> None
         click.echo(f"finding {finding_id} acknowledged by {by}")
 
 
+@findings.command("unack")
+@click.argument("finding_id", type=int)
+@click.option("--by", required=True, help="Who takes the acknowledgement back.")
+@click.option("--why", required=True, help="Why (e.g. the rectification did not happen).")
+@click.pass_context
+def findings_unack(ctx: click.Context, finding_id: int, by: str, why: str) -> None:
+    """Take an acknowledgement back: the finding is open again, and news again to the notifier."""
+
+    _who_why(by, why)
+    with runtime(ctx) as rt:
+        try:
+            engine.unacknowledge(rt.store, finding_id, by, why)
+        except engine.FindingError as exc:
+            fail(str(exc))
+        click.echo(f"finding {finding_id} open again (acknowledgement taken back by {by})")
+
+
+@findings.command("unsilence")
+@click.argument("finding_id", type=int)
+@click.option("--by", required=True, help="Who ends the silence.")
+@click.option("--why", required=True, help="Why it ends early.")
+@click.pass_context
+def findings_unsilence(ctx: click.Context, finding_id: int, by: str, why: str) -> None:
+    """End the silence of one finding (made with `findings silence ID`) now: it is open again.
+
+    A finding silenced by a silence by matcher is refused, naming it: end that one with
+    `findings silence --expire N`, or the next evaluation would silence the finding again."""
+
+    _who_why(by, why)
+    with runtime(ctx) as rt:
+        try:
+            silences.unsilence(rt.store, finding_id, by, why)
+        except silences.SilenceError as exc:
+            fail(str(exc))
+        click.echo(f"finding {finding_id} open again (silence ended by {by})")
+
+
 @findings.command("silence")
 @click.argument("finding_id", type=int, required=False)
 @click.option("--rule", help="Every finding of this rule id (a matcher silence).")
 @click.option("--check", "check_name", help="Every finding of this check.")
-@click.option(
-    "--area", help="Every finding of this area (resources, staffing, continuity, governance, evidence)."
-)
-@click.option("--severity", help="Every finding of this severity.")
+@click.option("--area", type=click.Choice(AREAS), help="Every finding of this area.")
+@click.option("--severity", type=click.Choice(SEVERITIES), help="Every finding of this severity.")
 @click.option("--subject", help="Subjects matching this pattern, e.g. 'JWY-VM-*' (shell-style * and ?).")
 @click.option("--for", "duration", help="How long, e.g. 8h, 7d.")
 @click.option("--until", "until_text", help="Until this time (site time).")
-@click.option("--by", required=True, help="Who silences.")
+@click.option(
+    "--expire",
+    "expire_id",
+    type=int,
+    metavar="SILENCE_ID",
+    help="End the silence by matcher SILENCE_ID now (ids: `findings silences`); its findings open again.",
+)
+@click.option("--by", required=True, help="Who silences (or ends the silence).")
 @click.option("--why", required=True, help="Why.")
 @click.pass_context
 def findings_silence(
@@ -144,15 +197,36 @@ def findings_silence(
     subject: str | None,
     duration: str | None,
     until_text: str | None,
+    expire_id: int | None,
     by: str,
     why: str,
 ) -> None:
     """Silence one finding (FINDING_ID), or every finding a matcher selects, now and as they open, until a time.
 
     Silenced findings are not sent again; when the silence ends they open again if they still hold.
+    `--expire SILENCE_ID` ends a silence by matcher early (a silence of one finding: `findings unsilence ID`).
     """
 
     _who_why(by, why)
+    if expire_id is not None:
+        given = [
+            name
+            for name, value in (
+                ("FINDING_ID", finding_id),
+                ("--rule", rule),
+                ("--check", check_name),
+                ("--area", area),
+                ("--severity", severity),
+                ("--subject", subject),
+                ("--for", duration),
+                ("--until", until_text),
+            )
+            if value is not None
+        ]
+        if given:
+            fail(f"--expire takes only --by and --why, not {', '.join(given)}", EXIT_CONFIG)
+        _expire(ctx, expire_id, by, why)
+        return
     if (duration is None) == (until_text is None):
         fail("give exactly one of --for or --until", EXIT_CONFIG)
     matchers = silences.Matchers(
@@ -171,6 +245,11 @@ def findings_silence(
                 if duration
                 else parse_datetime(until_text, rt.config.site.zone)
             )
+            if until <= utcnow():  # e.g. `--for 0s`, tried to end a silence: say how that is done
+                raise ValueError(
+                    "a silence must end in the future; to end one early: "
+                    "`findings silence --expire SILENCE_ID` or `findings unsilence FINDING_ID`"
+                )
             if finding_id is not None:
                 engine.silence(rt.store, finding_id, until, by, why)
                 click.echo(
@@ -188,6 +267,15 @@ def findings_silence(
             f"silence #{silence.id} ({shown}) until {format_local(until, rt.config.site.zone)} by {by}: "
             f"{count} finding(s) silenced now, and any that open meanwhile"
         )
+
+
+def _expire(ctx: click.Context, silence_id: int, by: str, why: str) -> None:
+    with runtime(ctx) as rt:
+        try:
+            count = silences.expire(rt.store, silence_id, by, why)
+        except silences.SilenceError as exc:
+            fail(str(exc))
+        click.echo(f"silence #{silence_id} ended by {by}: {count} finding(s) open again")
 
 
 @findings.command("silences")

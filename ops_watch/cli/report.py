@@ -26,7 +26,7 @@ from ops_watch.report.weekly import build_and_archive
 @command
 @click.group("report")
 def report_group() -> None:
-    """The weekly compliance summary (R14): build, archive, send, list."""
+    """The weekly compliance summary: build, archive, send, list."""
 
 
 @report_group.command("weekly")

@@ -63,7 +63,7 @@ def status(ctx: click.Context, fmt: str) -> None:
     """Which ops-watch run leads (two nodes on PostgreSQL: docs/install.md), each instance's last heartbeat, and
     every job's last run."""
 
-    with runtime(ctx) as rt:
+    with runtime(ctx, rules=False) as rt:
         zone = rt.config.site.zone
         view = cluster_view(rt.store)
         runs = job_runs(rt.store)

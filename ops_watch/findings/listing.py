@@ -17,6 +17,7 @@ FINDING_COLUMNS = [
     "id",
     "rule",
     "check",
+    "area",  # what `findings list --area` filters on, so a filtered export says it
     "severity",
     "status",
     "subject",
@@ -57,10 +58,13 @@ def finding_row(f: Any, cfg: Config, *, local_times: bool) -> dict[str, Any]:
 
 
 def list_query(
-    status: str = "active", rule_id: str | None = None, severity: str | None = None
+    status: str = "active",
+    rule_id: str | None = None,
+    severity: str | None = None,
+    area: str | None = None,
 ) -> Select[Any]:
     """The findings `findings list` shows (newest first): status active (= not resolved), one status or all;
-    one rule, one severity. The JSON API uses the same query."""
+    one rule, one severity, one area. The JSON API uses the same query."""
     query = select(Finding).order_by(Finding.first_seen.desc(), Finding.id.desc())
     if status == "active":
         query = query.where(Finding.status != "resolved")
@@ -70,6 +74,8 @@ def list_query(
         query = query.where(Finding.rule_id == rule_id)
     if severity:
         query = query.where(Finding.severity == severity)
+    if area:
+        query = query.where(Finding.area == area)
     return query
 
 

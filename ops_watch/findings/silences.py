@@ -85,33 +85,62 @@ def create(
 
 def expire(store: Store, silence_id: int, by: str, why: str, at: datetime | None = None) -> int:
     """End a silence now: the findings it silenced open again (with an event saying who ended it and why).
-    Returns how many; a SilenceError when there is no such silence or it has already ended."""
+    Returns how many; a SilenceError when there is no such silence or it has already ended.
+
+    They open at once rather than at the next evaluation, so `findings list` shows them open right after;
+    one that no longer holds is resolved by the next evaluation, as any open finding. One that another active
+    silence also matches is silenced by that one at once, as the next evaluation would."""
     at = at or utcnow()
     with store.session() as session:
         silence = session.get(Silence, silence_id)
         if silence is None:
-            raise SilenceError(f"no silence #{silence_id}")
+            raise SilenceError(f"no silence #{silence_id} (ops-watch findings silences --all lists them)")
         ends = from_store(silence.ends_at)
         assert ends is not None
         if ends <= at:
-            raise SilenceError(f"silence #{silence_id} has already ended")
+            raise SilenceError(f"silence #{silence_id} has already ended (at {ends.isoformat()})")
         silence.ends_at = at
         m = Matchers.from_dict(silence.matchers)
         count = 0
         for finding in session.scalars(select(Finding).where(Finding.status == "silenced")):
-            if from_store(finding.silenced_until) == ends and m.matches(finding):
-                finding.status, finding.silenced_until = "open", None
-                session.add(
-                    FindingEvent(
-                        finding_id=finding.id,
-                        at=at,
-                        action="unsilenced",
-                        actor=by,
-                        reason=f"silence #{silence_id} ended early: {why}",
-                    )
-                )
+            if _silenced_by(finding, ends, m):
+                _reopen(session, finding, at, by, f"silence #{silence_id} ended early: {why}")
                 count += 1
+        session.flush()
+        _apply(session, [s for s in active(session, at) if s.id != silence_id], at)
     return count
+
+
+def unsilence(store: Store, finding_id: int, by: str, why: str, at: datetime | None = None) -> None:
+    """End the silence of one finding (`findings silence ID`) now: it is open again. A SilenceError when
+    there is no such finding, it is not silenced, or an active silence by matcher holds it (that silence is
+    named: ending only the finding's would be undone by the next evaluation)."""
+    at = at or utcnow()
+    with store.session() as session:
+        finding = session.get(Finding, finding_id)
+        if finding is None:
+            raise SilenceError(f"no finding with id {finding_id}")
+        if finding.status != "silenced":
+            raise SilenceError(f"finding {finding_id} is {finding.status}, not silenced")
+        for silence in active(session, at):
+            if _silenced_by(finding, from_store(silence.ends_at), Matchers.from_dict(silence.matchers)):
+                raise SilenceError(
+                    f"finding {finding_id} is silenced by silence #{silence.id} "
+                    f"({', '.join(f'{k}={v}' for k, v in silence.matchers.items())}): end that one with "
+                    f"`ops-watch findings silence --expire {silence.id}`"
+                )
+        _reopen(session, finding, at, by, why)
+
+
+def _silenced_by(finding: Finding, ends: datetime | None, m: Matchers) -> bool:
+    """A silence by matcher made this finding's silence: it matches, and the finding is silenced until the
+    silence's end (a finding's own silence has its own end)."""
+    return from_store(finding.silenced_until) == ends and m.matches(finding)
+
+
+def _reopen(session: Session, finding: Finding, at: datetime, by: str, reason: str) -> None:
+    finding.status, finding.silenced_until = "open", None
+    session.add(FindingEvent(finding_id=finding.id, at=at, action="unsilenced", actor=by, reason=reason))
 
 
 def active(session: Session, at: datetime) -> list[Silence]:
@@ -151,4 +180,14 @@ def _apply(session: Session, silences: list[Silence], at: datetime) -> int:
     return count
 
 
-__all__ = ["MATCHERS", "Matchers", "SilenceError", "active", "apply", "create", "expire", "validate"]
+__all__ = [
+    "MATCHERS",
+    "Matchers",
+    "SilenceError",
+    "active",
+    "apply",
+    "create",
+    "expire",
+    "unsilence",
+    "validate",
+]

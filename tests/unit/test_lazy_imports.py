@@ -39,6 +39,7 @@ LAZY = {
 DAEMON_START = """
 import json, sys
 import ops_watch.cli.app, ops_watch.daemon, ops_watch.jobs
+ops_watch.cli.app.load_plugins()  # `ops-watch run` loads every plug-in before the daemon starts
 from ops_watch.store import open_store
 store = open_store(sys.argv[1], migrate_in_child=True)
 store.dispose()

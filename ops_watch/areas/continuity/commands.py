@@ -19,7 +19,7 @@ from ops_watch.core.output import render
 @command
 @click.group("continuity")
 def continuity_group() -> None:
-    """Backups and drills of the protected systems (R3)."""
+    """Backups and drills of the protected systems (备份与演练)."""
 
 
 @continuity_group.command("status")

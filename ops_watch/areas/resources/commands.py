@@ -17,7 +17,7 @@ from ops_watch.core.output import render
 @command
 @click.group("resources")
 def resources_group() -> None:
-    """Utilization and what can be reclaimed (R1, R2)."""
+    """Utilization and what can be reclaimed (资源利用率与可回收资源)."""
 
 
 RECLAIM_COLUMNS = [

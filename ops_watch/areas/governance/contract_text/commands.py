@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from ops_watch.areas.governance.contract_text.model import (
     COLUMNS,
     ENCODING_LABELS,
     ContractReadError,
+    ContractTextSection,
     LawTableError,
     Problem,
     contract_text_terms,
@@ -18,8 +21,10 @@ from ops_watch.areas.governance.contract_text.model import (
     read_contract,
     unreadable,
 )
-from ops_watch.cli.common import EXIT_CONFIG, command, fail, format_option, runtime
+from ops_watch.cli.common import EXIT_CONFIG, command, config_problems, fail, format_option
+from ops_watch.config import ConfigError
 from ops_watch.core.output import render
+from ops_watch.runtime import load_settings
 
 
 @command
@@ -38,11 +43,12 @@ def lint_cmd(ctx: click.Context, files: tuple[Path, ...], fmt: str) -> None:
     law to cite instead), clause_missing (no paragraph matches any pattern of a clause in [contract_text]),
     unreadable. Paragraph: the line of a text file, the paragraph of a .docx (tables included).
 
+    Without a config file (none given, none at ./config.toml or /etc/ops-watch/config.toml) the built-in
+    clause list is used, in Chinese: a lint needs no site. With one, the site's [contract_text] and language.
+
     Exit 0 when every file was read, findings or not; 1 when a file could not be read (the others are still
     linted); 2 on a configuration error."""
-    with runtime(ctx) as rt:
-        terms = contract_text_terms(rt.rules.contract)
-        language = rt.config.language
+    terms, language = _site_terms(ctx)
     try:
         laws = load_repealed_laws()
     except LawTableError as exc:
@@ -69,3 +75,24 @@ def lint_cmd(ctx: click.Context, files: tuple[Path, ...], fmt: str) -> None:
     click.echo(render([p.as_row() for p in problems], COLUMNS, fmt))
     if failed:
         ctx.exit(1)
+
+
+def _site_terms(ctx: click.Context) -> tuple[ContractTextSection, str]:
+    """The site's clauses and language from its config and rules (no store is opened: a lint reads only
+    files), or the built-in ones when there is no config file and none was asked for."""
+    path: Path = ctx.obj["config_path"]
+    if not path.exists() and not _config_asked_for(ctx):
+        return ContractTextSection(), "zh"
+    try:
+        config, rules = load_settings(path, check_secrets=False)
+    except ConfigError as exc:
+        config_problems(exc)
+    return contract_text_terms(rules.contract), config.language
+
+
+def _config_asked_for(ctx: click.Context) -> bool:
+    """--config or $OPS_WATCH_CONFIG named a file: its absence is an error, not a reason to use defaults."""
+    root = ctx.find_root()
+    return root.get_parameter_source("config_path") not in (None, ParameterSource.DEFAULT) or bool(
+        os.environ.get("OPS_WATCH_CONFIG")
+    )

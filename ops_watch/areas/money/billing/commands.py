@@ -23,7 +23,7 @@ TABLE_COLUMNS = [c for c in ROW_COLUMNS if c not in ("month", "resources")]  # t
 @command
 @click.group("billing")
 def billing_group() -> None:
-    """Monthly billing reconciliation (R11): the contractor's statement against the inventory."""
+    """Monthly billing reconciliation (账单核对): the contractor's statement against the inventory."""
 
 
 @billing_group.command("reconcile")

@@ -1,0 +1,85 @@
+"""The command index (cli/commands_index.py) is the commands as they are, and `--help` imports none of them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from ops_watch.cli.app import generate_index
+from ops_watch.cli.index import COMMAND_INDEX
+
+ROOT = Path(__file__).resolve().parents[2]
+
+MODULES_AFTER = """
+import json, sys
+from ops_watch.cli import main
+try:
+    main(sys.argv[1:], standalone_mode=False)
+except SystemExit:
+    pass
+print(json.dumps(sorted(sys.modules)), file=sys.stderr)
+"""
+
+
+def _modules(*args: str) -> tuple[set[str], str]:
+    out = subprocess.run(
+        [sys.executable, "-c", MODULES_AFTER, *args], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
+    return set(json.loads(out.stderr.strip().splitlines()[-1])), out.stdout
+
+
+def test_the_index_is_the_commands_as_registered() -> None:
+    current = (ROOT / "ops_watch" / "cli" / "commands_index.py").read_text(encoding="utf-8")
+    # ruff formats the file; compare what it holds, not its layout.
+    namespace: dict[str, object] = {}
+    exec(generate_index(), namespace)  # noqa: S102 - our own generator's output
+    assert namespace["COMMAND_INDEX"] == COMMAND_INDEX, (
+        "cli/commands_index.py is stale: write it again as cli/index.py says"
+    )
+    assert "do not edit" in current
+
+
+def test_help_lists_every_command_without_importing_one() -> None:
+    modules, out = _modules("--help")
+    for name, (module, _) in COMMAND_INDEX.items():
+        assert f"  {name} " in out
+        assert module not in modules, f"--help imported {module}"
+    assert not any(m.startswith(("ops_watch.areas", "sqlalchemy", "pydantic")) for m in modules)
+
+
+def test_a_command_that_reads_the_store_loads_no_plug_in(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(f'[store]\nurl = "sqlite:///{tmp_path / "s.db"}"\n[paths]\nstate_dir = "{tmp_path}"\n')
+    modules, out = _modules("--config", str(config), "status")
+    assert out.startswith("leader: none yet")
+    assert not any(m.startswith("ops_watch.areas") for m in modules), sorted(
+        m for m in modules if m.startswith("ops_watch.areas")
+    )
+    # A command that judges loads them.
+    modules, _ = _modules("--config", str(config), "rules", "list")
+    assert "ops_watch.areas.money.score.commands" in modules
+
+
+def test_no_help_text_carries_an_internal_requirement_number() -> None:
+    import re
+
+    import click
+
+    from ops_watch.cli.app import load_every_command
+    from ops_watch.cli.common import COMMANDS
+
+    load_every_command()
+    found: list[str] = []
+
+    def walk(cmd: click.Command, path: str) -> None:
+        texts = [cmd.help or "", cmd.short_help or ""] + [getattr(p, "help", "") or "" for p in cmd.params]
+        found.extend(f"{path}: {t[:80]}" for t in texts if re.search(r"\bR1?\d\b", t))
+        if isinstance(cmd, click.Group):
+            for name, sub in cmd.commands.items():
+                walk(sub, f"{path} {name}")
+
+    for name, cmd in COMMANDS.items():
+        walk(cmd, name)
+    assert found == [], "help texts name requirement numbers (R1..R16), which mean nothing to a user"
