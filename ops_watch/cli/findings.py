@@ -103,10 +103,30 @@ def findings_show(ctx: click.Context, finding_id: int, fmt: str) -> None:
             if row.get(key) not in (None, ""):
                 click.echo(f"{key:15} {row[key]}")
         click.echo("evidence:")
-        for key, value in (row["evidence"] or {}).items():
-            click.echo(f"  {key}: {value}")
+        for line in evidence_lines(row["evidence"] or {}):
+            click.echo(line)
         click.echo("history:")
         click.echo(render(history, ["at", "action", "by", "why", "until"], "table"))
+
+
+def evidence_lines(evidence: dict[str, object], indent: str = "  ") -> list[str]:
+    """A finding's evidence for a reader: a value on its key's line, a list of values one per line, a list of
+    records (door events, rows of a file) as a table, a nested record indented under its key."""
+    lines: list[str] = []
+    for key, value in evidence.items():
+        if isinstance(value, dict):
+            lines.append(f"{indent}{key}:")
+            lines.extend(evidence_lines(value, indent + "  "))
+        elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            columns = list(dict.fromkeys(k for v in value for k in v))
+            lines.append(f"{indent}{key} ({len(value)}):")
+            lines.extend(indent + "  " + line for line in render(value, columns, "table").splitlines())
+        elif isinstance(value, list):
+            lines.append(f"{indent}{key} ({len(value)}):" if value else f"{indent}{key}: (none)")
+            lines.extend(f"{indent}  - {v}" for v in value)
+        else:
+            lines.append(f"{indent}{key}: {'' if value is None else value}")
+    return lines
 
 
 def _who_why(by: str, why: str) -> None:
