@@ -60,7 +60,7 @@ def findings_list(
     with runtime(ctx, rules=False) as rt:
         query = list_query(status, rule_id, severity, area)
         with rt.store.session() as session:
-            rows = [finding_row(f, rt.config, local_times=fmt == "table") for f in session.scalars(query)]
+            rows = [finding_row(f, rt.config, local_times=fmt != "json") for f in session.scalars(query)]
         click.echo(render(rows, FINDING_TABLE if fmt == "table" else FINDING_COLUMNS, fmt))
 
 

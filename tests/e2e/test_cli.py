@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -122,6 +123,11 @@ def test_findings_list_csv_and_table(demo_config):
     assert out.startswith("\ufeffid,")  # Excel reads UTF-8 Chinese right only with the BOM
     rows = list(csv.DictReader(io.StringIO(out.removeprefix("\ufeff"))))
     assert rows and FINDING_KEYS <= set(rows[0])
+    # Excel users read the site's time, as in the table (JSON keeps ISO UTC for machines).
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", r["first_seen"]) for r in rows), rows[0][
+        "first_seen"
+    ]
+    assert rows[0]["first_seen"] in table
 
 
 def test_check_at_and_replay(demo_config):
