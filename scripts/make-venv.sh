@@ -1,13 +1,34 @@
 #!/usr/bin/env bash
-# Create the project's virtualenv (default .venv) if needed and install ops-watch into it, editable,
-# with the test extra. Called by `make venv`; the Makefile re-runs it when pyproject.toml changes.
+# Create the project's virtualenv (default .venv) if needed and install ops-watch into it, editable, at the
+# exact versions of the lock in requirements/ (scripts/lock.sh), so what is tested and demonstrated is what
+# the offline bundle ships:
+#
+#   scripts/make-venv.sh .venv runtime   the runtime only, with requirements/runtime.lock (make demo)
+#   scripts/make-venv.sh .venv test      plus the test extra, with requirements/test.lock (make test, make venv)
+#
+# The Makefile re-runs it when pyproject.toml, a lock or this script changes. Both kinds share one venv:
+# the test lock holds the runtime lock's versions, so installing one after the other changes nothing twice.
 #
 # Needs Python 3.11 or newer ($PYTHON, default python3). On Debian/Ubuntu the venv module lives in
 # a separate package (python3.X-venv); when it is missing and we are root with apt-get, it is installed.
 set -euo pipefail
 
 venv="${1:-.venv}"
+kind="${2:-test}"
 python="${PYTHON:-python3}"
+
+case "$kind" in
+    runtime) spec='.' lock=requirements/runtime.lock ;;
+    test) spec='.[test]' lock=requirements/test.lock ;;
+    *)
+        echo "error: unknown install kind '$kind' (runtime or test)" >&2
+        exit 2
+        ;;
+esac
+if [[ ! -f "$lock" ]]; then
+    echo "error: $lock is missing; generate it with scripts/lock.sh" >&2
+    exit 1
+fi
 
 version_ok='import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)'
 
@@ -46,5 +67,5 @@ else
     fi
 fi
 
-echo "installing ops-watch (editable, with the test extra) into $venv"
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check --editable '.[test]'
+echo "installing ops-watch (editable, $kind, versions of $lock) into $venv"
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check --constraint "$lock" --editable "$spec"
