@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import click
@@ -101,6 +102,54 @@ def config_check(ctx: click.Context) -> None:
             f"not judged: contract.toml has no [{terms}] section, so its rules do not run "
             f"({', '.join(rule_ids)}); add the section to judge these terms"
         )
+
+
+@config_group.command("init")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+def config_init(directory: Path) -> None:
+    """Write a commented config.toml and the default rules directory into DIRECTORY (created if needed), from the
+    installed package: a site starts from them and edits [site], [paths], [store] and [notify]. Nothing that is
+    there already is overwritten."""
+    from ops_watch.core.packaged import data_files  # start-up: this command only
+
+    try:
+        files = data_files()
+    except FileNotFoundError as exc:
+        fail(str(exc))
+    config, rules = directory / "config.toml", directory / "rules"
+    taken = [str(p) for p in (config, rules) if p.exists()]
+    if taken:
+        fail(
+            f"{' and '.join(taken)} already exist(s): nothing written. Move it away or choose another directory "
+            f"/ 目标已存在，未写入任何文件"
+        )
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(files.rules_dir, rules)
+        shutil.copyfile(files.example_config, config)
+    except OSError as exc:
+        fail(f"cannot write into {directory}: {exc.strerror or exc}")
+    click.echo(
+        f"wrote {config} and {rules}/ ({sum(1 for p in rules.rglob('*') if p.is_file())} files).\n"
+        f"Next / 下一步: edit {config} ([site], [paths], [store], [notify]), then\n"
+        f"  ops-watch --config {config} config check\n"
+        f"  ops-watch completion bash   (shell completion: see its --help)"
+    )
+
+
+@config_group.command("schema")
+def config_schema() -> None:
+    """Print the config's JSON Schema (draft 2020-12), for an editor that checks config.toml as it is typed (e.g.
+    Even Better TOML / Taplo: `#:schema ./ops-watch.schema.json` on the file's first line)."""
+    import json
+
+    from ops_watch.config import Config
+
+    schema = Config.model_json_schema(mode="validation")
+    schema["properties"].pop("source_path", None)  # set by load_config, not a key of the file
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "ops-watch config.toml"
+    click.echo(json.dumps(schema, ensure_ascii=False, indent=2))
 
 
 @command
