@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from ops_watch.cli.common import (
     fail,
     format_option,
 )
-from ops_watch.config import ConfigError
+from ops_watch.config import Config, ConfigError
 from ops_watch.core.output import render
 from ops_watch.runtime import load_settings
 from ops_watch.store import StoreError
@@ -141,10 +142,6 @@ def config_init(directory: Path) -> None:
 def config_schema() -> None:
     """Print the config's JSON Schema (draft 2020-12), for an editor that checks config.toml as it is typed (e.g.
     Even Better TOML / Taplo: `#:schema ./ops-watch.schema.json` on the file's first line)."""
-    import json
-
-    from ops_watch.config import Config
-
     schema = Config.model_json_schema(mode="validation")
     schema["properties"].pop("source_path", None)  # set by load_config, not a key of the file
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
