@@ -76,19 +76,8 @@ def store_samples(session: Session, samples: list[Sample], source: str, batch_id
     return after - before
 
 
-HOURLY_COLUMNS = (
-    "resource_id",
-    "hour",
-    "samples",
-    "cpu_mean",
-    "cpu_max",
-    "cpu_p95",
-    "mem_mean",
-    "mem_max",
-    "mem_p95",
-    "storage_used_gb",
-    "storage_total_gb",
-)
+# utilization_hourly's columns in their order: what a source's hourly row holds, field by field.
+HOURLY_COLUMNS = tuple(c.name for c in UtilizationHourly.__table__.columns)
 
 
 _HOURLY_VALUES = attrgetter(*HOURLY_COLUMNS)

@@ -40,6 +40,11 @@ def _summary(view: ClusterView, states: dict[str, str], local: Any) -> str:
         return "leader: none yet (no ops-watch run has led on this store) / 尚无主节点"
     state = states.get(view.leader, "gone")
     since = local(view.since)
+    if state == "gone":  # its row went: a `run --once` when it ended, or an instance forgotten after a week
+        return (
+            f"leader: none running; the last was {view.leader} from {since}, which has ended (a `run --once`, or an "
+            f"instance gone for a week) / 当前无运行中的主节点：上一次为 {view.leader}（{since} 起，已结束）"
+        )
     if state == "alive":
         return f"leader: {view.leader} since {since} (epoch {view.epoch}) / 主节点：{view.leader}，自 {since}"
     return (

@@ -142,7 +142,9 @@ def test_a_frozen_leader_is_replaced_and_resumed_sends_nothing(
             seen = len(a.events())
         finally:
             a.signal(signal.SIGCONT)
-        lost = a.wait_event("no longer leading", after=seen)
+        lost = a.wait_event(
+            "no longer leading: jobs stop here", after=seen
+        )  # the leadership's own, not a job's
         assert lost["level"] == "error"
         wait_for(lambda: sent_count(store) == len(ids), timeout=180, what="every message sent: " + b.output())
         after = a.events()[seen:]
@@ -189,7 +191,9 @@ def test_a_database_restart_under_both_they_recover(tmp_path: Path, mail: MailSe
             wait_for(lambda: len(mail.messages()) >= 30, what="the leader sending")
             seen = len(a.events())
             cluster.restart()
-            a.wait_event("no longer leading", after=seen)  # its lock session ended with the server
+            a.wait_event(
+                "no longer leading: jobs stop here", after=seen
+            )  # its lock session ended with the server
             # Whoever reconnects first leads; the messages all go out without anyone's help.
             wait_for(
                 lambda: sent_count(store) == len(ids),

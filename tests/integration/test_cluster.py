@@ -423,3 +423,22 @@ def test_a_fence_travels_to_a_child_process_as_text() -> None:
     assert Fence.parse(fence.text()) == fence
     for bad in ("", "7", "x@node1:1", "@node1:1", "7@"):
         assert Fence.parse(bad) is None
+
+
+def test_status_after_a_run_once_says_the_last_leader_has_ended(config_file: Any, store_url: str) -> None:
+    path = config_file(f'[store]\nurl = "{store_url}"\n')
+    rt = open_runtime(path)
+    try:
+        cluster.register(rt.store, "node1:77", 77, "0.1.0")
+        cluster.take_lead(rt.store, "node1:77")
+        cluster.mark_stopped(rt.store, "node1:77", forget=True)  # as leading_once leaves it
+    finally:
+        rt.close()
+    out = subprocess.run(
+        [sys.executable, "-m", "ops_watch", "--config", str(path), "status"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("leader: none running; the last was node1:77 from ")

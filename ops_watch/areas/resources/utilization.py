@@ -303,19 +303,7 @@ def _collect(
                 )
 
 
-_ROW_FIELDS = (
-    "resource_id",
-    "hour",
-    "samples",
-    "cpu_mean",
-    "cpu_max",
-    "cpu_p95",
-    "mem_mean",
-    "mem_max",
-    "mem_p95",
-    "storage_used_gb",
-    "storage_total_gb",
-)
+_ROW_FIELDS = tuple(c.name for c in UtilizationHourly.__table__.columns)  # the insert's order
 
 
 def _as_dict(row: tuple[Any, ...]) -> dict[str, Any]:
