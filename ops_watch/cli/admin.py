@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import click
 
 from ops_watch import plugins
 from ops_watch.cli.common import (
+    EXIT_CONFIG,
     command,
     config_problems,
     fail,
     format_option,
+    output_language,
+    say,
+    show,
+    use_site_language,
 )
 from ops_watch.config import Config, ConfigError
-from ops_watch.core.output import render
 from ops_watch.runtime import load_settings
 from ops_watch.store import StoreError
 from ops_watch.store.db import Store, make_engine
@@ -35,9 +40,10 @@ def rules_list(ctx: click.Context, fmt: str) -> None:
     """Every rule with its check, severity and params, and whether it runs: a rule whose terms the contract does
     not have (no such section in contract.toml) is not judged, and `judged` says why."""
     try:
-        _, rules = load_settings(ctx.obj["config_path"], check_secrets=False)
+        config, rules = load_settings(ctx.obj["config_path"], check_secrets=False)
     except ConfigError as exc:
         config_problems(exc)
+    use_site_language(config)
     rows = [
         {
             "id": r.id,
@@ -53,7 +59,7 @@ def rules_list(ctx: click.Context, fmt: str) -> None:
         for r in rules.rules
     ]
     columns = ["id", "check", "area", "severity", "enabled", "judged", "title", "file", "params"]
-    click.echo(render(rows, columns, fmt))
+    show(rows, columns, fmt)
 
 
 @rules_group.command("plugins")
@@ -66,7 +72,7 @@ def rules_plugins(fmt: str) -> None:
         for what, registry in plugins.registries().items()
         for name, item in registry.items()
     ]
-    click.echo(render(rows, ["registry", "name", "detail"], fmt))
+    show(rows, ["registry", "name", "detail"], fmt)
 
 
 def _detail(item: object) -> str:
@@ -85,24 +91,71 @@ def config_group() -> None:
 
 
 @config_group.command("check")
+@format_option
 @click.pass_context
-def config_check(ctx: click.Context) -> None:
-    """Validate the config and the rules; list every problem (exit 2) or say they are fine."""
+def config_check(ctx: click.Context, fmt: str) -> None:
+    """Validate the config and the rules; list every problem (exit 2) or say they are fine. json: the verdict
+    and what was read; csv/xlsx: one row per problem (file, key, problem)."""
     path: Path = ctx.obj["config_path"]
     try:
         config, rules = load_settings(path)
     except ConfigError as exc:
-        config_problems(exc)
+        if fmt == "table":
+            config_problems(exc)
+        rows = [_problem_row(p) for p in exc.problems]
+        if fmt == "json":
+            click.echo(
+                json.dumps({"config": str(path), "ok": False, "problems": rows}, ensure_ascii=False, indent=2)
+            )
+        else:
+            show(rows, ["file", "key", "problem"], fmt, titles={"key": "设置项"})
+        sys.exit(EXIT_CONFIG)
+    use_site_language(config)
+    sections = sorted(rules.written if rules.written is not None else rules.contract)
+    off = sorted(rules.terms_off().items())
+    if fmt != "table":
+        rows: list[dict[str, str]] = []  # no problem
+        if fmt == "json":
+            doc = {
+                "config": str(path),
+                "ok": True,
+                "problems": [],
+                "rules_dir": str(config.rules_dir),
+                "rules": len(rules.rules),
+                "enabled": len(rules.enabled),
+                "rule_files": len(rules.files),
+                "contract_sections": sections,
+                "not_judged": {terms: list(ids) for terms, ids in off},
+            }
+            click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
+        else:
+            show(rows, ["file", "key", "problem"], fmt, titles={"key": "设置项"})
+        return
+    zh = output_language() == "zh"
     click.echo(
-        f"{path}: ok; rules in {config.rules_dir}: {len(rules.rules)} rule(s) "
-        f"({len(rules.enabled)} enabled) in {len(rules.files)} file(s), contract sections: "
-        f"{', '.join(sorted(rules.written if rules.written is not None else rules.contract))}"
+        f"{path}：正确；规则目录 {config.rules_dir}：{len(rules.files)} 个文件共 {len(rules.rules)} 条规则"
+        f"（启用 {len(rules.enabled)} 条），合同条款：{'、'.join(sections)}"
+        if zh
+        else f"{path}: ok; rules in {config.rules_dir}: {len(rules.rules)} rule(s) "
+        f"({len(rules.enabled)} enabled) in {len(rules.files)} file(s), contract sections: {', '.join(sections)}"
     )
-    for terms, rule_ids in sorted(rules.terms_off().items()):
+    for terms, rule_ids in off:
         click.echo(
-            f"not judged: contract.toml has no [{terms}] section, so its rules do not run "
+            f"不评判：contract.toml 没有 [{terms}] 节，以下规则不运行（{'、'.join(rule_ids)}）；补上该节即可评判"
+            if zh
+            else f"not judged: contract.toml has no [{terms}] section, so its rules do not run "
             f"({', '.join(rule_ids)}); add the section to judge these terms"
         )
+
+
+def _problem_row(problem: str) -> dict[str, str]:
+    """'file: key.path: reason' as its three parts (a problem without a key has only two)."""
+    parts = problem.split(": ", 2)
+    if len(parts) == 3:
+        return {"file": parts[0], "key": parts[1], "problem": parts[2]}
+    if len(parts) == 2:
+        return {"file": parts[0], "key": "", "problem": parts[1]}
+    return {"file": "", "key": "", "problem": problem}
 
 
 @config_group.command("init")
@@ -164,6 +217,7 @@ def db_upgrade(ctx: click.Context) -> None:
         config, _ = load_settings(ctx.obj["config_path"])
     except ConfigError as exc:
         config_problems(exc)
+    use_site_language(config)
     config.state_dir.mkdir(parents=True, exist_ok=True)
     store = Store(make_engine(config.store_url, config.store.busy_timeout_ms, config.store_password()))
     try:
@@ -172,4 +226,7 @@ def db_upgrade(ctx: click.Context) -> None:
         fail(str(exc))
     finally:
         store.dispose()
-    click.echo(f"store schema: {before or '(new database)'} -> {after}")
+    say(
+        f"存储结构：{before or '（新数据库）'} -> {after}",
+        f"store schema: {before or '(new database)'} -> {after}",
+    )

@@ -129,7 +129,9 @@ def main(ctx: click.Context, config_path: Path | None, log_level: str | None) ->
     """ops-watch: supervise the cloud-operations contractor against the contract."""
     from ops_watch.config import default_config_path  # start-up: not for --help
     from ops_watch.core.log import setup_logging
+    from ops_watch.core.output import begin_command  # start-up: with the command, not for --help
 
+    ctx.call_on_close(begin_command())  # the output options of this command only
     ctx.ensure_object(dict)
     ctx.obj["config_path"] = config_path or default_config_path()
     ctx.obj["log_level"] = log_level

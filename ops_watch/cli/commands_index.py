@@ -65,7 +65,7 @@ COMMAND_INDEX: dict[str, tuple[str, str]] = {
     ),
     "status": (
         "ops_watch.cli.status",
-        "Which ops-watch run leads (two nodes on PostgreSQL: docs/install.md), each instance's last heartbeat, and every job's last run.",
+        "Which ops-watch run leads (two nodes on PostgreSQL: docs/install.md), each instance's last heartbeat, and every job's last run (csv/xlsx: the jobs' rows).",
     ),
     "survey": (
         "ops_watch.areas.governance.survey.commands",

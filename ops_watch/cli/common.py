@@ -1,24 +1,26 @@
-"""What every command shares: exit codes, --format, opening the runtime, failing with a message, and the
+"""What every command shares: exit codes, the output options (--format and its company) and `show`, opening the runtime, failing with a message, and the
 registry of top-level commands (COMMANDS), which the app adds to `ops-watch` once the areas are loaded."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 from sqlalchemy.exc import OperationalError
 
 from ops_watch.config import Config, ConfigError
 from ops_watch.core.log import setup_logging
-from ops_watch.core.output import FORMATS
+from ops_watch.core.output import FORMATS, current_style, render, render_xlsx, use_style
 from ops_watch.core.registry import Registry
-from ops_watch.core.timeutil import parse_datetime, utcnow
+from ops_watch.core.timeutil import utcnow
+from ops_watch.core.when import parse_datetime
 from ops_watch.findings.listing import (  # noqa: F401  (moved below both the CLI and the console; kept here for the commands)
     FINDING_COLUMNS,
     FINDING_TABLE,
@@ -30,9 +32,133 @@ from ops_watch.store import StoreError, store_locked
 
 EXIT_FAILURE, EXIT_CONFIG = 1, 2
 
-format_option = click.option(
-    "--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True, help="Output format."
+OUTPUT_KEY = "ops_watch.output"  # ctx.meta: the --output path of this command
+
+
+def _set_output(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
+    ctx.meta[OUTPUT_KEY] = value
+
+
+def _set_lang(_ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value:
+        use_style(lang=value, lang_given=True)
+
+
+def _set_header(_ctx: click.Context, _param: click.Parameter, value: str) -> None:
+    use_style(header=value)
+
+
+def _set_width(_ctx: click.Context, _param: click.Parameter, wide: bool) -> None:
+    """A terminal's width, unless --wide: a table wider than the screen folds its widest text and then leaves
+    out its last columns (a note under it says which). Piped output is not fitted, unless COLUMNS is set."""
+    if wide:
+        use_style(width=None)
+    elif sys.stdout.isatty() or os.environ.get("COLUMNS", "").isdigit():
+        use_style(width=max(shutil.get_terminal_size().columns, 40))
+
+
+_OUTPUT_OPTIONS = (
+    click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(FORMATS),
+        default="table",
+        show_default=True,
+        help="table (for reading), json, csv (Excel/WPS) or xlsx (give --output, or redirect).",
+    ),
+    click.option(
+        "--output",
+        "-o",
+        type=click.Path(dir_okay=False, path_type=Path),
+        expose_value=False,
+        callback=_set_output,
+        help="Write to this file instead of the screen.",
+    ),
+    click.option(
+        "--lang",
+        type=click.Choice(["zh", "en"]),
+        expose_value=False,
+        callback=_set_lang,
+        help="Language of the table's titles and status words; default [site] language.",
+    ),
+    click.option(
+        "--header",
+        type=click.Choice(["en", "zh"]),
+        default="en",
+        show_default=True,
+        expose_value=False,
+        callback=_set_header,
+        help="csv/xlsx column titles: en (stable field names, for scripts) or zh (for people).",
+    ),
+    click.option(
+        "--wide",
+        is_flag=True,
+        expose_value=False,
+        callback=_set_width,
+        help="Show every column in full, however wide (default: fit the terminal).",
+    ),
 )
+
+
+def format_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    """The output options every command that prints rows has: --format, --output, --lang, --header, --wide."""
+    for option in reversed(_OUTPUT_OPTIONS):
+        f = option(f)
+    return f
+
+
+def show(
+    rows: Sequence[dict[str, Any]],
+    columns: Sequence[str],
+    fmt: str,
+    titles: dict[str, str] | None = None,
+    codes: Sequence[str] = (),
+) -> None:
+    """Print rows in the chosen format, or write them to --output. XLSX, being binary, goes to --output or to
+    a redirected stdout, never to a terminal."""
+    output = output_path()
+    if fmt == "xlsx":
+        data = render_xlsx(rows, columns, titles=titles)
+    else:
+        data = f"{render(rows, columns, fmt, titles=titles, codes=codes)}\n".encode()
+    emit(output, data, binary=fmt == "xlsx")
+
+
+def output_path() -> Path | None:
+    """This command's --output, if given."""
+    return click.get_current_context().meta.get(OUTPUT_KEY)
+
+
+def emit(output: Path | None, data: bytes, binary: bool = False) -> None:
+    """`data` to --output (saying where, on stderr) or to stdout."""
+    if output is None:
+        if binary and sys.stdout.isatty():
+            fail("--format xlsx writes a spreadsheet: give --output FILE.xlsx (or redirect: > FILE.xlsx)", 2)
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return
+    try:
+        output.write_bytes(data)
+    except OSError as exc:
+        fail(f"--output {output}: cannot write ({exc.strerror}): choose a writable path", 2)
+    click.echo(f"{output} ({len(data):,} bytes)", err=True)
+
+
+def use_site_language(config: Config) -> None:
+    """The site's language for what this command prints, unless --lang chose."""
+    if not current_style().lang_given:
+        use_style(lang=config.site.language)
+
+
+def say(zh: str, en: str, err: bool = False) -> None:
+    """A message in the language of this command's output (--lang, else the site's)."""
+    click.echo(zh if output_language() == "zh" else en, err=err)
+
+
+def output_language() -> str:
+    """The language of what a command prints: --lang, else the site's (`runtime()` has set it)."""
+    return current_style().lang
 
 
 def fail(message: str, code: int = EXIT_FAILURE) -> NoReturn:
@@ -43,7 +169,10 @@ def fail(message: str, code: int = EXIT_FAILURE) -> NoReturn:
 def config_problems(exc: ConfigError) -> NoReturn:
     for problem in exc.problems:
         click.echo(problem, err=True)
-    fail(f"{len(exc.problems)} problem(s); nothing was started.", EXIT_CONFIG)
+    fail(
+        f"发现 {len(exc.problems)} 个问题，未启动任何任务 / {len(exc.problems)} problem(s); nothing was started.",
+        EXIT_CONFIG,
+    )
 
 
 def _holders(db: Path) -> list[str]:
@@ -101,6 +230,7 @@ def runtime(ctx: click.Context, rules: bool = True) -> Iterator[Runtime]:
             raise
         fail(locked_message(None, None))
     setup_logging(ctx.obj["log_level"] or "warning", rt.config.log.format)
+    use_site_language(rt.config)
     try:
         yield rt
     except OperationalError as exc:

@@ -6,6 +6,9 @@ ends the silence of one finding (`silence ID`), `silence --expire N` ends the si
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
+
 import click
 from sqlalchemy import select
 
@@ -18,11 +21,17 @@ from ops_watch.cli.common import (
     finding_row,
     format_option,
     local_time,
+    output_language,
     runtime,
+    say,
+    show,
 )
-from ops_watch.core.output import render
-from ops_watch.core.timeutil import format_local, parse_datetime, parse_duration, utcnow
+from ops_watch.cli.ranges import range_options, site_day_range
+from ops_watch.core.labels import evidence_label, header_label, value_label
+from ops_watch.core.output import current_style, display_width, render_table
+from ops_watch.core.timeutil import format_local, parse_duration, utcnow
 from ops_watch.core.vocabulary import AREAS, SEVERITIES
+from ops_watch.core.when import parse_datetime
 from ops_watch.findings import engine, silences
 from ops_watch.findings.listing import history_query, history_rows, list_query
 from ops_watch.store.schema import Finding, Silence
@@ -45,6 +54,7 @@ def findings() -> None:
 @click.option("--rule", "rule_id", help="Only this rule.")
 @click.option("--severity", type=click.Choice(SEVERITIES))
 @click.option("--area", type=click.Choice(AREAS), help="Only this contract area.")
+@range_options("findings first seen")
 @format_option
 @click.pass_context
 def findings_list(
@@ -53,85 +63,117 @@ def findings_list(
     rule_id: str | None,
     severity: str | None,
     area: str | None,
+    from_text: str | None,
+    to_text: str | None,
     fmt: str,
 ) -> None:
     """List findings (newest first)."""
 
     with runtime(ctx, rules=False) as rt:
-        query = list_query(status, rule_id, severity, area)
+        start, end = site_day_range(from_text, to_text, rt.config.site.zone)
+        query = list_query(status, rule_id, severity, area, first_seen_from=start, first_seen_before=end)
         with rt.store.session() as session:
             rows = [finding_row(f, rt.config, local_times=fmt != "json") for f in session.scalars(query)]
-        click.echo(render(rows, FINDING_TABLE if fmt == "table" else FINDING_COLUMNS, fmt))
+        show(rows, FINDING_TABLE if fmt == "table" else FINDING_COLUMNS, fmt)
+
+
+SHOW_FIELDS = [
+    "id",
+    "rule",
+    "check",
+    "area",
+    "severity",
+    "status",
+    "subject",
+    "summary",
+    "period_start",
+    "period_end",
+    "first_seen",
+    "last_seen",
+    "resolved_at",
+    "silenced_until",
+]
+HISTORY_COLUMNS = ["at", "action", "by", "why", "until"]
 
 
 @findings.command("show")
 @click.argument("finding_id", type=int)
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@format_option
 @click.pass_context
 def findings_show(ctx: click.Context, finding_id: int, fmt: str) -> None:
-    """One finding with its evidence and history."""
+    """One finding with its evidence and history (csv/xlsx: the finding as one row, its evidence as JSON)."""
 
     with runtime(ctx, rules=False) as rt:
         with rt.store.session() as session:
             f = session.get(Finding, finding_id)
             if f is None:
-                fail(f"no finding with id {finding_id}")
-            row = finding_row(f, rt.config, local_times=fmt == "table")
+                fail(f"没有编号为 {finding_id} 的问题 / no finding with id {finding_id}")
+            row = finding_row(f, rt.config, local_times=fmt != "json")
             events = session.scalars(history_query(f.id)).all()
-            history = history_rows(events, rt.config, local_times=fmt == "table")
+            history = history_rows(events, rt.config, local_times=fmt != "json")
         if fmt == "json":
-            import json
-
             click.echo(json.dumps({**row, "history": history}, ensure_ascii=False, indent=2))
             return
-        for key in [
-            "id",
-            "rule",
-            "check",
-            "area",
-            "severity",
-            "status",
-            "subject",
-            "summary",
-            "period_start",
-            "period_end",
-            "first_seen",
-            "last_seen",
-            "resolved_at",
-            "silenced_until",
-        ]:
-            if row.get(key) not in (None, ""):
-                click.echo(f"{key:15} {row[key]}")
-        click.echo("evidence:")
-        for line in evidence_lines(row["evidence"] or {}):
+        if fmt in ("csv", "xlsx"):
+            show([row], FINDING_COLUMNS, fmt)
+            return
+        lang = output_language()
+        shown = [
+            (header_label(k, lang), value_label(k, row[k], lang))
+            for k in SHOW_FIELDS
+            if row.get(k) not in (None, "")
+        ]
+        pad = max(display_width(k) for k, _ in shown)
+        for key, value in shown:
+            click.echo(f"{key}{' ' * (pad - display_width(key))}  {value}")
+        click.echo("证据：" if lang == "zh" else "evidence:")
+        for line in evidence_lines(row["evidence"] or {}, lang=lang):
             click.echo(line)
-        click.echo("history:")
-        click.echo(render(history, ["at", "action", "by", "why", "until"], "table"))
+        click.echo("历史：" if lang == "zh" else "history:")
+        click.echo(render_table(history, HISTORY_COLUMNS))
 
 
-def evidence_lines(evidence: dict[str, object], indent: str = "  ") -> list[str]:
+def evidence_lines(evidence: dict[str, object], indent: str = "  ", lang: str = "en") -> list[str]:
     """A finding's evidence for a reader: a value on its key's line, a list of values one per line, a list of
-    records (door events, rows of a file) as a table, a nested record indented under its key."""
+    records (door events, rows of a file) as a table, a nested record indented under its key.
+
+    In Chinese (`lang` "zh") the keys take their titles from labels (a key that is data, a month or a person,
+    stays as it is) and yes/no and status words read in Chinese; in English the evidence's own keys and values."""
+    zh = lang == "zh"
+    style = replace(current_style(), lang=lang)  # the tables follow `lang`, whatever the command's style
+
+    def shown(key: str, value: object) -> str:
+        if value is None:
+            return ""
+        return value_label(key, value, lang) if zh else str(value)
+
     lines: list[str] = []
     for key, value in evidence.items():
+        title = evidence_label(key, lang)
         if isinstance(value, dict):
-            lines.append(f"{indent}{key}:")
-            lines.extend(evidence_lines(value, indent + "  "))
+            lines.append(f"{indent}{title}:")
+            lines.extend(evidence_lines(value, indent + "  ", lang))
         elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
             columns = list(dict.fromkeys(k for v in value for k in v))
-            lines.append(f"{indent}{key} ({len(value)}):")
-            lines.extend(indent + "  " + line for line in render(value, columns, "table").splitlines())
+            lines.append(f"{indent}{title} ({len(value)}):")
+            table = render_table(value, columns, style=style)
+            lines.extend(indent + "  " + line for line in table.splitlines())
         elif isinstance(value, list):
-            lines.append(f"{indent}{key} ({len(value)}):" if value else f"{indent}{key}: (none)")
-            lines.extend(f"{indent}  - {v}" for v in value)
+            none = "（无）" if zh else "(none)"
+            lines.append(f"{indent}{title} ({len(value)}):" if value else f"{indent}{title}: {none}")
+            lines.extend(f"{indent}  - {shown(key, v)}" for v in value)
         else:
-            lines.append(f"{indent}{key}: {'' if value is None else value}")
+            lines.append(f"{indent}{title}: {shown(key, value)}")
     return lines
 
 
 def _who_why(by: str, why: str) -> None:
     if not by.strip() or not why.strip():
-        fail("--by and --why must not be empty: the record says who decided and why", EXIT_CONFIG)
+        fail(
+            "--by 和 --why 不能为空：记录要写明谁决定、为什么 / "
+            "--by and --why must not be empty: the record says who decided and why",
+            EXIT_CONFIG,
+        )
 
 
 @findings.command("ack")
@@ -148,7 +190,7 @@ def findings_ack(ctx: click.Context, finding_id: int, by: str, why: str) -> None
             engine.acknowledge(rt.store, finding_id, by, why)
         except engine.FindingError as exc:
             fail(str(exc))
-        click.echo(f"finding {finding_id} acknowledged by {by}")
+        say(f"问题 {finding_id} 已由 {by} 确认", f"finding {finding_id} acknowledged by {by}")
 
 
 @findings.command("unack")
@@ -165,7 +207,10 @@ def findings_unack(ctx: click.Context, finding_id: int, by: str, why: str) -> No
             engine.unacknowledge(rt.store, finding_id, by, why)
         except engine.FindingError as exc:
             fail(str(exc))
-        click.echo(f"finding {finding_id} open again (acknowledgement taken back by {by})")
+        say(
+            f"问题 {finding_id} 已重新打开（{by} 撤回了确认）",
+            f"finding {finding_id} open again (acknowledgement taken back by {by})",
+        )
 
 
 @findings.command("unsilence")
@@ -185,7 +230,10 @@ def findings_unsilence(ctx: click.Context, finding_id: int, by: str, why: str) -
             silences.unsilence(rt.store, finding_id, by, why)
         except silences.SilenceError as exc:
             fail(str(exc))
-        click.echo(f"finding {finding_id} open again (silence ended by {by})")
+        say(
+            f"问题 {finding_id} 已重新打开（{by} 结束了静默）",
+            f"finding {finding_id} open again (silence ended by {by})",
+        )
 
 
 @findings.command("silence")
@@ -248,7 +296,7 @@ def findings_silence(
         _expire(ctx, expire_id, by, why)
         return
     if (duration is None) == (until_text is None):
-        fail("give exactly one of --for or --until", EXIT_CONFIG)
+        fail("--for 和 --until 只能给一个 / give exactly one of --for or --until", EXIT_CONFIG)
     matchers = silences.Matchers(
         rule=rule or "",
         check=check_name or "",
@@ -257,7 +305,11 @@ def findings_silence(
         subject=subject or "",
     )
     if finding_id is not None and matchers.as_dict():
-        fail("give a FINDING_ID or matchers (--rule, --subject, …), not both", EXIT_CONFIG)
+        fail(
+            "给出问题编号或匹配条件（--rule、--subject 等），不能同时给 / "
+            "give a FINDING_ID or matchers (--rule, --subject, …), not both",
+            EXIT_CONFIG,
+        )
     with runtime(ctx) as rt:
         try:
             until = (
@@ -272,8 +324,10 @@ def findings_silence(
                 )
             if finding_id is not None:
                 engine.silence(rt.store, finding_id, until, by, why)
-                click.echo(
-                    f"finding {finding_id} silenced until {format_local(until, rt.config.site.zone)} by {by}"
+                shown_until = format_local(until, rt.config.site.zone)
+                say(
+                    f"问题 {finding_id} 已由 {by} 静默至 {shown_until}",
+                    f"finding {finding_id} silenced until {shown_until} by {by}",
                 )
                 return
             silences.validate(matchers, {r.id for r in rt.rules.rules})
@@ -283,9 +337,11 @@ def findings_silence(
         except engine.FindingError as exc:
             fail(str(exc))
         shown = ", ".join(f"{k}={v}" for k, v in matchers.as_dict().items())
-        click.echo(
-            f"silence #{silence.id} ({shown}) until {format_local(until, rt.config.site.zone)} by {by}: "
-            f"{count} finding(s) silenced now, and any that open meanwhile"
+        shown_until = format_local(until, rt.config.site.zone)
+        say(
+            f"静默 #{silence.id}（{shown}）由 {by} 设至 {shown_until}：现有 {count} 个问题已静默，期间新出现的也会静默",
+            f"silence #{silence.id} ({shown}) until {shown_until} by {by}: "
+            f"{count} finding(s) silenced now, and any that open meanwhile",
         )
 
 
@@ -295,7 +351,10 @@ def _expire(ctx: click.Context, silence_id: int, by: str, why: str) -> None:
             count = silences.expire(rt.store, silence_id, by, why)
         except silences.SilenceError as exc:
             fail(str(exc))
-        click.echo(f"silence #{silence_id} ended by {by}: {count} finding(s) open again")
+        say(
+            f"静默 #{silence_id} 已由 {by} 结束：{count} 个问题重新打开",
+            f"silence #{silence_id} ended by {by}: {count} finding(s) open again",
+        )
 
 
 @findings.command("silences")
@@ -322,7 +381,7 @@ def findings_silences(ctx: click.Context, show_all: bool, fmt: str) -> None:
                 }
                 for s in session.scalars(query)
             ]
-        click.echo(render(rows, ["id", "matchers", "starts", "ends", "by", "why"], fmt))
+        show(rows, ["id", "matchers", "starts", "ends", "by", "why"], fmt)
 
 
 # --- rules, config, db ---------------------------------------------------------------------------------------

@@ -18,9 +18,11 @@ from ops_watch.cli.common import (
     command,
     fail,
     format_option,
+    output_language,
     runtime,
+    say,
+    show,
 )
-from ops_watch.core.output import render
 from ops_watch.core.timeutil import format_local
 from ops_watch.formats import KINDS
 from ops_watch.formats.spec import shown
@@ -135,7 +137,7 @@ def _by_hand(ctx: click.Context, kind: str, files: tuple[Path, ...], fmt: str) -
                 continue
             rows.append(_result_row(r))
             errors += [f"{path}: row {e.row}: {e.column}: {e.value!r}: {e.reason}" for e in r.errors[:20]]
-        click.echo(render(rows, RESULT_COLUMNS, fmt))
+        show(rows, RESULT_COLUMNS, fmt)
         for line in errors:
             click.echo(line, err=True)
         if any(r["status"] == "rejected" for r in rows):
@@ -147,9 +149,9 @@ def _drop(ctx: click.Context, at_text: str | None, fmt: str) -> None:
         at = at_time(at_text, rt.config) if at_text else None
         results = ingest_drop_folder(rt.store, rt.config, at, rt.rules.contract)
         if not results and fmt == "table":
-            click.echo(f"{rt.config.drop_dir}: no file waiting")
+            say(f"{rt.config.drop_dir}：没有待处理的文件", f"{rt.config.drop_dir}: no file waiting")
             return
-        click.echo(render([_result_row(r) for r in results], RESULT_COLUMNS, fmt))
+        show([_result_row(r) for r in results], RESULT_COLUMNS, fmt)
         if any(r.status == "rejected" for r in results):
             sys.exit(EXIT_FAILURE)
 
@@ -164,16 +166,12 @@ def _explain(ctx: click.Context, path: Path, kind: str | None, sample: int, fmt:
         fail(f"{path}: no such file", EXIT_FAILURE)
     with runtime(ctx) as rt:
         out = explain_file(rt.config, path, kind, sample=sample, contract=rt.rules.contract)
-        language, zone = rt.config.language, rt.config.site.zone
+        language, zone = output_language(), rt.config.site.zone
         if fmt == "json":
             click.echo(json.dumps(_as_data(out, language, zone), ensure_ascii=False, indent=2, default=str))
-        elif fmt == "csv":
-            click.echo(
-                render(
-                    _as_lines(out, language, zone),
-                    ["section", "row", "column", "field", "value", "reason"],
-                    fmt,
-                )
+        elif fmt in ("csv", "xlsx"):
+            show(
+                _as_lines(out, language, zone), ["section", "row", "column", "field", "value", "reason"], fmt
             )
         else:
             click.echo(_as_text(out, language, zone))

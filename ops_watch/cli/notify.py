@@ -17,10 +17,13 @@ from ops_watch.cli.common import (
     format_option,
     local_time,
     runtime,
+    say,
+    show,
+    use_site_language,
 )
+from ops_watch.cli.ranges import range_options, site_day_range
 from ops_watch.config import ConfigError
 from ops_watch.core.log import setup_logging
-from ops_watch.core.output import render
 from ops_watch.core.process import owner_gone
 from ops_watch.core.timeutil import format_local, utcnow
 from ops_watch.notify.email import DeliveryError, message_id
@@ -57,17 +60,25 @@ OUTBOX_COLUMNS = [
     help="Only messages in this state.",
 )
 @click.option("--limit", type=click.IntRange(1, 100000), default=100, show_default=True, help="The newest N.")
+@range_options("messages created")
 @format_option
 @click.pass_context
-def notify_outbox(ctx: click.Context, status: str, limit: int, fmt: str) -> None:
+def notify_outbox(
+    ctx: click.Context, status: str, limit: int, from_text: str | None, to_text: str | None, fmt: str
+) -> None:
     """The outbox: every message, pending, sending (claimed by a process now), sent or dead, newest first."""
 
     with runtime(ctx) as rt:
         local = local_time(rt.config)
+        start, end = site_day_range(from_text, to_text, rt.config.site.zone)
         with rt.store.session() as session:
             query = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
             if status != "all":
                 query = query.where(OutboxMessage.status == status)
+            if start is not None:
+                query = query.where(OutboxMessage.created_at >= start)
+            if end is not None:
+                query = query.where(OutboxMessage.created_at < end)
             rows = [
                 {
                     "id": m.id,
@@ -84,8 +95,11 @@ def notify_outbox(ctx: click.Context, status: str, limit: int, fmt: str) -> None
                 }
                 for m in session.scalars(query)
             ]
-        click.echo(
-            render(rows, OUTBOX_COLUMNS if fmt == "table" else [*OUTBOX_COLUMNS, "sent", "message_id"], fmt)
+        show(
+            rows,
+            OUTBOX_COLUMNS if fmt == "table" else [*OUTBOX_COLUMNS, "sent", "message_id"],
+            fmt,
+            titles={"subject": "主题"},
         )
 
 
@@ -108,7 +122,10 @@ def notify_retry(ctx: click.Context, message_id: int) -> None:
                 fail(f"message {message_id} is being sent right now by process {msg.claimed_by}: wait for it")
             msg.status, msg.attempts, msg.next_attempt_at = "pending", 0, utcnow()
             msg.claimed_by, msg.claimed_at = "", None
-        click.echo(f"message {message_id} will be sent at the next notify pass (or: ops-watch run --once)")
+        say(
+            f"邮件 {message_id} 将在下一次通知时发送（或运行 ops-watch run --once）",
+            f"message {message_id} will be sent at the next notify pass (or: ops-watch run --once)",
+        )
 
 
 @notify_group.command("test")
@@ -122,6 +139,7 @@ def notify_test(ctx: click.Context, receiver: str) -> None:
         config, _ = load_settings(path)  # secrets are needed here: check them
     except ConfigError as exc:
         config_problems(exc)
+    use_site_language(config)
     try:
         target = config.notify.receiver(receiver)
     except KeyError:
@@ -164,9 +182,12 @@ def notify_test(ctx: click.Context, receiver: str) -> None:
             note = pick(msg)(msg)
         except DeliveryError as exc:
             failed += 1
-            click.echo(f"{channel}: FAILED: {exc}")
+            say(f"{channel}：发送失败：{exc}", f"{channel}: FAILED: {exc}")
             continue
         where = ", ".join(target.email) if channel == "email" else target.name
-        click.echo(f"{channel}: sent to {where}" + (f" ({note})" if note else ""))
+        say(
+            f"{channel}：已发送至 {where}" + (f"（{note}）" if note else ""),
+            f"{channel}: sent to {where}" + (f" ({note})" if note else ""),
+        )
     if failed:
         sys.exit(EXIT_FAILURE)

@@ -12,8 +12,10 @@ from ops_watch.cli.common import (
     fail,
     format_option,
     runtime,
+    say,
+    show,
 )
-from ops_watch.core.output import render
+from ops_watch.core.output import current_style
 from ops_watch.core.timeutil import utcnow
 from ops_watch.jobs import queue_report
 from ops_watch.notify.outbox import deliver_due
@@ -38,15 +40,18 @@ def report_group() -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Also copy the report's files into this folder.",
 )
-@click.option("--lang", type=click.Choice(["zh", "en"]), help="Language; default report.language.")
+@format_option
 @click.pass_context
 def report_weekly(
-    ctx: click.Context, week_text: str | None, send: bool, out_dir: Path | None, lang: str | None
+    ctx: click.Context, week_text: str | None, send: bool, out_dir: Path | None, fmt: str
 ) -> None:
     """Build the week's report from the store, keep it under the state directory's reports/<week>/, and
-    print where it is. Any past week can be rebuilt; the same store gives the same report."""
-    import shutil
+    print where it is. Any past week can be rebuilt; the same store gives the same report. --lang: the
+    report's language (default report.language). json/csv/xlsx: one row per area (the rest goes to stderr)."""
+    import shutil  # start-up: only this command copies files
 
+    style = current_style()
+    lang = style.lang if style.lang_given else None
     with runtime(ctx) as rt:
         zone = rt.config.site.zone
         try:
@@ -56,8 +61,27 @@ def report_weekly(
         built = build_and_archive(rt.store, rt.config, rt.rules.contract, week, lang)
         zh = built.report.language == "zh"
         statuses = STATUS_ZH if zh else STATUS_EN
-        click.echo(f"{built.files.subject}")
-        for area in built.report.areas:
+        rows_out = fmt != "table"  # the rows go to stdout; what is said about them to stderr
+        if rows_out:
+            rows = [
+                {
+                    "week": week.iso,
+                    "area": area.key,
+                    "title": area.title,
+                    "status": area.status,
+                    "opened": len(area.opened),
+                    "resolved": len(area.resolved),
+                    "still_open": len(area.still_open),
+                    "overdue": len(area.overdue),
+                }
+                for area in built.report.areas
+            ]
+            show(
+                rows, ["week", "area", "title", "status", "opened", "resolved", "still_open", "overdue"], fmt
+            )
+        else:
+            click.echo(f"{built.files.subject}")
+        for area in [] if rows_out else built.report.areas:
             click.echo(
                 f"  {area.title}: {statuses[area.status]}  "
                 + (
@@ -68,18 +92,22 @@ def report_weekly(
                     f"open {len(area.still_open)}, overdue {len(area.overdue)}"
                 )
             )
-        click.echo(("归档：" if zh else "archived: ") + str(built.folder))
+        click.echo(("归档：" if zh else "archived: ") + str(built.folder), err=rows_out)
         if out_dir is not None:
             out_dir.mkdir(parents=True, exist_ok=True)
             for name in [*built.files.files, "manifest.json"]:
                 target = out_dir / name
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(built.folder / name, target)
-            click.echo(("已复制到：" if zh else "copied to: ") + str(out_dir))
+            click.echo(("已复制到：" if zh else "copied to: ") + str(out_dir), err=rows_out)
         if send:
             msg = queue_report(rt.store, rt.config, built, resend=True)
             if msg is None:
-                fail("nobody to send to: set notify.email.recipients or report.receivers", EXIT_CONFIG)
+                fail(
+                    "没有收件人：请设置 notify.email.recipients 或 report.receivers / "
+                    "nobody to send to: set notify.email.recipients or report.receivers",
+                    EXIT_CONFIG,
+                )
             result = deliver_due(rt.store, rt.config)
             if result.errors:
                 click.echo(
@@ -88,7 +116,7 @@ def report_weekly(
                     err=True,
                 )
             else:
-                click.echo(("已发送给：" if zh else "sent to: ") + ", ".join(msg.recipients))
+                click.echo(("已发送给：" if zh else "sent to: ") + ", ".join(msg.recipients), err=rows_out)
 
 
 @report_group.command("list")
@@ -100,8 +128,9 @@ def report_list(ctx: click.Context, fmt: str) -> None:
     with runtime(ctx) as rt:
         rows = list_reports(rt.config.reports_dir)
         if not rows and fmt == "table":
-            click.echo(f"no reports in {rt.config.reports_dir} yet (ops-watch report weekly builds one)")
+            say(
+                f"{rt.config.reports_dir} 中还没有周报（ops-watch report weekly 生成）",
+                f"no reports in {rt.config.reports_dir} yet (ops-watch report weekly builds one)",
+            )
             return
-        click.echo(
-            render(rows, ["week", "status", "language", "built_at", "files", "bytes", "check", "path"], fmt)
-        )
+        show(rows, ["week", "status", "language", "built_at", "files", "bytes", "check", "path"], fmt)

@@ -19,13 +19,17 @@ from ops_watch.cli.common import (
     fail,
     finding_row,
     format_option,
+    output_language,
     runtime,
+    show,
+    use_site_language,
 )
 from ops_watch.collect import collect_cycle
 from ops_watch.config import ConfigError
 from ops_watch.core.log import setup_logging
-from ops_watch.core.output import render
-from ops_watch.core.timeutil import format_local, parse_date, parse_datetime, utcnow
+from ops_watch.core.output import render_table
+from ops_watch.core.timeutil import format_local, utcnow
+from ops_watch.core.when import parse_date, parse_datetime
 from ops_watch.findings import engine
 from ops_watch.jobs import run_once
 from ops_watch.runtime import Runtime, load_settings
@@ -49,6 +53,7 @@ def run(ctx: click.Context, once: bool, at_text: str | None) -> None:
         config, _ = load_settings(path)
     except ConfigError as exc:
         config_problems(exc)
+    use_site_language(config)
     setup_logging(ctx.obj["log_level"] or config.log.level, config.log.format)
     if at_text and not once:
         fail("--at goes with --once: the daemon always evaluates as of now", EXIT_CONFIG)
@@ -114,10 +119,12 @@ def collect_cmd(ctx: click.Context, source_name: str | None, fmt: str) -> None:
                 }
                 for s in statuses
             ]
-        click.echo(render(rows, ["source", "target", "ok", "error_kind", "error", "last_success"], fmt))
+        show(rows, ["source", "target", "ok", "error_kind", "error", "last_success"], fmt)
         if fmt == "table":
             click.echo(
-                f"\n{counts['samples']} new sample(s) from {len(collectors)} source(s); "
+                f"\n{len(collectors)} 个来源新增 {counts['samples']} 个样本；{counts['failed']} 个对象采集失败"
+                if output_language() == "zh"
+                else f"\n{counts['samples']} new sample(s) from {len(collectors)} source(s); "
                 f"{counts['failed']} target(s) failed"
             )
         if counts["failed"]:
@@ -147,24 +154,37 @@ def _print_once_summary(rt: Runtime, results: dict[str, dict[str, Any]]) -> None
             "status": b.status,
             "ok": b.rows_ok,
             "bad": b.rows_bad,
-            "dup": b.rows_duplicate,
+            "duplicate": b.rows_duplicate,
         }
         for b in batches
     ]
-    click.echo("== Evidence files ==")
-    click.echo(render(files, ["kind", "file", "status", "ok", "bad", "dup"], "table"))
+    zh = output_language() == "zh"
+    click.echo("== 证据文件 ==" if zh else "== Evidence files ==")
+    click.echo(render_table(files, ["kind", "file", "status", "ok", "bad", "duplicate"]))
     if refused:
-        click.echo("\n== Refused rows (first 20; every one is in the .errors.csv report) ==")
         click.echo(
-            render([r._asdict() for r in refused], ["source", "row", "column", "value", "reason"], "table")
+            "\n== 被拒的行（前 20 行；每一行都在 .errors.csv 报告中）=="
+            if zh
+            else "\n== Refused rows (first 20; every one is in the .errors.csv report) =="
         )
-    click.echo("\n== Findings (active) ==")
-    click.echo(render([finding_row(f, cfg, local_times=True) for f in active], FINDING_TABLE, "table"))
-    click.echo("\n== Jobs ==")
+        click.echo(
+            render_table([r._asdict() for r in refused], ["source", "row", "column", "value", "reason"])
+        )
+    click.echo("\n== 未解决的问题 ==" if zh else "\n== Findings (active) ==")
+    click.echo(render_table([finding_row(f, cfg, local_times=True) for f in active], FINDING_TABLE))
+    click.echo("\n== 任务 ==" if zh else "\n== Jobs ==")
     for name, counts in results.items():
         click.echo(f"{name}: " + ", ".join(f"{k}={v}" for k, v in counts.items()))
+    store = cfg.store_url if cfg.store.url else cfg.state_dir / "ops-watch.db"
+    if zh:
+        click.echo("\n== 文件 ==")
+        click.echo(f"存储：          {store}")
+        click.echo(f"邮件（.eml）：  {cfg.outbox_dir}（发件箱中 {messages} 封）")
+        click.echo(f"已处理：        {cfg.drop_dir / 'processed'}")
+        click.echo(f"已拒收：        {cfg.drop_dir / 'rejected'}（每个附 .errors.csv 报告）")
+        return
     click.echo("\n== Files ==")
-    click.echo(f"store:          {cfg.store_url if cfg.store.url else cfg.state_dir / 'ops-watch.db'}")
+    click.echo(f"store:          {store}")
     click.echo(f"emails (.eml):  {cfg.outbox_dir}  ({messages} message(s) in the outbox)")
     click.echo(f"processed:      {cfg.drop_dir / 'processed'}")
     click.echo(f"rejected:       {cfg.drop_dir / 'rejected'}  (each with a .errors.csv report)")
@@ -173,16 +193,21 @@ def _print_once_summary(rt: Runtime, results: dict[str, dict[str, Any]]) -> None
 @command
 @click.command("check")
 @click.option("--at", "at_text", help="Evaluate as of this time (site time unless it has a zone).")
-@click.option("--since", "since_text", help="Replay day by day from this date (needs --until).")
-@click.option("--until", "until_text", help="Last day of the replay.")
+@click.option(
+    "--from",
+    "--since",
+    "from_text",
+    help="Replay day by day from this day (site date; needs --to). --since is the same.",
+)
+@click.option("--to", "--until", "to_text", help="Last day of the replay (site date). --until is the same.")
 @click.option("--dry-run", is_flag=True, help="Evaluate and show, but change no finding.")
 @format_option
 @click.pass_context
 def check_cmd(
     ctx: click.Context,
     at_text: str | None,
-    since_text: str | None,
-    until_text: str | None,
+    from_text: str | None,
+    to_text: str | None,
     dry_run: bool,
     fmt: str,
 ) -> None:
@@ -190,12 +215,21 @@ def check_cmd(
 
     with runtime(ctx) as rt:
         zone, lang = rt.config.site.zone, rt.config.language
-        if since_text or until_text:
-            if not (since_text and until_text) or at_text or dry_run:
-                fail("--since and --until go together, without --at or --dry-run", EXIT_CONFIG)
+        if from_text or to_text:
+            if not (from_text and to_text) or at_text or dry_run:
+                fail(
+                    "--from and --to (or --since and --until) go together, without --at or --dry-run: "
+                    "e.g. --from 2026-11-01 --to 2026-11-30",
+                    EXIT_CONFIG,
+                )
             try:
-                since, until = parse_date(since_text), parse_date(until_text)
-                evaluations = engine.replay(rt.store, rt.rules, since, until, zone=zone, language=lang)
+                first, last = parse_date(from_text), parse_date(to_text)
+            except ValueError as exc:
+                fail(f"--from/--to: {exc}", EXIT_CONFIG)
+            if last < first:  # before engine.replay, whose own message names the old flags
+                fail(f"--to {last} is before --from {first}", EXIT_CONFIG)
+            try:
+                evaluations = engine.replay(rt.store, rt.rules, first, last, zone=zone, language=lang)
             except ValueError as exc:
                 fail(str(exc), EXIT_CONFIG)
         else:
@@ -205,7 +239,7 @@ def check_cmd(
                 fail(f"--at: {exc}", EXIT_CONFIG)
             evaluations = [engine.evaluate(rt.store, rt.rules, at, zone=zone, language=lang, dry_run=dry_run)]
         rows = [{"at": format_local(e.at, zone), **e.counts()} for e in evaluations]
-        click.echo(render(rows, ["at", "opened", "reopened", "resolved", "still_open", "failed_rules"], fmt))
+        show(rows, ["at", "opened", "reopened", "resolved", "still_open", "failed_rules"], fmt)
         for e in evaluations:
             for rule_id, error in e.failed_rules.items():
                 click.echo(f"rule {rule_id} failed: {error}", err=True)

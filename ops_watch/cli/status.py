@@ -8,8 +8,8 @@ from typing import Any
 
 import click
 
-from ops_watch.cli.common import command, runtime
-from ops_watch.core.output import render
+from ops_watch.cli.common import command, format_option, output_language, runtime, show
+from ops_watch.core.output import render_table
 from ops_watch.core.timeutil import format_local, utcnow
 from ops_watch.store.cluster import ClusterView, InstanceView, cluster_view
 from ops_watch.store.job_runs import JobRun, job_runs
@@ -35,38 +35,46 @@ def _state(row: InstanceView, now: datetime, silent_after: timedelta) -> str:
     return "silent" if now - row.heartbeat_at > silent_after else "alive"
 
 
-def _summary(view: ClusterView, states: dict[str, str], local: Any) -> str:
+def _summary(view: ClusterView, states: dict[str, str], local: Any, lang: str) -> str:
+    zh = lang == "zh"
     if not view.leader:
-        return "leader: none yet (no ops-watch run has led on this store) / 尚无主节点"
+        return (
+            "主节点：尚无（还没有 ops-watch run 在此存储上运行过）"
+            if zh
+            else ("leader: none yet (no ops-watch run has led on this store)")
+        )
     state = states.get(view.leader, "gone")
     since = local(view.since)
     if state == "gone":  # its row went: a `run --once` when it ended, or an instance forgotten after a week
         return (
-            f"leader: none running; the last was {view.leader} from {since}, which has ended (a `run --once`, or an "
-            f"instance gone for a week) / 当前无运行中的主节点：上一次为 {view.leader}（{since} 起，已结束）"
+            f"主节点：当前无运行中的主节点；上一次为 {view.leader}（{since} 起），已结束"
+            "（一次 run --once，或已停止一周的实例）"
+            if zh
+            else f"leader: none running; the last was {view.leader} from {since}, which has ended (a `run --once`, "
+            "or an instance gone for a week)"
         )
     if state == "alive":
-        return f"leader: {view.leader} since {since} (epoch {view.epoch}) / 主节点：{view.leader}，自 {since}"
+        return (
+            f"主节点：{view.leader}，自 {since} 起（第 {view.epoch} 任）"
+            if zh
+            else f"leader: {view.leader} since {since} (epoch {view.epoch})"
+        )
     return (
-        f"leader: none now: {view.leader}, leader since {since}, is {state}; a standby, if one runs, takes over at its next try "
-        f"/ 当前无主节点：原主节点 {view.leader} 已{'失联' if state == 'silent' else '停止'}"
+        f"主节点：当前无；原主节点 {view.leader}（自 {since} 起）已{'失联' if state == 'silent' else '停止'}，"
+        "备节点（如有）将在下次尝试时接管"
+        if zh
+        else f"leader: none now: {view.leader}, leader since {since}, is {state}; a standby, if one runs, takes "
+        "over at its next try"
     )
 
 
 @command
 @click.command("status")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-    help="Output format.",
-)
+@format_option
 @click.pass_context
 def status(ctx: click.Context, fmt: str) -> None:
     """Which ops-watch run leads (two nodes on PostgreSQL: docs/install.md), each instance's last heartbeat, and
-    every job's last run."""
+    every job's last run (csv/xlsx: the jobs' rows)."""
 
     with runtime(ctx, rules=False) as rt:
         zone = rt.config.site.zone
@@ -113,11 +121,14 @@ def status(ctx: click.Context, fmt: str) -> None:
         }
         click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
         return
-    click.echo(_summary(view, states, local))
+    if fmt in ("csv", "xlsx"):
+        show(jobs, JOB_COLUMNS, fmt)
+        return
+    click.echo(_summary(view, states, local, output_language()))
     click.echo("")
-    click.echo(render(instances, INSTANCE_COLUMNS, "table"))
+    click.echo(render_table(instances, INSTANCE_COLUMNS))
     click.echo("")
-    click.echo(render(jobs, JOB_COLUMNS, "table"))
+    click.echo(render_table(jobs, JOB_COLUMNS))
 
 
 def _job_row(run: JobRun, local: Any) -> dict[str, Any]:

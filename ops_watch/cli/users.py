@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ops_watch.cli.common import EXIT_CONFIG, command, fail, format_option, runtime
-from ops_watch.core.output import render
+from ops_watch.cli.common import EXIT_CONFIG, command, fail, format_option, runtime, say, show
+from ops_watch.cli.ranges import range_options, site_day_range
 from ops_watch.core.timeutil import format_local
 from ops_watch.runtime import Runtime
 
@@ -121,7 +121,7 @@ def users_add(ctx: click.Context, name: str, role: str, password_file: Path | No
             fail(f"there is already a user {name!r}")
         password = _new_password(rt, name, password_file)
         _account_call(rt, accounts.add_user, rt.store, rt.config.web, name, password, role, by=_actor())
-        click.echo(f"user {name} added ({role})")
+        say(f"已添加用户 {name}（{role}）", f"user {name} added ({role})")
 
 
 @users.command("passwd")
@@ -136,7 +136,7 @@ def users_passwd(ctx: click.Context, name: str, password_file: Path | None) -> N
             fail(f"there is no user {name!r} (ops-watch users list shows them all)")
         password = _new_password(rt, name, password_file)
         _account_call(rt, accounts.set_password, rt.store, rt.config.web, name, password, by=_actor())
-        click.echo(f"password of {name} changed; their sessions ended")
+        say(f"{name} 的密码已修改，其登录会话已结束", f"password of {name} changed; their sessions ended")
 
 
 @users.command("disable")
@@ -146,7 +146,7 @@ def users_disable(ctx: click.Context, name: str) -> None:
     """Disable NAME: their sessions end now and their logins are refused."""
     with runtime(ctx) as rt:
         _account_call(rt, _accounts().set_disabled, rt.store, name, True, by=_actor())
-        click.echo(f"user {name} disabled")
+        say(f"用户 {name} 已停用", f"user {name} disabled")
 
 
 @users.command("enable")
@@ -156,7 +156,7 @@ def users_enable(ctx: click.Context, name: str) -> None:
     """Enable NAME again."""
     with runtime(ctx) as rt:
         _account_call(rt, _accounts().set_disabled, rt.store, name, False, by=_actor())
-        click.echo(f"user {name} enabled")
+        say(f"用户 {name} 已启用", f"user {name} enabled")
 
 
 @users.command("role")
@@ -167,7 +167,7 @@ def users_role(ctx: click.Context, name: str, role: str) -> None:
     """Give NAME another ROLE (from their next page)."""
     with runtime(ctx) as rt:
         _account_call(rt, _accounts().set_role, rt.store, name, role, by=_actor())
-        click.echo(f"user {name} is now {role}")
+        say(f"用户 {name} 的角色现为 {role}", f"user {name} is now {role}")
 
 
 @users.command("list")
@@ -176,26 +176,36 @@ def users_role(ctx: click.Context, name: str, role: str) -> None:
 def users_list(ctx: click.Context, fmt: str) -> None:
     """Every account: role, disabled, created, password changed, last login."""
     with runtime(ctx) as rt:
-        show = _times(rt, fmt)
+        local = _times(rt, fmt)
         rows = [
-            {**u, **{k: show(u[k]) for k in ("created_at", "password_changed_at", "last_login")}}
+            {**u, **{k: local(u[k]) for k in ("created_at", "password_changed_at", "last_login")}}
             for u in _accounts().list_users(rt.store)
         ]
         columns = ["name", "role", "disabled", "created_at", "password_changed_at", "last_login"]
-        click.echo(render(rows, columns, fmt))
+        show(rows, columns, fmt)
 
 
 @users.command("events")
 @click.option("--limit", type=click.IntRange(1, 10_000), default=200, show_default=True, help="Newest N.")
 @click.option("--user", "user_name", help="Only what this user (or a typed login name) did.")
+@range_options("events")
 @format_option
 @click.pass_context
-def users_events(ctx: click.Context, limit: int, user_name: str | None, fmt: str) -> None:
+def users_events(
+    ctx: click.Context,
+    limit: int,
+    user_name: str | None,
+    from_text: str | None,
+    to_text: str | None,
+    fmt: str,
+) -> None:
     """The console's audit trail, newest first: logins, logouts, failures, account changes and every write."""
     with runtime(ctx) as rt:
-        show = _times(rt, fmt)
-        rows = [{**e, "at": show(e["at"])} for e in _sessions().events(rt.store, limit, user_name)]
-        click.echo(render(rows, ["at", "user", "action", "address", "ok", "detail"], fmt))
+        local = _times(rt, fmt)
+        start, end = site_day_range(from_text, to_text, rt.config.site.zone)
+        events = _sessions().events(rt.store, limit, user_name, since=start, before=end)
+        rows = [{**e, "at": local(e["at"])} for e in events]
+        show(rows, ["at", "user", "action", "address", "ok", "detail"], fmt)
 
 
 @command
@@ -224,12 +234,12 @@ def tokens_create(ctx: click.Context, name: str, role: str) -> None:
 def tokens_list(ctx: click.Context, fmt: str) -> None:
     """Every token: role, created, last used, revoked (never the secret)."""
     with runtime(ctx) as rt:
-        show = _times(rt, fmt)
+        local = _times(rt, fmt)
         rows = [
-            {**t, "created_at": show(t["created_at"]), "last_used": show(t["last_used"])}
+            {**t, "created_at": local(t["created_at"]), "last_used": local(t["last_used"])}
             for t in _accounts().list_tokens(rt.store)
         ]
-        click.echo(render(rows, ["name", "role", "created_at", "last_used", "revoked"], fmt))
+        show(rows, ["name", "role", "created_at", "last_used", "revoked"], fmt)
 
 
 @tokens.command("revoke")
@@ -239,4 +249,4 @@ def tokens_revoke(ctx: click.Context, name: str) -> None:
     """Revoke the token NAME: refused from its next request."""
     with runtime(ctx) as rt:
         _account_call(rt, _accounts().revoke_token, rt.store, name, by=_actor())
-        click.echo(f"token {name} revoked")
+        say(f"令牌 {name} 已吊销", f"token {name} revoked")

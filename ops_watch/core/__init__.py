@@ -3,5 +3,6 @@
 `registry` (the one Registry type), `contract` (the contract-section registry and its reader), `vocabulary`
 (severities, areas, their names and colours, the zh/en text helper), `models` (the strict model base),
 `errors` (ConfigError and how validation errors are named), `manifest` (a folder of files checked against
-their sha256 sums), `timeutil`, `log`, `output`, `http`, `sdnotify`.
+their sha256 sums), `timeutil`, `when` (days, months, weeks and years as people type them), `log`, `output`,
+`http`, `sdnotify`.
 """

@@ -15,7 +15,7 @@ AREA_ZH = {
     "staffing": "人员与门禁",
     "continuity": "备份与演练",
     "governance": "管理资料",
-    "evidence": "证据采集",
+    "evidence": "证据与送达",  # as the weekly report and the console title it
     "money": "经费与考核",
 }
 

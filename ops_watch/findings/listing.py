@@ -62,9 +62,13 @@ def list_query(
     rule_id: str | None = None,
     severity: str | None = None,
     area: str | None = None,
+    first_seen_from: datetime | None = None,
+    first_seen_before: datetime | None = None,
 ) -> Select[Any]:
     """The findings `findings list` shows (newest first): status active (= not resolved), one status or all;
-    one rule, one severity, one area. The JSON API uses the same query."""
+    one rule, one severity, one area; first seen at or after `first_seen_from` and before
+    `first_seen_before` (aware times: the column keeps UTC on SQLite and PostgreSQL alike). The JSON API
+    uses the same query."""
     query = select(Finding).order_by(Finding.first_seen.desc(), Finding.id.desc())
     if status == "active":
         query = query.where(Finding.status != "resolved")
@@ -76,6 +80,10 @@ def list_query(
         query = query.where(Finding.severity == severity)
     if area:
         query = query.where(Finding.area == area)
+    if first_seen_from is not None:
+        query = query.where(Finding.first_seen >= first_seen_from)
+    if first_seen_before is not None:
+        query = query.where(Finding.first_seen < first_seen_before)
     return query
 
 

@@ -5,16 +5,15 @@ XLSX, charts) only read it, so the same store gives the same report.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
+from ops_watch.core.when import parse_week
+
 Status = Literal["green", "amber", "red", "none"]  # none: the area had no evidence at all that week
 CellKind = Literal["text", "int", "float", "pct", "money", "date", "datetime"]
-
-_ISO_WEEK = re.compile(r"^\s*(\d{4})-?W(\d{1,2})\s*$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -59,16 +58,9 @@ class Week:
 
     @classmethod
     def parse(cls, text: str, zone: ZoneInfo) -> Week:
-        """'2026-W47' (or 2026W47); a ValueError says what to write."""
-        m = _ISO_WEEK.match(text)
-        if m:
-            year, number = int(m.group(1)), int(m.group(2))
-            try:
-                date.fromisocalendar(year, number, 1)
-            except ValueError:
-                raise ValueError(f"{text!r}: {year} has no ISO week {number}") from None
-            return cls(year, number, zone)
-        raise ValueError(f"{text!r} is not an ISO week: write it like 2026-W47")
+        """'2026-W47' (or 2026W47, 2026年第47周: core.when.parse_week); a ValueError says what to write."""
+        year, number = parse_week(text)
+        return cls(year, number, zone)
 
     @classmethod
     def last_complete(cls, now: datetime, zone: ZoneInfo) -> Week:

@@ -23,6 +23,7 @@ from fastapi import Depends, Form, Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from ops_watch.core.labels import FINDING_ACTION_ZH, FINDING_STATUS_ZH
 from ops_watch.core.timeutil import format_local, utcnow
 from ops_watch.core.vocabulary import AREA_ZH, SEVERITY_COLOUR, SEVERITY_ZH, text
 from ops_watch.runtime import Runtime
@@ -48,16 +49,7 @@ SECTIONS: tuple[tuple[str, str, str], ...] = (
     ("/evidence", "证据", "Evidence"),
     ("/reports", "周报", "Reports"),
 )
-STATUS_ZH = {"open": "未解决", "acknowledged": "已确认", "silenced": "已静默", "resolved": "已解决"}
-ACTION_ZH = {
-    "opened": "发现",
-    "reopened": "重新出现",
-    "acknowledged": "确认",
-    "unacknowledged": "撤销确认",
-    "silenced": "静默",
-    "unsilenced": "静默结束",
-    "resolved": "已解决",
-}
+STATUS_ZH, ACTION_ZH = FINDING_STATUS_ZH, FINDING_ACTION_ZH  # the CLI's tables say the same (core/labels.py)
 
 
 @dataclass

@@ -167,13 +167,24 @@ def record(
         add_event(s, action, user=user, address=address, ok=ok, detail=detail, at=at)
 
 
-def events(store: Store, limit: int = 200, user: str | None = None) -> list[dict[str, Any]]:
-    """The newest events first: at, user, action, address, ok, detail."""
+def events(
+    store: Store,
+    limit: int = 200,
+    user: str | None = None,
+    since: datetime | None = None,
+    before: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """The newest events first: at, user, action, address, ok, detail; at or after `since` and before
+    `before` when given (aware times)."""
     query = (
         select(AuthEvent).order_by(AuthEvent.at.desc(), AuthEvent.id.desc()).limit(max(1, min(limit, 10_000)))
     )
     if user is not None:
         query = query.where(AuthEvent.user_name == user)
+    if since is not None:
+        query = query.where(AuthEvent.at >= since)
+    if before is not None:
+        query = query.where(AuthEvent.at < before)
     with store.session() as s:
         return [
             {

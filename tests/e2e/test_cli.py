@@ -59,7 +59,7 @@ def demo_config(config_file, tmp_path) -> Path:
 def test_run_once_on_the_examples_prints_findings_and_writes_mail(demo_config, tmp_path):
     proc = ops(demo_config, "run", "--once")
     out = proc.stdout
-    assert "== Findings (active) ==" in out and "evidence-refused" in out
+    assert "== 未解决的问题 ==" in out and "evidence-refused" in out  # the site's language: zh
     assert "inventory" in out and "partial" in out
     emails = list((tmp_path / "var" / "outbox").glob("*.eml"))
     assert emails, out
@@ -118,7 +118,7 @@ def test_ack_silence_and_show_keep_who_and_why(demo_config):
 def test_findings_list_csv_and_table(demo_config):
     ops(demo_config, "run", "--once")
     table = ops(demo_config, "findings", "list").stdout
-    assert table.splitlines()[0].split()[:3] == ["id", "severity", "status"]
+    assert table.splitlines()[0].split()[:3] == ["编号", "级别", "状态"]
     out = ops(demo_config, "findings", "list", "--format", "csv").stdout
     assert out.startswith("\ufeffid,")  # Excel reads UTF-8 Chinese right only with the BOM
     rows = list(csv.DictReader(io.StringIO(out.removeprefix("\ufeff"))))
@@ -145,7 +145,7 @@ def test_check_at_and_replay(demo_config):
     )
     assert [r["at"][:10] for r in replay] == [f"2026-11-0{d}" for d in range(1, 8)]
     wrong = ops(demo_config, "check", "--since", "2026-11-07", check=False)
-    assert wrong.returncode == 2 and "--since and --until go together" in wrong.stderr
+    assert wrong.returncode == 2 and "--from and --to (or --since and --until) go together" in wrong.stderr
     wrong = ops(demo_config, "check", "--at", "yesterday-ish", check=False)
     assert wrong.returncode == 2 and "--at:" in wrong.stderr
 
@@ -156,8 +156,8 @@ def test_broken_config_lists_every_problem_and_exits_2(config_file):
     assert proc.returncode == 2
     lines = proc.stderr.splitlines()
     assert (
-        "config.toml: notify.email.port: input should be a valid integer, unable to parse string as an integer"
-        in lines
+        "config.toml: notify.email.port: 应为整数 / input should be a valid integer, unable to parse string as an "
+        "integer" in lines
     )
     assert any(line.startswith("config.toml: notify.email.security: ") for line in lines)
     assert any(line.startswith("config.toml: site.timezone: unknown time zone") for line in lines)
@@ -176,7 +176,8 @@ def test_broken_rules_are_reported_by_config_check(config_file, tmp_path):
 
 def test_config_check_ok_and_rules_list(config_file):
     cfg = config_file()
-    assert "ok; rules in" in ops(cfg, "config", "check").stdout
+    assert "：正确；规则目录" in ops(cfg, "config", "check").stdout
+    assert "ok; rules in" in ops(cfg, "config", "check", "--lang", "en").stdout
     rules = json.loads(ops(cfg, "rules", "list", "--format", "json").stdout)
     assert {r["id"] for r in rules} >= {"inventory-fresh", "evidence-refused"}
     assert next(r for r in rules if r["id"] == "inventory-fresh")["params"] == {
@@ -193,7 +194,7 @@ def test_db_upgrade_creates_then_reports_current(config_file):
 
     cfg = config_file()
     head = head_revision()
-    assert f"(new database) -> {head}" in ops(cfg, "db", "upgrade").stdout
+    assert f"（新数据库） -> {head}" in ops(cfg, "db", "upgrade").stdout
     assert f"{head} -> {head}" in ops(cfg, "db", "upgrade").stdout
 
 

@@ -50,13 +50,13 @@ def test_area_filter_unack_unsilence_and_expire_on_the_demo(demo_config: Path) -
     assert staffing and {r["area"] for r in staffing} == {"staffing"}
     assert {r["id"] for r in staffing} == {r["id"] for r in every if r["area"] == "staffing"}
     table = ok(demo_config, "findings", "list", "--area", "resources")
-    assert table.splitlines()[0].split()[:3] == ["id", "severity", "status"]
+    assert table.splitlines()[0].split()[:3] == ["编号", "级别", "状态"]
 
     # unack: back to open, with who and why; a finding that is not acknowledged is refused, naming its status.
     first = staffing[0]["id"]
     ok(demo_config, "findings", "ack", str(first), "--by", "李工", "--why", "已整改")
     out = ok(demo_config, "findings", "unack", str(first), "--by", "张科长", "--why", "整改未完成")
-    assert f"finding {first} open again" in out
+    assert f"问题 {first} 已重新打开" in out
     shown = json.loads(ok(demo_config, "findings", "show", str(first), "--format", "json"))
     assert shown["status"] == "open"
     assert shown["history"][-1] | {"at": None} == {
@@ -91,7 +91,7 @@ def test_area_filter_unack_unsilence_and_expire_on_the_demo(demo_config: Path) -
     ended = ok(
         demo_config, "findings", "silence", "--expire", str(silence_id), "--by", "王处长", "--why", "核查完毕"
     )
-    assert f"silence #{silence_id} ended by 王处长: {len(staffing)} finding(s) open again" in ended
+    assert f"静默 #{silence_id} 已由 王处长 结束：{len(staffing)} 个问题重新打开" in ended
     assert {r["status"] for r in listed(demo_config, "--area", "staffing")} == {"open"}
     assert json.loads(ok(demo_config, "findings", "silences", "--format", "json")) == []
     twice = ops(demo_config, "findings", "silence", "--expire", str(silence_id), "--by", "a", "--why", "b")

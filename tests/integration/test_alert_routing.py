@@ -139,7 +139,7 @@ def test_no_news_repeats_after_repeat_interval_only(store, config_file):
     first, *repeats = told(store)
     assert len(repeats) == 2
     for m in repeats:
-        assert m.subject == "[ops-watch][警告] 证据采集：仍有 1 项未解决"
+        assert m.subject == "[ops-watch][警告] 证据与送达：仍有 1 项未解决"
         assert "定期提醒" in m.body_text and "一直未解决" in m.body_text
         assert m.references == first.message_id
 
@@ -359,7 +359,7 @@ def test_force_sends_news_without_waiting_but_does_not_invent_repeats(store, con
     assert queue_finding_messages(store, cfg, T0 + 3 * S, force=True).queued == 0  # no news: nothing
     assert [m.subject for m in told(store)] == [
         "[ops-watch][警告] 甲",
-        "[ops-watch][警告] 证据采集：新增 1 项，另有 1 项未解决",
+        "[ops-watch][警告] 证据与送达：新增 1 项，另有 1 项未解决",
     ]
 
 

@@ -197,7 +197,8 @@ def floats_in(value: Any) -> list[Any]:
 
 def test_months_and_periods() -> None:
     assert parse_month("2026-1") == "2026-01" and parse_month(" 2026-10 ") == "2026-10"
-    for bad in ("2026-13", "2026/10", "10-2026", "2026-00", ""):
+    assert parse_month("2026/10") == parse_month("2026年10月") == "2026-10"  # core.when: as people write them
+    for bad in ("2026-13", "10-2026", "2026-00", "", "202610"):
         with pytest.raises(ValueError, match="not a month"):
             parse_month(bad)
     assert month_bounds("2028-02") == (date(2028, 2, 1), date(2028, 2, 29))

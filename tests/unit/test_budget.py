@@ -69,7 +69,7 @@ def test_the_reports_own_figures():
     assert s.paid == D("15380300.00")
     assert s.execution_rate == D("77.06")
     assert s.carry_over == D("4579700.00")
-    assert (wan(s.initial), wan(s.adjustments), wan(s.final)) == ("3,017", "-1,021", "1,996")
+    assert (wan(s.initial), wan(s.adjustments), wan(s.final)) == ("3,017.00", "-1,021.00", "1,996.00")
     assert (wan(s.paid), wan(s.carry_over)) == ("1,538.03", "457.97")
     assert cny(s.paid) == "15,380,300.00"
     # Nothing planned: the forecast is where the year ended.
@@ -103,7 +103,7 @@ def test_as_of_counts_only_the_events_up_to_that_day():
 
 def test_lines_in_yuan_and_wan():
     rows = {r["item"]: r for r in status_lines(compute_status({}, 2023, date(2023, 12, 31), REPORT_YEAR))}
-    assert rows["final"]["cny"] == "19,960,000.00" and rows["final"]["wan"] == "1,996"
+    assert rows["final"]["cny"] == "19,960,000.00" and rows["final"]["wan"] == "1,996.00"
     assert rows["execution_rate"]["rate"] == "77.06%"
     assert rows["carry_over"]["wan"] == "457.97"
     assert rows["forecast_rate"]["rate"] == "77.06%"
@@ -377,10 +377,12 @@ def test_formats():
     assert cny(D("15380300")) == "15,380,300.00"
     assert cny(D("-0.5")) == "-0.50"
     assert wan(D("15380300.00")) == "1,538.03"
-    assert wan(D("12345.67")) == "1.2346"  # four decimals at most, half up
+    assert wan(D("12345.67")) == "1.23"  # two decimals, as accountants write 万元
+    assert wan(D("2855005.00")) == "285.50"  # not 285.5005
+    assert wan(D("12350.00")) == "1.24"  # half up, not to even
     assert wan(D("4579700.00")) == "457.97"
-    assert wan(D("0")) == "0"
-    assert wan(D("-0.004")) == "0"
+    assert wan(D("0")) == "0.00"
+    assert wan(D("-0.004")) == "0.00"
     assert percent(D("1"), D("3")) == D("33.33")
     assert percent(D("2"), D("3")) == D("66.67")
     assert percent(D("1"), D("0")) is None

@@ -53,7 +53,7 @@ def test_a_command_that_reads_the_store_loads_no_plug_in(tmp_path: Path) -> None
     config = tmp_path / "config.toml"
     config.write_text(f'[store]\nurl = "sqlite:///{tmp_path / "s.db"}"\n[paths]\nstate_dir = "{tmp_path}"\n')
     modules, out = _modules("--config", str(config), "status")
-    assert out.startswith("leader: none yet")
+    assert out.startswith("主节点：尚无")  # the site language (zh by default)
     assert not any(m.startswith("ops_watch.areas") for m in modules), sorted(
         m for m in modules if m.startswith("ops_watch.areas")
     )

@@ -320,7 +320,7 @@ def test_cli_table_with_broken_files_lints_the_others_and_exits_1(
     assert result.exit_code == 1
     assert "Traceback" not in result.output
     lines = result.stdout.splitlines()
-    assert lines[0].split() == ["file", "paragraph", "kind", "detail", "quote", "replacement"]
+    assert lines[0].split() == ["文件", "段落", "类型", "详情", "原文", "建议改为"]  # the site language, zh
     assert sum("unreadable" in line for line in lines) == 3
     assert any("repealed_law" in line and "good.docx" in line for line in lines)
     assert "renamed.docx: not a valid .docx" in result.stderr

@@ -11,9 +11,10 @@ from ops_watch.cli.common import (
     command,
     fail,
     format_option,
+    output_language,
     runtime,
+    show,
 )
-from ops_watch.core.output import render
 
 
 @command
@@ -37,9 +38,9 @@ def continuity_status(ctx: click.Context, at_text: str | None, fmt: str) -> None
             )
         at = at_time(at_text, rt.config)
         with rt.store.session() as session:
-            rows = status_rows(session, rt.rules.contract, at, rt.config.site.zone, rt.config.language)
+            rows = status_rows(session, rt.rules.contract, at, rt.config.site.zone, output_language())
         if fmt == "table":
             for row in rows:
                 rate = row["backup_rate_30d"]
                 row["backup_rate_30d"] = "-" if rate is None else f"{rate:.1f}%"
-        click.echo(render(rows, STATUS_COLUMNS, fmt))
+        show(rows, STATUS_COLUMNS, fmt)

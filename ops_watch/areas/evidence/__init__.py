@@ -1,2 +1,2 @@
-"""Evidence collection (证据采集): whether evidence keeps arriving (freshness, refused files) and whether the
+"""Evidence and delivery (证据与送达): whether evidence keeps arriving (freshness, refused files) and whether the
 collection targets answer; the report section of evidence gaps."""

@@ -5,13 +5,7 @@ from __future__ import annotations
 import click
 
 from ops_watch.areas.resources.utilization import reclaim_list, reclaim_totals, usage_summary
-from ops_watch.cli.common import (
-    at_time,
-    command,
-    format_option,
-    runtime,
-)
-from ops_watch.core.output import render
+from ops_watch.cli.common import at_time, command, format_option, output_language, runtime, show
 
 
 @command
@@ -63,10 +57,10 @@ def resources_idle(ctx: click.Context, at_text: str | None, fmt: str) -> None:
                 )
             )
             return
-        columns = RECLAIM_COLUMNS if fmt == "csv" else RECLAIM_COLUMNS[:12]
-        click.echo(render(rows, columns, fmt))
+        columns = RECLAIM_COLUMNS if fmt in ("csv", "xlsx") else RECLAIM_COLUMNS[:12]
+        show(rows, columns, fmt)
         if fmt == "table":
-            zh = rt.config.language == "zh"
+            zh = output_language() == "zh"
             cur = totals["currency"]
             click.echo("")
             click.echo(
@@ -135,11 +129,9 @@ def resources_usage(
         if fmt == "table":
             for r in rows:
                 r["tenant_unit"] = r.get("tenant_unit") or (
-                    "（全平台）" if rt.config.language == "zh" else "(all)"
+                    "（全平台）" if output_language() == "zh" else "(all)"
                 )
                 for key in ("cpu_pct", "cpu_p95_pct", "memory_pct", "storage_pct", "used_vcpu_mean"):
                     if isinstance(r.get(key), float):
                         r[key] = f"{r[key]:.1f}"
-        click.echo(
-            render(rows, USAGE_COLUMNS if fmt == "table" else list(rows[0]) if rows else USAGE_COLUMNS, fmt)
-        )
+        show(rows, USAGE_COLUMNS if fmt == "table" else list(rows[0]) if rows else USAGE_COLUMNS, fmt)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import click
@@ -32,13 +31,16 @@ from ops_watch.cli.common import (
     at_time,
     command,
     config_problems,
+    emit,
     fail,
     format_option,
+    output_language,
+    output_path,
     runtime,
+    show,
 )
 from ops_watch.config import ConfigError, load_config
-from ops_watch.core.output import FORMATS, render
-from ops_watch.core.timeutil import parse_date
+from ops_watch.core.when import parse_date
 from ops_watch.runtime import Runtime
 
 
@@ -55,48 +57,13 @@ def _staffing_view(rt: Runtime, first: Any, last: Any, at: datetime) -> Any:
         return build_view(session, rt.rules.contract, rt.config.site.zone, at, first, last)
 
 
-# The staffing tables are handed over as spreadsheets: these commands also write XLSX (to --output).
-file_format_option = click.option(
-    "--format",
-    "fmt",
-    type=click.Choice([*FORMATS, "xlsx"]),
-    default="table",
-    show_default=True,
-    help="Output format; xlsx needs --output.",
-)
-output_option = click.option(
-    "--output", "output", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file."
-)
-
-
-def _emit(output: Path | None, content: str | bytes) -> None:
-    """Print, or write to --output (xlsx only to a file: it is not text)."""
-    if output is None:
-        click.echo(content)
-        return
-    data = content if isinstance(content, bytes) else f"{content}\n".encode()
-    try:
-        output.write_bytes(data)
-    except OSError as exc:
-        fail(f"--output {output}: cannot write ({exc.strerror}): choose a writable path", EXIT_CONFIG)
-    click.echo(f"{output} ({len(data):,} bytes)", err=True)
-
-
-def _check_output(fmt: str, output: Path | None) -> None:
-    if fmt == "xlsx" and output is None:
-        fail("--format xlsx writes a spreadsheet: give --output FILE.xlsx", EXIT_CONFIG)
-
-
 @staffing_group.command("shifts")
 @click.option("--from", "from_text", required=True, help="First day (site date), e.g. 2026-11-01.")
 @click.option("--to", "to_text", required=True, help="Last day.")
 @click.option("--at", "at_text", help="As of this time (site time unless it has a zone); default now.")
-@file_format_option
-@output_option
+@format_option
 @click.pass_context
-def staffing_shifts(
-    ctx: click.Context, from_text: str, to_text: str, at_text: str | None, fmt: str, output: Path | None
-) -> None:
+def staffing_shifts(ctx: click.Context, from_text: str, to_text: str, at_text: str | None, fmt: str) -> None:
     """Shift by shift: required, on the sheet, evidenced on site, late, ghosts, handover verified."""
 
     try:
@@ -105,29 +72,22 @@ def staffing_shifts(
         fail(f"--from/--to: {exc}", EXIT_CONFIG)
     if last < first:
         fail(f"--to {last} is before --from {first}", EXIT_CONFIG)
-    _check_output(fmt, output)
     with runtime(ctx) as rt:
         view = _staffing_view(rt, first, last, at_time(at_text, rt.config))
         if fmt == "xlsx":
-            _emit(output, shifts_workbook(view, rt.config.site.name, rt.config.language))
+            emit(output_path(), shifts_workbook(view, rt.config.site.name, output_language()), binary=True)
             return
-        rows = shift_rows(view, rt.config.language)
-        _emit(
-            output,
-            render(rows, SHIFT_COLUMNS if fmt == "table" else list(rows[0]) if rows else SHIFT_COLUMNS, fmt),
-        )
+        rows = shift_rows(view, output_language())
+        show(rows, SHIFT_COLUMNS if fmt == "table" else list(rows[0]) if rows else SHIFT_COLUMNS, fmt)
 
 
 @staffing_group.command("attendance")
 @click.option("--month", required=True, help="The month, e.g. 2026-11.")
 @click.option("--at", "at_text", help="As of this time; default now.")
 @click.option("--detail", is_flag=True, help="One row per person and day instead of the month's totals.")
-@file_format_option
-@output_option
+@format_option
 @click.pass_context
-def staffing_attendance(
-    ctx: click.Context, month: str, at_text: str | None, detail: bool, fmt: str, output: Path | None
-) -> None:
+def staffing_attendance(ctx: click.Context, month: str, at_text: str | None, detail: bool, fmt: str) -> None:
     """The monthly attendance sheet (考勤月报): each person's on-site hours, shifts, late/absent/unlisted marks.
 
     xlsx: the person × day grid, the legend, per-day totals and the detail (docs/staffing.md)."""
@@ -136,14 +96,13 @@ def staffing_attendance(
         first, last = month_bounds(month)
     except ValueError as exc:
         fail(f"--month: {exc}", EXIT_CONFIG)
-    _check_output(fmt, output)
     with runtime(ctx) as rt:
         view = _staffing_view(rt, first, last, at_time(at_text, rt.config))
         sheet = attendance(view, first, last, exempt_roles(rt.rules))
-        language = rt.config.language
+        language = output_language()
         if fmt == "xlsx":
             grace = view.terms.grace_minutes
-            _emit(output, attendance_workbook(sheet, rt.config.site.name, language, grace))
+            emit(output_path(), attendance_workbook(sheet, rt.config.site.name, language, grace), binary=True)
             return
         rows, columns = (
             (detail_rows(sheet), DETAIL_COLUMNS) if detail else (summary_rows(sheet), SUMMARY_COLUMNS)
@@ -151,7 +110,7 @@ def staffing_attendance(
         if fmt != "json":
             sep = "、" if language == "zh" else ", "
             rows = [{k: sep.join(v) if isinstance(v, list) else v for k, v in r.items()} for r in rows]
-        _emit(output, render(rows, columns, fmt))
+        show(rows, columns, fmt)
 
 
 @staffing_group.command("rate")
@@ -175,12 +134,12 @@ def staffing_rate(ctx: click.Context, month: str, by: str, at_text: str | None, 
         fail(f"--month: {exc}", EXIT_CONFIG)
     with runtime(ctx) as rt:
         view = _staffing_view(rt, first, last, at_time(at_text, rt.config))
-        rows = rate_rows(view, by, month, rt.config.language)
-        zh = rt.config.language == "zh"
+        rows = rate_rows(view, by, month, output_language())
+        zh = output_language() == "zh"
         if fmt == "table":
             for row in rows:
                 row["rate"] = "-" if row["rate"] is None else f"{row['rate']:.1f}%"
-        click.echo(render(rows, ["period", "required", "evidenced", "rate"], fmt))
+        show(rows, ["period", "required", "evidenced", "rate"], fmt)
         if fmt == "table" and view.first_day > first:
             click.echo(
                 ("（" + f"{view.first_day} 之前的班次不评判：contract.toml staffing.judge_from" + "）")

@@ -48,6 +48,7 @@ from ops_watch.areas.staffing.shifts import (
     uncovered_dates,
 )
 from ops_watch.core.timeutil import format_local, from_store, local_day_bounds
+from ops_watch.core.when import month_bounds  # named in __all__: the console and commands import it from here
 from ops_watch.store.loading import loading_batches
 from ops_watch.store.schema import DoorEvent, EvidenceBatch, HandoverShift, StaffMember
 
@@ -554,16 +555,6 @@ def view_for(
         _CACHE.clear()
         view = _CACHE[key] = build_view(session, contract, zone, at, first, last, arrived)
     return view
-
-
-def month_bounds(month: str) -> tuple[date, date]:
-    """'2026-11' -> (2026-11-01, 2026-11-30); ValueError naming the expected form."""
-    m = re.fullmatch(r"(\d{4})-(\d{1,2})", month.strip())
-    if not m or not 1 <= int(m.group(2)) <= 12:
-        raise ValueError(f"{month!r} is not a month (write e.g. 2026-11)")
-    first = date(int(m.group(1)), int(m.group(2)), 1)
-    nxt = date(first.year + (first.month == 12), first.month % 12 + 1, 1)
-    return first, nxt - timedelta(days=1)
 
 
 @dataclass(frozen=True)

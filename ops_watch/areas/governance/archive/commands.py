@@ -15,8 +15,17 @@ from ops_watch.areas.governance.archive.model import (
     status_rows,
     statuses,
 )
-from ops_watch.cli.common import EXIT_CONFIG, at_time, command, fail, format_option, runtime
-from ops_watch.core.output import render
+from ops_watch.cli.common import (
+    EXIT_CONFIG,
+    at_time,
+    command,
+    fail,
+    format_option,
+    output_language,
+    runtime,
+    show,
+)
+from ops_watch.core.when import parse_year
 
 FIRST_YEAR, LAST_YEAR = 1990, 2100
 
@@ -59,9 +68,9 @@ def archive_status_cmd(ctx: click.Context, year_text: str | None, at_text: str |
         if fmt == "json":
             click.echo(json.dumps(status_json(items, result), ensure_ascii=False, indent=2))
             return
-        click.echo(render(status_rows(items, rt.config.language), STATUS_COLUMNS, fmt))
+        show(status_rows(items, output_language()), STATUS_COLUMNS, fmt)
         if fmt == "table":
-            zh = rt.config.language == "zh"
+            zh = output_language() == "zh"
             by = (
                 "manifest.csv"
                 if result.manifest is not None
@@ -78,9 +87,9 @@ def _year(text: str | None) -> int | None:
     if text is None:
         return None
     try:
-        year = int(text.strip())
-    except ValueError:
-        fail(f"--year: {text!r} is not a year: write four digits, e.g. --year 2026", EXIT_CONFIG)
+        year = parse_year(text)
+    except ValueError as exc:
+        fail(f"--year: {exc}", EXIT_CONFIG)
     if not FIRST_YEAR <= year <= LAST_YEAR:
         fail(f"--year: {year} is out of range ({FIRST_YEAR}–{LAST_YEAR}), e.g. --year 2026", EXIT_CONFIG)
     return year

@@ -16,9 +16,18 @@ from ops_watch.areas.governance.audit.model import (
     status_row,
     timeliness,
 )
-from ops_watch.cli.common import EXIT_CONFIG, at_time, command, fail, format_option, runtime
-from ops_watch.core.output import render
-from ops_watch.core.timeutil import local_day_bounds, parse_date
+from ops_watch.cli.common import (
+    EXIT_CONFIG,
+    at_time,
+    command,
+    fail,
+    format_option,
+    output_language,
+    runtime,
+    show,
+)
+from ops_watch.core.timeutil import local_day_bounds
+from ops_watch.core.when import parse_date
 
 STATUS_COLUMNS = [
     "material",
@@ -88,7 +97,7 @@ def audit_status_cmd(
             fail("the range ends before it starts: check --from and --to/--at", EXIT_CONFIG)
         with rt.store.session() as session:
             rows = timeliness(session, contract, zone, start, end, as_of=as_of, upcoming=True)
-        language = rt.config.language
+        language = output_language()
         rate = rate_of(rows)
         table = [status_row(r, zone, language) for r in rows]
         if fmt == "json":
@@ -102,7 +111,7 @@ def audit_status_cmd(
             }
             click.echo(json.dumps(out, ensure_ascii=False, indent=2))
             return
-        click.echo(render(table, STATUS_COLUMNS, fmt))
+        show(table, STATUS_COLUMNS, fmt)
         if fmt == "table":
             click.echo(rate.text(language))
         else:  # csv stays one clean sheet for Excel

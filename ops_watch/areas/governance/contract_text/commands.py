@@ -21,9 +21,16 @@ from ops_watch.areas.governance.contract_text.model import (
     read_contract,
     unreadable,
 )
-from ops_watch.cli.common import EXIT_CONFIG, command, config_problems, fail, format_option
+from ops_watch.cli.common import (
+    EXIT_CONFIG,
+    command,
+    config_problems,
+    fail,
+    format_option,
+    show,
+    use_site_language,
+)
 from ops_watch.config import ConfigError
-from ops_watch.core.output import render
 from ops_watch.runtime import load_settings
 
 
@@ -72,7 +79,7 @@ def lint_cmd(ctx: click.Context, files: tuple[Path, ...], fmt: str) -> None:
                 f"{path}: {label}, {len(doc.paragraphs)} paragraphs, {len(found)} problem(s)", err=True
             )
         problems.extend(found)
-    click.echo(render([p.as_row() for p in problems], COLUMNS, fmt))
+    show([p.as_row() for p in problems], COLUMNS, fmt)
     if failed:
         ctx.exit(1)
 
@@ -87,6 +94,7 @@ def _site_terms(ctx: click.Context) -> tuple[ContractTextSection, str]:
         config, rules = load_settings(path, check_secrets=False)
     except ConfigError as exc:
         config_problems(exc)
+    use_site_language(config)
     return contract_text_terms(rules.contract), config.language
 
 

@@ -22,15 +22,25 @@ from ops_watch.areas.governance.inspections.model import (
     stored_plan,
     unplanned_records,
 )
-from ops_watch.cli.common import EXIT_CONFIG, at_time, command, fail, format_option, runtime
-from ops_watch.core.output import render
-from ops_watch.core.timeutil import format_local, parse_date, utcnow
+from ops_watch.cli.common import (
+    EXIT_CONFIG,
+    at_time,
+    command,
+    fail,
+    format_option,
+    output_language,
+    runtime,
+    show,
+)
+from ops_watch.core.timeutil import format_local, utcnow
 from ops_watch.core.vocabulary import text as in_language
+from ops_watch.core.when import parse_date
 from ops_watch.formats import fields
 from ops_watch.formats.spec import CellError, ParseContext
 from ops_watch.runtime import Runtime
 from ops_watch.store.schema import InspectionRecord
 
+AREA_CODES = ("area",)  # what --area takes: shown as typed, the name column beside it says it in words
 PLAN_COLUMNS = ["day", "weekday", "area", "name"]
 SHOW_COLUMNS = [
     "day",
@@ -47,7 +57,7 @@ RECORD_COLUMNS = ["day", "area", "name", "inspector", "result", "problems", "rec
 
 
 def _t(rt: Runtime, zh: str, en: str) -> str:
-    return in_language(rt.config.language, zh, en)
+    return in_language(output_language(), zh, en)
 
 
 def _weekday(day: date, language: str) -> str:
@@ -66,8 +76,8 @@ def _month(text: str | None, at: datetime, rt: Runtime) -> str:
 def _day(option: str, text: str) -> date:
     try:
         return parse_date(text)
-    except ValueError:
-        fail(f"{option}: {text!r} is not a date: write e.g. 2026-11-05", EXIT_CONFIG)
+    except ValueError as exc:
+        fail(f"{option}: {exc}", EXIT_CONFIG)
 
 
 def _area(rt: Runtime, text: str) -> str:
@@ -142,8 +152,8 @@ def plan_cmd(
                 seed=seed,
             )
         except PlanError as exc:
-            fail(exc.text(rt.config.language), EXIT_CONFIG)
-        language = rt.config.language
+            fail(exc.text(output_language()), EXIT_CONFIG)
+        language = output_language()
         terms = inspection_terms(rt.rules.contract)
         rows = [
             {
@@ -178,7 +188,7 @@ def plan_cmd(
                     f"Unannounced inspections of {result.month}: {len(result.rows)} (drawn by {result.drawn_by})",
                 )
             )
-        click.echo(render(rows, PLAN_COLUMNS, fmt))
+        show(rows, PLAN_COLUMNS, fmt, codes=AREA_CODES)
         if show_seed and fmt == "table":
             click.echo(_t(rt, f"种子：{result.seed}（请妥善保管）", f"seed: {result.seed} (keep it private)"))
 
@@ -207,7 +217,7 @@ def show_cmd(
         zone = rt.config.site.zone
         today = at.astimezone(zone).date()
         month = _month(month_text, at, rt)
-        language = rt.config.language
+        language = output_language()
         terms = inspection_terms(rt.rules.contract)
         plan = stored_plan(rt.store, month)
         with rt.store.session() as session:
@@ -241,8 +251,8 @@ def show_cmd(
                 data["seed"] = plan.seed
             click.echo(json.dumps(data, ensure_ascii=False, default=str, indent=2))
             return
-        if fmt == "csv":
-            click.echo(render(rows, SHOW_COLUMNS, fmt))
+        if fmt in ("csv", "xlsx"):
+            show(rows, SHOW_COLUMNS, fmt, codes=AREA_CODES)
             return
         if plan is None:
             click.echo(
@@ -262,13 +272,13 @@ def show_cmd(
                     f"{format_local(plan.drawn_at, zone)}), as of {today.isoformat()}:",
                 )
             )
-            click.echo(render(rows, SHOW_COLUMNS, fmt))
+            show(rows, SHOW_COLUMNS, fmt, codes=AREA_CODES)
             if show_seed:
                 click.echo(_t(rt, f"种子：{plan.seed}", f"seed: {plan.seed}"))
         if extra:
             click.echo()
             click.echo(_t(rt, "计划外的检查记录：", "Inspections recorded off the plan:"))
-            click.echo(render(extra, RECORD_COLUMNS, fmt))
+            show(extra, RECORD_COLUMNS, fmt, codes=AREA_CODES)
 
 
 def _record_row(r: Any, terms: Any, language: str) -> dict[str, Any]:
@@ -344,7 +354,7 @@ def record_cmd(
             row = build(values, pctx)
         except CellError as exc:
             fail(
-                f"--{(exc.column or 'result').replace('_', '-')}: {exc.problem.text(rt.config.language)}",
+                f"--{(exc.column or 'result').replace('_', '-')}: {exc.problem.text(output_language())}",
                 EXIT_CONFIG,
             )
         replaced = save_record(rt.store, row)

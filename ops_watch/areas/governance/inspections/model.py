@@ -40,6 +40,8 @@ from ops_watch.core.contract import CONTRACT_SECTIONS, section_of
 from ops_watch.core.log import get_logger
 from ops_watch.core.models import Strict
 from ops_watch.core.timeutil import utcnow
+from ops_watch.core.when import month_bounds
+from ops_watch.core.when import parse_month as parse_month  # the commands and the console import it from here
 from ops_watch.formats.spec import normalize_header
 from ops_watch.store.schema import InspectionPlan, InspectionRecord, PlannedInspection
 
@@ -49,7 +51,6 @@ if TYPE_CHECKING:
 log = get_logger(__name__)
 
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
-_MONTH = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?\s*$")
 _KEY = re.compile(r"^[A-Za-z0-9_.-]+$")
 WEEKDAY_ZH = "一二三四五六日"
 
@@ -224,20 +225,8 @@ class PlanError(ValueError):
 # --- months and working days -----------------------------------------------------------------------------
 
 
-def parse_month(text: str) -> str:
-    """ "2026-12", "2026/12", "2026年12月" -> "2026-12"; ValueError saying how to write it."""
-    m = _MONTH.match(text or "")
-    if not m or not 1 <= int(m.group(2)) <= 12 or not 2000 <= int(m.group(1)) <= 2100:
-        raise ValueError(f"{text!r} is not a month: write e.g. 2026-12")
-    return f"{int(m.group(1)):04d}-{int(m.group(2)):02d}"
-
-
-def month_bounds(month: str) -> tuple[date, date]:
-    """The first and the last day of a month "2026-12"."""
-    year, mon = int(month[:4]), int(month[5:7])
-    first = date(year, mon, 1)
-    nxt = date(year + (mon == 12), mon % 12 + 1, 1)
-    return first, nxt - timedelta(days=1)
+# parse_month ("2026-12", "2026/12", "2026年12月" -> "2026-12") and month_bounds are core.when's, imported at the
+# top so the commands and the console keep importing them from here.
 
 
 def working_days(

@@ -17,9 +17,17 @@ from ops_watch.areas.governance.survey.model import (
     period_containing,
     survey_terms,
 )
-from ops_watch.cli.common import EXIT_CONFIG, at_time, command, fail, format_option, runtime
-from ops_watch.core.output import render
-from ops_watch.core.timeutil import parse_date
+from ops_watch.cli.common import (
+    EXIT_CONFIG,
+    at_time,
+    command,
+    fail,
+    format_option,
+    output_language,
+    runtime,
+    show,
+)
+from ops_watch.core.when import parse_date
 
 
 @command
@@ -85,8 +93,8 @@ def survey_coverage_cmd(
             data = {"period": label, "as_of": today.isoformat(), **coverage_json(cov, terms)}
             click.echo(json.dumps(data, ensure_ascii=False, indent=2))
             return
-        language = rt.config.language
-        click.echo(render(coverage_rows(cov, terms, language, fmt != "table"), COVERAGE_COLUMNS, fmt))
+        language = output_language()
+        show(coverage_rows(cov, terms, language, fmt != "table"), COVERAGE_COLUMNS, fmt)
         if fmt == "table":
             zh = language == "zh"
             span = f"{first.isoformat()}～{until.isoformat()}"

@@ -48,6 +48,7 @@ from sqlalchemy.orm import Session
 from ops_watch.areas.money.pricing import CURRENCY, PlatformsSection, PlatformTerms, platform_terms
 from ops_watch.core.contract import CONTRACT_SECTIONS
 from ops_watch.core.models import Strict
+from ops_watch.core.when import month_bounds, parse_month
 from ops_watch.store.schema import BillingStatement, IndicatorExplanation, InventoryResource
 
 CENT = Decimal("0.01")
@@ -94,26 +95,14 @@ REASON_EN = {
     "not_billed": "the statement has no such line",
 }
 
-_MONTH = re.compile(r"(\d{4})-(\d{1,2})")
 _PERIOD = re.compile(r"(\d{4})(?:-Q([1-4])|-(\d{1,2}))?")
 
 
 # --- months and periods ----------------------------------------------------------------------------------
 
 
-def parse_month(text: str) -> str:
-    """'2026-10' (or '2026-1') -> '2026-10' as the store keeps it; ValueError naming the expected form."""
-    m = _MONTH.fullmatch(str(text).strip())
-    if not m or not 1 <= int(m.group(2)) <= 12:
-        raise ValueError(f"{text!r} is not a month (write e.g. 2026-10)")
-    return f"{int(m.group(1)):04d}-{int(m.group(2)):02d}"
-
-
-def month_bounds(month: str) -> tuple[date, date]:
-    """The first and last day of a month '2026-10'."""
-    month = parse_month(month)
-    first = date(int(month[:4]), int(month[5:]), 1)
-    return first, _next_month(first) - timedelta(days=1)
+# parse_month ('2026-10', '2026/10', '2026年10月' -> '2026-10') and month_bounds are core.when's, the same for
+# every command and console page; imported at the top so `billing.model.parse_month` keeps working.
 
 
 def _next_month(first: date) -> date:

@@ -14,8 +14,17 @@ from ops_watch.areas.money.budget.model import (
     planned_rows,
     status_lines,
 )
-from ops_watch.cli.common import EXIT_CONFIG, at_time, command, fail, format_option, runtime
-from ops_watch.core.output import render
+from ops_watch.cli.common import (
+    EXIT_CONFIG,
+    at_time,
+    command,
+    fail,
+    format_option,
+    output_language,
+    runtime,
+    show,
+)
+from ops_watch.core.when import parse_year
 
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 
@@ -46,19 +55,19 @@ def budget_status_cmd(ctx: click.Context, year_text: str | None, at_text: str | 
         # A past year is shown as it ended; the current one as of the day.
         as_of = min(at_day, date(year, 12, 31))
         with rt.store.session() as session:
-            status = budget_status(session, rt.rules.contract, year, as_of, language=rt.config.language)
+            status = budget_status(session, rt.rules.contract, year, as_of, language=output_language())
         if fmt == "json":
             click.echo(json.dumps(status.as_dict(), ensure_ascii=False, indent=2))
             return
-        language = rt.config.language
+        language = output_language()
         if fmt == "csv":  # one sheet for Excel: the lines, then the planned payments and what is lacking
-            click.echo(render(status_lines(status, language), LINE_COLUMNS, fmt))
+            show(status_lines(status, language), LINE_COLUMNS, fmt)
             return
         zh = language == "zh"
-        click.echo(render(status_lines(status, language, details=False), LINE_COLUMNS, fmt))
+        show(status_lines(status, language, details=False), LINE_COLUMNS, fmt)
         click.echo()
         click.echo("尚未支付的计划付款：" if zh else "Planned payments not yet made:")
-        click.echo(render(planned_rows(status, language), PLANNED_COLUMNS, fmt))
+        show(planned_rows(status, language), PLANNED_COLUMNS, fmt)
         for text in status.missing:
             click.echo(f"（预测缺：{text}）" if zh else f"(the forecast lacks: {text})")
 
@@ -67,9 +76,9 @@ def _year(text: str | None, at_day: date) -> int:
     if text is None:
         return at_day.year
     try:
-        year = int(text.strip())
-    except ValueError:
-        fail(f"--year: {text!r} is not a year: write four digits, e.g. --year {at_day.year}", EXIT_CONFIG)
+        year = parse_year(text)
+    except ValueError as exc:
+        fail(f"--year: {exc}", EXIT_CONFIG)
     if not FIRST_YEAR <= year <= LAST_YEAR:
         fail(
             f"--year: {year} is out of range ({FIRST_YEAR}–{LAST_YEAR}), e.g. --year {at_day.year}",

@@ -55,11 +55,11 @@ def cny(amount: Decimal | int | str) -> str:
 
 
 def wan(amount: Decimal | int | str) -> str:
-    """万元 as the center's documents write it, up to four decimals: 15,380,300.00 -> "1,538.03",
-    30,170,000.00 -> "3,017"."""
-    value = (money(amount) / 10000).quantize(Decimal("0.0001"), ROUND_HALF_UP)
-    text = f"{value:,.4f}".rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
+    """万元 as accountants write it: two decimals, half up: 15,380,300.00 -> "1,538.03", 2,855,005.00 ->
+    "285.50", 30,170,000.00 -> "3,017.00" (the yuan column beside it keeps the exact amount)."""
+    value = (money(amount) / 10000).quantize(CENT, ROUND_HALF_UP)
+    text = f"{value:,.2f}"
+    return "0.00" if text == "-0.00" else text
 
 
 def percent(part: Decimal, whole: Decimal) -> Decimal | None:

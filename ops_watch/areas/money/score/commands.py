@@ -8,8 +8,7 @@ import json
 import click
 
 from ops_watch.areas.money.score.model import contractor_score, indicator_rows, score_json, summary_lines
-from ops_watch.cli.common import at_time, command, format_option, runtime
-from ops_watch.core.output import render
+from ops_watch.cli.common import at_time, command, format_option, output_language, runtime, show
 
 TABLE_COLUMNS = ["indicator", "formula", "inputs", "value", "target", "weight", "points"]
 CSV_COLUMNS = ["key", *TABLE_COLUMNS, "missing", "evidence"]
@@ -28,15 +27,15 @@ def score_cmd(ctx: click.Context, at_text: str | None, fmt: str) -> None:
         zone = rt.config.site.zone
         at = at_time(at_text, rt.config)
         with rt.store.session() as session:
-            score = contractor_score(session, rt.rules.contract, zone, at, rt.config.language)
+            score = contractor_score(session, rt.rules.contract, zone, at, output_language())
         if fmt == "json":
             click.echo(json.dumps(score_json(score, zone), ensure_ascii=False, indent=2))
             return
-        rows = indicator_rows(score, fmt)
-        if fmt == "csv":
-            click.echo(render(rows, CSV_COLUMNS, "csv"))
+        rows = indicator_rows(score, "csv" if fmt == "xlsx" else fmt)  # xlsx: the CSV's rows, total included
+        if fmt in ("csv", "xlsx"):
+            show(rows, CSV_COLUMNS, fmt)
             return
-        click.echo(render(rows, TABLE_COLUMNS, "table"))
+        show(rows, TABLE_COLUMNS, fmt)
         click.echo("")
         for line in summary_lines(score):
             click.echo(line)
