@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import multiprocessing
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -192,6 +191,8 @@ def upgrade_in_child(url: str, busy_timeout_ms: int = 5000, password: str = "") 
     never into a process that keeps running (issue 17: the daemon kept them for good after its first start).
     Returns (before, after); raises StoreError with the words open_store would have used."""
     shown = make_url(url).render_as_string(hide_password=True)
+    import multiprocessing  # start-up: only to migrate, and a command that reads never does
+
     context = multiprocessing.get_context("spawn")  # a fresh interpreter: nothing of this one's threads
     receive, send = context.Pipe(duplex=False)
     child = context.Process(

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import delete, event, or_, select
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker, with_loader_criteria
 
-from ops_watch.store.schema import Base, BatchRows, EvidenceBatch
+from ops_watch.store.schema import Base, BatchRows, EvidenceBatch, declare_all
 
 LOADING = "loading"
 
@@ -28,6 +28,7 @@ def loading_batches() -> Any:
 
 
 def _batch_backed() -> list[type]:
+    declare_all()  # every table, not only those this process has named so far (store/schema.py)
     return [mapper.class_ for mapper in Base.registry.mappers if issubclass(mapper.class_, BatchRows)]
 
 

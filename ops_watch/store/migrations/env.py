@@ -2,8 +2,9 @@
 
 from alembic import context
 
-from ops_watch.store.schema import Base
+from ops_watch.store.schema import Base, declare_all
 
+declare_all()  # Base.metadata: every table, for Alembic's comparisons (store/schema.py)
 engine = context.config.attributes["engine"]
 
 with engine.connect() as connection:
