@@ -49,11 +49,12 @@ def _set_header(_ctx: click.Context, _param: click.Parameter, value: str) -> Non
 
 
 def _set_width(_ctx: click.Context, _param: click.Parameter, wide: bool) -> None:
-    """A terminal's width, unless --wide: a table wider than the screen folds its widest text and then leaves
-    out its last columns (a note under it says which). Piped output is not fitted, unless COLUMNS is set."""
-    if wide:
+    """A terminal's width (COLUMNS, else the terminal's own), unless --wide: a table wider than the screen folds
+    its widest text and then leaves out its last columns (a note under it says which). Output to a file or a
+    pipe is never fitted: what a script or a spreadsheet reads keeps every column."""
+    if wide or not sys.stdout.isatty():
         use_style(width=None)
-    elif sys.stdout.isatty() or os.environ.get("COLUMNS", "").isdigit():
+    else:
         use_style(width=max(shutil.get_terminal_size().columns, 40))
 
 

@@ -23,8 +23,8 @@ def key_path(loc: tuple[Any, ...]) -> str:
     return ".".join(parts)
 
 
-# Pydantic's messages in Chinese, by error type, for the staff who read no English; the English stays after a
-# slash, as every other bilingual message of the command line. A value_error is one of ops-watch's own
+# Pydantic's messages in Chinese, by error type, for the staff who read no English; the Chinese follows the
+# English in brackets, so the line still reads "file: key: reason" from its start. A value_error is one of ops-watch's own
 # messages, which name the key and the fix themselves: it stays as written.
 _REASON_ZH = {
     "missing": "缺少此项",
@@ -57,16 +57,16 @@ _REASON_ZH = {
 
 
 def reason(err: dict[str, Any]) -> str:
-    """A validation error's reason, Chinese first where its type is known: "应为整数 / input should be ..."."""
+    """A validation error's reason, with its Chinese where the type is known: "input should be ...（应为整数）"."""
     msg = str(err["msg"])
     if err["type"] == "extra_forbidden":
-        return "未知设置项（请对照 config.example.toml 检查拼写）/ unknown setting (check the spelling against config.example.toml)"
+        return "unknown setting (check the spelling against config.example.toml)（未知设置项，请核对拼写）"
     for prefix in ("Value error, ", "Assertion failed, "):
         if msg.startswith(prefix):
             msg = msg[len(prefix) :]
     english = msg[:1].lower() + msg[1:]
     zh = _REASON_ZH.get(str(err["type"]))
-    return f"{zh} / {english}" if zh else english
+    return f"{english}（{zh}）" if zh else english
 
 
 __all__ = ["ConfigError", "key_path", "reason"]

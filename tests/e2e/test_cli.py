@@ -156,8 +156,8 @@ def test_broken_config_lists_every_problem_and_exits_2(config_file):
     assert proc.returncode == 2
     lines = proc.stderr.splitlines()
     assert (
-        "config.toml: notify.email.port: 应为整数 / input should be a valid integer, unable to parse string as an "
-        "integer" in lines
+        "config.toml: notify.email.port: input should be a valid integer, unable to parse string as an integer"
+        "（应为整数）" in lines
     )
     assert any(line.startswith("config.toml: notify.email.security: ") for line in lines)
     assert any(line.startswith("config.toml: site.timezone: unknown time zone") for line in lines)

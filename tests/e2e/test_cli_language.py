@@ -196,13 +196,47 @@ def test_lang_en_gives_the_field_names_and_english_words(demo: Path):
     assert any("未解决" in line for line in body) and not any(" open " in line for line in body)
 
 
+def _on_a_terminal(config: Path, *argv: str, columns: int, expect: int = 0) -> str:
+    """The command's output as a terminal of `columns` shows it: stdout is a real pseudo-terminal."""
+    import os
+    import pty
+
+    leader, follower = pty.openpty()
+    env = {**os.environ, "COLUMNS": str(columns)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ops_watch", "--config", str(config), *argv],
+        stdout=follower,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the terminal closed: the command ended
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    proc.wait(timeout=120)
+    os.close(leader)
+    err = proc.stderr.read().decode()
+    assert proc.returncode == expect, err
+    return b"".join(chunks).decode().replace("\r\n", "\n") + err
+
+
 def test_a_table_fits_the_terminal_and_wide_shows_all(demo: Path):
-    _, out, _ = _run(demo, ["resources", "idle", *AT], env={"COLUMNS": "80"})
-    assert all(display_width(line) <= 80 for line in out.splitlines() if "未显示" not in line)
+    out = _on_a_terminal(demo, "resources", "idle", *AT, columns=80)
+    table = [line for line in out.splitlines() if "未显示" not in line]
+    assert all(display_width(line) <= 80 for line in table), out
     assert "--wide" in out  # says what was left out and how to see it
-    _, wide, _ = _run(demo, ["resources", "idle", *AT, "--wide"], env={"COLUMNS": "80"})
+    wide = _on_a_terminal(demo, "resources", "idle", *AT, "--wide", columns=80)
     assert max(display_width(line) for line in wide.splitlines()) > 80
     assert "未显示" not in wide and "费用依据" in wide
+    # Piped, nothing is fitted, whatever COLUMNS says: a file keeps every column.
+    _, piped, _ = _run(demo, ["resources", "idle", *AT], env={"COLUMNS": "80"})
+    assert "未显示" not in piped and "费用依据" in piped
 
 
 def test_csv_header_zh_and_xlsx_on_the_same_rows(demo: Path, tmp_path: Path):
@@ -221,6 +255,8 @@ def test_csv_header_zh_and_xlsx_on_the_same_rows(demo: Path, tmp_path: Path):
 
 
 def test_xlsx_is_never_written_to_a_terminal_but_may_be_redirected(demo: Path, tmp_path: Path):
+    said = _on_a_terminal(demo, "findings", "list", "--format", "xlsx", columns=100, expect=2)
+    assert "--output" in said and "PK" not in said  # no binary on a screen
     target = tmp_path / "findings.xlsx"
     with target.open("wb") as fh:
         proc = subprocess.run(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -83,7 +84,7 @@ def test_area_filter_unack_unsilence_and_expire_on_the_demo(demo_config: Path) -
         "--why",
         "核查中",
     )
-    silence_id = int(made.split("#", 1)[1].split()[0])
+    silence_id = int(re.search(r"#(\d+)", made).group(1))
     assert {r["status"] for r in listed(demo_config, "--area", "staffing")} == {"silenced"}
     # unsilence of one of them names the silence to end instead.
     held = ops(demo_config, "findings", "unsilence", str(first), "--by", "a", "--why", "b")

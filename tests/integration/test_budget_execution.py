@@ -183,9 +183,9 @@ def test_check_warns_from_warn_from_with_the_money_to_hand_back(store, config, t
     # Dated from warn_from (06-30), when the forecast starts to be judged, not from January 1.
     assert draft.period_start == local("2026-06-30 00:00") and draft.period_end is None
     assert "85.89%" in draft.summary and "90.00%" in draft.summary
-    assert "现在即可交回 62.1021 万元" in draft.summary  # 621,020.50 CNY
+    assert "现在即可交回 62.10 万元" in draft.summary  # 621,020.50 CNY
     ev = draft.evidence
-    assert ev["hand_back"] == "621020.50" and ev["hand_back_wan"] == "62.1021"
+    assert ev["hand_back"] == "621020.50" and ev["hand_back_wan"] == "62.10"
     assert ev["forecast_rate"] == "85.89" and ev["final"] == "4400000.00"
     assert len(ev["planned"]) == 3 and ev["missing"] == []
     assert json.loads(json.dumps(ev)) == ev  # plain JSON: money as strings
@@ -269,7 +269,7 @@ def test_budget_status_command(cli_config, tmp_path):
     sheet = cli(cli_config, "budget", "status", "--year", "2026", "--at", "2026-11-16", "--format", "csv")
     rows = list(csv.DictReader(io.StringIO(sheet.output.lstrip("\ufeff"))))
     by_item = {r["item"]: r for r in rows}
-    assert by_item["carry_over"]["cny"] == "1,600,914.50" and by_item["carry_over"]["wan"] == "160.0915"
+    assert by_item["carry_over"]["cny"] == "1,600,914.50" and by_item["carry_over"]["wan"] == "160.09"
 
     # A past year is shown as it ended; events of another year do not count.
     past = cli(cli_config, "budget", "status", "--year", "2025", "--at", "2026-11-16", "--format", "json")

@@ -46,7 +46,7 @@ def _login(config: Path, name: str, password: str) -> object:
 def test_add_list_disable_enable_and_the_audit_trail(ops: Callable[..., Result]) -> None:
     added = ops("users", "add", "zhang.san", "--role", "operator", stdin=PASSWORD + "\n")
     assert added.exit_code == 0, added.output
-    assert "zhang.san added (operator)" in added.output
+    assert "已添加用户 zhang.san（operator）" in added.output
     assert isinstance(_login(ops.config, "zhang.san", PASSWORD), Account)  # type: ignore[attr-defined]
 
     listed = ops("users", "list", "--format", "json")
@@ -54,7 +54,7 @@ def test_add_list_disable_enable_and_the_audit_trail(ops: Callable[..., Result])
     assert user["name"] == "zhang.san" and user["role"] == "operator" and user["disabled"] is False
     assert user["last_login"] is None and user["created_at"].endswith("+00:00")
     table = ops("users", "list")
-    assert table.exit_code == 0 and "zhang.san" in table.output and "operator" in table.output
+    assert table.exit_code == 0 and "zhang.san" in table.output and "操作员" in table.output
     csv = ops("users", "list", "--format", "csv")
     assert (
         csv.output.lstrip("\ufeff").splitlines()[0]
@@ -188,7 +188,7 @@ def test_the_password_is_asked_twice_on_a_terminal(config_file: Callable[..., Pa
     code, output = run(PASSWORD, "Something-Else-2026")
     assert code == 2 and "the two passwords differ" in output
     code, output = run(PASSWORD, PASSWORD)
-    assert code == 0 and "zhao added (admin)" in output
+    assert code == 0 and "已添加用户 zhao（admin）" in output
     assert PASSWORD not in output, "nothing typed is echoed"
     out = subprocess.run(
         [sys.executable, "-m", "ops_watch", "--config", str(config), "users", "list", "--format", "json"],

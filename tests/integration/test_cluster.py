@@ -381,12 +381,19 @@ def test_status_and_metrics_show_the_leader_and_each_heartbeat(config_file: Any,
         states = {i["instance"]: (i["state"], i["role"]) for i in doc["instances"]}
         assert states == {"node1:11": ("alive", "leader"), "node2:22": ("silent", "-")}
         table = subprocess.run(
-            [sys.executable, "-m", "ops_watch", "--config", str(path), "status"],
+            [sys.executable, "-m", "ops_watch", "--config", str(path), "status", "--lang", "en"],
             capture_output=True,
             text=True,
             timeout=60,
         ).stdout
         assert table.startswith("leader: node1:11 since ") and "silent" in table
+        zh = subprocess.run(
+            [sys.executable, "-m", "ops_watch", "--config", str(path), "status"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        ).stdout
+        assert zh.startswith("主节点：node1:11，自 ") and "无心跳" in zh  # the site's language
 
         families = {
             f.name: f
@@ -435,7 +442,7 @@ def test_status_after_a_run_once_says_the_last_leader_has_ended(config_file: Any
     finally:
         rt.close()
     out = subprocess.run(
-        [sys.executable, "-m", "ops_watch", "--config", str(path), "status"],
+        [sys.executable, "-m", "ops_watch", "--config", str(path), "status", "--lang", "en"],
         capture_output=True,
         text=True,
         timeout=60,

@@ -25,7 +25,7 @@ def test_init_writes_a_config_that_checks_and_never_overwrites(tmp_path: Path) -
         sorted(p.relative_to(site / "rules") for p in (site / "rules").rglob("*") if p.is_file()) == shipped
     )
     checked = runner.invoke(main, ["--config", str(site / "config.toml"), "config", "check"])
-    assert checked.exit_code == 0 and ": ok; rules in" in checked.output, checked.output
+    assert checked.exit_code == 0 and "：正确；规则目录" in checked.output, checked.output
 
     (site / "config.toml").write_text("# the site's own\n", encoding="utf-8")
     again = runner.invoke(main, ["config", "init", str(site)])

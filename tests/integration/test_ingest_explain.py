@@ -189,7 +189,7 @@ def test_ingest_drop_ingests_the_folder_once_without_evaluating(config_file: Cal
     assert batches["clean.csv"].known_from is None
     assert abs(batches["clean.csv"].evidence_time.timestamp() - then) < 2
     again = _ops(cfg, "ingest", "--drop")
-    assert again.exit_code == 0 and "no file waiting" in again.output
+    assert again.exit_code == 0 and "没有待处理的文件" in again.output
 
 
 def test_the_ingest_command_refuses_mixed_modes(config_file: Callable[..., Path]) -> None:

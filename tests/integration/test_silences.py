@@ -143,7 +143,7 @@ def test_the_silence_and_silences_commands(config_file, tmp_path: Path) -> None:
         "核查中",
     )
     assert made.returncode == 0, made.stderr
-    assert "silence #1 (area=staffing, subject=YW-*)" in made.stdout
+    assert "静默 #1（area=staffing, subject=YW-*）" in made.stdout
     listed = json.loads(_ops(cfg, "findings", "silences", "--format", "json").stdout)
     assert listed[0]["matchers"] == {"area": "staffing", "subject": "YW-*"} and listed[0]["by"] == "张科长"
     both = _ops(cfg, "findings", "silence", "3", "--rule", "x", "--for", "1d", "--by", "a", "--why", "b")

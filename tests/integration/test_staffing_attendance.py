@@ -163,7 +163,7 @@ def test_the_examples_month_from_the_command_as_xlsx_json_and_table(
     ghost = next(r for r in detail if r["person_id"] == "YW-009" and r["day"] == "2026-11-04")
     assert ghost["absent"] == ["白班"] and ghost["listed"] == ["白班"]
     table = cli("attendance", "--month", "2026-11", *at).output
-    assert "周杰" in table and "unregistered" in table.splitlines()[0]
+    assert "周杰" in table and "未列入名单" in table.splitlines()[0]
 
     shifts = tmp_path / "shifts.xlsx"
     done = cli(
@@ -186,10 +186,11 @@ def test_the_examples_month_from_the_command_as_xlsx_json_and_table(
     assert first[3].value == datetime(2026, 11, 1, 8, 0) and isinstance(first[5].value, int)
     assert ws.max_row == 2 + 30  # 15 days x 2 shifts
 
-    refused = cli("attendance", "--month", "2026-11", "--format", "xlsx")
-    assert refused.exit_code == 2 and "--output" in refused.output
+    # Without --output, the workbook goes to stdout only when it is redirected (a terminal is refused: e2e).
+    piped = cli("attendance", "--month", "2026-11", "--format", "xlsx")
+    assert piped.exit_code == 0 and piped.stdout_bytes.startswith(b"PK")
     bad = cli("attendance", "--month", "2026-13")
-    assert bad.exit_code == 2 and "write e.g. 2026-11" in bad.output
+    assert bad.exit_code == 2 and "write 2026-11" in bad.output
 
 
 # --- a hand-made month ---------------------------------------------------------------------------------

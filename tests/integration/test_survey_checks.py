@@ -312,7 +312,7 @@ def test_survey_coverage_command(config_file: Any, tmp_path: Path, store_url: st
     table = coverage()
     assert table.exit_code == 0, table.output
     lines = table.output.splitlines()
-    assert lines[0].split() == ["unit", "responses", "respondents", "mean", "note"]
+    assert lines[0].split() == ["单位", "答卷数", "作答人数", "平均分", "备注"]
     row = next(x for x in lines if x.startswith("刑侦支队"))
     assert row.split()[1:4] == ["2", "2", "90.00"] and "写作：刑侦" in row  # (100 + 80) / 2
     assert next(x for x in lines if x.startswith("交警支队")).split()[1:4] == ["1", "1", "60.00"]

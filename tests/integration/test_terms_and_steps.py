@@ -65,7 +65,7 @@ def test_rules_list_and_config_check_say_which_terms_are_off(tmp_path: Path, con
     runner = CliRunner()
     checked = runner.invoke(main, ["--config", str(cfg), "config", "check"])
     assert checked.exit_code == 0, checked.output
-    assert "not judged: contract.toml has no [survey] section" in checked.output
+    assert "不评判：contract.toml 没有 [survey] 节" in checked.output
     assert "survey-coverage" in checked.output or "survey" in checked.output.split("rules do not run")[1]
     listed = runner.invoke(main, ["--config", str(cfg), "rules", "list", "--format", "json"])
     assert listed.exit_code == 0, listed.output

@@ -41,6 +41,7 @@ from ops_watch.runtime import Runtime
 from ops_watch.store.schema import InspectionRecord
 
 AREA_CODES = ("area",)  # what --area takes: shown as typed, the name column beside it says it in words
+AREA_TITLE = {"area": "区域代码"}  # an inspection's area, not a finding's (领域)
 PLAN_COLUMNS = ["day", "weekday", "area", "name"]
 SHOW_COLUMNS = [
     "day",
@@ -188,7 +189,7 @@ def plan_cmd(
                     f"Unannounced inspections of {result.month}: {len(result.rows)} (drawn by {result.drawn_by})",
                 )
             )
-        show(rows, PLAN_COLUMNS, fmt, codes=AREA_CODES)
+        show(rows, PLAN_COLUMNS, fmt, titles=AREA_TITLE, codes=AREA_CODES)
         if show_seed and fmt == "table":
             click.echo(_t(rt, f"种子：{result.seed}（请妥善保管）", f"seed: {result.seed} (keep it private)"))
 
@@ -252,7 +253,7 @@ def show_cmd(
             click.echo(json.dumps(data, ensure_ascii=False, default=str, indent=2))
             return
         if fmt in ("csv", "xlsx"):
-            show(rows, SHOW_COLUMNS, fmt, codes=AREA_CODES)
+            show(rows, SHOW_COLUMNS, fmt, titles=AREA_TITLE, codes=AREA_CODES)
             return
         if plan is None:
             click.echo(
@@ -272,13 +273,13 @@ def show_cmd(
                     f"{format_local(plan.drawn_at, zone)}), as of {today.isoformat()}:",
                 )
             )
-            show(rows, SHOW_COLUMNS, fmt, codes=AREA_CODES)
+            show(rows, SHOW_COLUMNS, fmt, titles=AREA_TITLE, codes=AREA_CODES)
             if show_seed:
                 click.echo(_t(rt, f"种子：{plan.seed}", f"seed: {plan.seed}"))
         if extra:
             click.echo()
             click.echo(_t(rt, "计划外的检查记录：", "Inspections recorded off the plan:"))
-            show(extra, RECORD_COLUMNS, fmt, codes=AREA_CODES)
+            show(extra, RECORD_COLUMNS, fmt, titles=AREA_TITLE, codes=AREA_CODES)
 
 
 def _record_row(r: Any, terms: Any, language: str) -> dict[str, Any]:
