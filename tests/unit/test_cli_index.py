@@ -2,32 +2,14 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
+
+from cli_modules import modules_after
 
 from ops_watch.cli.app import generate_index
 from ops_watch.cli.index import COMMAND_INDEX
 
 ROOT = Path(__file__).resolve().parents[2]
-
-MODULES_AFTER = """
-import json, sys
-from ops_watch.cli import main
-try:
-    main(sys.argv[1:], standalone_mode=False)
-except SystemExit:
-    pass
-print(json.dumps(sorted(sys.modules)), file=sys.stderr)
-"""
-
-
-def _modules(*args: str) -> tuple[set[str], str]:
-    out = subprocess.run(
-        [sys.executable, "-c", MODULES_AFTER, *args], capture_output=True, text=True, cwd=ROOT, timeout=120
-    )
-    return set(json.loads(out.stderr.strip().splitlines()[-1])), out.stdout
 
 
 def test_the_index_is_the_commands_as_registered() -> None:
@@ -42,7 +24,7 @@ def test_the_index_is_the_commands_as_registered() -> None:
 
 
 def test_help_lists_every_command_without_importing_one() -> None:
-    modules, out = _modules("--help")
+    modules, out = modules_after("--help")
     for name, (module, _) in COMMAND_INDEX.items():
         assert f"  {name} " in out
         assert module not in modules, f"--help imported {module}"
@@ -52,13 +34,13 @@ def test_help_lists_every_command_without_importing_one() -> None:
 def test_a_command_that_reads_the_store_loads_no_plug_in(tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
     config.write_text(f'[store]\nurl = "sqlite:///{tmp_path / "s.db"}"\n[paths]\nstate_dir = "{tmp_path}"\n')
-    modules, out = _modules("--config", str(config), "status")
+    modules, out = modules_after("--config", str(config), "status")
     assert out.startswith("主节点：尚无")  # the site language (zh by default)
     assert not any(m.startswith("ops_watch.areas") for m in modules), sorted(
         m for m in modules if m.startswith("ops_watch.areas")
     )
     # A command that judges loads them.
-    modules, _ = _modules("--config", str(config), "rules", "list")
+    modules, _ = modules_after("--config", str(config), "rules", "list")
     assert "ops_watch.areas.money.score.commands" in modules
 
 

@@ -10,28 +10,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from cli_modules import modules_after
 
 from ops_watch.store import schema
 from ops_watch.store.schema import Base, BatchRows
 
 ROOT = Path(__file__).resolve().parents[2]
-
-MODULES_AFTER = """
-import json, sys
-from ops_watch.cli import main
-try:
-    main(sys.argv[1:], standalone_mode=False)
-except SystemExit:
-    pass
-print(json.dumps(sorted(sys.modules)), file=sys.stderr)
-"""
-
-
-def _run(*args: str) -> tuple[set[str], str]:
-    out = subprocess.run(
-        [sys.executable, "-c", MODULES_AFTER, *args], capture_output=True, text=True, cwd=ROOT, timeout=120
-    )
-    return set(json.loads(out.stderr.strip().splitlines()[-1])), out.stdout
 
 
 def _python(code: str) -> str:
@@ -43,8 +27,8 @@ def _python(code: str) -> str:
 def test_findings_list_declares_only_the_tables_it_reads(tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
     config.write_text(f'[store]\nurl = "sqlite:///{tmp_path / "s.db"}"\n[paths]\nstate_dir = "{tmp_path}"\n')
-    _run("--config", str(config), "status")  # creates the store (a migration declares every table)
-    modules, out = _run("--config", str(config), "findings", "list", "--format", "json")
+    modules_after("--config", str(config), "status")  # creates the store (a migration declares every table)
+    modules, out = modules_after("--config", str(config), "findings", "list", "--format", "json")
     assert json.loads(out) == []
     assert "ops_watch.store.tables" not in modules, (
         "`findings list` declared every table (store/tables.py: ~0.1 s of its start): name only the tables "

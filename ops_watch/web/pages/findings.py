@@ -16,6 +16,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
+from ops_watch.core.labels import header_label
 from ops_watch.core.output import render as render_rows
 from ops_watch.core.timeutil import from_store, parse_datetime, utcnow
 from ops_watch.core.vocabulary import AREAS, SEVERITIES, SEVERITY_RANK
@@ -44,21 +45,6 @@ STATUSES = ("active", "open", "acknowledged", "silenced", "resolved", "all")
 SORTS = ("first_seen", "last_seen", "severity")
 _DATE_ONLY = re.compile(r"^\s*\d{4}-\d{1,2}-\d{1,2}\s*$")
 TIME_COLUMNS = ("period_start", "period_end", "first_seen", "last_seen", "resolved_at")
-COLUMN_ZH = {
-    "id": "编号",
-    "rule": "规则",
-    "check": "检查",
-    "severity": "级别",
-    "status": "状态",
-    "subject": "对象",
-    "period_start": "期间开始",
-    "period_end": "期间结束",
-    "summary": "摘要",
-    "evidence": "证据",
-    "first_seen": "首次发现",
-    "last_seen": "最近发现",
-    "resolved_at": "解决时间",
-}
 
 
 @dataclass(frozen=True)
@@ -251,7 +237,7 @@ def _export(c: Console, f: Filters, fmt: str) -> Response:
         )
     zh = c.language == "zh"
     columns = [
-        Column(k, COLUMN_ZH.get(k, k) if zh else k, "datetime" if k in TIME_COLUMNS else "text")
+        Column(k, header_label(k, "zh" if zh else "en"), "datetime" if k in TIME_COLUMNS else "text")
         for k in FINDING_COLUMNS
     ]
     title = c.t("问题清单", "Findings")
