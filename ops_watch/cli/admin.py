@@ -30,14 +30,14 @@ from ops_watch.store.db import Store, make_engine
 @command
 @click.group("rules")
 def rules_group() -> None:
-    """The rules and the checks they use."""
+    """规则及其检查项 / The rules and the checks they use."""
 
 
 @rules_group.command("list")
 @format_option
 @click.pass_context
 def rules_list(ctx: click.Context, fmt: str) -> None:
-    """Every rule with its check, severity and params, and whether it runs: a rule whose terms the contract does
+    """规则列表及是否运行 / Every rule with its check, severity and params, and whether it runs: a rule whose terms the contract does
     not have (no such section in contract.toml) is not judged, and `judged` says why."""
     try:
         config, rules = load_settings(ctx.obj["config_path"], check_secrets=False)
@@ -65,7 +65,7 @@ def rules_list(ctx: click.Context, fmt: str) -> None:
 @rules_group.command("plugins")
 @format_option
 def rules_plugins(fmt: str) -> None:
-    """What this installation can do: every plug-in point and the names registered in it (the checks a rule
+    """插件点及已注册的名称 / What this installation can do: every plug-in point and the names registered in it (the checks a rule
     may name, the evidence kinds of the drop folder, the sources, the score indicators, ...)."""
     rows = [
         {"registry": what, "name": name, "detail": _detail(item)}
@@ -87,14 +87,14 @@ def _detail(item: object) -> str:
 @command
 @click.group("config")
 def config_group() -> None:
-    """The configuration file."""
+    """配置文件 / The configuration file."""
 
 
 @config_group.command("check")
 @format_option
 @click.pass_context
 def config_check(ctx: click.Context, fmt: str) -> None:
-    """Validate the config and the rules; list every problem (exit 2) or say they are fine. json: the verdict
+    """校验配置与规则 / Validate the config and the rules; list every problem (exit 2) or say they are fine. json: the verdict
     and what was read; csv/xlsx: one row per problem (file, key, problem)."""
     path: Path = ctx.obj["config_path"]
     try:
@@ -161,7 +161,7 @@ def _problem_row(problem: str) -> dict[str, str]:
 @config_group.command("init")
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 def config_init(directory: Path) -> None:
-    """Write a commented config.toml and the default rules directory into DIRECTORY (created if needed), from the
+    """生成带注释的配置与规则目录 / Write a commented config.toml and the default rules directory into DIRECTORY (created if needed), from the
     installed package: a site starts from them and edits [site], [paths], [store] and [notify]. Nothing that is
     there already is overwritten."""
     from ops_watch.core.packaged import data_files  # start-up: this command only
@@ -193,7 +193,7 @@ def config_init(directory: Path) -> None:
 
 @config_group.command("schema")
 def config_schema() -> None:
-    """Print the config's JSON Schema (draft 2020-12), for an editor that checks config.toml as it is typed (e.g.
+    """输出配置的 JSON Schema / Print the config's JSON Schema (draft 2020-12), for an editor that checks config.toml as it is typed (e.g.
     Even Better TOML / Taplo: `#:schema ./ops-watch.schema.json` on the file's first line)."""
     schema = Config.model_json_schema(mode="validation")
     schema["properties"].pop("source_path", None)  # set by load_config, not a key of the file
@@ -205,13 +205,13 @@ def config_schema() -> None:
 @command
 @click.group("db")
 def db_group() -> None:
-    """The store."""
+    """数据库 / The store."""
 
 
 @db_group.command("upgrade")
 @click.pass_context
 def db_upgrade(ctx: click.Context) -> None:
-    """Migrate the store to the newest schema (a new database is created)."""
+    """升级数据库结构（新库则创建） / Migrate the store to the newest schema (a new database is created)."""
 
     try:
         config, _ = load_settings(ctx.obj["config_path"])

@@ -5,6 +5,7 @@ wires the parts together: the plug-ins are loaded here, before any command that 
 from __future__ import annotations
 
 import importlib
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -64,11 +65,20 @@ def generate_index() -> str:
     return "\n".join(lines) + "\n"
 
 
+def _columns(text: str) -> int:
+    """Terminal columns: a Chinese character takes two (each help line starts with Chinese)."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
 def _clip(text: str, width: int) -> str:
-    """A help line within `width`, cut at a word with "..." as click cuts its own."""
-    if len(text) <= width:
+    """A help line within `width` terminal columns, cut at a word with "..." as click cuts its own."""
+    if _columns(text) <= width:
         return text
-    cut = text[: max(width - 3, 1)]
+    cut = ""
+    for ch in text:
+        if _columns(cut + ch) > max(width - 3, 1):
+            break
+        cut += ch
     return (cut.rsplit(" ", 1)[0] if " " in cut else cut) + "..."
 
 
@@ -126,7 +136,9 @@ class _App(click.Group):
 @click.version_option(__version__, prog_name="ops-watch")
 @click.pass_context
 def main(ctx: click.Context, config_path: Path | None, log_level: str | None) -> None:
-    """ops-watch: supervise the cloud-operations contractor against the contract."""
+    """ops-watch：对照合同监管云运维服务商 / supervise the cloud-operations contractor against the contract.
+
+    每个命令的 --help 先给中文，再给英文；使用指南见 docs/zh/。"""
     from ops_watch.config import default_config_path  # start-up: not for --help
     from ops_watch.core.log import setup_logging
     from ops_watch.core.output import begin_command  # start-up: with the command, not for --help

@@ -65,7 +65,7 @@ _OUTPUT_OPTIONS = (
         type=click.Choice(FORMATS),
         default="table",
         show_default=True,
-        help="table (for reading), json, csv (Excel/WPS) or xlsx (give --output, or redirect).",
+        help="格式：table（阅读）、json、csv（Excel/WPS）或 xlsx（需 --output 或重定向） / table (for reading), json, csv (Excel/WPS) or xlsx (give --output, or redirect).",
     ),
     click.option(
         "--output",
@@ -73,14 +73,14 @@ _OUTPUT_OPTIONS = (
         type=click.Path(dir_okay=False, path_type=Path),
         expose_value=False,
         callback=_set_output,
-        help="Write to this file instead of the screen.",
+        help="写入此文件，而不显示在屏幕上 / Write to this file instead of the screen.",
     ),
     click.option(
         "--lang",
         type=click.Choice(["zh", "en"]),
         expose_value=False,
         callback=_set_lang,
-        help="Language of the table's titles and status words; default [site] language.",
+        help="表格标题与状态词的语言；默认为 [site] language / Language of the table's titles and status words; default [site] language.",
     ),
     click.option(
         "--header",
@@ -89,14 +89,14 @@ _OUTPUT_OPTIONS = (
         show_default=True,
         expose_value=False,
         callback=_set_header,
-        help="csv/xlsx column titles: en (stable field names, for scripts) or zh (for people).",
+        help="csv/xlsx 列标题：en（固定字段名，供脚本）或 zh（供人阅读） / csv/xlsx column titles: en (stable field names, for scripts) or zh (for people).",
     ),
     click.option(
         "--wide",
         is_flag=True,
         expose_value=False,
         callback=_set_width,
-        help="Show every column in full, however wide (default: fit the terminal).",
+        help="完整显示每一列，不论多宽（默认：适应终端宽度） / Show every column in full, however wide (default: fit the terminal).",
     ),
 )
 

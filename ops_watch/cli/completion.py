@@ -22,7 +22,7 @@ SHELLS = ("bash", "zsh")
 @click.argument("shell", type=click.Choice(SHELLS))
 @click.pass_context
 def completion(ctx: click.Context, shell: str) -> None:
-    """Print the shell completion script for bash or zsh.
+    """输出 shell 补全脚本 / Print the shell completion script for bash or zsh.
 
     \b
     bash:  ops-watch completion bash > /etc/bash_completion.d/ops-watch

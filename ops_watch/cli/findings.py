@@ -40,7 +40,7 @@ from ops_watch.store.schema import Finding, Silence
 @command
 @click.group()
 def findings() -> None:
-    """List, show, acknowledge and silence findings."""
+    """问题：列出、查看、确认、静默 / List, show, acknowledge and silence findings."""
 
 
 @findings.command("list")
@@ -49,11 +49,11 @@ def findings() -> None:
     type=click.Choice(["active", "open", "acknowledged", "silenced", "resolved", "all"]),
     default="active",
     show_default=True,
-    help="active = open, acknowledged or silenced.",
+    help="active = 未解决、已确认或已静默 / active = open, acknowledged or silenced.",
 )
-@click.option("--rule", "rule_id", help="Only this rule.")
-@click.option("--severity", type=click.Choice(SEVERITIES))
-@click.option("--area", type=click.Choice(AREAS), help="Only this contract area.")
+@click.option("--rule", "rule_id", help="只看此规则 / Only this rule.")
+@click.option("--severity", type=click.Choice(SEVERITIES), help="只看此级别 / Only this severity.")
+@click.option("--area", type=click.Choice(AREAS), help="只看此合同领域 / Only this contract area.")
 @range_options("findings first seen")
 @format_option
 @click.pass_context
@@ -67,7 +67,7 @@ def findings_list(
     to_text: str | None,
     fmt: str,
 ) -> None:
-    """List findings (newest first)."""
+    """问题列表（最新在前） / List findings (newest first)."""
 
     with runtime(ctx, rules=False) as rt:
         start, end = site_day_range(from_text, to_text, rt.config.site.zone)
@@ -101,7 +101,7 @@ HISTORY_COLUMNS = ["at", "action", "by", "why", "until"]
 @format_option
 @click.pass_context
 def findings_show(ctx: click.Context, finding_id: int, fmt: str) -> None:
-    """One finding with its evidence and history (csv/xlsx: the finding as one row, its evidence as JSON)."""
+    """查看一个问题及其证据与历史 / One finding with its evidence and history (csv/xlsx: the finding as one row, its evidence as JSON)."""
 
     with runtime(ctx, rules=False) as rt:
         with rt.store.session() as session:
@@ -178,11 +178,11 @@ def _who_why(by: str, why: str) -> None:
 
 @findings.command("ack")
 @click.argument("finding_id", type=int)
-@click.option("--by", required=True, help="Who acknowledges.")
-@click.option("--why", required=True, help="Why (e.g. the rectification agreed).")
+@click.option("--by", required=True, help="确认人 / Who acknowledges.")
+@click.option("--why", required=True, help="原因（如已商定的整改） / Why (e.g. the rectification agreed).")
 @click.pass_context
 def findings_ack(ctx: click.Context, finding_id: int, by: str, why: str) -> None:
-    """Acknowledge a finding: it stays until resolved, but is not re-sent."""
+    """确认问题：保留至解决，但不再发送 / Acknowledge a finding: it stays until resolved, but is not re-sent."""
 
     _who_why(by, why)
     with runtime(ctx) as rt:
@@ -195,11 +195,13 @@ def findings_ack(ctx: click.Context, finding_id: int, by: str, why: str) -> None
 
 @findings.command("unack")
 @click.argument("finding_id", type=int)
-@click.option("--by", required=True, help="Who takes the acknowledgement back.")
-@click.option("--why", required=True, help="Why (e.g. the rectification did not happen).")
+@click.option("--by", required=True, help="撤销确认的人 / Who takes the acknowledgement back.")
+@click.option(
+    "--why", required=True, help="原因（如整改未落实） / Why (e.g. the rectification did not happen)."
+)
 @click.pass_context
 def findings_unack(ctx: click.Context, finding_id: int, by: str, why: str) -> None:
-    """Take an acknowledgement back: the finding is open again, and news again to the notifier."""
+    """撤销确认：问题重新打开 / Take an acknowledgement back: the finding is open again, and news again to the notifier."""
 
     _who_why(by, why)
     with runtime(ctx) as rt:
@@ -215,11 +217,11 @@ def findings_unack(ctx: click.Context, finding_id: int, by: str, why: str) -> No
 
 @findings.command("unsilence")
 @click.argument("finding_id", type=int)
-@click.option("--by", required=True, help="Who ends the silence.")
-@click.option("--why", required=True, help="Why it ends early.")
+@click.option("--by", required=True, help="结束静默的人 / Who ends the silence.")
+@click.option("--why", required=True, help="提前结束的原因 / Why it ends early.")
 @click.pass_context
 def findings_unsilence(ctx: click.Context, finding_id: int, by: str, why: str) -> None:
-    """End the silence of one finding (made with `findings silence ID`) now: it is open again.
+    """立即结束一个问题的静默 / End the silence of one finding (made with `findings silence ID`) now: it is open again.
 
     A finding silenced by a silence by matcher is refused, naming it: end that one with
     `findings silence --expire N`, or the next evaluation would silence the finding again."""
@@ -238,22 +240,29 @@ def findings_unsilence(ctx: click.Context, finding_id: int, by: str, why: str) -
 
 @findings.command("silence")
 @click.argument("finding_id", type=int, required=False)
-@click.option("--rule", help="Every finding of this rule id (a matcher silence).")
-@click.option("--check", "check_name", help="Every finding of this check.")
-@click.option("--area", type=click.Choice(AREAS), help="Every finding of this area.")
-@click.option("--severity", type=click.Choice(SEVERITIES), help="Every finding of this severity.")
-@click.option("--subject", help="Subjects matching this pattern, e.g. 'JWY-VM-*' (shell-style * and ?).")
-@click.option("--for", "duration", help="How long, e.g. 8h, 7d.")
-@click.option("--until", "until_text", help="Until this time (site time).")
+@click.option(
+    "--rule", help="此规则的全部问题（按匹配条件静默） / Every finding of this rule id (a matcher silence)."
+)
+@click.option("--check", "check_name", help="此检查项的全部问题 / Every finding of this check.")
+@click.option("--area", type=click.Choice(AREAS), help="此领域的全部问题 / Every finding of this area.")
+@click.option(
+    "--severity", type=click.Choice(SEVERITIES), help="此级别的全部问题 / Every finding of this severity."
+)
+@click.option(
+    "--subject",
+    help="对象匹配此模式（* 与 ?） / Subjects matching this pattern, e.g. 'JWY-VM-*' (shell-style * and ?).",
+)
+@click.option("--for", "duration", help="静默时长，如 8h、7d / How long, e.g. 8h, 7d.")
+@click.option("--until", "until_text", help="静默至此时间（站点时间） / Until this time (site time).")
 @click.option(
     "--expire",
     "expire_id",
     type=int,
     metavar="SILENCE_ID",
-    help="End the silence by matcher SILENCE_ID now (ids: `findings silences`); its findings open again.",
+    help="立即结束按匹配条件的静默 SILENCE_ID / End the silence by matcher SILENCE_ID now (ids: `findings silences`); its findings open again.",
 )
-@click.option("--by", required=True, help="Who silences (or ends the silence).")
-@click.option("--why", required=True, help="Why.")
+@click.option("--by", required=True, help="静默（或结束静默）的人 / Who silences (or ends the silence).")
+@click.option("--why", required=True, help="原因 / Why.")
 @click.pass_context
 def findings_silence(
     ctx: click.Context,
@@ -269,7 +278,7 @@ def findings_silence(
     by: str,
     why: str,
 ) -> None:
-    """Silence one finding (FINDING_ID), or every finding a matcher selects, now and as they open, until a time.
+    """静默问题（单个或按条件）至指定时间 / Silence one finding (FINDING_ID), or every finding a matcher selects, now and as they open, until a time.
 
     Silenced findings are not sent again; when the silence ends they open again if they still hold.
     `--expire SILENCE_ID` ends a silence by matcher early (a silence of one finding: `findings unsilence ID`).
@@ -358,11 +367,11 @@ def _expire(ctx: click.Context, silence_id: int, by: str, why: str) -> None:
 
 
 @findings.command("silences")
-@click.option("--all", "show_all", is_flag=True, help="Also silences that have ended.")
+@click.option("--all", "show_all", is_flag=True, help="也列出已结束的静默 / Also silences that have ended.")
 @format_option
 @click.pass_context
 def findings_silences(ctx: click.Context, show_all: bool, fmt: str) -> None:
-    """The silences by matcher: what they match, until when, who and why."""
+    """按匹配条件的静默列表 / The silences by matcher: what they match, until when, who and why."""
 
     with runtime(ctx) as rt:
         local = local_time(rt.config)

@@ -81,7 +81,7 @@ def ingest_cmd(
     sample: int,
     fmt: str,
 ) -> None:
-    """Ingest evidence files of KIND by hand (they are not moved) and print the counts.
+    """手工导入证据文件 / Ingest evidence files of KIND by hand (they are not moved) and print the counts.
 
     \b
     ops-watch ingest KIND FILE...          these files, as KIND

@@ -35,7 +35,7 @@ from ops_watch.store.schema import OutboxMessage
 @command
 @click.group("notify")
 def notify_group() -> None:
-    """Alerts: test a receiver, look at the outbox, retry a message."""
+    """告警：测试、发件箱、重发 / Alerts: test a receiver, look at the outbox, retry a message."""
 
 
 OUTBOX_COLUMNS = [
@@ -66,7 +66,7 @@ OUTBOX_COLUMNS = [
 def notify_outbox(
     ctx: click.Context, status: str, limit: int, from_text: str | None, to_text: str | None, fmt: str
 ) -> None:
-    """The outbox: every message, pending, sending (claimed by a process now), sent or dead, newest first."""
+    """发件箱：全部消息（最新在前） / The outbox: every message, pending, sending (claimed by a process now), sent or dead, newest first."""
 
     with runtime(ctx) as rt:
         local = local_time(rt.config)
@@ -107,7 +107,7 @@ def notify_outbox(
 @click.argument("message_id", type=int)
 @click.pass_context
 def notify_retry(ctx: click.Context, message_id: int) -> None:
-    """Send a dead (or waiting) message again at the next notify pass, with a fresh count of attempts."""
+    """重新发送失败或待发的消息 / Send a dead (or waiting) message again at the next notify pass, with a fresh count of attempts."""
 
     with runtime(ctx) as rt:
         with rt.store.session() as session:
@@ -132,7 +132,7 @@ def notify_retry(ctx: click.Context, message_id: int) -> None:
 @click.argument("receiver")
 @click.pass_context
 def notify_test(ctx: click.Context, receiver: str) -> None:
-    """Send a test message to RECEIVER now, through each of its channels, and say what happened."""
+    """向收件组发送测试消息 / Send a test message to RECEIVER now, through each of its channels, and say what happened."""
 
     path: Path = ctx.obj["config_path"]
     try:

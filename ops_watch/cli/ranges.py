@@ -21,9 +21,15 @@ def range_options(what: str) -> Callable[[F], F]:
     """`--from` and `--to` (into from_text, to_text): only rows whose `what` falls on these site days."""
 
     def decorate(func: F) -> F:
-        func = click.option("--to", "to_text", help=f"Only {what} on or before this day (site date).")(func)
+        func = click.option(
+            "--to",
+            "to_text",
+            help=f"截止日（站点日期，含当天） / Only {what} on or before this day (site date).",
+        )(func)
         return click.option(
-            "--from", "from_text", help=f"Only {what} on or after this day (site date), e.g. 2026-11-01."
+            "--from",
+            "from_text",
+            help=f"起始日（站点日期，含当天），如 2026-11-01 / Only {what} on or after this day (site date), e.g. 2026-11-01.",
         )(func)
 
     return decorate

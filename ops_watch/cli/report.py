@@ -28,24 +28,32 @@ from ops_watch.report.weekly import build_and_archive
 @command
 @click.group("report")
 def report_group() -> None:
-    """The weekly compliance summary: build, archive, send, list."""
+    """周报：生成、归档、发送、列出 / The weekly compliance summary: build, archive, send, list."""
 
 
 @report_group.command("weekly")
-@click.option("--week", "week_text", help="ISO week, e.g. 2026-W47; default the last complete week.")
-@click.option("--send", is_flag=True, help="Email it to report.receivers now (through the outbox).")
+@click.option(
+    "--week",
+    "week_text",
+    help="ISO 周，如 2026-W47；默认上一个完整周 / ISO week, e.g. 2026-W47; default the last complete week.",
+)
+@click.option(
+    "--send",
+    is_flag=True,
+    help="立即邮件发送给 report.receivers（经发件箱） / Email it to report.receivers now (through the outbox).",
+)
 @click.option(
     "--out",
     "out_dir",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Also copy the report's files into this folder.",
+    help="另将周报文件复制到此文件夹 / Also copy the report's files into this folder.",
 )
 @format_option
 @click.pass_context
 def report_weekly(
     ctx: click.Context, week_text: str | None, send: bool, out_dir: Path | None, fmt: str
 ) -> None:
-    """Build the week's report from the store, keep it under the state directory's reports/<week>/, and
+    """生成并归档周报（默认上一个完整周） / Build the week's report from the store, keep it under the state directory's reports/<week>/, and
     print where it is. Any past week can be rebuilt; the same store gives the same report. --lang: the
     report's language (default report.language). json/csv/xlsx: one row per area (the rest goes to stderr)."""
     import shutil  # start-up: only this command copies files
@@ -123,7 +131,7 @@ def report_weekly(
 @format_option
 @click.pass_context
 def report_list(ctx: click.Context, fmt: str) -> None:
-    """The archived reports, newest first, each checked against its manifest's sha256 sums."""
+    """已归档的周报（最新在前） / The archived reports, newest first, each checked against its manifest's sha256 sums."""
 
     with runtime(ctx) as rt:
         rows = list_reports(rt.config.reports_dir)

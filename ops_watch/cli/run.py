@@ -46,7 +46,7 @@ from ops_watch.store.schema import CollectionStatus, EvidenceBatch, Finding, Out
 )
 @click.pass_context
 def run(ctx: click.Context, once: bool, at_text: str | None) -> None:
-    """Run the daemon (or one pass of its main jobs with --once)."""
+    """运行守护进程（或 --once 一次） / Run the daemon (or one pass of its main jobs with --once)."""
 
     path: Path = ctx.obj["config_path"]
     try:
@@ -85,7 +85,7 @@ def run(ctx: click.Context, once: bool, at_text: str | None) -> None:
 @format_option
 @click.pass_context
 def collect_cmd(ctx: click.Context, source_name: str | None, fmt: str) -> None:
-    """Run one collection cycle now and print what each source measured or why it could not."""
+    """立即采集一次并列出结果 / Run one collection cycle now and print what each source measured or why it could not."""
 
     with runtime(ctx) as rt:
         try:
@@ -192,15 +192,26 @@ def _print_once_summary(rt: Runtime, results: dict[str, dict[str, Any]]) -> None
 
 @command
 @click.command("check")
-@click.option("--at", "at_text", help="Evaluate as of this time (site time unless it has a zone).")
+@click.option(
+    "--at",
+    "at_text",
+    help="按此时间评估（站点时间，除非带时区） / Evaluate as of this time (site time unless it has a zone).",
+)
 @click.option(
     "--from",
     "--since",
     "from_text",
-    help="Replay day by day from this day (site date; needs --to). --since is the same.",
+    help="从此日起逐日回放（站点日期；需 --to） / Replay day by day from this day (site date; needs --to). --since is the same.",
 )
-@click.option("--to", "--until", "to_text", help="Last day of the replay (site date). --until is the same.")
-@click.option("--dry-run", is_flag=True, help="Evaluate and show, but change no finding.")
+@click.option(
+    "--to",
+    "--until",
+    "to_text",
+    help="回放的最后一天（站点日期） / Last day of the replay (site date). --until is the same.",
+)
+@click.option(
+    "--dry-run", is_flag=True, help="评估并显示，但不改动任何问题 / Evaluate and show, but change no finding."
+)
 @format_option
 @click.pass_context
 def check_cmd(
@@ -211,7 +222,7 @@ def check_cmd(
     dry_run: bool,
     fmt: str,
 ) -> None:
-    """Evaluate the rules once, or replay a past period day by day."""
+    """检查：评估规则一次，或逐日回放 / Evaluate the rules once, or replay a past period day by day."""
 
     with runtime(ctx) as rt:
         zone, lang = rt.config.site.zone, rt.config.language

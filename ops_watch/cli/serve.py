@@ -13,7 +13,7 @@ from ops_watch.core.log import setup_logging
 @click.option("--listen", help="host:port to listen on, instead of [web] listen (e.g. 127.0.0.1:8080).")
 @click.pass_context
 def serve(ctx: click.Context, listen: str | None) -> None:
-    """Serve the web console on [web] listen (users: `ops-watch users add`)."""
+    """启动 Web 控制台 / Serve the web console on [web] listen (users: `ops-watch users add`)."""
 
     if listen is not None:
         host, sep, port = listen.rpartition(":")

@@ -73,7 +73,7 @@ def _summary(view: ClusterView, states: dict[str, str], local: Any, lang: str) -
 @format_option
 @click.pass_context
 def status(ctx: click.Context, fmt: str) -> None:
-    """Which ops-watch run leads (two nodes on PostgreSQL: docs/install.md), each instance's last heartbeat, and
+    """运行状态：主节点与心跳 / Which ops-watch run leads (two nodes on PostgreSQL: docs/install.md), each instance's last heartbeat, and
     every job's last run (csv/xlsx: the jobs' rows)."""
 
     with runtime(ctx, rules=False) as rt:

@@ -103,7 +103,7 @@ def _account_call(rt: Runtime, fn: Callable[..., Any], *args: Any, **kwargs: Any
 @command
 @click.group("users")
 def users() -> None:
-    """The web console's accounts (roles: viewer reads; operator also acknowledges, silences, records
+    """控制台账户 / The web console's accounts (roles: viewer reads; operator also acknowledges, silences, records
     inspections; admin also manages users and tokens)."""
 
 
@@ -113,7 +113,7 @@ def users() -> None:
 @password_file_option
 @click.pass_context
 def users_add(ctx: click.Context, name: str, role: str, password_file: Path | None) -> None:
-    """Add an account NAME with a password (policy: [web] password_min_length, password_classes)."""
+    """添加账户 / Add an account NAME with a password (policy: [web] password_min_length, password_classes)."""
     with runtime(ctx) as rt:
         accounts = _accounts()
         _account_call(rt, accounts.check_name, name)
@@ -129,7 +129,7 @@ def users_add(ctx: click.Context, name: str, role: str, password_file: Path | No
 @password_file_option
 @click.pass_context
 def users_passwd(ctx: click.Context, name: str, password_file: Path | None) -> None:
-    """Give NAME a new password; the user's open sessions end."""
+    """修改账户密码 / Give NAME a new password; the user's open sessions end."""
     with runtime(ctx) as rt:
         accounts = _accounts()
         if not any(u["name"] == name for u in accounts.list_users(rt.store)):
@@ -143,7 +143,7 @@ def users_passwd(ctx: click.Context, name: str, password_file: Path | None) -> N
 @click.argument("name")
 @click.pass_context
 def users_disable(ctx: click.Context, name: str) -> None:
-    """Disable NAME: their sessions end now and their logins are refused."""
+    """停用账户 / Disable NAME: their sessions end now and their logins are refused."""
     with runtime(ctx) as rt:
         _account_call(rt, _accounts().set_disabled, rt.store, name, True, by=_actor())
         say(f"用户 {name} 已停用", f"user {name} disabled")
@@ -153,7 +153,7 @@ def users_disable(ctx: click.Context, name: str) -> None:
 @click.argument("name")
 @click.pass_context
 def users_enable(ctx: click.Context, name: str) -> None:
-    """Enable NAME again."""
+    """重新启用账户 / Enable NAME again."""
     with runtime(ctx) as rt:
         _account_call(rt, _accounts().set_disabled, rt.store, name, False, by=_actor())
         say(f"用户 {name} 已启用", f"user {name} enabled")
@@ -164,7 +164,7 @@ def users_enable(ctx: click.Context, name: str) -> None:
 @click.argument("role", type=click.Choice(ROLES))
 @click.pass_context
 def users_role(ctx: click.Context, name: str, role: str) -> None:
-    """Give NAME another ROLE (from their next page)."""
+    """更改账户角色 / Give NAME another ROLE (from their next page)."""
     with runtime(ctx) as rt:
         _account_call(rt, _accounts().set_role, rt.store, name, role, by=_actor())
         say(f"用户 {name} 的角色现为 {role}", f"user {name} is now {role}")
@@ -174,7 +174,7 @@ def users_role(ctx: click.Context, name: str, role: str) -> None:
 @format_option
 @click.pass_context
 def users_list(ctx: click.Context, fmt: str) -> None:
-    """Every account: role, disabled, created, password changed, last login."""
+    """账户列表 / Every account: role, disabled, created, password changed, last login."""
     with runtime(ctx) as rt:
         local = _times(rt, fmt)
         rows = [
@@ -199,7 +199,7 @@ def users_events(
     to_text: str | None,
     fmt: str,
 ) -> None:
-    """The console's audit trail, newest first: logins, logouts, failures, account changes and every write."""
+    """控制台审计记录（最新在前） / The console's audit trail, newest first: logins, logouts, failures, account changes and every write."""
     with runtime(ctx) as rt:
         local = _times(rt, fmt)
         start, end = site_day_range(from_text, to_text, rt.config.site.zone)
@@ -211,7 +211,7 @@ def users_events(
 @command
 @click.group("tokens")
 def tokens() -> None:
-    """Bearer tokens of the console's read-only JSON API (/api/v1/)."""
+    """API 令牌（只读 JSON 接口） / Bearer tokens of the console's read-only JSON API (/api/v1/)."""
 
 
 @tokens.command("create")
@@ -219,7 +219,7 @@ def tokens() -> None:
 @click.option("--role", type=click.Choice(ROLES), default="viewer", show_default=True)
 @click.pass_context
 def tokens_create(ctx: click.Context, name: str, role: str) -> None:
-    """Create a token NAME; its secret is printed once (only its hash is kept)."""
+    """创建令牌（密钥只显示一次） / Create a token NAME; its secret is printed once (only its hash is kept)."""
     with runtime(ctx) as rt:
         secret = _account_call(rt, _accounts().create_token, rt.store, name, role, by=_actor())
         click.echo(
@@ -232,7 +232,7 @@ def tokens_create(ctx: click.Context, name: str, role: str) -> None:
 @format_option
 @click.pass_context
 def tokens_list(ctx: click.Context, fmt: str) -> None:
-    """Every token: role, created, last used, revoked (never the secret)."""
+    """令牌列表 / Every token: role, created, last used, revoked (never the secret)."""
     with runtime(ctx) as rt:
         local = _times(rt, fmt)
         rows = [
@@ -246,7 +246,7 @@ def tokens_list(ctx: click.Context, fmt: str) -> None:
 @click.argument("name")
 @click.pass_context
 def tokens_revoke(ctx: click.Context, name: str) -> None:
-    """Revoke the token NAME: refused from its next request."""
+    """吊销令牌 / Revoke the token NAME: refused from its next request."""
     with runtime(ctx) as rt:
         _account_call(rt, _accounts().revoke_token, rt.store, name, by=_actor())
         say(f"令牌 {name} 已吊销", f"token {name} revoked")

@@ -65,3 +65,38 @@ def test_no_help_text_carries_an_internal_requirement_number() -> None:
     for name, cmd in COMMANDS.items():
         walk(cmd, name)
     assert found == [], "help texts name requirement numbers (R1..R16), which mean nothing to a user"
+
+
+def _starts_with_chinese(text: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text[:10])
+
+
+def test_every_command_help_starts_with_chinese() -> None:
+    import click
+
+    from ops_watch.cli.app import load_every_command
+    from ops_watch.cli.common import COMMANDS
+
+    # The center's staff read Chinese: the line `ops-watch --help` (and a group's --help) shows comes first in it.
+    english_only = [name for name, (_, text) in COMMAND_INDEX.items() if not _starts_with_chinese(text)]
+    load_every_command()
+
+    def walk(cmd: click.Command, path: str) -> None:
+        if isinstance(cmd, click.Group):
+            for name, sub in cmd.commands.items():
+                if not _starts_with_chinese(sub.get_short_help_str(limit=80)):
+                    english_only.append(f"{path} {name}")
+                walk(sub, f"{path} {name}")
+
+    for name, cmd in COMMANDS.items():
+        walk(cmd, name)
+    assert english_only == [], "start the docstring with '中文 / English' (docs/zh/命令.md)"
+
+
+def test_help_lines_fit_the_terminal_counting_a_chinese_character_as_two_columns() -> None:
+    from ops_watch.cli.app import _clip, _columns
+
+    line = _clip("问题列表（最新在前） / List findings, newest first, with their evidence", 40)
+    assert _columns(line) <= 40
+    assert line.startswith("问题列表（最新在前） / List") and line.endswith("...")
+    assert _clip("配置文件 / The configuration file.", 40) == "配置文件 / The configuration file."

@@ -20,7 +20,7 @@ from ops_watch.cli.common import (
 @command
 @click.group("continuity")
 def continuity_group() -> None:
-    """Backups and drills of the protected systems (备份与演练)."""
+    """备份与演练 / Backups and drills of the protected systems (备份与演练)."""
 
 
 @continuity_group.command("status")
@@ -28,7 +28,7 @@ def continuity_group() -> None:
 @format_option
 @click.pass_context
 def continuity_status(ctx: click.Context, at_text: str | None, fmt: str) -> None:
-    """One line per protected system: last backup, last drill per type, next due date, open findings."""
+    """各系统的备份与演练情况 / One line per protected system: last backup, last drill per type, next due date, open findings."""
 
     with runtime(ctx) as rt:
         terms = continuity_terms(rt.rules.contract)

@@ -11,7 +11,7 @@ from ops_watch.cli.common import at_time, command, format_option, output_languag
 @command
 @click.group("resources")
 def resources_group() -> None:
-    """Utilization and what can be reclaimed (资源利用率与可回收资源)."""
+    """资源利用率与可回收资源 / Utilization and what can be reclaimed (资源利用率与可回收资源)."""
 
 
 RECLAIM_COLUMNS = [
@@ -38,7 +38,7 @@ RECLAIM_COLUMNS = [
 @format_option
 @click.pass_context
 def resources_idle(ctx: click.Context, at_text: str | None, fmt: str) -> None:
-    """The reclaim list: idle and oversized resources with what they cost per month, and the total saving."""
+    """可回收资源清单及节省金额 / The reclaim list: idle and oversized resources with what they cost per month, and the total saving."""
 
     with runtime(ctx) as rt:
         at = at_time(at_text, rt.config)
@@ -119,7 +119,7 @@ USAGE_COLUMNS = [
 def resources_usage(
     ctx: click.Context, platform: str | None, days: int, at_text: str | None, fmt: str
 ) -> None:
-    """Allocated and used capacity per platform and tenant unit over the window."""
+    """各平台与单位的分配与使用量 / Allocated and used capacity per platform and tenant unit over the window."""
     from datetime import timedelta
 
     with runtime(ctx) as rt:

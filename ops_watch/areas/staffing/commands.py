@@ -47,7 +47,7 @@ from ops_watch.runtime import Runtime
 @command
 @click.group("staffing")
 def staffing_group() -> None:
-    """On-site staffing: shifts, door evidence and the staffing rate (人员到位率)."""
+    """现场人员：班次、门禁与到位率 / On-site staffing: shifts, door evidence and the staffing rate (人员到位率)."""
 
 
 def _staffing_view(rt: Runtime, first: Any, last: Any, at: datetime) -> Any:
@@ -58,13 +58,22 @@ def _staffing_view(rt: Runtime, first: Any, last: Any, at: datetime) -> Any:
 
 
 @staffing_group.command("shifts")
-@click.option("--from", "from_text", required=True, help="First day (site date), e.g. 2026-11-01.")
-@click.option("--to", "to_text", required=True, help="Last day.")
-@click.option("--at", "at_text", help="As of this time (site time unless it has a zone); default now.")
+@click.option(
+    "--from",
+    "from_text",
+    required=True,
+    help="起始日（站点日期），如 2026-11-01 / First day (site date), e.g. 2026-11-01.",
+)
+@click.option("--to", "to_text", required=True, help="最后一天 / Last day.")
+@click.option(
+    "--at",
+    "at_text",
+    help="截至此时间（站点时间，除非带时区）；默认现在 / As of this time (site time unless it has a zone); default now.",
+)
 @format_option
 @click.pass_context
 def staffing_shifts(ctx: click.Context, from_text: str, to_text: str, at_text: str | None, fmt: str) -> None:
-    """Shift by shift: required, on the sheet, evidenced on site, late, ghosts, handover verified."""
+    """逐班次：应到、到岗、迟到、交接 / Shift by shift: required, on the sheet, evidenced on site, late, ghosts, handover verified."""
 
     try:
         first, last = parse_date(from_text), parse_date(to_text)
@@ -82,13 +91,17 @@ def staffing_shifts(ctx: click.Context, from_text: str, to_text: str, at_text: s
 
 
 @staffing_group.command("attendance")
-@click.option("--month", required=True, help="The month, e.g. 2026-11.")
-@click.option("--at", "at_text", help="As of this time; default now.")
-@click.option("--detail", is_flag=True, help="One row per person and day instead of the month's totals.")
+@click.option("--month", required=True, help="月份，如 2026-11 / The month, e.g. 2026-11.")
+@click.option("--at", "at_text", help="截至此时间；默认现在 / As of this time; default now.")
+@click.option(
+    "--detail",
+    is_flag=True,
+    help="每人每天一行，而非月合计 / One row per person and day instead of the month's totals.",
+)
 @format_option
 @click.pass_context
 def staffing_attendance(ctx: click.Context, month: str, at_text: str | None, detail: bool, fmt: str) -> None:
-    """The monthly attendance sheet (考勤月报): each person's on-site hours, shifts, late/absent/unlisted marks.
+    """考勤月报 / The monthly attendance sheet (考勤月报): each person's on-site hours, shifts, late/absent/unlisted marks.
 
     xlsx: the person × day grid, the legend, per-day totals and the detail (docs/staffing.md)."""
 
@@ -114,19 +127,23 @@ def staffing_attendance(ctx: click.Context, month: str, at_text: str | None, det
 
 
 @staffing_group.command("rate")
-@click.option("--month", required=True, help="The month, e.g. 2026-11.")
+@click.option("--month", required=True, help="月份，如 2026-11 / The month, e.g. 2026-11.")
 @click.option(
     "--by",
     type=click.Choice(["month", "week", "day", "shift", "shift_name"]),
     default="week",
     show_default=True,
-    help="Group the rate by week, day, each shift, or shift name; the month's total is always the last row.",
+    help="按周、日、每个班次或班次名称分组；末行总为全月合计 / Group the rate by week, day, each shift, or shift name; the month's total is always the last row.",
 )
-@click.option("--at", "at_text", help="As of this time; default now (shifts not yet ended are not counted).")
+@click.option(
+    "--at",
+    "at_text",
+    help="截至此时间；默认现在（未结束的班次不计） / As of this time; default now (shifts not yet ended are not counted).",
+)
 @format_option
 @click.pass_context
 def staffing_rate(ctx: click.Context, month: str, by: str, at_text: str | None, fmt: str) -> None:
-    """The staffing rate: evidenced person-shifts ÷ contracted person-shifts (each shift capped at its minimum)."""
+    """人员到位率 / The staffing rate: evidenced person-shifts ÷ contracted person-shifts (each shift capped at its minimum)."""
 
     try:
         first, last = month_bounds(month)
@@ -151,7 +168,7 @@ def staffing_rate(ctx: click.Context, month: str, by: str, at_text: str | None, 
 @command
 @click.group("doors")
 def doors_group() -> None:
-    """Door devices (门禁设备): the settings that make a device push its events (docs/doors.md)."""
+    """门禁设备：推送设置 / Door devices (门禁设备): the settings that make a device push its events (docs/doors.md)."""
 
 
 @doors_group.command("push-config")
@@ -166,7 +183,7 @@ def doors_group() -> None:
 @click.option("--show-secret", is_flag=True, help="Put the push secret in the URL instead of <push-secret>.")
 @click.pass_context
 def doors_push_config(ctx: click.Context, device_name: str, base_url: str | None, show_secret: bool) -> None:
-    """Print the httpHosts settings for DEVICE to push its events to the console."""
+    """输出门禁设备的推送设置 / Print the httpHosts settings for DEVICE to push its events to the console."""
     try:
         config = load_config(ctx.obj["config_path"], check_secrets=False)
     except ConfigError as exc:

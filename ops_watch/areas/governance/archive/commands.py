@@ -33,7 +33,7 @@ FIRST_YEAR, LAST_YEAR = 1990, 2100
 @command
 @click.group("archive")
 def archive_group() -> None:
-    """The archive of the documents the center must keep (档案归档): present, missing, retention."""
+    """档案归档：在档、缺失与保存期限 / The archive of the documents the center must keep (档案归档): present, missing, retention."""
 
 
 @archive_group.command("status")
@@ -44,7 +44,7 @@ def archive_group() -> None:
 @format_option
 @click.pass_context
 def archive_status_cmd(ctx: click.Context, year_text: str | None, at_text: str | None, fmt: str) -> None:
-    """Per year and document: present (已归档), missing (缺失) or not yet due (未到期), the matching files and
+    """档案状态：按年度与文件 / Per year and document: present (已归档), missing (缺失) or not yet due (未到期), the matching files and
     the end of the retention period. The folder is `[archive] dir` in contract.toml, relative to the rules
     directory; it is only read."""
 

@@ -44,7 +44,7 @@ STATUS_COLUMNS = [
 @command
 @click.group("audit")
 def audit_group() -> None:
-    """Audit materials (审计材料报送): deadlines, submissions and the timeliness rate (报送及时率)."""
+    """审计材料报送：期限与及时率 / Audit materials (审计材料报送): deadlines, submissions and the timeliness rate (报送及时率)."""
 
 
 @audit_group.command("status")
@@ -68,7 +68,7 @@ def audit_group() -> None:
 def audit_status_cmd(
     ctx: click.Context, from_text: str | None, to_text: str | None, at_text: str | None, fmt: str
 ) -> None:
-    """One row per material and period whose deadline falls in the range: the deadline, the first submission,
+    """审计材料：期限与报送情况 / One row per material and period whose deadline falls in the range: the deadline, the first submission,
     on time (按期) / late (迟交, and by how much) / missing (未报送) / no time recorded (未记录时间), by whom and
     which document. Periods not yet due that already have a submission are listed as 未到期 (not counted).
     Then the timeliness rate: on time ÷ due; a submission without a recorded time counts as not on time."""

@@ -37,7 +37,7 @@ from ops_watch.runtime import load_settings
 @command
 @click.group("contract")
 def contract_group() -> None:
-    """Contract text (合同文本): repealed laws cited, required clauses absent."""
+    """合同文本：引用废止法规、缺少条款 / Contract text (合同文本): repealed laws cited, required clauses absent."""
 
 
 @contract_group.command("lint")
@@ -45,7 +45,7 @@ def contract_group() -> None:
 @format_option
 @click.pass_context
 def lint_cmd(ctx: click.Context, files: tuple[Path, ...], fmt: str) -> None:
-    """Lint .docx, .txt and .md contracts: one row per problem (file, paragraph, kind, detail, quote,
+    """检查合同文件中的问题 / Lint .docx, .txt and .md contracts: one row per problem (file, paragraph, kind, detail, quote,
     replacement). Kinds: repealed_law (a citation of a law in ops_watch/data/repealed_laws.toml, with the
     law to cite instead), clause_missing (no paragraph matches any pattern of a clause in [contract_text]),
     unreadable. Paragraph: the line of a text file, the paragraph of a .docx (tables included).

@@ -99,7 +99,7 @@ def _area(rt: Runtime, text: str) -> str:
 @command
 @click.group("inspections")
 def inspections_group() -> None:
-    """The center's unannounced inspections (不定期检查): the monthly plan, the records, the rectifications."""
+    """不定期检查：计划、记录、整改 / The center's unannounced inspections (不定期检查): the monthly plan, the records, the rectifications."""
 
 
 @inspections_group.command("plan")
@@ -132,7 +132,7 @@ def plan_cmd(
     at_text: str | None,
     fmt: str,
 ) -> None:
-    """Draw the month's inspection days (random working days from today on) and areas, and store the plan. A
+    """抽取并保存本月检查计划 / Draw the month's inspection days (random working days from today on) and areas, and store the plan. A
     month already planned is shown as it was drawn, not drawn again (unless --redraw)."""
 
     with runtime(ctx) as rt:
@@ -210,7 +210,7 @@ def _login() -> str:
 def show_cmd(
     ctx: click.Context, month_text: str | None, show_seed: bool, at_text: str | None, fmt: str
 ) -> None:
-    """The month's plan with each inspection's status (upcoming 待检查, due 待记录, done 已完成, missed 未按时检查),
+    """本月检查计划及各项状态 / The month's plan with each inspection's status (upcoming 待检查, due 待记录, done 已完成, missed 未按时检查),
     when the center was reminded, the record that fulfils it; then the month's inspections made off the plan."""
 
     with runtime(ctx) as rt:
@@ -318,7 +318,7 @@ def record_cmd(
     note: str,
     at_text: str | None,
 ) -> None:
-    """Keep an inspection's result (replaces the record of the same day and area)."""
+    """记录一次检查结果 / Keep an inspection's result (replaces the record of the same day and area)."""
 
     with runtime(ctx) as rt:
         today = at_time(at_text, rt.config).astimezone(rt.config.site.zone).date()
@@ -372,7 +372,7 @@ def record_cmd(
 @click.option("--on", "on_text", required=True, help="The day the problems were rectified.")
 @click.pass_context
 def rectified_cmd(ctx: click.Context, date_text: str, area_text: str, on_text: str) -> None:
-    """Record that an inspection's problems were rectified (整改完成)."""
+    """记录整改完成 / Record that an inspection's problems were rectified (整改完成)."""
     from sqlalchemy import select
 
     with runtime(ctx) as rt:

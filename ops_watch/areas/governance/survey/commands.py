@@ -33,7 +33,7 @@ from ops_watch.core.when import parse_date
 @command
 @click.group("survey")
 def survey_group() -> None:
-    """The satisfaction survey (满意度调查): units and respondents covered, not only the mean."""
+    """满意度调查：覆盖单位与人数 / The satisfaction survey (满意度调查): units and respondents covered, not only the mean."""
 
 
 @survey_group.command("coverage")
@@ -60,7 +60,7 @@ def survey_coverage_cmd(
     at_text: str | None,
     fmt: str,
 ) -> None:
-    """Per tenant unit: answers, respondents (each person once) and the mean out of 100; units without an
+    """各单位满意度调查覆盖情况 / Per tenant unit: answers, respondents (each person once) and the mean out of 100; units without an
     answer with 0; answers from units that are not tenant units apart; then the total and the coverage line.
     The tenant units are [survey] units in contract.toml, else the inventory's."""
 

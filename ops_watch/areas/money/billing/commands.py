@@ -33,7 +33,7 @@ TABLE_COLUMNS = [c for c in ROW_COLUMNS if c not in ("month", "resources")]  # t
 @command
 @click.group("billing")
 def billing_group() -> None:
-    """Monthly billing reconciliation (账单核对): the contractor's statement against the inventory."""
+    """账单核对：对账单与资源清单 / Monthly billing reconciliation (账单核对): the contractor's statement against the inventory."""
 
 
 @billing_group.command("reconcile")
@@ -47,7 +47,7 @@ def billing_group() -> None:
 @format_option
 @click.pass_context
 def billing_reconcile(ctx: click.Context, month: str, at_text: str | None, fmt: str) -> None:
-    """The month's statement lines beside the measured ones (units × days allocated ÷ days in the month ×
+    """月度账单逐项核对 / The month's statement lines beside the measured ones (units × days allocated ÷ days in the month ×
     the contract's unit price; fixed fees ÷ 3 a month), their difference, the totals and the lines that meet
     nothing. Money is CNY; JSON and CSV give it as exact decimal strings. As of --at, the month is complete
     or not (the check billing_mismatch judges complete months only); the statement and the inventory are as

@@ -32,7 +32,7 @@ FIRST_YEAR, LAST_YEAR = 2000, 2100
 @command
 @click.group("budget")
 def budget_group() -> None:
-    """Budget execution (预算执行): execution rate, carry-over and the year-end forecast."""
+    """预算执行：执行率、结转与预测 / Budget execution (预算执行): execution rate, carry-over and the year-end forecast."""
 
 
 @budget_group.command("status")
@@ -45,7 +45,7 @@ def budget_group() -> None:
 @format_option
 @click.pass_context
 def budget_status_cmd(ctx: click.Context, year_text: str | None, at_text: str | None, fmt: str) -> None:
-    """Initial budget, adjustments, final budget, paid, execution rate and carry-over, then the forecast: the
+    """预算执行情况与年末预测 / Initial budget, adjustments, final budget, paid, execution rate and carry-over, then the forecast: the
     planned payments still to come, the year-end rate and carry-over. Amounts in 元 and 万元; JSON gives money
     as exact strings."""
 

@@ -16,11 +16,15 @@ CSV_COLUMNS = ["key", *TABLE_COLUMNS, "missing", "evidence"]
 
 @command
 @click.command("score")
-@click.option("--at", "at_text", help="As of this time (site time unless it has a zone); default now.")
+@click.option(
+    "--at",
+    "at_text",
+    help="截至此时间（站点时间，除非带时区）；默认现在 / As of this time (site time unless it has a zone); default now.",
+)
 @format_option
 @click.pass_context
 def score_cmd(ctx: click.Context, at_text: str | None, fmt: str) -> None:
-    """The contractor score: each indicator's formula, inputs, value, target, weight and points; then the
+    """考核评分：各指标得分与总分 / The contractor score: each indicator's formula, inputs, value, target, weight and points; then the
     total, the band, the consequences and what has no evidence (counted as missing, never as zero)."""
 
     with runtime(ctx) as rt:
