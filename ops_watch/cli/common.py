@@ -1,8 +1,10 @@
-"""What every command shares: exit codes, the output options (--format and its company) and `show`, opening the runtime, failing with a message, and the
-registry of top-level commands (COMMANDS), which the app adds to `ops-watch` once the areas are loaded."""
+"""What every command shares: exit codes, the output options (--format and its company) and `show`, opening
+the runtime, failing with a message, and the registry of top-level commands (COMMANDS), which the app adds to
+`ops-watch` once the areas are loaded."""
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import sys
@@ -36,7 +38,32 @@ OUTPUT_KEY = "ops_watch.output"  # ctx.meta: the --output path of this command
 
 
 def _set_output(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
+    """--output: everything the command prints to stdout (its rows, and the lines around a table) goes to the
+    file instead; when the command ends, stderr says where and how much. A command that wrote nothing (it
+    failed first), or broke on an error, leaves no file."""
+    if value is None:
+        return
+    try:
+        raw = value.open("wb")
+    except OSError as exc:
+        raise click.BadParameter(f"{value}: cannot write ({exc.strerror}): choose a writable path") from exc
+    text = io.TextIOWrapper(raw, encoding="utf-8", newline="\n", write_through=True)
+    saved = sys.stdout
+    sys.stdout = text
     ctx.meta[OUTPUT_KEY] = value
+
+    def done() -> None:
+        error = sys.exc_info()[0]  # set when the command ends by an exception; an exit code is not one
+        sys.stdout = saved
+        text.flush()
+        size = raw.tell()
+        text.close()
+        if size == 0 or (error is not None and not issubclass(error, SystemExit)):
+            value.unlink(missing_ok=True)
+            return
+        click.echo(f"{value} ({size:,} bytes)", err=True)
+
+    ctx.call_on_close(done)
 
 
 def _set_lang(_ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
@@ -115,35 +142,24 @@ def show(
     titles: dict[str, str] | None = None,
     codes: Sequence[str] = (),
 ) -> None:
-    """Print rows in the chosen format, or write them to --output. XLSX, being binary, goes to --output or to
-    a redirected stdout, never to a terminal."""
-    output = output_path()
+    """Print rows in the chosen format (to --output's file when given). XLSX, being binary, goes to --output
+    or to a redirected stdout, never to a terminal."""
     if fmt == "xlsx":
-        data = render_xlsx(rows, columns, titles=titles)
+        emit(render_xlsx(rows, columns, titles=titles), binary=True)
     else:
-        data = f"{render(rows, columns, fmt, titles=titles, codes=codes)}\n".encode()
-    emit(output, data, binary=fmt == "xlsx")
+        emit(f"{render(rows, columns, fmt, titles=titles, codes=codes)}\n".encode())
 
 
-def output_path() -> Path | None:
-    """This command's --output, if given."""
-    return click.get_current_context().meta.get(OUTPUT_KEY)
-
-
-def emit(output: Path | None, data: bytes, binary: bool = False) -> None:
-    """`data` to --output (saying where, on stderr) or to stdout."""
-    if output is None:
-        if binary and sys.stdout.isatty():
-            fail("--format xlsx writes a spreadsheet: give --output FILE.xlsx (or redirect: > FILE.xlsx)", 2)
-        sys.stdout.flush()
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
-        return
-    try:
-        output.write_bytes(data)
-    except OSError as exc:
-        fail(f"--output {output}: cannot write ({exc.strerror}): choose a writable path", 2)
-    click.echo(f"{output} ({len(data):,} bytes)", err=True)
+def emit(data: bytes, binary: bool = False) -> None:
+    """`data` to stdout (which --output has made its file)."""
+    if binary and sys.stdout.isatty():
+        fail(
+            "--format xlsx writes a spreadsheet: give --output FILE.xlsx (or redirect: > FILE.xlsx)",
+            EXIT_CONFIG,
+        )
+    sys.stdout.flush()
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()
 
 
 def use_site_language(config: Config) -> None:

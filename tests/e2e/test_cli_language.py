@@ -345,3 +345,27 @@ def test_findings_show_reads_in_chinese_for_every_finding(demo: Path):
         assert "(none)" not in out
     _, out, _ = _run(demo, ["findings", "show", str(finding["id"]), "--lang", "en"])
     assert any(EVIDENCE_KEY_LINE.match(line) for line in out.splitlines())  # --lang en: the stored keys
+
+
+def test_output_takes_everything_the_command_prints(demo: Path, tmp_path: Path):
+    """--output holds what the screen would have shown, the lines around a table included; stdout stays empty."""
+    target = tmp_path / "status.txt"
+    code, out, err = _run(demo, ["status", "--output", str(target)])
+    assert code == 0 and out == "" and str(target) in err
+    text = target.read_text(encoding="utf-8")
+    assert text.startswith("主节点：") and text.count("（无）") == 2  # the summary, then both (empty) tables
+    shown = tmp_path / "finding.txt"
+    code, out, _ = _run(demo, ["findings", "show", "1", "--output", str(shown)])
+    assert code == 0 and out == "" and "证据：" in shown.read_text(encoding="utf-8")
+    csv_file = tmp_path / "findings.csv"
+    _run(demo, ["findings", "list", "--format", "csv", "--output", str(csv_file)])
+    assert csv_file.read_bytes().startswith(b"\xef\xbb\xbfid,")
+
+
+def test_output_that_cannot_be_written_or_a_failed_command_leaves_nothing(demo: Path, tmp_path: Path):
+    code, _, err = _run(demo, ["findings", "list", "--output", str(tmp_path / "no-such-dir" / "x.csv")])
+    assert code == 2 and "cannot write" in err and "no-such-dir" in err
+    target = tmp_path / "missing.txt"
+    code, _, err = _run(demo, ["findings", "show", "999999", "--output", str(target)])
+    assert code == 1 and "999999" in err
+    assert not target.exists()  # nothing was written: no empty file left behind

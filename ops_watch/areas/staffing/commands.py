@@ -35,7 +35,6 @@ from ops_watch.cli.common import (
     fail,
     format_option,
     output_language,
-    output_path,
     runtime,
     show,
 )
@@ -84,7 +83,7 @@ def staffing_shifts(ctx: click.Context, from_text: str, to_text: str, at_text: s
     with runtime(ctx) as rt:
         view = _staffing_view(rt, first, last, at_time(at_text, rt.config))
         if fmt == "xlsx":
-            emit(output_path(), shifts_workbook(view, rt.config.site.name, output_language()), binary=True)
+            emit(shifts_workbook(view, rt.config.site.name, output_language()), binary=True)
             return
         rows = shift_rows(view, output_language())
         show(rows, SHIFT_COLUMNS if fmt == "table" else list(rows[0]) if rows else SHIFT_COLUMNS, fmt)
@@ -115,7 +114,7 @@ def staffing_attendance(ctx: click.Context, month: str, at_text: str | None, det
         language = output_language()
         if fmt == "xlsx":
             grace = view.terms.grace_minutes
-            emit(output_path(), attendance_workbook(sheet, rt.config.site.name, language, grace), binary=True)
+            emit(attendance_workbook(sheet, rt.config.site.name, language, grace), binary=True)
             return
         rows, columns = (
             (detail_rows(sheet), DETAIL_COLUMNS) if detail else (summary_rows(sheet), SUMMARY_COLUMNS)
