@@ -3,58 +3,24 @@ taken back; and the area filter of the findings list. On SQLite and PostgreSQL (
 
 from __future__ import annotations
 
-import tomllib
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from listed_check import listed_check, statuses
 from sqlalchemy import select
 
 from ops_watch import plugins
 from ops_watch.findings import engine, silences
 from ops_watch.findings.listing import list_query
-from ops_watch.findings.registry import CheckContext, FindingDraft, Params, check
-from ops_watch.findings.rules import RuleSet, parse_rules
 from ops_watch.store import Store
 from ops_watch.store.schema import Finding, FindingEvent
 
 ZONE = UTC
 T0 = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)
 WEEK = timedelta(days=7)
-SUBJECTS: list[str] = []  # what the test check reports this evaluation
-
-
-class _P(Params):
-    pass
-
-
-@check(  # registered once per test process (the registry refuses a second registration)
-    "test_undo_subjects",
-    params=_P,
-    area="resources",
-    example='[[rule]]\nid = "x"\ncheck = "test_undo_subjects"\nseverity = "warning"\n',
-)
-def _listed(ctx: CheckContext, params: _P):
-    for s in SUBJECTS:
-        yield FindingDraft(subject=s, summary=f"{s} is idle")
-
+SUBJECTS, ruleset = listed_check("test_undo_subjects")  # SUBJECTS: what the check reports this evaluation
 
 plugins.load()
-
-
-def ruleset() -> RuleSet:
-    problems: list[str] = []
-    rules = parse_rules(
-        tomllib.loads('[[rule]]\nid = "idle"\ncheck = "test_undo_subjects"\nseverity = "warning"\n'),
-        "t.toml",
-        problems,
-    )
-    assert problems == []
-    return RuleSet(rules=rules)
-
-
-def statuses(store: Store) -> dict[str, str]:
-    with store.session() as s:
-        return {f.subject: f.status for f in s.scalars(select(Finding))}
 
 
 def ids(store: Store) -> dict[str, int]:

@@ -6,57 +6,23 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import tomllib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from listed_check import listed_check, statuses
 from sqlalchemy import select
 
 from ops_watch import plugins  # noqa: E402
 from ops_watch.findings import engine, silences
-from ops_watch.findings.registry import CheckContext, FindingDraft, Params, check
-from ops_watch.findings.rules import RuleSet, parse_rules
 from ops_watch.store import Store
 from ops_watch.store.schema import Finding, FindingEvent
 
 ZONE = UTC
 T0 = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)
-SUBJECTS: list[str] = []  # what the test check reports this evaluation
-
-
-class _P(Params):
-    pass
-
-
-@check(  # registered once per test process (the registry refuses a second registration)
-    "test_listed_subjects",
-    params=_P,
-    area="resources",
-    example='[[rule]]\nid = "x"\ncheck = "test_listed_subjects"\nseverity = "warning"\n',
-)
-def _listed(ctx: CheckContext, params: _P):
-    for s in SUBJECTS:
-        yield FindingDraft(subject=s, summary=f"{s} is idle")
-
+SUBJECTS, ruleset = listed_check("test_listed_subjects")  # SUBJECTS: what the check reports this evaluation
 
 plugins.load()
-
-
-def ruleset() -> RuleSet:
-    problems: list[str] = []
-    rules = parse_rules(
-        tomllib.loads('[[rule]]\nid = "idle"\ncheck = "test_listed_subjects"\nseverity = "warning"\n'),
-        "t.toml",
-        problems,
-    )
-    assert problems == []
-    return RuleSet(rules=rules)
-
-
-def statuses(store: Store) -> dict[str, str]:
-    with store.session() as s:
-        return {f.subject: f.status for f in s.scalars(select(Finding))}
 
 
 def test_a_matcher_silences_what_matches_now_and_what_opens_during_it(store: Store) -> None:
