@@ -125,13 +125,13 @@ class _App(click.Group):
     "config_path",
     type=click.Path(path_type=Path),
     default=None,
-    help="Config file [default: $OPS_WATCH_CONFIG, ./config.toml, /etc/ops-watch/config.toml].",
+    help="配置文件（默认依次：$OPS_WATCH_CONFIG、./config.toml、/etc/ops-watch/config.toml） / Config file [default: $OPS_WATCH_CONFIG, ./config.toml, /etc/ops-watch/config.toml].",
 )
 @click.option(
     "--log-level",
     type=click.Choice(["debug", "info", "warning", "error"]),
     default=None,
-    help="Override log.level for this command.",
+    help="本命令的日志级别，代替 log.level / Override log.level for this command.",
 )
 @click.version_option(__version__, prog_name="ops-watch")
 @click.pass_context

@@ -46,27 +46,31 @@ RESULT_COLUMNS = ["file", "kind", "status", "total", "ok", "bad", "duplicate", "
 @click.option(
     "--drop",
     is_flag=True,
-    help="Ingest the drop folder once, as the ingest job does (no evaluation), and print.",
+    help="像导入任务一样读取一次投递目录（不评估），并显示结果 / Ingest the drop folder once, as the ingest job does (no evaluation), and print.",
 )
 @click.option(
     "--at",
     "at_text",
-    help="With --drop: the files came in no later than this time (site time unless it has a zone).",
+    help="与 --drop 同用：文件到达不晚于此时间（站点时间，除非带时区） / With --drop: the files came in no later than this time (site time unless it has a zone).",
 )
 @click.option(
     "--explain",
     "explain",
     type=click.Path(path_type=Path),
-    help="Show what the ingest would make of this file (kind, header, first rows); store and move nothing.",
+    help="显示导入会如何解读此文件（证据类型、表头、前几行）；不保存、不移动 / Show what the ingest would make of this file (kind, header, first rows); store and move nothing.",
 )
-@click.option("--kind", "kind_option", help="With --explain: read the file as this kind.")
+@click.option(
+    "--kind",
+    "kind_option",
+    help="与 --explain 同用：按此证据类型读取 / With --explain: read the file as this kind.",
+)
 @click.option(
     "--rows",
     "sample",
     type=click.IntRange(0),
     default=5,
     show_default=True,
-    help="With --explain: rows shown.",
+    help="与 --explain 同用：显示的行数 / With --explain: rows shown.",
 )
 @format_option
 @click.pass_context

@@ -57,9 +57,15 @@ OUTBOX_COLUMNS = [
     type=click.Choice(["all", "pending", "sending", "sent", "dead"]),
     default="all",
     show_default=True,
-    help="Only messages in this state.",
+    help="只看此状态的消息 / Only messages in this state.",
 )
-@click.option("--limit", type=click.IntRange(1, 100000), default=100, show_default=True, help="The newest N.")
+@click.option(
+    "--limit",
+    type=click.IntRange(1, 100000),
+    default=100,
+    show_default=True,
+    help="最新的 N 条 / The newest N.",
+)
 @range_options("messages created")
 @format_option
 @click.pass_context

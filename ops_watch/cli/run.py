@@ -40,9 +40,15 @@ from ops_watch.store.schema import CollectionStatus, EvidenceBatch, Finding, Out
 
 @command
 @click.command()
-@click.option("--once", is_flag=True, help="Run ingest, collect, evaluate and notify once, print, and exit.")
 @click.option(
-    "--at", "at_text", help="With --once: evaluate as of this time (site time unless it has a zone)."
+    "--once",
+    is_flag=True,
+    help="导入、采集、评估、通知各执行一次，显示结果后退出 / Run ingest, collect, evaluate and notify once, print, and exit.",
+)
+@click.option(
+    "--at",
+    "at_text",
+    help="与 --once 同用：按此时间评估（站点时间，除非带时区） / With --once: evaluate as of this time (site time unless it has a zone).",
 )
 @click.pass_context
 def run(ctx: click.Context, once: bool, at_text: str | None) -> None:
@@ -81,7 +87,11 @@ def run(ctx: click.Context, once: bool, at_text: str | None) -> None:
 
 @command
 @click.command("collect")
-@click.option("--source", "source_name", help="Only this source (local, ssh, prometheus).")
+@click.option(
+    "--source",
+    "source_name",
+    help="只采集此来源（local、ssh、prometheus） / Only this source (local, ssh, prometheus).",
+)
 @format_option
 @click.pass_context
 def collect_cmd(ctx: click.Context, source_name: str | None, fmt: str) -> None:

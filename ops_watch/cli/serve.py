@@ -10,7 +10,10 @@ from ops_watch.core.log import setup_logging
 
 @command
 @click.command()
-@click.option("--listen", help="host:port to listen on, instead of [web] listen (e.g. 127.0.0.1:8080).")
+@click.option(
+    "--listen",
+    help="监听的 host:port，代替 [web] listen / host:port to listen on, instead of [web] listen (e.g. 127.0.0.1:8080).",
+)
 @click.pass_context
 def serve(ctx: click.Context, listen: str | None) -> None:
     """启动 Web 控制台 / Serve the web console on [web] listen (users: `ops-watch users add`)."""

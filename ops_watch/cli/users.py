@@ -29,7 +29,7 @@ ROLES = ("viewer", "operator", "admin")  # ops_watch.web.accounts.ROLES (not imp
 password_file_option = click.option(
     "--password-file",
     type=click.Path(path_type=Path, dir_okay=False),
-    help="Read the password from the first line of this file (else: asked twice, or one line of stdin).",
+    help="从此文件第一行读取密码（否则：输入两次，或读标准输入的一行） / Read the password from the first line of this file (else: asked twice, or one line of stdin).",
 )
 
 
@@ -109,7 +109,12 @@ def users() -> None:
 
 @users.command("add")
 @click.argument("name")
-@click.option("--role", type=click.Choice(ROLES), required=True, help="What the account may do.")
+@click.option(
+    "--role",
+    type=click.Choice(ROLES),
+    required=True,
+    help="账户的角色（可做哪些操作） / What the account may do.",
+)
 @password_file_option
 @click.pass_context
 def users_add(ctx: click.Context, name: str, role: str, password_file: Path | None) -> None:
@@ -186,8 +191,14 @@ def users_list(ctx: click.Context, fmt: str) -> None:
 
 
 @users.command("events")
-@click.option("--limit", type=click.IntRange(1, 10_000), default=200, show_default=True, help="Newest N.")
-@click.option("--user", "user_name", help="Only what this user (or a typed login name) did.")
+@click.option(
+    "--limit", type=click.IntRange(1, 10_000), default=200, show_default=True, help="最新的 N 条 / Newest N."
+)
+@click.option(
+    "--user",
+    "user_name",
+    help="只看此用户（或输入的登录名）的操作 / Only what this user (or a typed login name) did.",
+)
 @range_options("events")
 @format_option
 @click.pass_context
@@ -216,7 +227,13 @@ def tokens() -> None:
 
 @tokens.command("create")
 @click.argument("name")
-@click.option("--role", type=click.Choice(ROLES), default="viewer", show_default=True)
+@click.option(
+    "--role",
+    type=click.Choice(ROLES),
+    default="viewer",
+    show_default=True,
+    help="令牌的角色（随令牌记录；接口只读） / The token's role (kept with it; the API only reads).",
+)
 @click.pass_context
 def tokens_create(ctx: click.Context, name: str, role: str) -> None:
     """创建令牌（密钥只显示一次） / Create a token NAME; its secret is printed once (only its hash is kept)."""

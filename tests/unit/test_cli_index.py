@@ -100,3 +100,31 @@ def test_help_lines_fit_the_terminal_counting_a_chinese_character_as_two_columns
     assert _columns(line) <= 40
     assert line.startswith("问题列表（最新在前） / List") and line.endswith("...")
     assert _clip("配置文件 / The configuration file.", 40) == "配置文件 / The configuration file."
+
+
+def test_every_option_help_has_a_chinese_gloss() -> None:
+    import click
+
+    from ops_watch.cli.app import load_every_command, main
+    from ops_watch.cli.common import COMMANDS
+
+    # '中文 / English' as the commands' first lines; an option without any help counts too (give it one).
+    load_every_command()
+    english_only: list[str] = []
+
+    def walk(cmd: click.Command, path: str) -> None:
+        for param in cmd.params:
+            if not isinstance(param, click.Option) or {"--help", "--version"} & set(param.opts):
+                continue  # click writes these two
+            if not any("\u4e00" <= ch <= "\u9fff" for ch in param.help or ""):
+                english_only.append(f"{path} {param.opts[0]}: {param.help!r}")
+        if isinstance(cmd, click.Group):
+            for name, sub in cmd.commands.items():
+                walk(sub, f"{path} {name}")
+
+    walk(main, "ops-watch")
+    for name, cmd in COMMANDS.items():
+        walk(cmd, f"ops-watch {name}")
+    assert english_only == [], (
+        "start each option's help with a short Chinese gloss, then ' / ' and the English"
+    )

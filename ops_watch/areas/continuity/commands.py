@@ -24,7 +24,11 @@ def continuity_group() -> None:
 
 
 @continuity_group.command("status")
-@click.option("--at", "at_text", help="As of this time (site time unless it has a zone); default now.")
+@click.option(
+    "--at",
+    "at_text",
+    help="截至此时间（站点时间，除非带时区）；默认现在 / As of this time (site time unless it has a zone); default now.",
+)
 @format_option
 @click.pass_context
 def continuity_status(ctx: click.Context, at_text: str | None, fmt: str) -> None:

@@ -34,7 +34,11 @@ RECLAIM_COLUMNS = [
 
 
 @resources_group.command("idle")
-@click.option("--at", "at_text", help="As of this time (site time unless it has a zone); default now.")
+@click.option(
+    "--at",
+    "at_text",
+    help="截至此时间（站点时间，除非带时区）；默认现在 / As of this time (site time unless it has a zone); default now.",
+)
 @format_option
 @click.pass_context
 def resources_idle(ctx: click.Context, at_text: str | None, fmt: str) -> None:
@@ -111,9 +115,15 @@ USAGE_COLUMNS = [
 
 
 @resources_group.command("usage")
-@click.option("--platform", help="Only this platform.")
-@click.option("--days", type=click.IntRange(1, 400), default=14, show_default=True, help="Look-back window.")
-@click.option("--at", "at_text", help="As of this time (site time unless it has a zone); default now.")
+@click.option("--platform", help="只看此平台 / Only this platform.")
+@click.option(
+    "--days", type=click.IntRange(1, 400), default=14, show_default=True, help="回看天数 / Look-back window."
+)
+@click.option(
+    "--at",
+    "at_text",
+    help="截至此时间（站点时间，除非带时区）；默认现在 / As of this time (site time unless it has a zone); default now.",
+)
 @format_option
 @click.pass_context
 def resources_usage(

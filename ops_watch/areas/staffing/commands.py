@@ -176,10 +176,14 @@ def doors_group() -> None:
     "--url",
     "base_url",
     default=None,
-    help="The console's address as the device reaches it, e.g. https://ops.example:8443 "
+    help="设备访问控制台所用的地址 / The console's address as the device reaches it, e.g. https://ops.example:8443 "
     "[default: http(s)://<web.listen>].",
 )
-@click.option("--show-secret", is_flag=True, help="Put the push secret in the URL instead of <push-secret>.")
+@click.option(
+    "--show-secret",
+    is_flag=True,
+    help="在 URL 中写出推送密钥，而非 <push-secret> / Put the push secret in the URL instead of <push-secret>.",
+)
 @click.pass_context
 def doors_push_config(ctx: click.Context, device_name: str, base_url: str | None, show_secret: bool) -> None:
     """输出门禁设备的推送设置 / Print the httpHosts settings for DEVICE to push its events to the console."""

@@ -38,9 +38,15 @@ def archive_group() -> None:
 
 @archive_group.command("status")
 @click.option(
-    "--year", "year_text", help="Only this year's documents, e.g. 2026; default every year required."
+    "--year",
+    "year_text",
+    help="只看此年度的档案，如 2026；默认所有要求的年度 / Only this year's documents, e.g. 2026; default every year required.",
 )
-@click.option("--at", "at_text", help="As of this day (site time unless it has a zone); default now.")
+@click.option(
+    "--at",
+    "at_text",
+    help="截至此日（站点时间，除非带时区）；默认现在 / As of this day (site time unless it has a zone); default now.",
+)
 @format_option
 @click.pass_context
 def archive_status_cmd(ctx: click.Context, year_text: str | None, at_text: str | None, fmt: str) -> None:

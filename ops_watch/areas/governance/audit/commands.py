@@ -51,17 +51,17 @@ def audit_group() -> None:
 @click.option(
     "--from",
     "from_text",
-    help="First deadline day shown (site date); default the [contract] start, else 400 days before the end.",
+    help="显示的第一个截止日（站点日期）；默认 [contract] 开始日，否则结束日前 400 天 / First deadline day shown (site date); default the [contract] start, else 400 days before the end.",
 )
 @click.option(
     "--to",
     "to_text",
-    help="Last deadline day shown (site date); default up to --at. Periods due after --at show as not due.",
+    help="显示的最后一个截止日（站点日期）；默认至 --at；--at 之后到期的显示为未到期 / Last deadline day shown (site date); default up to --at. Periods due after --at show as not due.",
 )
 @click.option(
     "--at",
     "at_text",
-    help="As of this time (site time unless it has a zone); default now. Submissions after it are not seen.",
+    help="截至此时间（站点时间，除非带时区）；默认现在；此后的报送不计 / As of this time (site time unless it has a zone); default now. Submissions after it are not seen.",
 )
 @format_option
 @click.pass_context

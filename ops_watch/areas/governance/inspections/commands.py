@@ -103,22 +103,38 @@ def inspections_group() -> None:
 
 
 @inspections_group.command("plan")
-@click.option("--month", "month_text", required=True, help="The month to plan, e.g. 2026-12.")
+@click.option(
+    "--month", "month_text", required=True, help="要安排的月份，如 2026-12 / The month to plan, e.g. 2026-12."
+)
 @click.option(
     "--redraw",
     is_flag=True,
-    help="Draw again the inspections from today on that were not reminded yet (past ones are kept).",
+    help="重新抽取今天起尚未提醒的检查（已过的保留） / Draw again the inspections from today on that were not reminded yet (past ones are kept).",
 )
 @click.option(
-    "--count", type=click.IntRange(0, 23), help="How many inspections; default [inspections] per_month."
+    "--count",
+    type=click.IntRange(0, 23),
+    help="检查次数；默认 [inspections] per_month / How many inspections; default [inspections] per_month.",
 )
 @click.option(
     "--seed",
-    help="Draw from this seed instead of a fresh random one: only to rebuild a lost plan from its recorded seed.",
+    help="用此种子抽取，而非新的随机种子：仅用于按记录的种子重建丢失的计划 / Draw from this seed instead of a fresh random one: only to rebuild a lost plan from its recorded seed.",
 )
-@click.option("--by", "drawn_by", help="Who draws the plan (kept with it); default the login name.")
-@click.option("--show-seed", is_flag=True, help="Also print the seed (whoever has it can foresee the days).")
-@click.option("--at", "at_text", help="As of this time (site time unless it has a zone); default now.")
+@click.option(
+    "--by",
+    "drawn_by",
+    help="抽取计划的人（随计划保存）；默认登录名 / Who draws the plan (kept with it); default the login name.",
+)
+@click.option(
+    "--show-seed",
+    is_flag=True,
+    help="同时显示种子（知道种子即可预知检查日） / Also print the seed (whoever has it can foresee the days).",
+)
+@click.option(
+    "--at",
+    "at_text",
+    help="截至此时间（站点时间，除非带时区）；默认现在 / As of this time (site time unless it has a zone); default now.",
+)
 @format_option
 @click.pass_context
 def plan_cmd(
@@ -202,9 +218,17 @@ def _login() -> str:
 
 
 @inspections_group.command("show")
-@click.option("--month", "month_text", help="The month, e.g. 2026-11; default the month of --at.")
-@click.option("--show-seed", is_flag=True, help="Also print the plan's seed.")
-@click.option("--at", "at_text", help="As of this time (site time unless it has a zone); default now.")
+@click.option(
+    "--month",
+    "month_text",
+    help="月份，如 2026-11；默认 --at 所在月 / The month, e.g. 2026-11; default the month of --at.",
+)
+@click.option("--show-seed", is_flag=True, help="同时显示计划的种子 / Also print the plan's seed.")
+@click.option(
+    "--at",
+    "at_text",
+    help="截至此时间（站点时间，除非带时区）；默认现在 / As of this time (site time unless it has a zone); default now.",
+)
 @format_option
 @click.pass_context
 def show_cmd(
@@ -296,16 +320,36 @@ def _record_row(r: Any, terms: Any, language: str) -> dict[str, Any]:
 
 
 @inspections_group.command("record")
-@click.option("--date", "date_text", required=True, help="The day of the inspection, e.g. 2026-11-05.")
 @click.option(
-    "--area", "area_text", required=True, help="The area: site, records, continuity (or a name/alias)."
+    "--date",
+    "date_text",
+    required=True,
+    help="检查日期，如 2026-11-05 / The day of the inspection, e.g. 2026-11-05.",
+)
+@click.option(
+    "--area",
+    "area_text",
+    required=True,
+    help="区域：site、records、continuity（或名称/别名） / The area: site, records, continuity (or a name/alias).",
 )
 @click.option("--inspector", required=True, help="Who inspected (检查人).")
 @click.option("--result", "result_text", required=True, help="pass (合格) or problems (发现问题).")
-@click.option("--problems", default="", help="What was found (required with --result problems).")
-@click.option("--rectify-by", "rectify_text", help="Rectification deadline; default the day + rectify_days.")
-@click.option("--note", default="", help="A note kept with the record.")
-@click.option("--at", "at_text", help="As of this time (site time unless it has a zone); default now.")
+@click.option(
+    "--problems",
+    default="",
+    help="发现的问题（--result problems 时必填） / What was found (required with --result problems).",
+)
+@click.option(
+    "--rectify-by",
+    "rectify_text",
+    help="整改期限；默认检查日 + rectify_days / Rectification deadline; default the day + rectify_days.",
+)
+@click.option("--note", default="", help="随记录保存的备注 / A note kept with the record.")
+@click.option(
+    "--at",
+    "at_text",
+    help="截至此时间（站点时间，除非带时区）；默认现在 / As of this time (site time unless it has a zone); default now.",
+)
 @click.pass_context
 def record_cmd(
     ctx: click.Context,
@@ -367,9 +411,16 @@ def record_cmd(
 
 
 @inspections_group.command("rectified")
-@click.option("--date", "date_text", required=True, help="The day of the inspection that found the problems.")
-@click.option("--area", "area_text", required=True, help="Its area.")
-@click.option("--on", "on_text", required=True, help="The day the problems were rectified.")
+@click.option(
+    "--date",
+    "date_text",
+    required=True,
+    help="发现问题的那次检查的日期 / The day of the inspection that found the problems.",
+)
+@click.option("--area", "area_text", required=True, help="该次检查的区域 / Its area.")
+@click.option(
+    "--on", "on_text", required=True, help="问题整改完成的日期 / The day the problems were rectified."
+)
 @click.pass_context
 def rectified_cmd(ctx: click.Context, date_text: str, area_text: str, on_text: str) -> None:
     """记录整改完成 / Record that an inspection's problems were rectified (整改完成)."""

@@ -40,15 +40,19 @@ def survey_group() -> None:
 @click.option(
     "--period",
     "period_text",
-    help="The survey round: a year 2026, a half 2026-H2 or a quarter 2026-Q3; default the round ([survey] "
+    help="调查轮次：年 2026、半年 2026-H2 或季度 2026-Q3；默认 --at 所在轮次 / The survey round: a year 2026, a half 2026-H2 or a quarter 2026-Q3; default the round ([survey] "
     "period) of --at.",
 )
-@click.option("--from", "from_text", help="First day (site date), instead of --period, e.g. 2026-10-01.")
-@click.option("--to", "to_text", help="Last day, with --from.")
+@click.option(
+    "--from",
+    "from_text",
+    help="起始日（站点日期），代替 --period / First day (site date), instead of --period, e.g. 2026-10-01.",
+)
+@click.option("--to", "to_text", help="最后一天，与 --from 同用 / Last day, with --from.")
 @click.option(
     "--at",
     "at_text",
-    help="As of this day (site time unless it has a zone); default now. Later answers are left out.",
+    help="截至此日（站点时间，除非带时区）；默认现在；此后的答卷不计 / As of this day (site time unless it has a zone); default now. Later answers are left out.",
 )
 @format_option
 @click.pass_context

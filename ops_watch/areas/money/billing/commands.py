@@ -37,11 +37,13 @@ def billing_group() -> None:
 
 
 @billing_group.command("reconcile")
-@click.option("--month", required=True, help="The month to reconcile, e.g. 2026-10.")
+@click.option(
+    "--month", required=True, help="要核对的月份，如 2026-10 / The month to reconcile, e.g. 2026-10."
+)
 @click.option(
     "--at",
     "at_text",
-    help="As of this time (site time unless it has a zone); default now. A month not over by then is "
+    help="截至此时间（站点时间，除非带时区）；默认现在；届时未结束的月份标为不完整 / As of this time (site time unless it has a zone); default now. A month not over by then is "
     "flagged as incomplete: its measured side runs to the month's end.",
 )
 @format_option

@@ -36,11 +36,15 @@ def budget_group() -> None:
 
 
 @budget_group.command("status")
-@click.option("--year", "year_text", help="The budget year, e.g. 2026; default the year of --at.")
+@click.option(
+    "--year",
+    "year_text",
+    help="预算年度，如 2026；默认 --at 所在年 / The budget year, e.g. 2026; default the year of --at.",
+)
 @click.option(
     "--at",
     "at_text",
-    help="As of this day (site time unless it has a zone); default now. Events after it are not counted.",
+    help="截至此日（站点时间，除非带时区）；默认现在；此后的事件不计 / As of this day (site time unless it has a zone); default now. Events after it are not counted.",
 )
 @format_option
 @click.pass_context
