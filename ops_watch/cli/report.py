@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import click
 
@@ -16,7 +18,7 @@ from ops_watch.cli.common import (
     show,
 )
 from ops_watch.core.output import current_style
-from ops_watch.core.timeutil import utcnow
+from ops_watch.core.timeutil import format_local, utcnow
 from ops_watch.jobs import queue_report
 from ops_watch.notify.outbox import deliver_due
 from ops_watch.report.archive import list_reports
@@ -141,4 +143,15 @@ def report_list(ctx: click.Context, fmt: str) -> None:
                 f"no reports in {rt.config.reports_dir} yet (ops-watch report weekly builds one)",
             )
             return
-        show(rows, ["week", "status", "language", "built_at", "files", "bytes", "check", "path"], fmt)
+        if fmt == "table":  # a person reads the site's time; JSON and CSV keep the manifest's ISO UTC
+            rows = [{**r, "built_at": _local(r.get("built_at"), rt.config.site.zone)} for r in rows]
+        columns = ["week", "status", "language", "built_at", "files", "bytes", "check", "path"]
+        show(rows, columns, fmt, titles={"check": "校验"})
+
+
+def _local(iso: object, zone: ZoneInfo) -> object:
+    """An ISO time as the site's local time; anything else (a manifest without it) as it is."""
+    try:
+        return format_local(datetime.fromisoformat(str(iso)), zone)
+    except ValueError:
+        return iso
