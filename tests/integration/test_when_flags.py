@@ -37,10 +37,11 @@ def same_json(config: Path, *args: str) -> Any:
 
 
 def test_billing_reconcile_takes_the_month_as_people_write_it(demo: Path) -> None:  # noqa: F811
-    iso = same_json(demo, "billing", "reconcile", "--month", "2026-10")
-    assert iso["lines"]  # the examples' October statement: something to compare
+    at = ("--at", "2026-11-16 09:00")  # the JSON says as of when: the same time for every run, not now
+    iso = same_json(demo, "billing", "reconcile", "--month", "2026-10", *at)
+    assert iso["lines"] and iso["as_of"] == "2026-11-16T09:00:00+08:00"  # October's statement: something to compare
     for written in ("2026年10月", "2026/10", "2026.10", "２０２６／１０", "2026年 10 月"):
-        assert same_json(demo, "billing", "reconcile", "--month", written) == iso, written
+        assert same_json(demo, "billing", "reconcile", "--month", written, *at) == iso, written
     compact = cli(demo, "billing", "reconcile", "--month", "202610")
     assert compact.exit_code == 2
     assert "--month: '202610' is not a month: six digits in a row" in compact.output
