@@ -39,7 +39,8 @@ def same_json(config: Path, *args: str) -> Any:
 def test_billing_reconcile_takes_the_month_as_people_write_it(demo: Path) -> None:  # noqa: F811
     at = ("--at", "2026-11-16 09:00")  # the JSON says as of when: the same time for every run, not now
     iso = same_json(demo, "billing", "reconcile", "--month", "2026-10", *at)
-    assert iso["lines"] and iso["as_of"] == "2026-11-16T09:00:00+08:00"  # October's statement: something to compare
+    # The examples' October statement gives lines to compare.
+    assert iso["lines"] and iso["as_of"] == "2026-11-16T09:00:00+08:00"
     for written in ("2026年10月", "2026/10", "2026.10", "２０２６／１０", "2026年 10 月"):
         assert same_json(demo, "billing", "reconcile", "--month", written, *at) == iso, written
     compact = cli(demo, "billing", "reconcile", "--month", "202610")
