@@ -229,12 +229,16 @@ def _claim_stands(
 
 def release_abandoned_claims(store: Store, at: datetime) -> int:
     """Messages whose claim no longer stands (_claim_stands) are pending again: whether the server accepted them
-    before the claimer died or was overtaken is unknown, and a repeat beats a loss."""
+    before the claimer died or was overtaken is unknown, and a repeat beats a loss.
+
+    A row another session holds right now is passed by (SKIP LOCKED, on PostgreSQL): a leader frozen between
+    recording an outcome and committing it holds that row until the server ends it or it thaws, and waiting
+    for it would stop the new leader's every message."""
     with store.session() as session:
         claims = session.execute(
-            select(OutboxMessage.id, OutboxMessage.claimed_by, OutboxMessage.claimed_at).where(
-                OutboxMessage.status == "sending"
-            )
+            select(OutboxMessage.id, OutboxMessage.claimed_by, OutboxMessage.claimed_at)
+            .where(OutboxMessage.status == "sending")
+            .with_for_update(skip_locked=True)
         ).all()
         if not claims:
             return 0

@@ -210,6 +210,48 @@ def test_claims_of_an_instance_that_no_longer_leads_are_released(store: Any) -> 
 
 
 @pytest.mark.postgres
+def test_a_claim_row_held_by_a_frozen_transaction_is_passed_by_not_waited_for(
+    config_file: Any, pg_server: Any, mail: MailServer
+) -> None:
+    # A leader frozen (SIGSTOP) between writing a message's outcome and committing it keeps that row locked;
+    # the new leader must send the others, not wait on it (tests/e2e/test_failover.py met this once in CI).
+    url = pg_server.create_database()
+    config = _smtp_config(config_file, url, mail.port)
+    store = open_store(url)
+    frozen = open_store(url)
+    try:
+        ids = queue_messages(store, 4)
+        cluster.register(store, "old:1", 1, "test")
+        cluster.register(store, "new:2", 2, "test")
+        new = cluster.take_lead(store, "new:2")
+        held = outbox(store)[0].id
+        with store.session() as s:
+            row = s.get(OutboxMessage, held)
+            row.status, row.claimed_by, row.claimed_at = "sending", "old:1", utcnow()
+        with frozen.engine.connect() as old:
+            old.execute(text("SET lock_timeout = 0"))
+            old.execute(
+                text("UPDATE outbox_messages SET status = 'sent' WHERE id = :id"), {"id": held}
+            )  # uncommitted: the frozen leader's open transaction
+            done: list[int] = []
+            sender = threading.Thread(
+                target=lambda: done.append(deliver_due(store, config, lead=_Lead(new)).sent)
+            )
+            sender.start()
+            sender.join(timeout=30)
+            assert done == [3], "the pass waited on the locked row" if not done else done
+            old.rollback()
+        assert sorted(str(m.message["Message-ID"]) for m in mail.messages()) == sorted(ids[1:])
+        # Thawed and gone without committing: the row is released at the next pass and sent once.
+        assert deliver_due(store, config, lead=_Lead(new)).sent == 1
+        assert sorted(str(m.message["Message-ID"]) for m in mail.messages()) == sorted(ids)
+    finally:
+        frozen.dispose()
+        store.dispose()
+        pg_server.drop_database(make_url(url).database)
+
+
+@pytest.mark.postgres
 def test_two_senders_at_once_send_each_message_once(
     config_file: Any, pg_server: Any, mail: MailServer
 ) -> None:
