@@ -6,7 +6,7 @@ import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from operator import attrgetter
 from typing import Any
 
@@ -26,6 +26,8 @@ from ops_watch.store.schema import (
     UtilizationHourly,
     UtilizationSample,
 )
+from ops_watch.trail.evidence import expect_rows, note_rows
+from ops_watch.trail.rollups import seal_written
 
 log = get_logger(__name__)
 CHUNK = 5000
@@ -64,12 +66,17 @@ def targets_for(source: str, targets: list[Target]) -> list[Target]:
 
 def store_samples(session: Session, samples: list[Sample], source: str, batch_id: int | None) -> int:
     """Insert samples, ignoring any already stored for the same resource and time; returns how many were new."""
+    table = UtilizationSample.__table__
+    if batch_id is not None:
+        expect_rows(session, batch_id, table)
     if not samples:
         return 0
-    table = UtilizationSample.__table__
     before = session.scalar(select(func.count()).select_from(table).where(table.c.batch_id == batch_id)) or 0
     rows = [{**asdict(s), "source": source, "batch_id": batch_id} for s in samples]
-    stmt = conflict_insert(session, table, ("resource_id", "at"), list(rows[0]), "ignore")
+    columns = list(rows[0])
+    if batch_id is not None:  # the batch's seal takes these rows' digests (trail/evidence.py)
+        note_rows(session, batch_id, table, columns, [tuple(r.values()) for r in rows])
+    stmt = conflict_insert(session, table, ("resource_id", "at"), columns, "ignore")
     for i in range(0, len(rows), CHUNK):
         session.execute(stmt, rows[i : i + CHUNK])
     after = session.scalar(select(func.count()).select_from(table).where(table.c.batch_id == batch_id)) or 0
@@ -96,6 +103,9 @@ def hourly_sink(store: Store, counts: dict[str, int]) -> Callable[[list[Any]], N
         with store.session() as session:
             insert = rows_writer(session, UtilizationHourly.__table__, HOURLY_COLUMNS[:2], HOURLY_COLUMNS)
             insert(list(map(_HOURLY_VALUES, rows)))
+            # Sealed in the same transaction: the days that are over, and a sealed day's chunks it changed.
+            written = {(r.resource_id, r.hour.astimezone(UTC).date()) for r in rows}
+            seal_written(session, utcnow(), written)
         counts["hourly"] = counts.get("hourly", 0) + len(rows)
 
     return write

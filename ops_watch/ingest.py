@@ -61,6 +61,7 @@ from ops_watch.store import Store, cluster
 from ops_watch.store.bulk import RowsWriter, rows_writer
 from ops_watch.store.loading import LOADING, drop_batch
 from ops_watch.store.schema import EvidenceBatch, RowError
+from ops_watch.trail.evidence import expect_no_rows, expect_rows, note_rows
 
 log = get_logger(__name__)
 
@@ -409,6 +410,8 @@ class RecordWriter:
         # key's rows add up wherever they are in the file, never split across chunks already written.
         self._merge = kind.merge
         self._merged: dict[Any, Any] = {}
+        # The batch's seal takes its rows' digests from here (trail/evidence.py), none read back.
+        expect_rows(session, batch_id, kind.table.__table__, "upsert" if self._upsert else "ignore")
 
     def add(self, row: dict[str, Any]) -> None:
         if self._merge is not None:
@@ -442,12 +445,14 @@ class RecordWriter:
                 self._add(self._fields(record) + self._extra)
         if not self.pending:
             return
+        mode = "upsert" if self._upsert else "ignore"
         if self._write is None:
-            mode = "upsert" if self._upsert else "ignore"
             self._write = rows_writer(
                 self.session, self.kind.table.__table__, self.kind.key, self.columns, mode
             )
-        self._write(list(self.pending.values()))
+        rows = list(self.pending.values())
+        note_rows(self.session, self.batch_id, self.kind.table.__table__, self.columns, rows, mode)
+        self._write(rows)
         self.pending.clear()
         if self.commit_chunks:
             self.session.commit()
@@ -1043,6 +1048,7 @@ def _reject(store: Store, state: _FileIngest, faults: list[Fault], *, move: bool
         batch = _batch(state.kind_name, state.path, state.now, None, "rejected", state.config.site.zone)
         session.add(batch)
         session.flush()
+        expect_no_rows(session, batch.id)
         _fill(batch, state, "rejected", target)
         state.store_issues(session, batch.id)
         batch_id = batch.id

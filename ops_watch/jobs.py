@@ -38,7 +38,10 @@ from ops_watch.runtime import Runtime, open_runtime
 from ops_watch.store import Store
 from ops_watch.store.cluster import Fence
 from ops_watch.store.leader import ParentLead
-from ops_watch.store.schema import AuthEvent, Finding, OutboxMessage, PlannedInspection
+from ops_watch.store.schema import AuthEvent, Finding, FindingEvent, OutboxMessage, PlannedInspection
+from ops_watch.trail import heads, outcome
+from ops_watch.trail import verify as verify_trail
+from ops_watch.trail.purge import seal_purge
 
 log = get_logger(__name__)
 
@@ -176,6 +179,69 @@ def queue_report(store: Store, config: Config, built: Built, resend: bool = Fals
     return msg
 
 
+# --- the trail job: the chains' heads published, the chains verified ---
+
+
+def trail(rt: Runtime, at: datetime | None = None) -> dict[str, Any]:
+    """Publish each site day's chain heads once the day is over ([trail] publish_at: in the store, in the log,
+    and by mail to [trail] archive_mailbox), then verify the chains: the seals since the last intact verify on
+    every run, everything every [trail] full_verify_days. What verify found is kept for the check
+    `evidence_tampered`, which makes a break a critical finding (docs/trail.md)."""
+    now = at or utcnow()
+    config = rt.config
+    with rt.store.session() as session:
+        published = heads.publish_due(session, config, now)
+        if published and config.trail.archive_mailbox:
+            subject, text = heads.mail_text(published, config.site.name)
+            days = sorted({r.day.isoformat() for r in published})
+            session.add(
+                OutboxMessage(
+                    channel="email",
+                    receiver="trail.archive_mailbox",
+                    created_at=now,
+                    recipients=list(config.trail.archive_mailbox),
+                    subject=subject,
+                    body_text=text,
+                    message_id=message_id("trail-heads", days[-1], now),
+                    payload={"days": days},
+                    status="pending",
+                    attempts=0,
+                    next_attempt_at=now - timedelta(seconds=1),
+                )
+            )
+    with rt.store.session(see_loading=True) as session:
+        last_full, before = outcome.last_full(session), outcome.last(session)
+        # A break found stays found: until a whole verify runs clean, every run is whole (an incremental one
+        # starts after the last intact seal and would not look at the break again).
+        full = (
+            last_full is None
+            or now - last_full >= timedelta(days=config.trail.full_verify_days)
+            or (before is not None and not before.ok)
+        )
+        since = None if full else verify_trail.last_verified(session) or None
+        found = verify_trail.verify(
+            session,
+            heads=heads.published(session, config.reports_dir),
+            since=since,
+            zone=config.site.zone,
+        )
+        verify_trail.remember(session, found)  # only an intact run moves the start of the next one
+        outcome.record(session, now, full=since is None, breaks=found.breaks)
+    if found.breaks:
+        log.error(
+            "evidence trail broken / 证据链校验发现断裂",
+            breaks=len(found.breaks),
+            first=found.breaks[0].text("en"),
+            full=since is None,
+        )
+    return {
+        "heads_published": len(published),
+        "verified": "full" if since is None else "since last",
+        "breaks": len(found.breaks),
+        **found.counts(),
+    }
+
+
 # --- the inspections job: the plan and the morning reminder ---
 
 
@@ -294,8 +360,15 @@ def purge(rt: Runtime) -> dict[str, Any]:
         session.execute(
             OutboxMessage.__table__.update().where(OutboxMessage.finding_id.in_(old)).values(finding_id=None)
         )
+        # Sealed decisions go lawfully: a purge seal of exactly the rows deleted, in this transaction (the
+        # findings' events go with them by ON DELETE CASCADE, so they are sealed first).
+        before = f"older than {cutoff.isoformat()} (retention.days)"
+        seal_purge(
+            session, FindingEvent.__table__, FindingEvent.finding_id.in_(old), note=f"resolved {before}"
+        )
         findings = session.execute(delete(Finding).where(Finding.id.in_(old))).rowcount
         # The console's audit trail (logins, failures, every write) is kept as long as the rest.
+        seal_purge(session, AuthEvent.__table__, AuthEvent.at < cutoff, note=before)
         auth = session.execute(delete(AuthEvent).where(AuthEvent.at < cutoff)).rowcount
 
     reports = purge_reports(rt.config.reports_dir, rt.config.report.retention_years, now.date())
@@ -378,8 +451,9 @@ JOBS: dict[str, Callable[[Runtime], dict[str, Any]]] = {
     "report_weekly": report_weekly,
     "inspections": inspections,
     "purge": purge,
+    "trail": trail,
 }
-ONCE_ORDER = ("ingest", "collect", "doors", "backups", "evaluate", "notify")
+ONCE_ORDER = ("ingest", "collect", "doors", "backups", "trail", "evaluate", "notify")
 
 
 def run_once(rt: Runtime, at: datetime | None = None) -> dict[str, dict[str, Any]]:

@@ -29,6 +29,7 @@ CLI_MODULES = (
     "serve",
     "status",
     "users",
+    "verify",
 )
 
 

@@ -100,4 +100,8 @@ COMMAND_INDEX: dict[str, tuple[str, str]] = {
         "ops_watch.cli.users",
         "控制台账户 / The web console's accounts (roles: viewer reads; operator also acknowledges, silences, records inspections; admin also manages users and tokens).",
     ),
+    "verify": (
+        "ops_watch.cli.verify",
+        "证据链校验：重算哈希链并指出第一处断裂 / Recompute the evidence and decisions chains from the store and the archived files; name the first break (exit 1 when one is found).",
+    ),
 }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from pathlib import Path
 
 import click
 from sqlalchemy import select
@@ -17,6 +18,7 @@ from ops_watch.cli.common import (
     FINDING_COLUMNS,
     FINDING_TABLE,
     command,
+    emit,
     fail,
     finding_row,
     format_option,
@@ -391,6 +393,52 @@ def findings_silences(ctx: click.Context, show_all: bool, fmt: str) -> None:
                 for s in session.scalars(query)
             ]
         show(rows, ["id", "matchers", "starts", "ends", "by", "why"], fmt)
+
+
+@findings.command("receipt")
+@click.argument("finding_id", type=int)
+@click.option(
+    "--output",
+    "-o",
+    "output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="写入此文件，而不显示在屏幕上 / Write to this file instead of the screen.",
+)
+@click.pass_context
+def findings_receipt(ctx: click.Context, finding_id: int, output: Path | None) -> None:
+    """问题的证据收据：证据行、封印与到已公布链头的链路，无需数据库即可核验 / A finding's receipt: its evidence rows, their seals and the chain path to a published head, checkable without the store (`ops-watch verify --receipt FILE`)."""
+
+    # start-up: the trail's tables load with the one command that needs them (`findings list` stays quick)
+    from ops_watch.trail import receipt
+
+    with runtime(ctx, rules=False) as rt:
+        with rt.store.session() as session:
+            try:
+                built = receipt.build(session, finding_id)
+            except receipt.ReceiptError as exc:
+                fail(str(exc))
+    data = (json.dumps(built, ensure_ascii=False, indent=1) + "\n").encode()
+    if output is None:
+        emit(data)
+        return
+    try:
+        output.write_bytes(data)
+    except OSError as exc:
+        fail(f"{output}: 无法写入（{exc.strerror}） / cannot write ({exc.strerror}): choose a writable path")
+    batches = len(built["evidence"]["batches"])
+    say(
+        f"收据已写入 {output}（{len(data):,} 字节，{batches} 个证据批次）",
+        f"receipt written to {output} ({len(data):,} bytes, {batches} evidence batches)",
+        err=True,
+    )
+    heads = [h for h in (built["evidence"]["head"], built["decisions"]["head"]) if h]
+    unpublished = [h["chain"] for h in heads if not h["published"]]
+    if unpublished:
+        say(
+            f"注意：{'、'.join(unpublished)} 链头尚未公布（公布后重新生成收据即可由公布的链头钉住）",
+            f"note: the {', '.join(unpublished)} head is not yet published (build the receipt again once it is)",
+            err=True,
+        )
 
 
 # --- rules, config, db ---------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from __future__ import annotations
 from ops_watch.cli.commands_index import COMMAND_INDEX
 
 # Commands that read what is stored (or print a script) and need no plug-in: no check, format or source.
-WITHOUT_PLUGINS = frozenset({"findings", "status", "completion"})
+WITHOUT_PLUGINS = frozenset({"findings", "status", "completion", "verify"})
 
 
 __all__ = ["COMMAND_INDEX", "WITHOUT_PLUGINS"]

@@ -228,6 +228,15 @@ EVIDENCE_ZH: dict[str, str] = {
     "from": "起",
     "to": "止",
     "as_of": "截至",
+    # what a finding rests on: the seals of its evidence batches (trail/grounds.py, issue 22)
+    "seals": "证据封印",
+    "seals_total": "封印总数",
+    "seals_tables": "依据的证据表",
+    "seals_from": "依据时段起",
+    "seals_to": "依据时段止",
+    "batch": "批次",
+    "seq": "封印序号",
+    "hash": "封印哈希",
     "first": "首日",
     # staffing: the shift, its sheet row and the door events
     "onsite": "门禁证实在场",

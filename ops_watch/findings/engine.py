@@ -11,6 +11,7 @@ and never reopens: the same episode judged again is the same finding.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -26,6 +27,8 @@ from ops_watch.findings.registry import BEFORE_JUDGING, CheckContext, FindingDra
 from ops_watch.findings.rules import Rule, RuleSet
 from ops_watch.store import Store
 from ops_watch.store.schema import Finding, FindingEvent
+from ops_watch.trail.grounds import KEYS as SEAL_KEYS
+from ops_watch.trail.grounds import grounds, without_grounds
 
 log = get_logger(__name__)
 ACTIVE = ("open", "acknowledged", "silenced")
@@ -73,6 +76,32 @@ def _event(
     )
 
 
+def _grounded(
+    session: Session, ctx: CheckContext | None, draft: FindingDraft, before: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The draft's evidence with the seals it rests on (trail/grounds.py): looked up for a new finding or one
+    whose evidence changed, kept as they were otherwise (so an evaluation that changes nothing queries nothing).
+    A check that read its tables from a view an earlier check built (no `arrived` this time) keeps the tables
+    its finding named before."""
+    before = before or {}
+    tables = (ctx.tables_read if ctx is not None else set()) or set(before.get("seals_tables") or ())
+    if ctx is None or not tables:
+        return draft.evidence
+    # As stored (JSON): a tuple in the draft is a list in the store, and must not count as a change.
+    if (
+        "seals" in before
+        and tables <= set(before.get("seals_tables") or ())
+        and without_grounds(before) == _as_stored(draft.evidence)
+    ):
+        return {**draft.evidence, **{k: before[k] for k in SEAL_KEYS if k in before}}
+    found = grounds(session, tables, draft.period_start, draft.period_end, ctx.at, ctx.zone)
+    return {**draft.evidence, **found}
+
+
+def _as_stored(evidence: dict[str, Any]) -> Any:
+    return json.loads(json.dumps(evidence))
+
+
 def _apply(
     session: Session,
     rule: Rule,
@@ -80,6 +109,7 @@ def _apply(
     at: datetime,
     result: Evaluation,
     scope_start: datetime | None = None,
+    ctx: CheckContext | None = None,
 ) -> None:
     current = {d.fingerprint(rule.id): d for d in drafts}
     known = {
@@ -106,7 +136,7 @@ def _apply(
                 period_start=draft.period_start,
                 period_end=draft.period_end,
                 summary=draft.summary,
-                evidence=draft.evidence,
+                evidence=_grounded(session, ctx, draft, None),
                 first_seen=at,
                 last_seen=at,
                 notified_status="",
@@ -120,7 +150,8 @@ def _apply(
                 _end(session, finding, at, result)
             continue
         finding.last_seen = max(finding.last_seen, at)
-        finding.summary, finding.evidence, finding.severity = draft.summary, draft.evidence, severity
+        evidence = _grounded(session, ctx, draft, finding.evidence)
+        finding.summary, finding.evidence, finding.severity = draft.summary, evidence, severity
         if draft.ended:
             if finding.status in ACTIVE:
                 _end(session, finding, at, result)
@@ -170,7 +201,7 @@ def evaluate(
                 result.failed_rules[rule.id] = f"{type(exc).__name__}: {exc}"
                 _discard(session)
                 continue
-            _apply(session, rule, drafts, at, result, ctx.scope_start)
+            _apply(session, rule, drafts, at, result, ctx.scope_start, ctx)
             if dry_run:
                 _discard(session)
     # Rules removed from the files (or whose terms left the contract) leave their findings behind: resolve

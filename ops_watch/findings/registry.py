@@ -13,13 +13,13 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, or_
 from sqlalchemy.orm import Session
 
 from ops_watch.core.models import NoParams, Strict
 from ops_watch.core.registry import Registry
 from ops_watch.core.vocabulary import AREAS, SEVERITIES, text
-from ops_watch.store.schema import EvidenceBatch
+from ops_watch.trail.grounds import known_by
 
 # Base of every check's params: unknown keys are errors.
 Params = Strict
@@ -38,20 +38,26 @@ class CheckContext:
     # Shared by every check of one evaluation (engine.evaluate creates it once; all see the same evidence):
     # what several checks read alike is read once. Keys are "<area>.<what>", e.g. "resources.daily".
     memo: dict[str, Any] = field(default_factory=dict)
+    # The batch tables this check read through `arrived` (one context per check): the engine names the seals of
+    # their batches in each finding's evidence, what the finding rests on (trail/grounds.py).
+    tables_read: set[str] = field(default_factory=set)
 
     def t(self, zh: str, en: str) -> str:
         """Pick the user's language for a summary."""
         return text(self.language, zh, en)
 
+    def reads(self, *models: Any) -> None:
+        """Note batch tables the check judges by without going through `arrived` (a view kept for several
+        checks, read once by the first): the finding's evidence names their seals too."""
+        self.tables_read.update(m.__table__.name for m in models)
+
     def arrived(self, model: Any) -> ColumnElement[bool]:
         """A WHERE clause keeping the rows of `model` (a table with batch_id) whose evidence had arrived by `at`
         (the batch's known_from, see EvidenceBatch): a check as of a past time never judges by a file that came
-        later, so a replay says what the daemon would have said then. Rows without a batch are kept."""
-        known = func.coalesce(
-            EvidenceBatch.known_from, EvidenceBatch.evidence_time, EvidenceBatch.received_at
-        )
-        arrived = select(EvidenceBatch.id).where(known <= self.at)
-        return or_(model.batch_id.is_(None), model.batch_id.in_(arrived))
+        later, so a replay says what the daemon would have said then. Rows without a batch are kept.
+        The table is noted as read (`tables_read`): the finding's evidence names the seals it rests on."""
+        self.tables_read.add(model.__table__.name)
+        return or_(model.batch_id.is_(None), model.batch_id.in_(known_by(self.at)))
 
 
 @dataclass

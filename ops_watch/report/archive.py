@@ -9,7 +9,7 @@ import json
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,8 @@ class ReportFiles:
     charts: dict[str, str]  # file name -> Content-ID (without <>) the HTML refers to
     xlsx: str  # the workbook's file name
     status: str
+    # The manifest's "trail" field: both chains' heads as of the build, {chain: {"seq", "hash"}} (report/trail.py)
+    trail: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def write_archive(reports_dir: Path, report: ReportFiles, built_at: datetime) -> Path:
@@ -60,6 +62,8 @@ def write_archive(reports_dir: Path, report: ReportFiles, built_at: datetime) ->
                 for name, data in sorted(report.files.items())
             },
         }
+        if report.trail:
+            manifest["trail"] = report.trail
         (tmp / MANIFEST).write_text(
             json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
         )

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
 from ops_watch.core.when import parse_week
+
+if TYPE_CHECKING:
+    from ops_watch.trail.chain import Head
 
 Status = Literal["green", "amber", "red", "none"]  # none: the area had no evidence at all that week
 CellKind = Literal["text", "int", "float", "pct", "money", "date", "datetime"]
@@ -200,6 +203,9 @@ class WeeklyReport:
     charts: list[Chart] = field(default_factory=list)  # report-wide (the findings trend)
     tables: list[Table] = field(default_factory=list)  # report-wide (all findings, gaps)
     notes: list[str] = field(default_factory=list)  # about the report itself (e.g. no CJK font for charts)
+    # The evidence trail's heads as of the build and their printed code ("" without seals): report/trail.py
+    trail: list[Head] = field(default_factory=list)
+    trail_code: str = ""
 
     @property
     def empty(self) -> bool:

@@ -14,6 +14,8 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from ops_watch.core.vocabulary import SEVERITY_COLOUR, SEVERITY_ZH
 from ops_watch.report.model import Figure, FindingLine, Table, WeeklyReport
+from ops_watch.report.trail import LABEL as TRAIL_LABEL
+from ops_watch.report.trail import check_command
 
 STATUS_ZH = {"green": "正常", "amber": "需关注", "red": "严重", "none": "无数据"}
 STATUS_EN = {"green": "OK", "amber": "attention", "red": "serious", "none": "no evidence"}
@@ -163,6 +165,8 @@ def _context(report: WeeklyReport, cids: dict[str, str], max_rows: int) -> dict[
         "monday": fmt_date(week.monday, lang),
         "sunday": fmt_date(week.sunday, lang),
         "days": lambda f: fmt_number(f.age_days, 1),
+        "trail_label": TRAIL_LABEL,
+        "trail_check": check_command(report.trail_code) if report.trail_code else "",
     }
 
 

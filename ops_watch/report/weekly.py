@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,21 +15,32 @@ from ops_watch.report.archive import HTML, TEXT, ReportFiles, write_archive
 from ops_watch.report.gather import build_report
 from ops_watch.report.model import Week, WeeklyReport
 from ops_watch.report.render import render
+from ops_watch.report.trail import add_trail
 from ops_watch.store import Store
+from ops_watch.trail.heads import manifest_field
 
 log = get_logger(__name__)
 
 
 def build(
-    store: Store, config: Config, contract: Mapping[str, Any], week: Week, language: str
+    store: Store,
+    config: Config,
+    contract: Mapping[str, Any],
+    week: Week,
+    language: str,
+    at: datetime | None = None,
 ) -> WeeklyReport:
-
+    """The week's report, with the evidence chains' heads as of the week's end (or `at`, the build, if that is
+    earlier): a week rebuilt later prints the same code, so the archived copy keeps pinning what it pinned."""
     with store.session() as session:
-        return build_report(session, config, contract, week, language)
+        report = build_report(session, config, contract, week, language)
+        add_trail(report, session, min(at or utcnow(), week.end))
+    return report
 
 
 def files_of(report: WeeklyReport, config: Config) -> ReportFiles:
-    """The report's files: bodies, charts, workbook. Nothing in them depends on when they were built."""
+    """The report's files: bodies, charts, workbook. Nothing in them depends on when they were built but the
+    evidence chain code, which is the store's as of the build."""
 
     charts = report.all_charts()
     cids = {c.key: f"{c.key}.{report.week.iso}@ops-watch" for c in charts}
@@ -47,7 +59,10 @@ def files_of(report: WeeklyReport, config: Config) -> ReportFiles:
         name = f"charts/{c.key}.png"
         files[name] = c.png
         names[name] = cids[c.key]
-    return ReportFiles(report.week.iso, report.language, subject, files, names, xlsx_name, report.status)
+    trail = manifest_field(report.trail)
+    return ReportFiles(
+        report.week.iso, report.language, subject, files, names, xlsx_name, report.status, trail
+    )
 
 
 @dataclass(frozen=True)
@@ -60,8 +75,9 @@ class Built:
 def build_and_archive(
     store: Store, config: Config, contract: Mapping[str, Any], week: Week, language: str | None = None
 ) -> Built:
-    report = build(store, config, contract, week, language or config.report_language)
+    built_at = utcnow()
+    report = build(store, config, contract, week, language or config.report_language, built_at)
     files = files_of(report, config)
-    folder = write_archive(config.reports_dir, files, utcnow())
+    folder = write_archive(config.reports_dir, files, built_at)
     log.info("weekly report built", week=week.iso, folder=str(folder), status=report.status)
     return Built(report, files, folder)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ops_watch.core.log import get_logger
 from ops_watch.store.loading import hide_loading
+from ops_watch.trail.hooks import install as seal_on_commit
 
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
@@ -109,6 +110,7 @@ class Store:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         hide_loading(self._sessions)
+        seal_on_commit(self._sessions)
 
     @contextmanager
     def session(self, *, see_loading: bool = False) -> Iterator[Session]:

@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -487,3 +488,36 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_used: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class TrailSeal(Base):
+    """One link of a hash chain (ops_watch/trail, docs/trail.md): a batch of evidence or a decision, sealed when
+    it was stored. `hash` = sha256 of `prev`, a newline and `body` (canonical JSON); `entries` holds the batch's
+    rows as "key<TAB>digest" lines (zlib), which `body` commits to through their digest."""
+
+    __tablename__ = "trail_seals"
+    __table_args__ = (UniqueConstraint("chain", "seq", name="uq_trail_seals_chain_seq"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chain: Mapped[str] = mapped_column(String(16))  # evidence | decisions
+    seq: Mapped[int] = mapped_column(Integer)  # 1, 2, … in each chain, no gaps
+    kind: Mapped[str] = mapped_column(String(16))  # batch | genesis | purge | insert | update
+    subject: Mapped[str] = mapped_column(String(128), index=True)  # "evidence_batches:17", "finding_events:4"
+    sealed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    body: Mapped[str] = mapped_column(Text)
+    entries: Mapped[bytes | None] = mapped_column(LargeBinary)
+    prev: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class TrailHead(Base):
+    """A chain's head as published (the log, the weekly report, the archive mailbox): verify holds the chain to
+    every one of them, so rewriting the chain means rewriting what was published too."""
+
+    __tablename__ = "trail_heads"
+    __table_args__ = (UniqueConstraint("chain", "day", name="uq_trail_heads_chain_day"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chain: Mapped[str] = mapped_column(String(16))
+    day: Mapped[date] = mapped_column(Date)  # the site day it closes
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -58,6 +58,7 @@ ARGS: dict[str, list[str]] = {
     "tokens list": [],
     "users events": [],
     "users list": [],
+    "verify": [],
 }
 STATUS_TITLES = {"状态", "级别", "领域", "启用", "参与评判", "已停用", "已吊销", "成功", "操作"}
 KEY = re.compile(r"^[a-z][a-z0-9_]*$")

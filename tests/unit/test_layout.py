@@ -24,6 +24,7 @@ FLOORS: tuple[tuple[str, int], ...] = (
     ("ops_watch.core", 0),
     ("ops_watch.__init__", 0),  # the version only
     ("ops_watch.store", 1),
+    ("ops_watch.trail", 1),  # the hash chains: sealed in the store's own transactions
     ("ops_watch.config", 1),
     ("ops_watch.formats", 2),
     ("ops_watch.sources", 3),

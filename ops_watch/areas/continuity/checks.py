@@ -135,6 +135,8 @@ def backup_failed(ctx: CheckContext, params: BackupParams) -> Iterator[FindingDr
     run after a success to the next successful run. A streak that has recovered is still a finding about its
     period (the recovery is in its evidence), so a month judged once and day by day say the same. A system
     with no run at all is backup_missing's."""
+    # runs_for_window() reads the runs without ctx.arrived: each streak rests on their seals.
+    ctx.reads(BackupJob)
     scope_start = _window(ctx, params)
     for system in _systems(ctx).values():
         if not system.backup:
@@ -213,6 +215,8 @@ def backup_missing(ctx: CheckContext, params: BackupParams) -> Iterator[FindingD
     until its first run), or whose backups stopped: no run of any status for longer than the RPO after a run,
     one finding per gap from when the RPO ran out to the next run (a gap that later closed too). A run that
     ran and failed is backup_failed's."""
+    # The runs are read below without ctx.arrived: a gap or a system never backed up rests on them.
+    ctx.reads(BackupJob)
     scope_start = _window(ctx, params)
     known = set(ctx.session.scalars(select(BackupJob.system).where(BackupJob.started <= ctx.at).distinct()))
     for system in _systems(ctx).values():
@@ -291,6 +295,8 @@ def drill_overdue(ctx: CheckContext, params: NoParams) -> Iterator[FindingDraft]
     finding per system, cadence and overdue spell. A late passing drill ends the spell but does not undo it:
     the finding stays, saying when the drill came (as drill_failed_unresolved does), so the month judged once
     and day by day say the same."""
+    # drills_by() reads the drill records itself: an overdue drill rests on them (their seals).
+    ctx.reads(Drill)
     today = _today(ctx)
     by = drills_by(ctx.session, today)
     for system in _systems(ctx).values():
@@ -363,6 +369,8 @@ title = "演练失败后未按时重新演练"
 def drill_failed_unresolved(ctx: CheckContext, params: NoParams) -> Iterator[FindingDraft]:
     """A failed drill with no passing re-drill of the same type within the allowed days (a late re-drill does
     not undo the delay: the finding stays, saying when it came)."""
+    # drills_by() reads the drill records itself: the failed drill and its re-drills are grounds.
+    ctx.reads(Drill)
     today = _today(ctx)
     known = _systems(ctx)
     for (name, kind), done in sorted(drills_by(ctx.session, today).items()):
@@ -399,6 +407,8 @@ def drill_failed_unresolved(ctx: CheckContext, params: NoParams) -> Iterator[Fin
 def _measured_over(
     ctx: CheckContext, field: str, target_of: Any, label_zh: str, label_en: str
 ) -> Iterator[FindingDraft]:
+    # The drill records are read below without ctx.arrived (drill_rto_exceeded, drill_rpo_exceeded).
+    ctx.reads(Drill)
     today = _today(ctx)
     known = _systems(ctx)
     for d in ctx.session.scalars(select(Drill).where(Drill.date <= today).order_by(Drill.date, Drill.system)):
@@ -476,6 +486,8 @@ title = "演练记录不完整"
 def drill_record_incomplete(ctx: CheckContext, params: NoParams) -> Iterator[FindingDraft]:
     """A drill record without what the contract requires: evidence, participants, the measured RTO (and RPO
     for restore and failover drills)."""
+    # The drill records are read below without ctx.arrived: the finding rests on their seals.
+    ctx.reads(Drill)
     today = _today(ctx)
     known = _systems(ctx)
     for d in ctx.session.scalars(select(Drill).where(Drill.date <= today).order_by(Drill.date, Drill.system)):
@@ -528,6 +540,8 @@ within_days = 7
 """,
 )
 def drill_plan_missed(ctx: CheckContext, params: PlanParams) -> Iterator[FindingDraft]:
+    # drills_by() reads the drill records itself (the plan comes through ctx.arrived): both are grounds.
+    ctx.reads(Drill)
     today = _today(ctx)
     by = drills_by(ctx.session, today)
     known = _systems(ctx)
@@ -575,6 +589,8 @@ title = "备份或演练记录中的系统不在合同或资源清单中"
 def continuity_unknown_system(ctx: CheckContext, params: NoParams) -> Iterator[FindingDraft]:
     """Backup runs, drills or plans naming a system that is neither in contract.toml nor in the inventory: a
     typo, or a system nobody holds to any obligation. One finding per name."""
+    # The runs, drills and plans naming systems are read below without ctx.arrived: all are grounds.
+    ctx.reads(BackupJob, Drill, DrillPlan)
     known = _systems(ctx)
     if not known:
         return  # no [continuity] terms: nothing to compare with

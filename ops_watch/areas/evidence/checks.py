@@ -12,9 +12,10 @@ from sqlalchemy import func, select
 
 from ops_watch.config import Duration
 from ops_watch.core.timeutil import format_local, from_store
-from ops_watch.findings.registry import CheckContext, FindingDraft, Params, check
+from ops_watch.findings.registry import CheckContext, FindingDraft, NoParams, Params, check
 from ops_watch.formats import KINDS
 from ops_watch.store.schema import EvidenceBatch
+from ops_watch.trail import outcome
 
 # Kinds that arrive from collectors only and have no RecordKind, but do write batches. (utilization is a
 # RecordKind now: console exports come through the drop folder, and freshness counts by the samples' time.)
@@ -123,6 +124,10 @@ max_age = "35d"
 def evidence_freshness(ctx: CheckContext, params: FreshnessParams) -> Iterator[FindingDraft]:
     """One finding per silent spell, found within `lookback`: the one going on now is open; one the evidence
     later broke is a finding about its period, already over (so a month judged once finds every spell)."""
+    spec = KINDS.get(params.kind)
+    if spec is not None and spec.time_column:
+        # Counted by the records' own time (_evidence_times): a silence rests on that table's rows (their seals).
+        ctx.reads(spec.table)
     title_zh, title_en = _kind_titles()[params.kind]
     latest = latest_evidence_time(ctx, params.kind)
     if latest is None:
@@ -250,3 +255,41 @@ def evidence_refused(ctx: CheckContext, params: RefusedParams) -> Iterator[Findi
                 "stored_at": batch.stored_path,
             },
         )
+
+
+@check(
+    "evidence_tampered",
+    params=NoParams,
+    area="evidence",
+    example="""
+[[rule]]
+id = "evidence-tampered"
+check = "evidence_tampered"
+severity = "critical"
+title = "证据链校验失败：证据或决定记录被改动"
+""",
+)
+def evidence_tampered(ctx: CheckContext, params: NoParams) -> Iterator[FindingDraft]:
+    """The last scheduled verify (the `trail` job; docs/trail.md) found the evidence chain or the decisions
+    chain broken: one finding naming the first break and how many there are. It stays open while verify
+    keeps finding them, and resolves once a verify runs clean (the store restored from a backup)."""
+    with_outcome = outcome.last(ctx.session)
+    if with_outcome is None or with_outcome.ok or with_outcome.at > ctx.at:
+        return
+    first = with_outcome.breaks[0]
+    when = format_local(with_outcome.at, ctx.zone)
+    yield FindingDraft(
+        subject="evidence_trail",
+        summary=ctx.t(
+            f"{when} 校验证据链发现 {with_outcome.total} 处不符，第一处：{first.text('zh')}",
+            f"verify at {when} found {with_outcome.total} break(s) in the evidence trail; the first: "
+            f"{first.text('en')}",
+        ),
+        evidence={
+            "verified_at": with_outcome.at.isoformat(),
+            "full_verify": with_outcome.full,
+            "breaks": with_outcome.total,
+            "first_break": first.text(ctx.language),
+            "listed_breaks": [b.text(ctx.language) for b in with_outcome.breaks],
+        },
+    )

@@ -67,7 +67,7 @@ from ops_watch.areas.resources.utilization import (
 from ops_watch.config import Duration
 from ops_watch.core.timeutil import format_local, from_store
 from ops_watch.findings.registry import CheckContext, FindingDraft, Params, check
-from ops_watch.store.schema import InventoryResource, UtilizationHourly
+from ops_watch.store.schema import InventoryResource, UtilizationHourly, UtilizationSample
 
 _H = UtilizationHourly.__table__.c
 ComputeType = Literal["vm", "host"]
@@ -396,6 +396,9 @@ def idle_cpu(ctx: CheckContext, params: IdleCpuParams) -> Iterator[FindingDraft]
     max_p95_pct, and no more than max_busy_days days whose busiest hour averaged above busy_hour_pct (a nightly
     batch is use). Judged each day of the scope; one finding per episode. Reclaimable: all its vCPU and memory
     (its storage is judged by idle_storage)."""
+    # The hourly roll-ups (utilization_hourly, read through daily(ctx) and the window's p95) have no batch of
+    # their own: they are utilization_samples' evidence, whose seals the finding names.
+    ctx.reads(UtilizationSample)
     scope, resources = _judged(ctx, params, params.types)
     grid = _grid(scope)
     data = _days_of(ctx, scope, resources, "cpu")
@@ -529,6 +532,8 @@ def oversized_cpu(ctx: CheckContext, params: OversizedCpuParams) -> Iterator[Fin
     the next size; flagged when at least min_reclaim_share (and min_reclaim_vcpu) of the vCPUs can go.
     A VM that is idle (by the idle_* params) is idle_cpu's, never reported here too. Judged each day of the
     scope; one finding per episode."""
+    # The hourly roll-ups it reads are utilization_samples' evidence (no batch of their own): name those seals.
+    ctx.reads(UtilizationSample)
     scope, resources = _judged(ctx, params, params.types)
     grid = _grid(scope)
     data = _days_of(ctx, scope, resources, "cpu")
@@ -654,6 +659,8 @@ def idle_storage(ctx: CheckContext, params: IdleStorageParams) -> Iterator[Findi
     """Allocated storage mostly unused over the window: the peak used at or below max_used_share of the
     allocation. Reclaimable: the allocation minus the peak use with headroom (rounded up to step_gb). Judged
     each day of the scope; one finding per episode."""
+    # The hourly roll-ups it reads are utilization_samples' evidence (no batch of their own): name those seals.
+    ctx.reads(UtilizationSample)
     scope, resources = _judged(ctx, params, params.types)
     resources = {rid: r for rid, r in resources.items() if r.storage_gb > 0}
     grid = _grid(scope)
@@ -852,6 +859,8 @@ def platform_utilization(ctx: CheckContext, params: PlatformUtilizationParams) -
     scope; one finding per episode. The evidence values the capacity unused on average (allocated minus mean
     use) of what is judged at the platform's prices; nothing is reclaimed by this finding itself: the
     per-resource findings say what to reclaim."""
+    # The hourly roll-ups it reads are utilization_samples' evidence (no batch of their own): name those seals.
+    ctx.reads(UtilizationSample)
     scope, resources = _judged(ctx, params, ["vm", "host", "volume"])
     metrics = _metrics(ctx, scope, resources)
     verdicts: dict[str, list[date]] = defaultdict(list)
@@ -1063,6 +1072,8 @@ def stale_resource(ctx: CheckContext, params: StaleResourceParams) -> Iterator[F
     platform monitored); a silence that ended inside the scope (the month so far) is still reported, so the
     month judged once says what the month replayed day by day said. The reclaim figures are its whole
     allocation, marked action = verify: a saving only once someone confirms it is gone."""
+    # The hourly roll-ups it reads are utilization_samples' evidence (no batch of their own): name those seals.
+    ctx.reads(UtilizationSample)
     scope = scope_of(ctx.at, ctx.zone, DAY)
     ctx.scope_start = scope.start
     today = ctx.at.astimezone(ctx.zone).date()

@@ -29,7 +29,11 @@ The roll-up model
   it commits), so no sample with an id below the watermark can appear afterwards.
 
 Purge (`purge(store, config, now)`) removes raw samples older than `raw_days` that are rolled up, and
-roll-ups older than `rollup_days`, a few hours per transaction so collectors are never blocked for long.
+roll-ups older than `rollup_days` (whole UTC days), a few hours per transaction so collectors are never blocked
+for long.
+
+The trail (issue 22): each roll-up pass seals the UTC days that are over and re-seals a sealed day's chunks it
+rewrote (trail/rollups.py); each purge step leaves a purge seal of exactly what it deletes (trail/purge.py).
 """
 
 from __future__ import annotations
@@ -71,6 +75,8 @@ from ops_watch.store.schema import (
     UtilizationHourly,
     UtilizationSample,
 )
+from ops_watch.trail import purge as trail_purge
+from ops_watch.trail import rollups as trail_rollups
 
 if TYPE_CHECKING:
     from ops_watch.config import Config
@@ -98,6 +104,11 @@ def floor_hour(value: datetime) -> datetime:
     """The start of the UTC hour holding `value`."""
     value = value.astimezone(UTC)
     return value.replace(minute=0, second=0, microsecond=0)
+
+
+def floor_day(value: datetime) -> datetime:
+    """The start of the UTC day holding `value`."""
+    return floor_hour(value).replace(hour=0)
 
 
 def hour_number(value: datetime) -> int:
@@ -345,6 +356,8 @@ class _Writer:
         self.sqlite = dialect == "sqlite"
         self.rows: list[Any] = []
         self.written = 0
+        # (resource_id, UTC day number) of what was written: a sealed day's chunk is sealed again if it changed
+        self.chunks: set[tuple[str, int]] = set()
         if self.sqlite:
             updates = ", ".join(f"{c} = excluded.{c}" for c in _ROW_FIELDS[2:])
             self.sql = (
@@ -362,6 +375,7 @@ class _Writer:
             self.rows.append((rid, stored or _sqlite_hour(hour), *rest))
         else:
             self.rows.append(_as_dict(row))
+        self.chunks.add((row[0], row[1] // 24))
         if len(self.rows) >= WRITE_CHUNK:
             self.flush()
 
@@ -388,6 +402,7 @@ def _rollup(session: Session, until: datetime) -> int:
     mark = watermark(session)
     top = _settled_max_id(session)
     if top is None or top <= mark:
+        trail_rollups.seal_over(session, min(until, utcnow()))  # a day may be over without new samples
         return 0
     # Samples beyond the real clock are bogus and passed over; every other new sample is rolled up, whatever
     # its time: one that waited for its hour held back every sample stored after it (a file's last day once
@@ -442,8 +457,16 @@ def _rollup(session: Session, until: datetime) -> int:
         _merge_old(session, dialect, old, ids, writer)
     writer.flush()
     _set_state(session, WATERMARK_KEY, str(new_mark))
+    # The days that are over are sealed, and a sealed day's chunk rewritten (a late sample) sealed again.
+    trail_rollups.seal_written(session, min(until, utcnow()), _days(writer.chunks))
     log.debug("utilization rolled up", hours=writer.written, watermark=new_mark, at=until.isoformat())
     return writer.written
+
+
+def _days(chunks: set[tuple[str, int]]) -> list[tuple[str, date]]:
+    """(resource_id, UTC day) of (resource_id, day number since the epoch) pairs."""
+    epoch = date(1970, 1, 1)
+    return [(rid, epoch + timedelta(days=number)) for rid, number in chunks]
 
 
 def _merge_old(
@@ -476,10 +499,12 @@ def _merge_old(
 
 def purge(store: Store, config: Config, now: datetime | None = None) -> dict[str, Any]:
     """Delete raw samples older than utilization.raw_days (only rolled-up ones) and roll-ups older than
-    utilization.rollup_days. Returns the counts and the cut-off times."""
+    utilization.rollup_days (from the start of that UTC day: roll-ups are sealed by whole days). Each step
+    leaves a purge seal of exactly what it deletes, in its transaction (trail/purge.py, trail/rollups.py).
+    Returns the counts and the cut-off times."""
     now = now or utcnow()
     raw_cut = floor_hour(now - timedelta(days=config.utilization.raw_days))
-    hourly_cut = floor_hour(now - timedelta(days=config.utilization.rollup_days))
+    hourly_cut = floor_day(now - timedelta(days=config.utilization.rollup_days))
     with store.session() as session:
         mark = watermark(session)
         oldest = session.scalar(select(func.min(_SAMPLES.c.at)).where(_SAMPLES.c.id <= mark))
@@ -492,26 +517,25 @@ def purge(store: Store, config: Config, now: datetime | None = None) -> dict[str
     while step_start is not None and step_start < raw_cut:
         step_end = min(floor_hour(step_start) + PURGE_STEP, raw_cut)
         with store.session() as session:
-            samples += (
-                session.execute(
-                    delete(UtilizationSample).where(
-                        UtilizationSample.at < step_end, UtilizationSample.id <= mark
-                    )
-                ).rowcount
-                or 0
-            )
+            step = (UtilizationSample.at < step_end, UtilizationSample.id <= mark)
+            note = f"rolled-up samples older than {step_end.isoformat()} (utilization.raw_days)"
+            trail_purge.seal_purge(session, _SAMPLES, *step, note=note)
+            samples += session.execute(delete(UtilizationSample).where(*step)).rowcount or 0
         step_start = step_end
     hourly = 0
     with store.session() as session:
         oldest_hour = from_store(session.scalar(select(func.min(_HOURLY.c.hour))))
-    while oldest_hour is not None and oldest_hour < hourly_cut:
-        step_end = min(oldest_hour + timedelta(days=7), hourly_cut)
+    step_start = floor_day(oldest_hour) if oldest_hour is not None else None
+    while step_start is not None and step_start < hourly_cut:
+        step_end = min(step_start + timedelta(days=7), hourly_cut)
         with store.session() as session:
+            note = f"hourly roll-ups older than {step_end.isoformat()} (utilization.rollup_days)"
+            trail_rollups.seal_purge(session, step_end, note)
             hourly += (
                 session.execute(delete(UtilizationHourly).where(UtilizationHourly.hour < step_end)).rowcount
                 or 0
             )
-        oldest_hour = step_end
+        step_start = step_end
     log.info("utilization purged", samples=samples, hourly=hourly, raw_before=raw_cut.isoformat())
     return {
         "samples": samples,

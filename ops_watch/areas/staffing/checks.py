@@ -34,7 +34,7 @@ from ops_watch.areas.staffing.shifts import calendar_version
 from ops_watch.config import Duration
 from ops_watch.core.timeutil import format_local, from_store
 from ops_watch.findings.registry import CheckContext, FindingDraft, Params, check
-from ops_watch.store.schema import DoorEvent
+from ops_watch.store.schema import DoorEvent, HandoverShift, StaffMember
 
 _DAY_TYPE_ZH = {"workday": "工作日", "rest_day": "休息日", "holiday": "法定节假日"}
 _PROBLEM = {
@@ -59,6 +59,10 @@ def _scope(ctx: CheckContext, params: StaffingParams) -> datetime:
 
 
 def _view(ctx: CheckContext, params: StaffingParams) -> StaffingView:
+    # The view is kept for the whole evaluation (view_for's cache): only the check that builds it goes through
+    # ctx.arrived. Every check using it judges the sheets against the door events and the registry: each
+    # declares the three, so its finding names their seals however the view came.
+    ctx.reads(DoorEvent, HandoverShift, StaffMember)
     _scope(ctx, params)
     return view_for(ctx.session, ctx.contract, ctx.zone, ctx.at, params.lookback, ctx.arrived)
 
@@ -692,6 +696,8 @@ within = "10m"
 def access_denied_burst(ctx: CheckContext, params: DeniedBurstParams) -> Iterator[FindingDraft]:
     """`count` or more denied events within `within` at one door (any door: a probe of a side door matters
     too); overlapping windows are one burst."""
+    # The refusals are read below without ctx.arrived: a burst rests on the door events' seals.
+    ctx.reads(DoorEvent)
     scope_start = _scope(ctx, params)  # denied events are all it reads: no staffing view needed
     rows = ctx.session.execute(
         select(

@@ -29,6 +29,7 @@ from ops_watch.areas.governance.audit.model import (
 )
 from ops_watch.core.timeutil import format_local
 from ops_watch.findings.registry import CheckContext, FindingDraft, Params, check
+from ops_watch.store.schema import AuditSubmission
 
 
 class LookBack(Params):
@@ -62,6 +63,8 @@ def _window(ctx: CheckContext, params: LookBack) -> list[tuple[AuditMaterial, Pe
 
 
 def _judged(ctx: CheckContext, params: LookBack, status: str) -> list[Timeliness]:
+    # judge() reads the submissions itself: every audit finding rests on the register's rows (their seals).
+    ctx.reads(AuditSubmission)
     pairs = _window(ctx, params)
     if not pairs:
         return []

@@ -50,6 +50,8 @@ title = "计划的不定期检查未按时检查或未记录"
 )
 def inspection_missed(ctx: CheckContext, params: NoParams) -> Iterator[FindingDraft]:
     """One finding per planned inspection (day and area) with no record within grace_days of its day."""
+    # planned_statuses() looks for the records itself: a missed inspection rests on the records (their seals).
+    ctx.reads(InspectionRecord)
     terms = inspection_terms(ctx.contract)
     today = _today(ctx)
     for s in planned_statuses(ctx.session, terms, today):
@@ -94,6 +96,8 @@ title = "检查发现的问题逾期未整改"
 )
 def rectification_overdue(ctx: CheckContext, params: NoParams) -> Iterator[FindingDraft]:
     """One finding per inspection record with problems, past its deadline and not rectified (as of the day)."""
+    # Read below without ctx.arrived (the records' own days decide): the finding rests on the records' seals.
+    ctx.reads(InspectionRecord)
     terms = inspection_terms(ctx.contract)
     today = _today(ctx)
     records = ctx.session.scalars(

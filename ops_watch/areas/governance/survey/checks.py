@@ -27,6 +27,7 @@ from ops_watch.areas.governance.survey.model import (
 from ops_watch.core.contract import ContractMeta
 from ops_watch.core.timeutil import local_day_bounds
 from ops_watch.findings.registry import CheckContext, FindingDraft, NoParams, check
+from ops_watch.store.schema import InventoryResource, SurveyResponse
 
 
 def rounds_to_judge(terms: SurveySection, contract: dict, today: date) -> list[SurveyPeriod]:
@@ -69,6 +70,8 @@ title = "满意度调查覆盖面不足"
 def survey_coverage_low(ctx: CheckContext, params: NoParams) -> Iterator[FindingDraft]:
     """One finding per judged round whose answers cover fewer tenant units than min_unit_coverage, come from
     fewer people than min_respondents, or leave an answered unit with fewer than min_respondents_per_unit."""
+    # coverage_days() reads the answers and the tenant units of the inventory itself: both are grounds.
+    ctx.reads(SurveyResponse, InventoryResource)
     terms = survey_terms(ctx.contract)
     today = ctx.at.astimezone(ctx.zone).date()
     rounds = rounds_to_judge(terms, ctx.contract, today)

@@ -26,6 +26,7 @@ from ops_watch.areas.money.billing.model import (
 )
 from ops_watch.core.timeutil import local_day_bounds
 from ops_watch.findings.registry import CheckContext, FindingDraft, NoParams, Params, check
+from ops_watch.store.schema import BillingStatement, IndicatorExplanation, InventoryResource
 
 AREA = "money"
 
@@ -57,6 +58,8 @@ def billing_mismatch(ctx: CheckContext, params: MismatchParams) -> Iterator[Find
     a line whose billed amount differs from the measured one beyond the tolerance (both the percentage and the
     amount of contract.toml [billing]), a statement line with no matching resource, or a measured line the
     statement does not bill (severity info: the statement is incomplete or the inventory is stale)."""
+    # reconcile() reads the statements and the inventory itself: a line's finding rests on both.
+    ctx.reads(BillingStatement, InventoryResource)
     months = statement_months(ctx.session, before=month_of(_today(ctx)))[: params.months_back]
     # Older months are no longer judged: their findings stay as they are instead of being resolved.
     oldest = min(months) if months else month_of(_today(ctx))
@@ -111,6 +114,8 @@ def cost_deviation_unexplained(ctx: CheckContext, params: NoParams) -> Iterator[
     of its months, of its platform when given) more than `deviation_pct` off the target, with no explanation
     recorded for (indicator, period). A period with a month lacking statement lines is not judged: its actual
     would be understated (billing_mismatch and the statement's absence are the story there)."""
+    # cost_actual() sums the statements and explanation_for() looks in the register: the finding rests on both.
+    ctx.reads(BillingStatement, IndicatorExplanation)
     terms = billing_terms(ctx.contract)
     threshold = f"{terms.deviation_pct.normalize():f}"
     today = _today(ctx)

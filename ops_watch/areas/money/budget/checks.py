@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from ops_watch.areas.money.budget.model import BudgetStatus, budget_status, budget_terms, wan
 from ops_watch.core.timeutil import local_day_bounds
 from ops_watch.findings.registry import CheckContext, FindingDraft, NoParams, check
+from ops_watch.store.schema import BillingStatement, BudgetEvent
 
 
 def subject(year: int) -> str:
@@ -59,6 +60,8 @@ title = "预算预计年末执行率低于目标，应及早交回"
 def budget_execution_risk(ctx: CheckContext, params: NoParams) -> Iterator[FindingDraft]:
     """The current year's forecast execution rate under contract.toml [budget] target_rate, from warn_from on:
     one finding per year, with the figures, the planned payments and the money to hand back."""
+    # budget_status() reads the budget events and the statements (the paid months) itself: both are grounds.
+    ctx.reads(BudgetEvent, BillingStatement)
     today = ctx.at.astimezone(ctx.zone).date()
     terms = budget_terms(ctx.contract)
     if today < terms.warn_date(today.year):

@@ -16,8 +16,29 @@ from pydantic import Field
 from ops_watch.areas.money.score.model import Score, band_label, contractor_score, indicator_json, score_terms
 from ops_watch.findings.indicators import num
 from ops_watch.findings.registry import CheckContext, FindingDraft, Params, check
+from ops_watch.store.schema import (
+    AuditSubmission,
+    BackupJob,
+    DoorEvent,
+    Drill,
+    HandoverShift,
+    InventoryResource,
+    StaffMember,
+    SurveyResponse,
+)
 
 AREA = "money"
+# The batch tables each indicator judges by (its own queries: the staffing view, the continuity systems of the
+# inventory, the survey's tenant units): the score's finding rests on those of the indicators the contract
+# scores, and names their seals. findings_on_time_rate counts findings, no evidence batch.
+INDICATOR_READS: dict[str, tuple[Any, ...]] = {
+    "staffing_rate": (DoorEvent, HandoverShift, StaffMember),
+    "handover_verified_rate": (DoorEvent, HandoverShift, StaffMember),
+    "drill_completion_rate": (Drill, InventoryResource),
+    "backup_success_rate": (BackupJob, InventoryResource),
+    "audit_timeliness_rate": (AuditSubmission,),
+    "satisfaction": (SurveyResponse, InventoryResource),
+}
 
 
 class ScoreAtRiskParams(Params):
@@ -67,6 +88,8 @@ min_measured_weight = 50
 def contractor_score_at_risk(ctx: CheckContext, params: ScoreAtRiskParams) -> Iterator[FindingDraft]:
     """The running score under `[score] at_risk_below`: a warning; under `rectify_below`: critical."""
     terms = score_terms(ctx.contract)
+    for term in terms.indicators:
+        ctx.reads(*INDICATOR_READS.get(term.key, ()))
     score = contractor_score(ctx.session, ctx.contract, ctx.zone, ctx.at, ctx.language)
     if score.score is None or score.measured_weight < params.min_measured_weight:
         return

@@ -1,0 +1,144 @@
+"""The canonical text of a stored row (trail/canonical.py, docs/trail.md "Canonical rows"): what a seal hashes and
+verify recomputes, so each value type's text is fixed here, with the escapes, NULL and the key of each table."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
+from enum import StrEnum
+
+import pytest
+
+from ops_watch.store.schema import DoorEvent, HandoverShift, RowError, StaffMember, UtilizationSample
+from ops_watch.trail import chain
+from ops_watch.trail.canonical import (
+    NULL,
+    column_texts,
+    digest_lines,
+    entries_digest,
+    key_text,
+    keyed_digests,
+    row_columns,
+    row_digest,
+    row_text,
+    table_key,
+    value_text,
+)
+
+CST = timezone(timedelta(hours=8))
+
+
+class Shift(StrEnum):
+    DAY = "白班"
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (None, "\\N"),
+        ("王建国", "王建国"),
+        ("", ""),
+        (Shift.DAY, "白班"),  # a str subclass: its value
+        (True, "true"),
+        (False, "false"),
+        (0, "0"),
+        (-42, "-42"),
+        (12345678901234, "12345678901234"),
+        (0.1, "0.1"),
+        (1.0, "1.0"),
+        (1e-7, "1e-07"),
+        (37.5, "37.5"),
+        (Decimal("12.50"), "12.50"),
+        (Decimal("-3"), "-3"),
+        (date(2026, 11, 2), "2026-11-02"),
+        (datetime(2026, 11, 2, 1, 2, 3, tzinfo=UTC), "2026-11-02 01:02:03.000000"),
+        (datetime(2026, 11, 2, 9, 2, 3, 5, tzinfo=CST), "2026-11-02 01:02:03.000005"),  # in UTC
+        ({"b": 1, "a": ["x", "张"]}, '{"a":["x","张"],"b":1}'),  # sorted keys, compact, not ASCII-escaped
+        (["YW-001", "YW-002"], '["YW-001","YW-002"]'),
+    ],
+)
+def test_each_value_types_text(value: object, text: str) -> None:
+    assert value_text(value) == text
+
+
+def test_escapes_as_copy_text_format() -> None:
+    assert value_text("a\tb") == "a\\tb"
+    assert value_text("line1\nline2\r") == "line1\\nline2\\r"
+    assert value_text("C:\\evidence") == "C:\\\\evidence"
+    assert value_text("\\N") == "\\\\N"  # a text that reads like NULL is not NULL
+    assert value_text("\\N") != NULL
+    # JSON escapes its own control characters: the text holds no raw tab, only JSON's escape, escaped again
+    assert value_text({"note": "a\tb"}) == '{"note":"a\\\\tb"}'
+
+
+def test_a_naive_time_is_refused() -> None:
+    with pytest.raises(ValueError, match="naive time"):
+        value_text(datetime(2026, 11, 2, 1, 2, 3))
+
+
+def test_an_unknown_type_is_refused() -> None:
+    with pytest.raises(TypeError, match="no canonical text for bytes"):
+        value_text(b"\x00")
+
+
+def test_a_row_is_its_values_tab_separated_and_its_digest_the_first_16_bytes_of_sha256() -> None:
+    values = ("YW-001", None, 3, "a\tb")
+    assert row_text(values) == "YW-001\t\\N\t3\ta\\tb"
+    assert row_digest(values) == hashlib.sha256(b"YW-001\t\\N\t3\ta\\tb").digest()[:16]
+    assert key_text((date(2026, 10, 19), "白班")) == "2026-10-19\t白班"
+
+
+def test_the_key_of_each_table() -> None:
+    assert table_key(DoorEvent.__table__) == ("dedupe_key",)  # its unique column
+    assert table_key(HandoverShift.__table__) == ("date", "shift")  # its unique constraint
+    assert table_key(StaffMember.__table__) == ("person_id",)  # its primary key
+    assert table_key(UtilizationSample.__table__) == ("resource_id", "at")
+    assert table_key(RowError.__table__) == ("id",)  # no key of its own: its id
+
+
+def test_a_rows_text_leaves_out_batch_id_and_a_surrogate_id() -> None:
+    doors = row_columns(DoorEvent.__table__)
+    assert "batch_id" not in doors and "id" not in doors and doors[0] == "at" and "dedupe_key" in doors
+    errors = row_columns(RowError.__table__)
+    assert errors[0] == "id" and "batch_id" not in errors  # the id is the key here: kept
+
+
+def test_the_entries_digest_is_over_the_entries_in_the_order_the_seal_lists_them() -> None:
+    """A seal digests its rows as written (no batch is held whole to sort it); the lines are kept in that order,
+    so the digest can be recomputed from them, and verify compares rows by key whatever the table's order."""
+    rows = {"k1": b"\x01" * 16, "k2": b"\x02" * 16, "a\tb": b"\x03" * 16}
+    expected = hashlib.sha256("".join(f"{k}\t{d.hex()}\n" for k, d in rows.items()).encode()).hexdigest()
+    assert entries_digest(rows) == expected
+    assert entries_digest(dict(reversed(list(rows.items())))) != expected
+    assert entries_digest({**rows, "k1": b"\x09" * 16}) != expected
+    packed = chain.pack_entries({"door_events": rows})
+    assert list(chain.unpack_entries(packed)["door_events"].items()) == list(rows.items())  # order kept
+
+
+def test_entries_pack_and_unpack_keys_with_tabs() -> None:
+    entries = {"handover_shifts": {"2026-10-19\t白班": b"\x01" * 16}, "staff": {"YW-001": b"\x02" * 16}}
+    assert chain.unpack_entries(chain.pack_entries(entries)) == entries
+
+
+def test_a_column_at_a_time_gives_what_row_by_row_gives() -> None:
+    """The writers and verify digest rows a column at a time (canonical.keyed_digests): the same keys and
+    digests as key_text and row_digest row by row, for every kind of value, escapes and NULLs included."""
+    table = HandoverShift.__table__
+    names = [c.name for c in table.columns]
+    at = datetime(2026, 10, 19, 0, 30, tzinfo=UTC)
+    rows = [
+        (1, date(2026, 10, 19), "白班", ["王建国", "张伟"], at, "王建国", "张伟", "机房巡检\n正常", at, 17),
+        (2, date(2026, 10, 19), "夜班", [], None, "", "a\\b\tc", None, at.astimezone(CST), None),
+        (3, date(2026, 10, 20), "白班", {"b": 1, "a": [Decimal("1.50")]}, at, None, "", "", at, 17),
+    ]
+    key, wanted = table_key(table), row_columns(table)
+    keys, digests = keyed_digests(names, key, wanted, rows)
+    where = {n: i for i, n in enumerate(names)}
+    for row, got_key, got in zip(rows, keys, digests, strict=True):
+        assert got_key == key_text([row[where[c]] for c in key])
+        assert got == row_digest([row[where[c]] for c in wanted])
+    lines = digest_lines(names, key, wanted, rows)
+    assert lines == [f"{k}\t{d.hex()}\n" for k, d in zip(keys, digests, strict=True)]
+    mixed = (1, 2.5, True, "x", None)  # a column of mixed kinds falls back to value_text per value
+    assert list(column_texts(mixed)) == [value_text(v) for v in mixed]
