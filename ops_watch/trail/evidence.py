@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Table, func, select, tuple_
+from sqlalchemy import Date, DateTime, Integer, Table, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from ops_watch.store.schema import Base, BatchRows, EvidenceBatch, TrailSeal, declare_all
@@ -47,8 +47,10 @@ SEALED_FIELDS = (
     "rows_ok",
     "rows_bad",
     "rows_duplicate",
-    "stored_path",
 )
+# Not sealed: `stored_path`, where the file lies now (the move to processed/ happens after the commit and may
+# land on another name; verify hashes whatever file the batch names against the sealed file_sha256), and
+# `detail` (notes added later, e.g. the archived copy's own digest).
 KEYS_PER_QUERY = 500
 READ_ROWS = 5000  # rows read, and digested a column at a time, per step
 
@@ -60,6 +62,7 @@ class Written:
 
     table: str
     mode: str
+    source: Table  # the table written (a writer may write one no BatchRows mixin declares)
     count: int = 0
     digest: Any = field(default_factory=hashlib.sha256)
     packer: Any = field(default_factory=lambda: zlib.compressobj(chain.ENTRIES_LEVEL))
@@ -104,7 +107,7 @@ def expect_rows(session: Session, batch_id: int, table: Table, mode: str = "igno
     notes = _notes(session, batch_id)
     written = notes.written.get(table.name)
     if written is None:
-        written = notes.written[table.name] = Written(table.name, mode)
+        written = notes.written[table.name] = Written(table.name, mode, table)
     return written
 
 
@@ -171,13 +174,13 @@ def key_values(table: Table, key: Sequence[str], text: str) -> tuple[Any, ...]:
 def _parse(column: Any, text: str) -> Any:
     if text == "\\N":
         return None
-    python = column.type.python_type
-    if python is int:
-        return int(text)
-    if python is datetime:
+    kind = getattr(column.type, "impl", column.type)  # a TypeDecorator (UTCDateTime) by the type it stores as
+    if isinstance(kind, DateTime):
         return datetime.fromisoformat(text).replace(tzinfo=UTC)
-    if python is date:
+    if isinstance(kind, Date):
         return date.fromisoformat(text)
+    if isinstance(kind, Integer):
+        return int(text)
     return text.replace("\\t", "\t").replace("\\n", "\n").replace("\\r", "\r").replace("\\\\", "\\")
 
 
@@ -251,11 +254,11 @@ def batch_rows(session: Session, batch: EvidenceBatch) -> dict[str, tuple[int, s
             continue
         if written.mode == "upsert":
             kept = _as_stored(written, last_wins=True)
-        elif written.count == _stored_count(session, tables[name], batch, len(notes.written)):
+        elif written.count == _stored_count(session, written.source, batch, len(notes.written)):
             out[name] = (written.count, written.digest.hexdigest(), written.packed())
             continue
         else:  # some rows were already stored by an earlier batch (duplicates): they stay that batch's
-            kept = _owned(session, tables[name], batch.id, _as_stored(written, last_wins=False))
+            kept = _owned(session, written.source, batch.id, _as_stored(written, last_wins=False))
         if kept:
             out[name] = _summed(name, kept)
     errors = tables["row_errors"]

@@ -354,6 +354,9 @@ class _EvidenceCheck:
         self.loading: set[int] = set()
         self.unsealed: set[int] = set()
         self._purged: dict[int, dict[str, bytes]] = {}
+        self.paths: dict[
+            int, str
+        ] = {}  # where each batch's file lies now (not sealed: evidence.SEALED_FIELDS)
 
     def batches(self, scope: set[int | None], files: bool, whole_walk: bool) -> None:
         """Every batch record: sealed unless loading, and as sealed; every sealed batch still there."""
@@ -361,8 +364,11 @@ class _EvidenceCheck:
         present: set[int] = set()
         # An incremental walk starts after most seals: which batches they hold, from one query of the subjects.
         sealed_before = set() if whole_walk else _sealed_batches(self.session)
-        for batch in self.session.execute(select(*(cols[n] for n in (*evidence.SEALED_FIELDS, "detail")))):
+        for batch in self.session.execute(
+            select(*(cols[n] for n in (*evidence.SEALED_FIELDS, "detail", "stored_path")))
+        ):
             present.add(batch.id)
+            self.paths[batch.id] = batch.stored_path or ""
             if batch.status == LOADING:
                 self.loading.add(batch.id)
                 continue
@@ -412,7 +418,7 @@ class _EvidenceCheck:
                 self._file(self.walked.batches[batch_id])
 
     def _file(self, sealed: _BatchSeal) -> None:
-        stored = sealed.record.get("stored_path", "")
+        stored = self.paths.get(sealed.batch_id or 0) or sealed.record.get("stored_path", "")
         if not sealed.file_sha256 or not stored or stored == NULL:
             return
         path = Path(stored)

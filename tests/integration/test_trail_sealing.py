@@ -271,3 +271,26 @@ def _a_finding(s: Any) -> int:
     s.add(finding)
     s.flush()
     return finding.id
+
+
+def test_rows_a_later_file_repeats_stay_the_earlier_batch_s(store: Store, tmp_path: Path) -> None:
+    """Two exports that overlap: the second batch's seal holds only the rows it stored; the repeats (ignored on
+    insert) stay sealed with the first. A key with a time in it is looked up by its parsed value."""
+    config = _config(tmp_path)
+    lines = (
+        (ROOT / "examples" / "utilization" / "utilization-jwy-2026-11-02.csv")
+        .read_text("utf-8-sig")
+        .splitlines()
+    )
+    header, rows = lines[0], lines[1:]
+    first, second = tmp_path / "utilization-a.csv", tmp_path / "utilization-b.csv"
+    first.write_text("\n".join([header, *rows[:120]]) + "\n", encoding="utf-8")
+    second.write_text("\n".join([header, *rows[60:200]]) + "\n", encoding="utf-8")
+    a = ingest_file(store, config, "utilization", first, at=AS_OF)
+    b = ingest_file(store, config, "utilization", second, at=AS_OF)
+    assert (a.rows_ok, b.rows_ok, b.rows_duplicate) == (120, 80, 60)
+    seen = _sealed_vs_stored(store)
+    for name, got in seen.items():
+        assert got["sealed"] == got["stored"], name
+    sealed_b = seen["utilization/utilization-b.csv"]["sealed"]["utilization_samples"]
+    assert len(sealed_b) == 80
