@@ -268,8 +268,9 @@ def _sealing_off() -> None:
         return None
 
     for module in (evidence, ingest):
-        for name in ("note_rows", "expect_rows", "expect_no_rows"):
-            setattr(module, name, nothing)
+        for name in ("note_rows", "note_columns", "expect_rows", "expect_no_rows"):
+            if hasattr(module, name):
+                setattr(module, name, nothing)
     hooks.seal_pending = nothing  # type: ignore[assignment]  # looked up at each commit
 
 

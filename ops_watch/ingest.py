@@ -23,7 +23,7 @@ import shutil
 import stat
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from datetime import time as time_of_day
@@ -61,7 +61,7 @@ from ops_watch.store import Store, cluster
 from ops_watch.store.bulk import RowsWriter, rows_writer
 from ops_watch.store.loading import LOADING, drop_batch
 from ops_watch.store.schema import EvidenceBatch, RowError
-from ops_watch.trail.evidence import expect_no_rows, expect_rows, note_rows
+from ops_watch.trail.evidence import expect_no_rows, expect_rows, note_columns
 
 log = get_logger(__name__)
 
@@ -445,14 +445,16 @@ class RecordWriter:
                 self._add(self._fields(record) + self._extra)
         if not self.pending:
             return
-        mode = "upsert" if self._upsert else "ignore"
         if self._write is None:
-            self._write = rows_writer(
-                self.session, self.kind.table.__table__, self.kind.key, self.columns, mode
-            )
-        rows = list(self.pending.values())
-        note_rows(self.session, self.batch_id, self.kind.table.__table__, self.columns, rows, mode)
-        self._write(rows)
+            mode = "upsert" if self._upsert else "ignore"
+            table = self.kind.table.__table__
+
+            def seal(by_name: dict[str, Sequence[Any]], count: int, given: dict[str, Sequence[str]]) -> None:
+                # The batch's seal takes these rows' digests (trail/evidence.py), the writer's text of times too.
+                note_columns(self.session, self.batch_id, table, by_name, count, mode, given)
+
+            self._write = rows_writer(self.session, table, self.kind.key, self.columns, mode, observe=seal)
+        self._write(list(self.pending.values()))
         self.pending.clear()
         if self.commit_chunks:
             self.session.commit()

@@ -6,10 +6,13 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from sqlalchemy import Table
+from sqlalchemy import Date, DateTime, Table
 from sqlalchemy.orm import Session
 
 RowsWriter = Callable[[list[tuple[Any, ...]]], None]
+# Shown each chunk before it is written, a column at a time: (values by column, how many rows, the columns whose
+# values are also given as the store's text of them: times and dates). The evidence trail digests rows here.
+Observer = Callable[[dict[str, Sequence[Any]], int, dict[str, Sequence[str]]], None]
 
 
 def conflict_insert(
@@ -40,8 +43,10 @@ def rows_writer(
     key: Sequence[str],
     columns: Sequence[str],
     mode: Literal["upsert", "ignore"] = "ignore",
+    observe: Observer | None = None,
 ) -> RowsWriter:
-    """A function writing rows given as tuples in `columns` order, with conflict_insert's statement.
+    """A function writing rows given as tuples in `columns` order, with conflict_insert's statement; `observe`
+    sees each chunk first.
 
     On SQLite the statement is compiled once and each call is one executemany of the driver, the columns'
     bind processing (UTCDateTime, Date, JSON) applied here a column at a time: SQLAlchemy's per-row
@@ -57,14 +62,21 @@ def rows_writer(
         if compiled.positional and sorted(order) == sorted(names) and not compiled.literal_execute_params:
             positions = [names.index(name) for name in order]
             processors = []
+            as_text: list[
+                tuple[int, str]
+            ] = []  # processed cells that are the values' own text (times, dates)
             for i, name in enumerate(order):
                 type_ = table.c[name].type
                 process = type_.dialect_impl(dialect).bind_processor(dialect)
                 if process is not None:
                     processors.append((i, _utc_datetime_text(process)))
-            return _driver_writer(session, compiled.string, positions, processors)
+                    if isinstance(getattr(type_, "impl", type_), DateTime | Date):
+                        as_text.append((i, name))
+            return _driver_writer(session, compiled.string, names, positions, processors, observe, as_text)
 
     def write(rows: list[tuple[Any, ...]]) -> None:
+        if observe is not None and rows:
+            observe(dict(zip(names, zip(*rows, strict=True), strict=True)), len(rows), {})
         session.execute(stmt, [dict(zip(names, row, strict=True)) for row in rows])
 
     return write
@@ -103,7 +115,13 @@ def _utc_datetime_text(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
 
 
 def _driver_writer(
-    session: Session, sql: str, positions: list[int], processors: list[tuple[int, Callable[[Any], Any]]]
+    session: Session,
+    sql: str,
+    names: list[str],
+    positions: list[int],
+    processors: list[tuple[int, Callable[[Any], Any]]],
+    observe: Observer | None = None,
+    as_text: list[tuple[int, str]] | None = None,
 ) -> RowsWriter:
     reorder = positions != list(range(len(positions)))
 
@@ -112,12 +130,15 @@ def _driver_writer(
             return
         if session.autoflush:
             session.flush()  # as session.execute would: pending ORM changes go first
-        if reorder or processors:
+        if reorder or processors or observe is not None:
             # Column-wise: one map() per processed column instead of a Python loop per row.
             by_column = list(zip(*rows, strict=True))
             cells = [by_column[i] for i in positions]
             for i, process in processors:
                 cells[i] = tuple(map(process, cells[i]))
+            if observe is not None:
+                given = {name: cells[i] for i, name in as_text or ()}
+                observe(dict(zip(names, by_column, strict=True)), len(rows), given)
             rows = list(zip(*cells, strict=True))
         session.connection().exec_driver_sql(sql, rows)
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -24,7 +23,8 @@ from sqlalchemy.orm import Session
 from ops_watch.store.schema import Base, BatchRows, EvidenceBatch, TrailSeal, declare_all
 from ops_watch.trail import chain
 from ops_watch.trail.canonical import (
-    digest_lines,
+    NULL,
+    column_lines,
     entries_digest,
     key_text,
     keyed_digests,
@@ -65,17 +65,17 @@ class Written:
     source: Table  # the table written (a writer may write one no BatchRows mixin declares)
     count: int = 0
     digest: Any = field(default_factory=hashlib.sha256)
-    packer: Any = field(default_factory=lambda: zlib.compressobj(chain.ENTRIES_LEVEL))
+    packer: Any = field(default_factory=chain.entries_packer)
     parts: list[bytes] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.parts.append(self.packer.compress(f"{self.table}\n".encode()))
 
-    def add(self, lines: list[str]) -> None:
-        data = "".join(lines).encode()
+    def add(self, lines: str, count: int) -> None:
+        data = lines.encode()
         self.digest.update(data)
         self.parts.append(self.packer.compress(data))
-        self.count += len(lines)
+        self.count += count
 
     def packed(self) -> bytes:
         return b"".join([*self.parts, self.packer.flush()])
@@ -119,27 +119,46 @@ def note_rows(
     rows: Sequence[Sequence[Any]],
     mode: str = "ignore",
 ) -> None:
-    """Rows about to be written for the batch, as tuples in `columns` order. Call before the write: an upsert's
-    earlier owners are read here."""
-    written = expect_rows(session, batch_id, table, mode)
+    """Rows about to be written for the batch, as tuples in `columns` order (note_columns)."""
     if not rows:
+        expect_rows(session, batch_id, table, mode)
+        return
+    by_column = zip(*rows, strict=True)
+    note_columns(session, batch_id, table, dict(zip(columns, by_column, strict=True)), len(rows), mode)
+
+
+def note_columns(
+    session: Session,
+    batch_id: int,
+    table: Table,
+    by_name: dict[str, Sequence[Any]],
+    count: int,
+    mode: str = "ignore",
+    given: dict[str, Sequence[str]] | None = None,
+) -> None:
+    """Rows about to be written for the batch, a column at a time (`by_name`; `given`: columns the writer already
+    rendered as their canonical text). Call before the write: an upsert's earlier owners are read here."""
+    written = expect_rows(session, batch_id, table, mode)
+    if not count:
         return
     wanted = row_columns(table)
     key = table_key(table)
-    missing = [c for c in (*wanted, *key) if c not in columns]
-    if missing:  # columns the writer leaves to their defaults: the values the store will hold
-        defaults = tuple(_default(table, c) for c in missing)
-        columns = (*columns, *missing)
-        rows = [(*row, *defaults) for row in rows]
-    lines = digest_lines(columns, key, wanted, rows)
+    for name in (*wanted, *key):
+        if name not in by_name:  # a column the writer leaves to its default: the value the store will hold
+            by_name = {**by_name, name: (_default(table, name),) * count}
+    if given:  # a writer's text of its times and dates: NULL where it passes None
+        given = {
+            n: [NULL if v is None else v for v in col] if None in col else col for n, col in given.items()
+        }
+    lines = column_lines(by_name, key, wanted, given)
     if mode == "upsert":
-        keys = [line.rpartition("\t")[0] for line in lines]
+        keys = [line.rpartition("\t")[0] for line in lines.split("\n")[:-1]]
         took = {
             k: b for k, b in _owners(session, table, key, keys).items() if b is not None and b != batch_id
         }
         if took:
             _notes(session, batch_id).superseded.setdefault(table.name, {}).update(took)
-    written.add(lines)
+    written.add(lines, count)
 
 
 def _default(table: Table, name: str) -> Any:

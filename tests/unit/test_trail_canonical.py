@@ -14,6 +14,7 @@ from ops_watch.store.schema import DoorEvent, HandoverShift, RowError, StaffMemb
 from ops_watch.trail import chain
 from ops_watch.trail.canonical import (
     NULL,
+    column_lines,
     column_texts,
     digest_lines,
     entries_digest,
@@ -142,3 +143,34 @@ def test_a_column_at_a_time_gives_what_row_by_row_gives() -> None:
     assert lines == [f"{k}\t{d.hex()}\n" for k, d in zip(keys, digests, strict=True)]
     mixed = (1, 2.5, True, "x", None)  # a column of mixed kinds falls back to value_text per value
     assert list(column_texts(mixed)) == [value_text(v) for v in mixed]
+
+
+def test_the_writers_column_lines_are_the_row_by_row_entries() -> None:
+    """The writers' fast path (canonical.column_lines: text columns taken as they are, escapes checked once over
+    the lines) gives the lines key_text and row_digest give row by row: plain chunks, chunks with a value that
+    needs an escape or a NULL (rendered again value by value), and times the writer already rendered."""
+    table = DoorEvent.__table__
+    names = [c.name for c in table.columns if c.name not in ("id", "batch_id")]
+    at = datetime(2026, 10, 19, 0, 30, tzinfo=UTC)
+
+    def row(i: int, name: str = "王建国", serial: str | None = "S1") -> tuple[object, ...]:
+        values = {n: f"{n}-{i}" for n in names}
+        values.update(at=at + timedelta(seconds=i), name=name, serial_no=serial, dedupe_key=f"K{i}")
+        return tuple(values[n] for n in names)
+
+    key, wanted = table_key(table), row_columns(table)
+    chunks = [
+        [row(i) for i in range(5)],
+        [row(1), row(2, name="a\tb"), row(3, name="c\\N")],
+        [row(1), row(2, serial=None)],
+        [row(1, name="换\n行"), row(2, name="\r")],
+    ]
+    for rows in chunks:
+        by_name = dict(zip(names, zip(*rows, strict=True), strict=True))
+        expected = "".join(
+            f"{key_text([r[names.index(c)] for c in key])}\t{row_digest([r[names.index(c)] for c in wanted]).hex()}\n"
+            for r in rows
+        )
+        assert column_lines(by_name, key, wanted) == expected
+        times = {"at": [value_text(v) for v in by_name["at"]]}  # as a writer renders them
+        assert column_lines(by_name, key, wanted, times) == expected
