@@ -567,6 +567,14 @@ def _secret_pair(name: str) -> tuple[Any, Any, Any]:
     )
 
 
+def _one_address_each(v: list[str]) -> list[str]:
+    """Each entry one email address (a list someone wrote as "a@x, b@y" in one string is refused, not mis-sent)."""
+    for addr in v:
+        if "@" not in addr or any(c in addr for c in "\r\n,;<> "):
+            raise ValueError(f"{addr!r} is not one email address")
+    return v
+
+
 class DingTalkReceiver(Strict):
     """A DingTalk (钉钉) group robot. Its URL carries the access token, so it is a secret like a password."""
 
@@ -655,10 +663,7 @@ class Receiver(Strict):
     @field_validator("email")
     @classmethod
     def _addresses(cls, v: list[str]) -> list[str]:
-        for addr in v:
-            if "@" not in addr or any(c in addr for c in "\r\n,;<> "):
-                raise ValueError(f"{addr!r} is not one email address")
-        return v
+        return _one_address_each(v)
 
     @model_validator(mode="after")
     def _somewhere(self) -> Receiver:
@@ -774,10 +779,7 @@ class TrailConfig(Strict):
     @field_validator("archive_mailbox")
     @classmethod
     def _addresses(cls, v: list[str]) -> list[str]:
-        for addr in v:
-            if "@" not in addr or any(c in addr for c in "\r\n,;<> "):
-                raise ValueError(f"{addr!r} is not one email address")
-        return v
+        return _one_address_each(v)
 
     @field_validator("publish_at", mode="before")
     @classmethod

@@ -251,49 +251,36 @@ def _walk(
         expected_seq, expected_prev, last = seal.seq + 1, seal.hash, (seal.seq, seal.hash)
         if own != seal.hash:
             found.append(
-                Break(
-                    "seal_changed",
-                    name,
-                    seal.seq,
-                    seal.subject,
-                    detail=f"recorded {seal.hash[:16]}…, its body hashes to {own[:16]}…",
-                )
+                _changed_seal(name, seal, f"recorded {seal.hash[:16]}…, its body hashes to {own[:16]}…")
             )
         try:
             body = json.loads(seal.body)
         except ValueError:
-            found.append(Break("seal_changed", name, seal.seq, seal.subject, detail="its body is not JSON"))
+            found.append(_changed_seal(name, seal, "its body is not JSON"))
             continue
         told = body.get("seq") if isinstance(body, dict) else None
         if not isinstance(body, dict) or told is None:
-            found.append(
-                Break("seal_changed", name, seal.seq, seal.subject, detail="its body is not a seal's")
-            )
+            found.append(_changed_seal(name, seal, "its body is not a seal's"))
             continue
         # A seal moved to another place (renumbered) keeps its body: say so once for a run of moved seals.
         moved = told - seal.seq if isinstance(told, int) else 0
         if moved != offset and moved:
-            found.append(
-                Break("seal_changed", name, seal.seq, seal.subject, detail=f"its body says it is #{told}")
-            )
+            found.append(_changed_seal(name, seal, f"its body says it is #{told}"))
         elif (
             body.get("chain") != name or body.get("subject") != seal.subject or body.get("kind") != seal.kind
         ):
-            found.append(
-                Break(
-                    "seal_changed",
-                    name,
-                    seal.seq,
-                    seal.subject,
-                    detail=f"its body says {body.get('chain')} {body.get('kind')} {body.get('subject')}",
-                )
-            )
+            said = f"its body says {body.get('chain')} {body.get('kind')} {body.get('subject')}"
+            found.append(_changed_seal(name, seal, said))
         offset = moved
         yield seal, body
     if since and not started:
         found.append(Break("seal_missing", name, since, detail=f"the last verified seal #{since} is gone"))
     if last is not None:
         report.verified[name] = last
+
+
+def _changed_seal(chain_name: str, seal: Any, detail: str) -> Break:
+    return Break("seal_changed", chain_name, seal.seq, seal.subject, detail=detail)
 
 
 def _since_detail(seal: Any, own: str, was: tuple[int, str] | None) -> str:

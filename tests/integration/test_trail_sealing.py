@@ -174,21 +174,7 @@ def test_two_writers_at_once_keep_one_unbroken_chain(pg_server: Any) -> None:
     store = open_store(url)
     try:
         with store.session() as s:
-            s.add(
-                Finding(
-                    fingerprint="x",
-                    rule_id="r",
-                    check="c",
-                    severity="warning",
-                    status="open",
-                    subject="s",
-                    summary="",
-                    first_seen=AS_OF,
-                    last_seen=AS_OF,
-                )
-            )
-        with store.session() as s:
-            finding_id = s.scalars(select(Finding.id)).one()
+            finding_id = _a_finding(s)
         start = threading.Barrier(4)
 
         def writer(n: int) -> None:
