@@ -15,12 +15,22 @@ import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Date, DateTime, Integer, Table, func, select, tuple_
+from sqlalchemy import Boolean, Date, DateTime, Float, Integer, Table, func, select, tuple_
 from sqlalchemy.orm import Session
 
-from ops_watch.store.schema import Base, BatchRows, EvidenceBatch, TrailSeal, declare_all
+from ops_watch.store.schema import (
+    Base,
+    BatchRows,
+    DecimalText,
+    EvidenceBatch,
+    Money,
+    TrailSeal,
+    UTCDateTime,
+    declare_all,
+)
 from ops_watch.trail import chain
 from ops_watch.trail.canonical import (
     NULL,
@@ -193,13 +203,19 @@ def key_values(table: Table, key: Sequence[str], text: str) -> tuple[Any, ...]:
 def _parse(column: Any, text: str) -> Any:
     if text == "\\N":
         return None
-    kind = getattr(column.type, "impl", column.type)  # a TypeDecorator (UTCDateTime) by the type it stores as
-    if isinstance(kind, DateTime):
+    type_ = column.type  # the value's Python type decides its canonical text (trail/canonical.value_text)
+    if isinstance(type_, UTCDateTime | DateTime):
         return datetime.fromisoformat(text).replace(tzinfo=UTC)
-    if isinstance(kind, Date):
+    if isinstance(type_, Money | DecimalText):  # exact decimals, stored as fen or text
+        return Decimal(text)
+    if isinstance(type_, Date):
         return date.fromisoformat(text)
-    if isinstance(kind, Integer):
+    if isinstance(type_, Boolean):
+        return text == "true"
+    if isinstance(type_, Integer):
         return int(text)
+    if isinstance(type_, Float):
+        return float(text)
     return text.replace("\\t", "\t").replace("\\n", "\n").replace("\\r", "\r").replace("\\\\", "\\")
 
 

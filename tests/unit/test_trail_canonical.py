@@ -174,3 +174,36 @@ def test_the_writers_column_lines_are_the_row_by_row_entries() -> None:
         assert column_lines(by_name, key, wanted) == expected
         times = {"at": [value_text(v) for v in by_name["at"]]}  # as a writer renders them
         assert column_lines(by_name, key, wanted, times) == expected
+
+
+def test_every_batch_tables_key_reads_back_from_its_text() -> None:
+    """A repeated or replaced row is looked up by its key's text parsed back by the column's type (a time, a
+    date, money, an exact decimal, a number, text with escapes): every batch table's key round-trips."""
+    from sqlalchemy import Boolean, Date, Float, Integer
+
+    from ops_watch.store.schema import DecimalText, Money, UTCDateTime
+    from ops_watch.trail.evidence import batch_tables, key_values
+
+    def sample(column: object) -> object:
+        kind = column.type  # type: ignore[attr-defined]
+        if isinstance(kind, UTCDateTime):
+            return datetime(2026, 11, 2, 1, 2, 3, 456, tzinfo=UTC)
+        if isinstance(kind, Money):
+            return Decimal("30170000.00")
+        if isinstance(kind, DecimalText):
+            return Decimal("3.140")
+        if isinstance(kind, Date):
+            return date(2026, 11, 2)
+        if isinstance(kind, Boolean):
+            return True
+        if isinstance(kind, Integer):
+            return 17
+        if isinstance(kind, Float):
+            return 2.5
+        return "a\tb\\c 王"
+
+    for table in batch_tables():
+        key = table_key(table)
+        values = [sample(table.c[name]) for name in key]
+        text = key_text(values)
+        assert key_text(key_values(table, key, text)) == text, table.name
