@@ -214,14 +214,6 @@ def column_texts(values: Sequence[Any]) -> Sequence[str]:
     return [value_text(v) for v in values]
 
 
-def digest_lines(
-    columns: Sequence[str], key: Sequence[str], wanted: Sequence[str], rows: Sequence[Sequence[Any]]
-) -> list[str]:
-    """The entry lines "key<TAB>row digest hex<LF>" of rows given as tuples in `columns` order, in their order."""
-    keys, digests = keyed_digests(columns, key, wanted, rows)
-    return [f"{k}\t{d.hex()}\n" for k, d in zip(keys, digests, strict=True)]
-
-
 def keyed_digests(
     columns: Sequence[str], key: Sequence[str], wanted: Sequence[str], rows: Sequence[Sequence[Any]]
 ) -> tuple[Sequence[str], list[bytes]]:
