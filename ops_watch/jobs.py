@@ -39,7 +39,7 @@ from ops_watch.store import Store
 from ops_watch.store.cluster import Fence
 from ops_watch.store.leader import ParentLead
 from ops_watch.store.schema import AuthEvent, Finding, FindingEvent, OutboxMessage, PlannedInspection
-from ops_watch.trail import heads, outcome
+from ops_watch.trail import heads, index, outcome
 from ops_watch.trail import verify as verify_trail
 from ops_watch.trail.purge import seal_purge
 
@@ -179,16 +179,19 @@ def queue_report(store: Store, config: Config, built: Built, resend: bool = Fals
     return msg
 
 
-# --- the trail job: the chains' heads published, the chains verified ---
+# --- the trail job: new batches indexed, the chains' heads published, the chains verified ---
 
 
 def trail(rt: Runtime, at: datetime | None = None) -> dict[str, Any]:
-    """Publish each site day's chain heads once the day is over ([trail] publish_at: in the store, in the log,
-    and by mail to [trail] archive_mailbox), then verify the chains: the seals since the last intact verify on
+    """Index the batches sealed since the last run (which row is which: trail/index.py), publish each site day's
+    chain heads once the day is over ([trail] publish_at: in the store, in the log, and by mail to [trail]
+    archive_mailbox), then verify the chains: the seals since the last intact verify on
     every run, everything every [trail] full_verify_days. What verify found is kept for the check
     `evidence_tampered`, which makes a break a critical finding (docs/trail.md)."""
     now = at or utcnow()
     config = rt.config
+    with rt.store.session() as session:
+        indexed, unindexed = index.index_new(session)
     with rt.store.session() as session:
         published = heads.publish_due(session, config, now)
         if published and config.trail.archive_mailbox:
@@ -235,6 +238,8 @@ def trail(rt: Runtime, at: datetime | None = None) -> dict[str, Any]:
             full=since is None,
         )
     return {
+        "indexed": indexed,
+        "not_indexed": len(unindexed),
         "heads_published": len(published),
         "verified": "full" if since is None else "since last",
         "breaks": len(found.breaks),

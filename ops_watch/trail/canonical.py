@@ -19,7 +19,6 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from operator import itemgetter, methodcaller
 from typing import Any
 
 from sqlalchemy import Column, Integer, Table, UniqueConstraint
@@ -125,67 +124,71 @@ def lines_digest(lines: Iterable[str]) -> str:
     return h.hexdigest()
 
 
-def column_lines(
-    by_name: Mapping[str, Sequence[Any]],
-    key: Sequence[str],
-    wanted: Sequence[str],
-    given: Mapping[str, Sequence[str]] | None = None,
-) -> str:
-    """The entry lines "key<TAB>row digest hex<LF>" of rows given a column at a time (`by_name`), in their order,
-    as one text: what key_text and row_digest give row by row. `given`: columns already in their canonical text
-    (a writer's own rendering of times and dates). Every step is a C-level map: no Python code runs per row.
+class ColumnsDigest:
+    """The digest of one table's rows of a batch, taken a column at a time as the rows come (docs/trail.md,
+    "Batch digests"): per column, sha256 over each value's canonical text followed by "\n", in the rows' order
+    (the order they were written: their `id`); the digest is sha256 over "column<TAB>that hash hex<LF>" in the
+    columns' order. A value's canonical text never holds a raw newline (it is escaped), so the stream is
+    unambiguous; no Python code runs per row, which is what keeps sealing a large ingest cheap (issue 22)."""
 
-    Text columns are taken as they are and the escapes checked once over all the rows' lines (a tab, newline,
-    carriage return or backslash in a value shows as one too many): only a chunk that has one is rendered again
-    value by value."""
-    texts: dict[str, Sequence[str]] = dict(given or {})
-    columns = list(dict.fromkeys((*wanted, *key)))
-    for name in columns:
-        if name not in texts:
-            texts[name] = _unescaped(by_name[name])
-    rows = list(map("\t".join, zip(*(texts[n] for n in wanted), strict=True)))
-    keys = (
-        texts[key[0]] if len(key) == 1 else list(map("\t".join, zip(*(texts[n] for n in key), strict=True)))
-    )
-    if not _plain(rows, len(wanted)) or not _plain(keys, len(key)):
-        texts = dict(given or {})
-        for name in columns:
-            if name not in texts:
-                texts[name] = column_texts(by_name[name])
-        rows = list(map("\t".join, zip(*(texts[n] for n in wanted), strict=True)))
-        keys = (
-            texts[key[0]]
-            if len(key) == 1
-            else list(map("\t".join, zip(*(texts[n] for n in key), strict=True)))
-        )
-    digests = map(_HEX_SLICE, map(_HEXDIGEST, map(hashlib.sha256, map(str.encode, rows))))
-    return "".join(map(_LINE, keys, digests))
+    def __init__(self, columns: Sequence[str]):
+        self.columns = tuple(columns)
+        self.count = 0
+        self._hashes = {name: hashlib.sha256() for name in self.columns}
+
+    def add_texts(self, texts: Mapping[str, Sequence[str]], count: int) -> None:
+        """Rows given as each column's canonical texts."""
+        if not count:
+            return
+        for name in self.columns:
+            self._hashes[name].update(("\n".join(texts[name]) + "\n").encode())
+        self.count += count
+
+    def add_values(
+        self,
+        by_name: Mapping[str, Sequence[Any]],
+        count: int,
+        given: Mapping[str, Sequence[str]] | None = None,
+    ) -> None:
+        """Rows given as each column's values (`given`: columns already in their canonical text, e.g. a writer's
+        own rendering of times). A text column is taken as it is and its escapes checked once over the joined
+        column: only a column that holds a tab, newline, carriage return or backslash is rendered value by
+        value."""
+        if not count:
+            return
+        for name in self.columns:
+            if given and name in given:
+                joined = "\n".join(given[name])
+            else:
+                joined = _plain_column(by_name[name])
+            self._hashes[name].update((joined + "\n").encode())
+        self.count += count
+
+    def hexdigest(self) -> str:
+        return columns_digest({name: self._hashes[name].hexdigest() for name in self.columns})
 
 
-def _unescaped(values: Sequence[Any]) -> Sequence[str]:
-    """column_texts, but text columns as they are (their escapes are checked by _plain over whole lines)."""
+def columns_digest(hashes: Mapping[str, str]) -> str:
+    """sha256 over "column<TAB>column hash hex<LF>" in the given order (ColumnsDigest)."""
+    return lines_digest(f"{name}\t{digest}\n" for name, digest in hashes.items())
+
+
+def _plain_column(values: Sequence[Any]) -> str:
+    """One column's canonical texts joined by "\n": text values as they are when none needs an escape."""
     kinds = set(map(type, values))
-    if kinds == {str}:
-        return values
-    if kinds == {str, type(None)}:
-        return [NULL if v is None else v for v in values]
-    return column_texts(values)
-
-
-def _plain(lines: Sequence[str], fields: int) -> bool:
-    """No value of these lines of `fields` tab-separated values holds a character that needs an escape."""
-    joined = "\n".join(lines)
-    return (
-        joined.count("\t") == len(lines) * (fields - 1)
-        and joined.count("\n") == len(lines) - 1
-        and "\\" not in joined  # a NULL's \\N too: a chunk with NULLs is rendered value by value
-        and "\r" not in joined
-    )
-
-
-_HEXDIGEST = methodcaller("hexdigest")
-_HEX_SLICE = itemgetter(slice(0, DIGEST_BYTES * 2))
-_LINE = "{}\t{}\n".format
+    if kinds <= {str, type(None)}:
+        nulls = values.count(None) if type(None) in kinds else 0
+        present = [NULL if v is None else v for v in values] if nulls else values
+        joined = "\n".join(present)
+        # Every backslash a NULL's; no tab, carriage return, or newline but the joins: nothing to escape.
+        if (
+            joined.count("\\") == nulls
+            and "\t" not in joined
+            and "\r" not in joined
+            and joined.count("\n") == len(values) - 1
+        ):
+            return joined
+    return "\n".join(column_texts(values))
 
 
 def column_texts(values: Sequence[Any]) -> Sequence[str]:
@@ -214,25 +217,30 @@ def column_texts(values: Sequence[Any]) -> Sequence[str]:
     return [value_text(v) for v in values]
 
 
+def text_entries(
+    texts: Mapping[str, Sequence[str]], key: Sequence[str], wanted: Sequence[str]
+) -> tuple[list[str], list[bytes]]:
+    """(key texts, row digests) of rows given as each column's canonical texts: what key_text and row_digest give
+    row by row."""
+    row_texts = joined(texts, wanted)
+    sha, size = hashlib.sha256, DIGEST_BYTES
+    return joined(texts, key), [sha(t.encode()).digest()[:size] for t in row_texts]
+
+
+def joined(texts: Mapping[str, Sequence[str]], names: Sequence[str]) -> list[str]:
+    """Each row's texts of `names`, tab-separated."""
+    if len(names) == 1:
+        return list(texts[names[0]])
+    return list(map("\t".join, zip(*(texts[n] for n in names), strict=True)))
+
+
 def keyed_digests(
     columns: Sequence[str], key: Sequence[str], wanted: Sequence[str], rows: Sequence[Sequence[Any]]
-) -> tuple[Sequence[str], list[bytes]]:
-    """(key texts, row digests) of rows given as tuples in `columns` order: the same as key_text and row_digest
-    row by row, computed a column at a time."""
+) -> tuple[list[str], list[bytes]]:
+    """(key texts, row digests) of rows given as tuples in `columns` order, computed a column at a time."""
     if not rows:
         return [], []
     by_column = list(zip(*rows, strict=True))
     where = {name: i for i, name in enumerate(columns)}
-    texts: dict[str, Sequence[str]] = {}
-
-    def text(name: str) -> Sequence[str]:
-        if name not in texts:
-            texts[name] = column_texts(by_column[where[name]])
-        return texts[name]
-
-    row_texts = (
-        text(wanted[0]) if len(wanted) == 1 else list(map("\t".join, zip(*map(text, wanted), strict=True)))
-    )
-    keys = text(key[0]) if len(key) == 1 else list(map("\t".join, zip(*map(text, key), strict=True)))
-    sha, size = hashlib.sha256, DIGEST_BYTES
-    return keys, [sha(t.encode()).digest()[:size] for t in row_texts]
+    names = dict.fromkeys((*key, *wanted))
+    return text_entries({n: column_texts(by_column[where[n]]) for n in names}, key, wanted)

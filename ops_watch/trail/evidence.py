@@ -1,48 +1,47 @@
-"""Sealing a batch of evidence: the digests of the rows it stored, by table, sealed with the batch's own record
+"""Sealing a batch of evidence: the digest of the rows it stored, by table, sealed with the batch's own record
 and its file's sha256 into the evidence chain, in the transaction that makes the batch visible.
 
-The writers (ingest's RecordWriter, the utilization collector) hand their rows to `note_rows` as they write
-them, so the digests come from values already in memory: reading a batch back to seal it would cost its
-ingest a fifth more (issue 22's bench). A batch no writer noted is read back. An upsert writer's note also
-records which earlier batch owned each key it is about to replace ("superseded"): verify then expects that
-row gone from the earlier batch, lawfully.
+The writers (ingest's RecordWriter, the utilization collector) hand their rows to `note_columns` as they write
+them, so the batch digests (canonical.ColumnsDigest) come from values already in memory, a column at a time:
+reading a batch back, or digesting it row by row, would cost a large ingest a fifth more (issue 22's bench).
+Which row is which ("key -> row digest") is recorded later by the batch's index seal (trail/index.py). A batch
+no writer noted, an upsert, and a batch some of whose rows were already stored are read back. An upsert writer's
+note also records which earlier batch owned each key it is about to replace ("superseded"), after indexing that
+batch, so verify can still name its other rows and expect these gone, lawfully.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Boolean, Date, DateTime, Float, Integer, Table, func, select, tuple_
+from sqlalchemy import Table, func, select, tuple_
 from sqlalchemy.orm import Session
 
-from ops_watch.store.schema import (
-    Base,
-    BatchRows,
-    DecimalText,
-    EvidenceBatch,
-    Money,
-    TrailSeal,
-    UTCDateTime,
-    declare_all,
-)
-from ops_watch.trail import chain
+from ops_watch.store.schema import EvidenceBatch, TrailSeal
+from ops_watch.trail import chain, index
 from ops_watch.trail.canonical import (
     NULL,
-    column_lines,
-    entries_digest,
+    ColumnsDigest,
+    column_texts,
+    joined,
     key_text,
-    keyed_digests,
     row_columns,
     table_key,
     value_text,
 )
 from ops_watch.trail.keys import NOTES
+from ops_watch.trail.rows import (
+    ORPHANS,
+    BatchRead,
+    batch_tables,
+    key_values,
+    read_batch,
+    read_batches,
+    subject_of,
+)
 
 SEALED_FIELDS = (
     "id",
@@ -62,33 +61,21 @@ SEALED_FIELDS = (
 # land on another name; verify hashes whatever file the batch names against the sealed file_sha256), and
 # `detail` (notes added later, e.g. the archived copy's own digest).
 KEYS_PER_QUERY = 500
-READ_ROWS = 5000  # rows read, and digested a column at a time, per step
 
 
 @dataclass
 class Written:
-    """One table's rows of a batch as its writers wrote them: their entry lines, digested and packed as they come
-    (nothing of the batch is held: a million-row file seals in the memory of one chunk)."""
+    """One table's rows of a batch as its writers wrote them, digested as they come (nothing of the batch is held:
+    a million-row file seals in the memory of one chunk)."""
 
     table: str
     mode: str
     source: Table  # the table written (a writer may write one no BatchRows mixin declares)
-    count: int = 0
-    digest: Any = field(default_factory=hashlib.sha256)
-    packer: Any = field(default_factory=chain.entries_packer)
-    parts: list[bytes] = field(default_factory=list)
+    digest: ColumnsDigest
 
-    def __post_init__(self) -> None:
-        self.parts.append(self.packer.compress(f"{self.table}\n".encode()))
-
-    def add(self, lines: str, count: int) -> None:
-        data = lines.encode()
-        self.digest.update(data)
-        self.parts.append(self.packer.compress(data))
-        self.count += count
-
-    def packed(self) -> bytes:
-        return b"".join([*self.parts, self.packer.flush()])
+    @property
+    def count(self) -> int:
+        return self.digest.count
 
 
 @dataclass
@@ -97,10 +84,6 @@ class Notes:
 
     written: dict[str, Written] = field(default_factory=dict)
     superseded: dict[str, dict[str, int]] = field(default_factory=dict)
-
-
-def subject_of(batch_id: int) -> str:
-    return f"evidence_batches:{batch_id}"
 
 
 def _notes(session: Session, batch_id: int) -> Notes:
@@ -117,7 +100,9 @@ def expect_rows(session: Session, batch_id: int, table: Table, mode: str = "igno
     notes = _notes(session, batch_id)
     written = notes.written.get(table.name)
     if written is None:
-        written = notes.written[table.name] = Written(table.name, mode, table)
+        written = notes.written[table.name] = Written(
+            table.name, mode, table, ColumnsDigest(row_columns(table))
+        )
     return written
 
 
@@ -160,15 +145,17 @@ def note_columns(
         given = {
             n: [NULL if v is None else v for v in col] if None in col else col for n, col in given.items()
         }
-    lines = column_lines(by_name, key, wanted, given)
-    if mode == "upsert":
-        keys = [line.rpartition("\t")[0] for line in lines.split("\n")[:-1]]
-        took = {
-            k: b for k, b in _owners(session, table, key, keys).items() if b is not None and b != batch_id
-        }
-        if took:
-            _notes(session, batch_id).superseded.setdefault(table.name, {}).update(took)
-    written.add(lines, count)
+    if mode != "upsert":
+        written.digest.add_values(by_name, count, given)
+        return
+    # An upsert's batch is read back at its seal (a row it replaces keeps its place): only its count is kept here.
+    written.digest.count += count
+    keys = joined({n: (given or {}).get(n) or column_texts(by_name[n]) for n in key}, key)
+    took = {k: b for k, b in _owners(session, table, key, keys).items() if b is not None and b != batch_id}
+    if took:
+        # The earlier batches' rows are named in their index before this write replaces some of them.
+        index.ensure(session, set(took.values()))
+        _notes(session, batch_id).superseded.setdefault(table.name, {}).update(took)
 
 
 def _default(table: Table, name: str) -> Any:
@@ -192,58 +179,6 @@ def _owners(session: Session, table: Table, key: Sequence[str], keys: list[str])
             if k in wanted:
                 out[k] = row[-1]
     return out
-
-
-def key_values(table: Table, key: Sequence[str], text: str) -> tuple[Any, ...]:
-    """A key text back to values the database compares: a key's canonical text parsed by its columns' types."""
-    parts = text.split("\t")
-    return tuple(_parse(table.c[name], part) for name, part in zip(key, parts, strict=True))
-
-
-def _parse(column: Any, text: str) -> Any:
-    if text == "\\N":
-        return None
-    type_ = column.type  # the value's Python type decides its canonical text (trail/canonical.value_text)
-    if isinstance(type_, UTCDateTime | DateTime):
-        return datetime.fromisoformat(text).replace(tzinfo=UTC)
-    if isinstance(type_, Money | DecimalText):  # exact decimals, stored as fen or text
-        return Decimal(text)
-    if isinstance(type_, Date):
-        return date.fromisoformat(text)
-    if isinstance(type_, Boolean):
-        return text == "true"
-    if isinstance(type_, Integer):
-        return int(text)
-    if isinstance(type_, Float):
-        return float(text)
-    return text.replace("\\t", "\t").replace("\\n", "\n").replace("\\r", "\r").replace("\\\\", "\\")
-
-
-def batch_tables() -> list[Table]:
-    """Every table whose rows come with a batch (the BatchRows mixin)."""
-    declare_all()
-    return sorted(
-        (m.class_.__table__ for m in Base.registry.mappers if issubclass(m.class_, BatchRows)),
-        key=lambda t: t.name,
-    )
-
-
-def read_rows(
-    session: Session, table: Table, *where: Any, by_batch: bool = False
-) -> Iterator[tuple[int | None, str, bytes]]:
-    """(batch_id, key text, row digest) of the stored rows of `table` matching `where`, in the order they were
-    written (`id`); `by_batch`: in batch_id order first, so a reader can take them a batch at a time."""
-    wanted = row_columns(table)
-    key = table_key(table)
-    names = ["batch_id", *dict.fromkeys((*key, *wanted))]
-    stmt = select(*(table.c[n] for n in names)).where(*where)
-    order = [table.c.batch_id] if by_batch else []
-    if "id" in table.c:
-        order.append(table.c.id)
-    result = session.execute(stmt.order_by(*order).execution_options(yield_per=READ_ROWS))
-    for part in result.partitions():
-        keys, digests = keyed_digests(names, key, wanted, part)
-        yield from zip((row[0] for row in part), keys, digests, strict=True)
 
 
 def batch_record(batch: EvidenceBatch) -> dict[str, str]:
@@ -272,54 +207,35 @@ def is_sealed(session: Session, batch_id: int) -> bool:
     ) > 0
 
 
-def batch_rows(session: Session, batch: EvidenceBatch) -> dict[str, tuple[int, str, bytes]]:
-    """{table: (rows, digest, packed entries)} of the rows the batch holds now: from its writers' notes, else
-    read back."""
+def batch_rows(session: Session, batch: EvidenceBatch) -> dict[str, tuple[int, str]]:
+    """{table: (rows, batch digest)} of the rows the batch holds now: from its writers' notes, else read back."""
     notes: Notes | None = session.info.get(NOTES, {}).pop(batch.id, None)
     tables = {t.name: t for t in batch_tables()}
     if notes is None:
         return {
-            t.name: _summed(t.name, found)
-            for t in tables.values()
-            if (found := {k: d for _, k, d in read_rows(session, t, t.c.batch_id == batch.id)})
+            t.name: (r.count, r.digest) for t in tables.values() if (r := _read(session, t, batch.id)).count
         }
-    out: dict[str, tuple[int, str, bytes]] = {}
+    out: dict[str, tuple[int, str]] = {}
     for name, written in notes.written.items():
         if not written.count:
             continue
-        if written.mode == "upsert":
-            kept = _as_stored(written, last_wins=True)
-        elif written.count == _stored_count(session, written.source, batch, len(notes.written)):
-            out[name] = (written.count, written.digest.hexdigest(), written.packed())
+        if written.mode != "upsert" and written.count == _stored_count(
+            session, written.source, batch, len(notes.written)
+        ):
+            out[name] = (written.count, written.digest.hexdigest())
             continue
-        else:  # some rows were already stored by an earlier batch (duplicates): they stay that batch's
-            kept = _owned(session, written.source, batch.id, _as_stored(written, last_wins=False))
-        if kept:
-            out[name] = _summed(name, kept)
-    errors = tables["row_errors"]
-    found = {k: d for _, k, d in read_rows(session, errors, errors.c.batch_id == batch.id)}
-    if found:
-        out["row_errors"] = _summed("row_errors", found)
+        # An upsert (replaced rows keep their place) or some rows already stored by an earlier batch: read back.
+        read = _read(session, written.source, batch.id)
+        if read.count:
+            out[name] = (read.count, read.digest)
+    errors = _read(session, tables["row_errors"], batch.id)
+    if errors.count:
+        out["row_errors"] = (errors.count, errors.digest)
     return out
 
 
-def _summed(table: str, entries: dict[str, bytes]) -> tuple[int, str, bytes]:
-    return len(entries), entries_digest(entries), chain.pack_entries({table: entries})
-
-
-def _as_stored(written: Written, last_wins: bool) -> dict[str, bytes]:
-    """The written entries by key, a key written twice kept as the store keeps it (an upsert: the last row; an
-    insert that ignores conflicts: the first)."""
-    out: dict[str, bytes] = {}
-    for _, lines in chain.table_lines(written.packed()):
-        for line in lines:
-            key, _, digest = line.rpartition("\t")
-            if last_wins:
-                out.pop(key, None)
-                out[key] = bytes.fromhex(digest)
-            else:
-                out.setdefault(key, bytes.fromhex(digest))
-    return out
+def _read(session: Session, table: Table, batch_id: int) -> BatchRead:
+    return read_batch(session, table, batch_id, entries=False)
 
 
 def _stored_count(session: Session, table: Table, batch: EvidenceBatch, tables: int) -> int:
@@ -334,45 +250,34 @@ def superseded_of(session: Session, batch_id: int) -> dict[str, dict[str, int]]:
     return {} if notes is None else {t: dict(sorted(m.items())) for t, m in notes.superseded.items() if m}
 
 
-def _owned(session: Session, table: Table, batch_id: int, offered: dict[str, bytes]) -> dict[str, bytes]:
-    """The offered rows the batch holds: an ignored duplicate stays its earlier batch's."""
-    owners = _owners(session, table, table_key(table), list(offered))
-    return {k: d for k, d in offered.items() if owners.get(k) == batch_id}
-
-
 def seal_batch(session: Session, batch: EvidenceBatch) -> TrailSeal:
     """Append the batch's seal to the evidence chain (in the caller's transaction)."""
     superseded = superseded_of(session, batch.id)
     rows = batch_rows(session, batch)
-    body = _body(batch, rows, superseded)
-    return chain.append(session, chain.EVIDENCE, "batch", subject_of(batch.id), body, _packed(rows))
+    return chain.append(
+        session, chain.EVIDENCE, "batch", subject_of(batch.id), _body(batch, rows, superseded)
+    )
 
 
 def _body(
-    batch: EvidenceBatch, rows: dict[str, tuple[int, str, bytes]], superseded: dict[str, dict[str, int]]
+    batch: EvidenceBatch, rows: dict[str, tuple[int, str]], superseded: dict[str, dict[str, int]]
 ) -> dict[str, Any]:
     return {
         "batch": batch_record(batch),
         "file_sha256": file_sha256(batch),
-        "rows": {t: {"count": n, "digest": d} for t, (n, d, _) in sorted(rows.items())},
+        "rows": {t: {"count": n, "digest": d} for t, (n, d) in sorted(rows.items())},
         "superseded": superseded,
     }
 
 
-def _packed(rows: dict[str, tuple[int, str, bytes]]) -> bytes | None:
-    return b"".join(packed for _, (_, _, packed) in sorted(rows.items())) or None
-
-
-ORPHANS = "orphans"
-
-
 def genesis(session: Session) -> int:
     """Seal the evidence stored before the trail existed (migration 0016): one seal per batch, in arrival order,
-    and one for rows whose batch record is gone. Each table is read once. Returns the seals written."""
-    by_batch: dict[int | None, dict[str, dict[str, bytes]]] = {}
+    each indexed at once, and one for rows whose batch record is gone. Each table is read once. Returns the
+    batch seals written."""
+    by_batch: dict[int | None, dict[str, BatchRead]] = {}
     for table in batch_tables():
-        for batch_id, key, digest in read_rows(session, table):
-            by_batch.setdefault(batch_id, {}).setdefault(table.name, {})[key] = digest
+        for read in read_batches(session, table, entries=True):
+            by_batch.setdefault(read.batch_id, {})[table.name] = read
     batches = session.scalars(
         select(EvidenceBatch)
         .where(EvidenceBatch.status != "loading")
@@ -380,14 +285,15 @@ def genesis(session: Session) -> int:
     ).all()
     sealed = 0
     for batch in batches:
-        rows = {t: _summed(t, e) for t, e in by_batch.pop(batch.id, {}).items()}
-        chain.append(
-            session, chain.EVIDENCE, "genesis", subject_of(batch.id), _body(batch, rows, {}), _packed(rows)
-        )
+        reads = by_batch.pop(batch.id, {})
+        rows = {t: (r.count, r.digest) for t, r in reads.items()}
+        seal = chain.append(session, chain.EVIDENCE, "genesis", subject_of(batch.id), _body(batch, rows, {}))
+        index.append_index(session, seal, {t: r.entries or {} for t, r in reads.items()})
         sealed += 1
-    orphans = {t: _summed(t, e) for t, e in by_batch.pop(None, {}).items()}
+    orphans = by_batch.pop(None, {})
     if orphans:
-        body = {"rows": {t: {"count": n, "digest": d} for t, (n, d, _) in sorted(orphans.items())}}
-        chain.append(session, chain.EVIDENCE, "genesis", ORPHANS, body, _packed(orphans))
+        body = {"rows": {t: {"count": r.count, "digest": r.digest} for t, r in sorted(orphans.items())}}
+        seal = chain.append(session, chain.EVIDENCE, "genesis", ORPHANS, body)
+        index.append_index(session, seal, {t: r.entries or {} for t, r in orphans.items()})
         sealed += 1
     return sealed

@@ -126,7 +126,7 @@ def batches_of(session: Session, table: Table, window: Window, at: datetime | No
 def tables_named(names: Iterable[str]) -> list[Table]:
     """The batch tables among `names` (a check may read others through CheckContext.arrived: none today)."""
     # start-up: the checks' registry imports this module; the trail's tables load when a finding is grounded
-    from ops_watch.trail.evidence import batch_tables
+    from ops_watch.trail.rows import batch_tables
 
     wanted = set(names)
     return [t for t in batch_tables() if t.name in wanted]
@@ -137,7 +137,7 @@ def evidence_seals(session: Session, batch_ids: Iterable[int]) -> dict[int, Trai
     # start-up: as tables_named (the trail's tables, declared with the first seal looked up)
     from ops_watch.store.schema import TrailSeal
     from ops_watch.trail.chain import EVIDENCE  # start-up: as above
-    from ops_watch.trail.evidence import subject_of  # start-up: as above
+    from ops_watch.trail.rows import subject_of  # start-up: as above
 
     ids = sorted(set(batch_ids))
     out: dict[int, TrailSeal] = {}
@@ -145,7 +145,9 @@ def evidence_seals(session: Session, batch_ids: Iterable[int]) -> dict[int, Trai
         subjects = {subject_of(b): b for b in ids[start : start + 500]}
         stmt = (
             select(TrailSeal)
-            .where(TrailSeal.chain == EVIDENCE, TrailSeal.subject.in_(list(subjects)))
+            .where(
+                TrailSeal.chain == EVIDENCE, TrailSeal.subject.in_(list(subjects)), TrailSeal.kind != "index"
+            )
             .order_by(TrailSeal.seq.desc())
         )
         for seal in session.scalars(stmt):

@@ -19,8 +19,9 @@ from sqlalchemy.orm import Session
 from ops_watch.store.schema import TrailSeal
 from ops_watch.trail import chain as chains
 from ops_watch.trail.canonical import entries_digest, row_digest
-from ops_watch.trail.evidence import read_rows
 from ops_watch.trail.hooks import DECISION_TABLES
+from ops_watch.trail.index import ensure
+from ops_watch.trail.rows import read_rows
 
 PURGE = "purge"
 FETCH = 5000
@@ -52,6 +53,8 @@ def seal_purge(
             label = "null" if batch_id is None else str(batch_id)
             batches[label] = batches.get(label, 0) + 1
         body["batches"] = batches
+        # The batches keep their other rows: their index names them once these are gone (trail/index.py).
+        ensure(session, [int(b) for b in batches if b != "null"])
     if not entries:
         return None
     body["rows"] = {"count": len(entries), "digest": entries_digest(entries)}

@@ -1,11 +1,12 @@
 """A finding's receipt: a self-contained JSON proof that anyone can check without the store (docs/trail.md,
-"Receipts"). It carries the finding; for each batch of evidence it rests on (trail/grounds.py), the batch's seal,
-the canonical text of the batch's rows inside the finding's window and the batch's sealed entries; the finding's
-events with their decision seals; and each chain's path from the earliest seal used to a published head.
+"Receipts"). It carries the finding; for each batch of evidence it rests on (trail/grounds.py), the batch's seal
+and its index seal (trail/index.py), the canonical text of the batch's rows inside the finding's window and the
+index's entries; the finding's events with their decision seals; and each chain's path from the earliest seal
+used to a published head.
 
 `check` recomputes every digest and hash from the receipt alone: a row's text must give the digest its key has in
-the sealed entries, the entries must give the rows digest the seal's body states, each seal's hash must follow
-from its predecessor's hash and its body, and the path must end at the head. Anything that does not hold is named
+the entries, the entries must give the digest the index seal's body states for the batch's seal, each seal's hash
+must follow from its predecessor's hash and its body, and the path must end at the head. Anything that does not hold is named
 (trail/breaks.py). What it proves: the rows and decisions shown are the ones sealed when they were stored, in a
 chain whose head was published on the day named (a head the receipt says is not yet published pins nothing yet:
 check it against the next weekly report's code).
@@ -25,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from ops_watch.core.timeutil import utcnow
 from ops_watch.store.schema import Finding, FindingEvent, TrailHead, TrailSeal
-from ops_watch.trail import chain
+from ops_watch.trail import chain, index
 from ops_watch.trail.breaks import Break
 from ops_watch.trail.canonical import (
     DIGEST_BYTES,
@@ -47,7 +48,7 @@ from ops_watch.trail.grounds import (
     window_of,
 )
 
-FORMAT = "ops-watch-receipt/1"
+FORMAT = "ops-watch-receipt/2"  # 2: rows proven by the batch's index seal
 
 
 class ReceiptError(Exception):
@@ -77,7 +78,9 @@ def build(session: Session, finding_id: int) -> dict[str, Any]:
         },
         "evidence": {
             "batches": batches,
-            **_path(session, chain.EVIDENCE, [b["seal"]["seq"] for b in batches if b["seal"]]),
+            **_path(
+                session, chain.EVIDENCE, [b[k]["seq"] for b in batches for k in ("seal", "index") if b[k]]
+            ),
         },
         "decisions": {
             "events": events,
@@ -135,15 +138,18 @@ def _batches(session: Session, tables: list[Table], window: Window, at: datetime
         for batch_id in batches_of(session, table, window, at):
             ids.setdefault(batch_id, []).append(table)
     seals = evidence_seals(session, ids)
+    index.ensure(session, seals)  # a batch sealed since the trail job last ran: its rows named now
+    indexes = index.index_seals(session, seals)
     out = []
     # A batch without a seal comes last, with its rows: the check names it (it was written outside ops-watch).
     for batch_id in sorted(ids, key=lambda b: (seals[b].seq, b) if b in seals else (1 << 62, b)):
-        seal = seals.get(batch_id)
-        entries = chain.unpack_entries(seal.entries) if seal is not None else {}
+        seal, indexed = seals.get(batch_id), indexes.get(batch_id)
+        entries = chain.unpack_entries(indexed.entries) if indexed is not None else {}
         out.append(
             {
                 "batch": batch_id,
                 "seal": None if seal is None else _seal(seal),
+                "index": None if indexed is None else _seal(indexed),
                 "tables": {
                     t.name: {
                         "rows": _rows(session, t, batch_id, window),
@@ -334,14 +340,28 @@ def _check_batch(batch: dict[str, Any], on_path: dict[int, dict[str, Any]], resu
         detail = f"the seal is of {seal['subject']}"
         result.problems.append(Break("batch_changed", seal["chain"], seal["seq"], subject, detail=detail))
         return
+    indexed = batch.get("index")
+    if indexed is None:
+        detail = "the batch has no index seal: its rows cannot be proven one by one"
+        result.problems.append(Break("seal_missing", seal["chain"], seal["seq"], subject, detail=detail))
+        return
+    if not _on_path(indexed, on_path, subject, result):
+        return
+    of_index = json.loads(indexed["body"])["of"]
+    if indexed["subject"] != subject or of_index.get("batch_seal") != seal["seq"]:
+        detail = f"the index is of {indexed['subject']} #{of_index.get('batch_seal')}"
+        result.problems.append(
+            Break("seal_changed", indexed["chain"], indexed["seq"], subject, detail=detail)
+        )
+        return
     for table, held in batch["tables"].items():
         entries = _entries(held["entries"])
-        sealed = of.get("rows", {}).get(table)
-        where = {"chain": seal["chain"], "seq": seal["seq"], "subject": subject, "table": table}
+        sealed = (of_index.get("entries") or {}).get(table)
+        where = {"chain": indexed["chain"], "seq": indexed["seq"], "subject": subject, "table": table}
         if sealed is None or entries_digest(entries) != sealed["digest"] or len(entries) != sealed["count"]:
             stated = "none" if sealed is None else f"{sealed['count']} rows {sealed['digest'][:16]}…"
             detail = (
-                f"the entries give {len(entries)} rows {entries_digest(entries)[:16]}…, the seal {stated}"
+                f"the entries give {len(entries)} rows {entries_digest(entries)[:16]}…, the index {stated}"
             )
             result.problems.append(Break("row_changed", **where, detail=detail))
             continue

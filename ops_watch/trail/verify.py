@@ -10,8 +10,8 @@ first (issue 22; docs/trail.md). What is checked:
 - the published heads against the recomputed chain.
 
 Each table is read once, in batch order, a batch at a time: a batch's rows are compared by the digest its seal
-holds (count and entries digest), and only a batch that differs, or that an upsert or a purge touched, has its
-sealed entries unpacked to say which row. Incremental runs (`since`) re-check the links from the last verified
+holds (count and batch digest, canonical.ColumnsDigest), and only a batch that differs, or that an upsert or a
+purge touched, is read again row by row and compared with its index (trail/index.py) to say which row. Incremental runs (`since`) re-check the links from the last verified
 seal and the rows of the batches sealed after it; `days` limits the rows and files to the seals of those days.
 """
 
@@ -24,7 +24,6 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
-from itertools import groupby
 from pathlib import Path
 from typing import Any
 
@@ -33,15 +32,14 @@ from sqlalchemy.orm import Session
 
 from ops_watch.store.loading import LOADING
 from ops_watch.store.schema import EvidenceBatch, StoreState, TrailSeal
-from ops_watch.trail import chain, decisions, evidence, rollups
+from ops_watch.trail import chain, decisions, evidence, index, rollups, rows
 from ops_watch.trail.breaks import Break, PublishedHead
-from ops_watch.trail.canonical import DIGEST_BYTES, NULL, entries_digest, key_text, row_text
+from ops_watch.trail.canonical import DIGEST_BYTES, NULL, entries_digest, key_text, row_text, table_key
 
 STATE_NAMES = {chain.EVIDENCE: "trail_verified_evidence", chain.DECISIONS: "trail_verified_decisions"}
 LISTED = (
     50  # rows named one by one per batch, table and kind of break; the rest are counted in one more break
 )
-BATCH_PREFIX = "evidence_batches:"
 IDS_PER_QUERY = 500
 
 
@@ -95,7 +93,7 @@ class _BatchSeal:
     day: date
     record: dict[str, str]
     file_sha256: str
-    rows: dict[str, tuple[int, str]]  # table: (count, entries digest)
+    rows: dict[str, tuple[int, str]]  # table: (count, batch digest)
 
 
 @dataclass
@@ -104,6 +102,8 @@ class _Evidence:
 
     batches: dict[int | None, _BatchSeal] = field(default_factory=dict)
     superseded: dict[tuple[str, int], set[str]] = field(default_factory=lambda: defaultdict(set))
+    # Each batch's index seal: (seq, {table: (count, entries digest)}).
+    indexes: dict[int | None, tuple[int, dict[str, tuple[int, str]]]] = field(default_factory=dict)
     # The purge seals of each (table, batch) their body names; (table, None) also holds those naming no batch.
     purges: dict[tuple[str, int | None], list[int]] = field(default_factory=lambda: defaultdict(list))
 
@@ -303,28 +303,34 @@ def _note_evidence(seal: Any, body: dict[str, Any], walked: _Evidence, zone: tzi
     if seal.kind == "rollup":
         return  # the hourly roll-ups, sealed by day: trail/rollups.py checks them
     subject = str(body.get("subject", ""))
-    if subject == evidence.ORPHANS:
-        batch_id: int | None = None
-    elif subject.startswith(BATCH_PREFIX) and subject[len(BATCH_PREFIX) :].isdigit():
-        batch_id = int(subject[len(BATCH_PREFIX) :])
-    else:
+    batch_id = None if subject == rows.ORPHANS else rows.batch_of(subject)
+    if batch_id is None and subject != rows.ORPHANS:
         return
-    rows = {
-        str(t): (int(v.get("count", 0)), str(v.get("digest", "")))
-        for t, v in (of.get("rows") or {}).items()
-        if isinstance(v, dict)
-    }
+    if seal.kind == index.INDEX:
+        walked.indexes[batch_id] = (seal.seq, _summary(of.get("entries")))
+        return
     walked.batches[batch_id] = _BatchSeal(
         seal.seq,
         batch_id,
         _site_day(seal.sealed_at, zone),
         dict(of.get("batch") or {}),
         str(of.get("file_sha256") or ""),
-        rows,
+        _summary(of.get("rows")),
     )
     for table, keys in (of.get("superseded") or {}).items():
         for key, earlier in (keys or {}).items():
             walked.superseded[(str(table), int(earlier))].add(key)
+
+
+def _summary(tables: Any) -> dict[str, tuple[int, str]]:
+    """{table: (count, digest)} of a seal body's "rows" or "entries"."""
+    if not isinstance(tables, dict):
+        return {}
+    return {
+        str(t): (int(v.get("count", 0)), str(v.get("digest", "")))
+        for t, v in tables.items()
+        if isinstance(v, dict)
+    }
 
 
 # --- evidence: records, files, rows -------------------------------------------------------------------------
@@ -368,7 +374,7 @@ class _EvidenceCheck:
                             "unsealed_batch",
                             chain.EVIDENCE,
                             None,
-                            evidence.subject_of(batch.id),
+                            rows.subject_of(batch.id),
                             detail=f"{batch.kind} {batch.source} received {batch.received_at}",
                         )
                     )
@@ -385,7 +391,7 @@ class _EvidenceCheck:
                             "batch_changed",
                             chain.EVIDENCE,
                             sealed.seq,
-                            evidence.subject_of(batch.id),
+                            rows.subject_of(batch.id),
                             detail=f"{name}: sealed {_quote(was)}, now {_quote(now[name])}",
                         )
                     )
@@ -396,7 +402,7 @@ class _EvidenceCheck:
                         "batch_removed",
                         chain.EVIDENCE,
                         sealed.seq,
-                        evidence.subject_of(batch_id),
+                        rows.subject_of(batch_id),
                         detail=f"{sealed.record.get('kind', '')} {sealed.record.get('source', '')}",
                     )
                 )
@@ -409,7 +415,7 @@ class _EvidenceCheck:
         if not sealed.file_sha256 or not stored or stored == NULL:
             return
         path = Path(stored)
-        subject = evidence.subject_of(sealed.batch_id or 0)
+        subject = rows.subject_of(sealed.batch_id or 0)
         try:
             with open(path, "rb") as f:
                 now = hashlib.file_digest(f, "sha256").hexdigest()
@@ -446,54 +452,54 @@ class _EvidenceCheck:
         ids = [b for b in scope if b is not None] + list(self.unsealed)
         if not whole and not ids:
             return
-        for table in evidence.batch_tables():
+        for table in rows.batch_tables():
             where = [] if whole else [table.c.batch_id >= min(ids), table.c.batch_id <= max(ids)]
             seen: set[int | None] = set()
-            stream = evidence.read_rows(self.session, table, *where, by_batch=True)
-            for batch_id, group in groupby(stream, key=lambda r: r[0]):
+            for read in rows.read_batches(self.session, table, *where):
+                batch_id = read.batch_id
                 wanted = whole or batch_id in scope or batch_id in self.unsealed
                 if batch_id in self.loading or not wanted:
-                    for _ in group:  # rows of a batch still loading, or not in this run's scope
-                        pass
-                    continue
-                current = {key: digest for _, key, digest in group}
-                self.report.rows += len(current)
+                    continue  # a batch still loading, or not in this run's scope
+                self.report.rows += read.count
                 seen.add(batch_id)
-                self._compare(table, batch_id, current)
+                self._compare(table, read)
             for batch_id in scope - seen:
                 sealed = self.walked.batches.get(batch_id)
                 if sealed is not None and table.name in sealed.rows:
-                    self._compare(table, batch_id, {})
+                    self._compare(table, rows.read_batch(self.session, table, batch_id, entries=False))
 
-    def _compare(self, table: Table, batch_id: int | None, current: dict[str, bytes]) -> None:
-        name = table.name
+    def _compare(self, table: Table, read: rows.BatchRead) -> None:
+        name, batch_id = table.name, read.batch_id
         sealed = self.walked.batches.get(batch_id)
-        subject = evidence.ORPHANS if batch_id is None else evidence.subject_of(batch_id)
+        subject = rows.ORPHANS if batch_id is None else rows.subject_of(batch_id)
         if sealed is None:
+            current = self._current(table, batch_id)
             self._list("row_added", None, subject, table, current.items(), "no seal holds its batch")
             return
         summary = sealed.rows.get(name)
-        if summary is None and not current:
+        if summary is None and not read.count:
             return
-        if summary is not None and summary[0] == len(current) and summary[1] == entries_digest(current):
-            return  # as sealed (the common case: nothing unpacked)
-        superseded = self.walked.superseded.get((name, batch_id), set()) if batch_id is not None else set()
-        entries = self._entries(sealed.seq).get(name, {})
-        if (
-            summary is not None
-            and (len(entries), entries_digest(entries)) != summary
-            or (summary is None and entries)
-        ):
+        if summary == (read.count, read.digest):
+            return  # as sealed (the common case: one digest per batch and table)
+        current = self._current(table, batch_id)
+        held = self.walked.indexes.get(batch_id)
+        if held is None:
+            self._unindexed(sealed, subject, table, summary, len(current))
+            return
+        seq, summaries = held
+        entries = self._entries(seq).get(name, {})
+        if (len(entries), entries_digest(entries)) != summaries.get(name, (0, entries_digest({}))):
             self.found.append(
                 Break(
                     "seal_changed",
                     chain.EVIDENCE,
-                    sealed.seq,
+                    seq,
                     subject,
                     table=name,
-                    detail="its entries do not match the rows digest its body seals",
+                    detail="its index's entries do not match the digest its body seals",
                 )
             )
+        superseded = self.walked.superseded.get((name, batch_id), set()) if batch_id is not None else set()
         expected = {k: d for k, d in entries.items() if k not in superseded}
         removed = [(k, d) for k, d in expected.items() if k not in current]
         if removed:
@@ -504,6 +510,33 @@ class _EvidenceCheck:
         self._list("row_removed", sealed.seq, subject, table, removed)
         self._list("row_added", sealed.seq, subject, table, added)
         self._list("row_changed", sealed.seq, subject, table, changed, expected=expected)
+
+    def _current(self, table: Table, batch_id: int | None) -> dict[str, bytes]:
+        return rows.read_batch(self.session, table, batch_id).entries or {}
+
+    def _unindexed(
+        self, sealed: _BatchSeal, subject: str, table: Table, summary: tuple[int, str] | None, now: int
+    ) -> None:
+        """A batch whose rows differ from its seal before the trail indexed them: the rows cannot be named one by
+        one; the count says whether rows were added, removed or changed, and the file is where to compare."""
+        was = summary[0] if summary else 0
+        what = "row_added" if now > was else "row_removed" if now < was else "row_changed"
+        stored = self.paths.get(sealed.batch_id or 0, "")
+        self.found.append(
+            Break(
+                what,
+                chain.EVIDENCE,
+                sealed.seq,
+                subject,
+                table=table.name,
+                file="" if stored in ("", NULL) else stored,
+                detail=(
+                    f"封印时 {was} 行，现在 {now} 行；该批次在建立行索引之前被改动，无法逐行指出，请与其文件核对 / "
+                    f"sealed {was} rows, now {now}: changed before the trail indexed the batch, so its rows "
+                    "cannot be named one by one; compare them with its file"
+                ),
+            )
+        )
 
     def _list(
         self,
@@ -589,11 +622,7 @@ def _rollup_seals(session: Session) -> list[TrailSeal]:
 def _sealed_batches(session: Session) -> set[int]:
     cols = TrailSeal.__table__.c
     subjects = session.scalars(select(cols.subject).where(cols.chain == chain.EVIDENCE))
-    return {
-        int(s[len(BATCH_PREFIX) :])
-        for s in subjects
-        if s.startswith(BATCH_PREFIX) and s[len(BATCH_PREFIX) :].isdigit()
-    }
+    return {b for s in subjects if (b := rows.batch_of(s)) is not None}
 
 
 def _entries_of(session: Session, name: str, seq: int) -> dict[str, dict[str, bytes]]:
@@ -608,7 +637,7 @@ def _current_ids(session: Session, table: Table, keys: list[str]) -> dict[str, i
     """{key: id} of the rows with these keys, where the table numbers its rows (to find a changed row by)."""
     if "id" not in table.c or not keys:
         return {}
-    key = evidence.table_key(table)
+    key = table_key(table)
     if key == ("id",):
         return {}
     wanted = set(keys)
@@ -616,7 +645,7 @@ def _current_ids(session: Session, table: Table, keys: list[str]) -> dict[str, i
     cols = [table.c[c] for c in key]
     for start in range(0, len(keys), IDS_PER_QUERY):
         chunk = keys[start : start + IDS_PER_QUERY]
-        values = [evidence.key_values(table, key, k) for k in chunk]
+        values = [rows.key_values(table, key, k) for k in chunk]
         match = cols[0].in_([v[0] for v in values]) if len(cols) == 1 else tuple_(*cols).in_(values)
         for row in session.execute(select(table.c.id, *cols).where(match)):
             k = key_text(row[1:])
@@ -642,13 +671,13 @@ def _check_decisions(
     seen: set[str] = set()
     for name, table in tables.items():
         if whole:
-            rows: Iterable[Any] = session.execute(
+            found_rows: Iterable[Any] = session.execute(
                 select(*table.columns).order_by(table.c.id).execution_options(yield_per=2000)
             )
         else:
             ids = sorted(d.row_id for d in sealed.values() if d.table == name)
-            rows = _rows_by_id(session, table, ids)
-        for row in rows:
+            found_rows = _rows_by_id(session, table, ids)
+        for row in found_rows:
             subject = decisions.subject_of(name, row.id)
             seen.add(subject)
             was = sealed.get(subject)

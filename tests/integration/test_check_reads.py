@@ -37,7 +37,7 @@ from ops_watch.findings.rules import Rule, RuleSet, load_rules
 from ops_watch.ingest import ingest_drop_folder
 from ops_watch.store import Store
 from ops_watch.store.schema import UtilizationHourly, UtilizationSample
-from ops_watch.trail.evidence import batch_tables
+from ops_watch.trail.rows import batch_tables
 
 plugins.load()
 ROOT = Path(__file__).resolve().parents[2]

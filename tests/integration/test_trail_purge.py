@@ -20,7 +20,8 @@ from ops_watch.core.timeutil import utcnow
 from ops_watch.runtime import Runtime, load_settings
 from ops_watch.store import Store
 from ops_watch.store.schema import AuthEvent, Finding, FindingEvent, TrailSeal, UtilizationSample
-from ops_watch.trail import chain, evidence
+from ops_watch.trail import chain
+from ops_watch.trail import rows as trail_rows
 from ops_watch.trail.canonical import entries_digest, row_digest
 from ops_watch.trail.purge import seal_purge
 
@@ -65,7 +66,7 @@ def test_raw_samples_purged_leave_a_seal_a_step_holding_exactly_the_rows_deleted
     utilization.rollup(store, NOW)
     samples = UtilizationSample.__table__
     with store.session() as s:
-        before = {k: d for _, k, d in evidence.read_rows(s, samples)}
+        before = {k: d for _, k, d in trail_rows.read_rows(s, samples)}
     recent = [k for k in before if k.startswith("vm-1\t2026-11-19")]
 
     assert utilization.purge(store, config, NOW)["samples"] == 60

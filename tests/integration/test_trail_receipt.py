@@ -194,13 +194,14 @@ def test_a_batch_seal_left_off_the_path_is_named(built: dict[str, Any]) -> None:
 def test_a_head_not_reached_is_named(built: dict[str, Any]) -> None:
     bad = copy.deepcopy(built)
     gone = bad["evidence"]["path"].pop()
-    # The head is the registry's seal here (the last batch stored): taking it off the path leaves that batch
-    # unproven too.
+    # The head is the last batch's index seal here (indexed as the receipt was built): taking it off the path
+    # leaves that batch unproven too.
     unproven = [
         f"evidence_batches:{b['batch']}"
         for b in bad["evidence"]["batches"]
-        if b["seal"]["seq"] == gone["seq"]
+        if gone["seq"] in (b["seal"]["seq"], b["index"]["seq"])
     ]
+    assert unproven
     assert [(p.what, p.subject) for p in receipt.check(bad).problems if p.what != "head_mismatch"] == [
         ("seal_missing", subject) for subject in unproven
     ]
@@ -220,7 +221,7 @@ def test_not_a_receipt_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "other.json"
     path.write_text('{"format": "something else"}', encoding="utf-8")
     assert cli_check_receipt(path) == 2
-    with pytest.raises(receipt.ReceiptError, match="not a ops-watch-receipt/1 receipt"):
+    with pytest.raises(receipt.ReceiptError, match="not a ops-watch-receipt/2 receipt"):
         receipt.check({"format": "x"})
 
 
@@ -229,8 +230,8 @@ def test_the_path_ends_at_the_first_head_published_after_the_seals(judged: tuple
     ghost = _finding(store, *GHOST)
     with store.session() as s:
         made = receipt.build(s, ghost.id)
-        seqs = sorted(b["seal"]["seq"] for b in made["evidence"]["batches"])
-        used = seqs[-1]  # the last seal the finding rests on: a head before it pins not all of them
+        seqs = sorted(b[k]["seq"] for b in made["evidence"]["batches"] for k in ("seal", "index"))
+        used = seqs[-1]  # the last seal the finding rests on (an index): a head before it pins not all of them
         last = made["evidence"]["path"][-1]
         assert last["seq"] >= used
         # A head published before the seal pins nothing of it; the first at or after it is the path's end.

@@ -22,7 +22,8 @@ from ops_watch.findings.rules import load_rules
 from ops_watch.ingest import ingest_drop_folder, ingest_file
 from ops_watch.store import Store, open_store
 from ops_watch.store.schema import EvidenceBatch, Finding, FindingEvent, TrailSeal
-from ops_watch.trail import chain, evidence
+from ops_watch.trail import chain, index
+from ops_watch.trail import rows as trail_rows
 from ops_watch.trail.canonical import entries_digest
 from ops_watch.trail.decisions import decision_tables
 from ops_watch.trail.hooks import DECISION_TABLES
@@ -49,25 +50,42 @@ def _drop_examples(config: Config) -> None:
 
 
 def _sealed_vs_stored(store: Store) -> dict[str, dict[str, Any]]:
-    """For every batch seal: its sealed rows beside the rows the store gives back now, by the batch's source."""
+    """For every batch seal, by the batch's source: the rows it sealed (count and batch digest) beside those the
+    store gives back now, and, once the trail job has indexed the batches, its index's entries beside the rows'
+    keys and digests read now."""
     out: dict[str, dict[str, Any]] = {}
     with store.session() as s:
-        now: dict[int | None, dict[str, dict[str, bytes]]] = {}
-        for table in evidence.batch_tables():
-            for batch_id, key, digest in evidence.read_rows(s, table):
-                now.setdefault(batch_id, {}).setdefault(table.name, {})[key] = digest
-        seals = s.scalars(select(TrailSeal).where(TrailSeal.chain == chain.EVIDENCE).order_by(TrailSeal.seq))
+        index.index_new(s)
+    with store.session() as s:
+        now: dict[int | None, dict[str, Any]] = {}
+        entries: dict[int | None, dict[str, dict[str, bytes]]] = {}
+        for table in trail_rows.batch_tables():
+            for read in trail_rows.read_batches(s, table, entries=True):
+                now.setdefault(read.batch_id, {})[table.name] = {"count": read.count, "digest": read.digest}
+                entries.setdefault(read.batch_id, {})[table.name] = read.entries
+        seals = s.scalars(
+            select(TrailSeal)
+            .where(TrailSeal.chain == chain.EVIDENCE, TrailSeal.kind != index.INDEX)
+            .order_by(TrailSeal.seq)
+        ).all()
+        indexes = index.index_seals(s, [b for x in seals if (b := trail_rows.batch_of(x.subject))])
         for seal in seals:
-            batch = s.get(EvidenceBatch, int(seal.subject.split(":")[1]))
+            batch_id = trail_rows.batch_of(seal.subject)
+            batch = s.get(EvidenceBatch, batch_id)
             assert batch is not None
             body = json.loads(seal.body)["of"]
-            sealed = chain.unpack_entries(seal.entries)
-            assert {t: {"count": len(e), "digest": entries_digest(e)} for t, e in sealed.items()} == body[
-                "rows"
-            ]
+            indexed = chain.unpack_entries(indexes[batch_id].entries) if batch_id in indexes else {}
+            if batch_id in indexes:
+                of = json.loads(indexes[batch_id].body)["of"]
+                assert of["batch_seal"] == seal.seq
+                assert {t: {"count": len(e), "digest": entries_digest(e)} for t, e in indexed.items()} == of[
+                    "entries"
+                ]
             out[f"{batch.kind}/{batch.source}"] = {
-                "sealed": sealed,
+                "sealed": body["rows"],
                 "stored": now.get(batch.id, {}),
+                "indexed": indexed,
+                "entries": entries.get(batch.id, {}),
                 "body": body,
             }
     return out
@@ -88,6 +106,7 @@ def test_every_example_kind_is_sealed_with_the_digests_a_read_gives_back(
     assert {"door", "handover", "inventory", "staff", "statement", "utilization"} <= kinds
     for name, got in seen.items():
         assert got["sealed"] == got["stored"], name
+        assert got["indexed"] == got["entries"], name
     # Refusals are sealed with their batch: the inventory's planted bad rows are in its seal.
     inventory = next(v for k, v in seen.items() if k.startswith("inventory/"))
     assert inventory["body"]["rows"]["row_errors"]["count"] >= 2
@@ -117,7 +136,7 @@ def test_sqlite_and_postgresql_seal_the_same_evidence_alike(
         # Row errors are keyed by their id, which each database numbers its own way; everything else alike.
         digests.append(
             {
-                source: {t: e for t, e in got["sealed"].items() if t != "row_errors"}
+                source: {t: (got["sealed"][t], got["indexed"][t]) for t in got["sealed"] if t != "row_errors"}
                 for source, got in seen.items()
             }
         )
@@ -134,7 +153,7 @@ def test_a_refused_file_is_sealed_with_its_refusals_and_a_failed_load_leaves_no_
     assert result.status == "rejected"
     with store.session() as s:
         seal = s.scalars(
-            select(TrailSeal).where(TrailSeal.subject == evidence.subject_of(result.batch_id))
+            select(TrailSeal).where(TrailSeal.subject == trail_rows.subject_of(result.batch_id))
         ).one()
         body = json.loads(seal.body)["of"]
     assert body["batch"]["status"] == "rejected"
@@ -217,7 +236,9 @@ def test_a_store_upgraded_to_the_trail_starts_with_a_complete_chain(store_url: s
         with store.session() as s:
             before = {
                 seal.subject: json.loads(seal.body)["of"]["rows"]
-                for seal in s.scalars(select(TrailSeal).where(TrailSeal.chain == chain.EVIDENCE))
+                for seal in s.scalars(
+                    select(TrailSeal).where(TrailSeal.chain == chain.EVIDENCE, TrailSeal.kind != index.INDEX)
+                )
             }
             s.add(
                 FindingEvent(finding_id=_a_finding(s), at=AS_OF, action="opened", reason="before the trail")
@@ -234,8 +255,10 @@ def test_a_store_upgraded_to_the_trail_starts_with_a_complete_chain(store_url: s
             ]
     finally:
         store.dispose()
-    evidence_seals = [x for x in seals if x.chain == chain.EVIDENCE]
-    assert {x.kind for x in seals} == {"genesis"}
+    evidence_seals = [x for x in seals if x.chain == chain.EVIDENCE and x.kind != index.INDEX]
+    assert {x.kind for x in seals} == {"genesis", index.INDEX}  # each batch indexed at once
+    indexed = [x for x in seals if x.kind == index.INDEX]
+    assert [x.subject for x in indexed] == [x.subject for x in evidence_seals]
     assert [int(x.subject.split(":")[1]) for x in evidence_seals] == received  # in arrival order
     assert {x.subject: json.loads(x.body)["of"]["rows"] for x in evidence_seals} == before
     decisions = [x for x in seals if x.chain == chain.DECISIONS]
@@ -278,5 +301,7 @@ def test_rows_a_later_file_repeats_stay_the_earlier_batch_s(store: Store, tmp_pa
     seen = _sealed_vs_stored(store)
     for name, got in seen.items():
         assert got["sealed"] == got["stored"], name
-    sealed_b = seen["utilization/utilization-b.csv"]["sealed"]["utilization_samples"]
-    assert len(sealed_b) == 80
+        assert got["indexed"] == got["entries"], name
+    got_b = seen["utilization/utilization-b.csv"]
+    assert got_b["sealed"]["utilization_samples"]["count"] == 80
+    assert len(got_b["indexed"]["utilization_samples"]) == 80

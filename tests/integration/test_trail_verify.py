@@ -30,7 +30,8 @@ from ops_watch.store.schema import (
     TrailSeal,
     UtilizationHourly,
 )
-from ops_watch.trail import chain, evidence
+from ops_watch.trail import chain, evidence, index
+from ops_watch.trail import rows as trail_rows
 from ops_watch.trail.breaks import PublishedHead
 from ops_watch.trail.canonical import entries_digest
 from ops_watch.trail.verify import Report, last_verified, remember, verify
@@ -64,6 +65,8 @@ def site(store: Store, tmp_path: Path) -> tuple[Store, Config]:
     with store.session() as s:
         first = s.scalar(select(func.min(FindingEvent.finding_id)))
     engine.acknowledge(store, first, "李雷", "已通知服务商整改")
+    with store.session() as s:  # as the trail job does: each batch's rows named in its index
+        assert index.index_new(s) == (21, [])
     return store, config
 
 
@@ -85,7 +88,10 @@ def published(store: Store, name: str = chain.EVIDENCE) -> PublishedHead:
 
 def seal_seq(store: Store, batch_id: int) -> int:
     with store.session() as s:
-        return s.scalar(select(TrailSeal.seq).where(TrailSeal.subject == evidence.subject_of(batch_id)))
+        subject = trail_rows.subject_of(batch_id)
+        return s.scalar(
+            select(TrailSeal.seq).where(TrailSeal.subject == subject, TrailSeal.kind != index.INDEX)
+        )
 
 
 def test_intact_finds_nothing_and_counts_what_it_read(site: tuple[Store, Config]) -> None:
@@ -94,7 +100,7 @@ def test_intact_finds_nothing_and_counts_what_it_read(site: tuple[Store, Config]
     assert report.breaks == [] and report.ok and report.first is None
     with store.session() as s:
         batches = s.scalar(select(func.count()).select_from(EvidenceBatch))
-        rows = sum(s.scalar(select(func.count()).select_from(t)) or 0 for t in evidence.batch_tables())
+        rows = sum(s.scalar(select(func.count()).select_from(t)) or 0 for t in trail_rows.batch_tables())
         events = s.scalar(select(func.count()).select_from(FindingEvent))
     assert report.batches == batches == 21
     assert report.files == 21  # every example file, hashed again in processed/
@@ -113,7 +119,7 @@ def test_a_door_events_time_changed_in_sql(site: tuple[Store, Config]) -> None:
         conn.execute(update(table).where(table.c.id == row.id).values(at=row.at + timedelta(minutes=20)))
     report = check(store)
     assert found(report) == [
-        ("row_changed", evidence.subject_of(row.batch_id), "door_events", row.dedupe_key)
+        ("row_changed", trail_rows.subject_of(row.batch_id), "door_events", row.dedupe_key)
     ]
     first = report.first
     assert first is not None and first.seq == seal_seq(store, row.batch_id)
@@ -129,8 +135,29 @@ def test_a_handover_row_deleted(site: tuple[Store, Config]) -> None:
         conn.execute(delete(table).where(table.c.id == row.id))
     report = check(store)
     assert found(report) == [
-        ("row_removed", evidence.subject_of(row.batch_id), "handover_shifts", f"{row.date}\t{row.shift}")
+        ("row_removed", trail_rows.subject_of(row.batch_id), "handover_shifts", f"{row.date}\t{row.shift}")
     ]
+
+
+def test_rows_changed_before_their_batch_was_indexed_are_named_by_batch_table_count_and_file(
+    site: tuple[Store, Config], tmp_path: Path
+) -> None:
+    """Between a batch's seal and the trail job's next run its rows have no index: a change is still caught by the
+    batch digest and named as far as it can be (the batch, the table, sealed and current counts, the file), and
+    the job leaves that batch unindexed rather than index what was changed."""
+    store, config = site
+    result = ingest_file(store, config, "staff", corrected_staff(tmp_path))
+    staff = StaffMember.__table__
+    with store.engine.begin() as conn:
+        conn.execute(delete(staff).where(staff.c.person_id == "YW-002"))
+    report = check(store)
+    assert found(report) == [("row_removed", trail_rows.subject_of(result.batch_id), "staff", "")]
+    first = report.first
+    assert first is not None and first.file == str(result.stored_path)
+    assert "sealed 12 rows, now 11" in first.detail and "封印时 12 行，现在 11 行" in first.detail
+    with store.session() as s:
+        assert index.index_new(s) == (0, [result.batch_id])
+        assert not index.indexed(s, [result.batch_id])
 
 
 def test_a_batch_inserted_out_of_order_then_a_seal_forged_for_it(site: tuple[Store, Config]) -> None:
@@ -165,8 +192,8 @@ def test_a_batch_inserted_out_of_order_then_a_seal_forged_for_it(site: tuple[Sto
         )
     report = check(store)
     assert found(report) == [
-        ("unsealed_batch", evidence.subject_of(batch_id), "", ""),
-        ("row_added", evidence.subject_of(batch_id), "door_events", "forged:1"),
+        ("unsealed_batch", trail_rows.subject_of(batch_id), "", ""),
+        ("row_added", trail_rows.subject_of(batch_id), "door_events", "forged:1"),
     ]
 
     # The forger now seals the batch in the middle of the chain: later seals renumbered, the links recomputed for
@@ -174,20 +201,18 @@ def test_a_batch_inserted_out_of_order_then_a_seal_forged_for_it(site: tuple[Sto
     forged_at = 5
     with store.session() as s:
         batch = s.get(EvidenceBatch, batch_id)
-        rows = {
-            "door_events": {k: d for _, k, d in evidence.read_rows(s, doors, doors.c.batch_id == batch_id)}
-        }
+        read = trail_rows.read_batch(s, doors, batch_id, entries=False)
         body = {
             "batch": evidence.batch_record(batch),
             "file_sha256": "",
-            "rows": {"door_events": {"count": 1, "digest": entries_digest(rows["door_events"])}},
+            "rows": {"door_events": {"count": read.count, "digest": read.digest}},
             "superseded": {},
         }
         prev = s.scalar(
             select(TrailSeal.hash).where(TrailSeal.chain == chain.EVIDENCE, TrailSeal.seq == forged_at - 1)
         )
     text = chain.body_text(
-        chain.framed(chain.EVIDENCE, forged_at, "batch", evidence.subject_of(batch_id), old, body)
+        chain.framed(chain.EVIDENCE, forged_at, "batch", trail_rows.subject_of(batch_id), old, body)
     )
     seals = TrailSeal.__table__
     later = (seals.c.chain == chain.EVIDENCE) & (seals.c.seq >= forged_at)
@@ -203,10 +228,9 @@ def test_a_batch_inserted_out_of_order_then_a_seal_forged_for_it(site: tuple[Sto
                 chain=chain.EVIDENCE,
                 seq=forged_at,
                 kind="batch",
-                subject=evidence.subject_of(batch_id),
+                subject=trail_rows.subject_of(batch_id),
                 sealed_at=old,
                 body=text,
-                entries=chain.pack_entries(rows),
                 prev=prev,
                 hash=chain.seal_hash(prev, text),
             )
@@ -233,7 +257,7 @@ def test_an_archived_file_replaced_by_one_of_the_same_size(site: tuple[Store, Co
     path.write_bytes(bytes(data))
     report = check(store)
     assert [(b.what, b.subject, b.file) for b in report.breaks] == [
-        ("file_changed", evidence.subject_of(batch.id), str(path))
+        ("file_changed", trail_rows.subject_of(batch.id), str(path))
     ]
     assert batch.sha256 in report.breaks[0].detail
     assert check(store, files=False).ok  # --no-files: the rows alone are intact
@@ -265,7 +289,7 @@ def test_the_chain_table_truncated(site: tuple[Store, Config]) -> None:
         conn.execute(delete(TrailSeal.__table__))
     report = check(store, heads=[head])
     unsealed = {b.subject for b in report.breaks if b.what == "unsealed_batch"}
-    assert unsealed == {evidence.subject_of(i) for i in batch_ids}
+    assert unsealed == {trail_rows.subject_of(i) for i in batch_ids}
     beyond = [b for b in report.breaks if b.what == "head_beyond"]
     assert [(b.chain, b.seq) for b in beyond] == [(chain.EVIDENCE, head.seq)]
     assert "reports/2026-W46/manifest.json" in beyond[0].detail
@@ -304,7 +328,7 @@ def reseal(store: Store, batch_id: int) -> None:
     with store.session() as s:
         batch = s.get(EvidenceBatch, batch_id)
         rows = evidence.batch_rows(s, batch)
-        start = s.scalar(select(seals.c.seq).where(seals.c.subject == evidence.subject_of(batch_id)))
+        start = seal_seq(store, batch_id)
         prev = s.scalar(select(seals.c.hash).where(seals.c.chain == chain.EVIDENCE, seals.c.seq == start - 1))
         later = s.execute(
             select(seals.c.id, seals.c.seq, seals.c.body, seals.c.entries)
@@ -315,8 +339,7 @@ def reseal(store: Store, batch_id: int) -> None:
         for seal in later:
             body, entries = json.loads(seal.body), seal.entries
             if seal.seq == start:
-                body["of"]["rows"] = {t: {"count": n, "digest": d} for t, (n, d, _) in rows.items()}
-                entries = b"".join(packed for _, (_, _, packed) in sorted(rows.items()))
+                body["of"]["rows"] = {t: {"count": n, "digest": d} for t, (n, d) in rows.items()}
             text = chain.body_text(body)
             prev = chain.seal_hash(prev, text)
             conn.execute(
@@ -338,7 +361,7 @@ def test_an_upsert_kind_ingested_again_stays_intact(site: tuple[Store, Config], 
     assert result.status == "accepted"
     with store.session() as s:
         seal = s.scalars(
-            select(TrailSeal).where(TrailSeal.subject == evidence.subject_of(result.batch_id))
+            select(TrailSeal).where(TrailSeal.subject == trail_rows.subject_of(result.batch_id))
         ).one()
         renamed = s.get(StaffMember, "YW-001")
     assert renamed.name == "王建华" and renamed.batch_id == result.batch_id
@@ -370,12 +393,14 @@ def test_incremental_looks_at_the_new_seals_only(site: tuple[Store, Config], tmp
     assert quiet.ok and (quiet.batches, quiet.rows, quiet.seals) == (0, 0, 2)
 
     result = ingest_file(store, config, "staff", corrected_staff(tmp_path))
+    with store.session() as s:
+        assert index.index_new(s) == (1, [])
     staff, doors = StaffMember.__table__, DoorEvent.__table__
     with store.engine.begin() as conn:  # one row of the new batch, and one of an old one already verified
         conn.execute(update(staff).where(staff.c.person_id == "YW-002").values(role="项目经理"))
         conn.execute(update(doors).where(doors.c.id == 1).values(result="denied"))
     report = check(store, since=since)
-    assert found(report) == [("row_changed", evidence.subject_of(result.batch_id), "staff", "YW-002")]
+    assert found(report) == [("row_changed", trail_rows.subject_of(result.batch_id), "staff", "YW-002")]
     assert report.batches == 1 and report.rows == 12
     assert {b.table for b in check(store).breaks} == {"staff", "door_events"}  # a whole run sees both
 
@@ -409,7 +434,7 @@ def test_a_lawful_purge_against_a_deletion(site: tuple[Store, Config]) -> None:
     store, _ = site
     table = DoorEvent.__table__
     with store.session() as s:
-        gone = list(evidence.read_rows(s, table, table.c.id <= 3))
+        gone = list(trail_rows.read_rows(s, table, table.c.id <= 3))
     with store.engine.begin() as conn:
         conn.execute(delete(table).where(table.c.id <= 5))
     with store.session() as s:

@@ -14,7 +14,7 @@ from ops_watch.store.schema import DoorEvent, HandoverShift, RowError, StaffMemb
 from ops_watch.trail import chain
 from ops_watch.trail.canonical import (
     NULL,
-    column_lines,
+    ColumnsDigest,
     column_texts,
     entries_digest,
     key_text,
@@ -142,10 +142,10 @@ def test_a_column_at_a_time_gives_what_row_by_row_gives() -> None:
     assert list(column_texts(mixed)) == [value_text(v) for v in mixed]
 
 
-def test_the_writers_column_lines_are_the_row_by_row_entries() -> None:
-    """The writers' fast path (canonical.column_lines: text columns taken as they are, escapes checked once over
-    the lines) gives the lines key_text and row_digest give row by row: plain chunks, chunks with a value that
-    needs an escape or a NULL (rendered again value by value), and times the writer already rendered."""
+def test_the_writers_batch_digest_is_the_one_value_by_value_texts_give() -> None:
+    """The writers' fast path (ColumnsDigest.add_values: text columns taken as they are, escapes checked once per
+    column) gives the digest each value's canonical text gives (add_texts, as verify reads): plain chunks, values
+    that need an escape, NULLs, a text that looks like NULL, and times the writer already rendered."""
     table = DoorEvent.__table__
     names = [c.name for c in table.columns if c.name not in ("id", "batch_id")]
     at = datetime(2026, 10, 19, 0, 30, tzinfo=UTC)
@@ -155,22 +155,34 @@ def test_the_writers_column_lines_are_the_row_by_row_entries() -> None:
         values.update(at=at + timedelta(seconds=i), name=name, serial_no=serial, dedupe_key=f"K{i}")
         return tuple(values[n] for n in names)
 
-    key, wanted = table_key(table), row_columns(table)
+    wanted = row_columns(table)
     chunks = [
         [row(i) for i in range(5)],
         [row(1), row(2, name="a\tb"), row(3, name="c\\N")],
-        [row(1), row(2, serial=None)],
+        [row(1), row(2, serial=None), row(3, serial="\\N")],
         [row(1, name="换\n行"), row(2, name="\r")],
     ]
+
+    def by_value(chunks: list[list[tuple[object, ...]]]) -> str:
+        digest = ColumnsDigest(wanted)
+        for rows in chunks:
+            texts = {n: [value_text(r[names.index(n)]) for r in rows] for n in wanted}
+            digest.add_texts(texts, len(rows))
+        return digest.hexdigest()
+
+    fast, given = ColumnsDigest(wanted), ColumnsDigest(wanted)
     for rows in chunks:
         by_name = dict(zip(names, zip(*rows, strict=True), strict=True))
-        expected = "".join(
-            f"{key_text([r[names.index(c)] for c in key])}\t{row_digest([r[names.index(c)] for c in wanted]).hex()}\n"
-            for r in rows
-        )
-        assert column_lines(by_name, key, wanted) == expected
-        times = {"at": [value_text(v) for v in by_name["at"]]}  # as a writer renders them
-        assert column_lines(by_name, key, wanted, times) == expected
+        fast.add_values(by_name, len(rows))
+        given.add_values(by_name, len(rows), {"at": [value_text(v) for v in by_name["at"]]})
+    assert fast.count == given.count == sum(map(len, chunks))
+    assert fast.hexdigest() == given.hexdigest() == by_value(chunks)
+    # Which rows, in which order, and every value count: a row moved, dropped or changed gives another digest.
+    assert by_value([chunks[0][::-1], *chunks[1:]]) != fast.hexdigest()
+    assert by_value([chunks[0][1:], *chunks[1:]]) != fast.hexdigest()
+    assert by_value([[row(0, name="王建军"), *chunks[0][1:]], *chunks[1:]]) != fast.hexdigest()
+    # NULL and a text reading \N differ (the text's backslash is escaped).
+    assert by_value([[row(2, serial=None)]]) != by_value([[row(2, serial="\\N")]])
 
 
 def test_every_batch_tables_key_reads_back_from_its_text() -> None:
@@ -179,7 +191,7 @@ def test_every_batch_tables_key_reads_back_from_its_text() -> None:
     from sqlalchemy import Boolean, Date, Float, Integer
 
     from ops_watch.store.schema import DecimalText, Money, UTCDateTime
-    from ops_watch.trail.evidence import batch_tables, key_values
+    from ops_watch.trail.rows import batch_tables, key_values
 
     def sample(column: object) -> object:
         kind = column.type  # type: ignore[attr-defined]

@@ -7,8 +7,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from ops_watch.trail.evidence import batch_tables
 from ops_watch.trail.grounds import TIME_COLUMNS, WINDOW_DAYS, period_keys, window_of
+from ops_watch.trail.rows import batch_tables
 
 ZONE = ZoneInfo("Asia/Shanghai")
 
