@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -67,6 +68,7 @@ def build(session: Session, finding_id: int) -> dict[str, Any]:
     tables, window = _grounds_of(finding, evidence)
     batches = _batches(session, tables, window, finding.last_seen)
     events = _events(session, finding.id)
+    silences = _silences(session, events)
     return {
         "format": FORMAT,
         "built_at": time_text(utcnow()),
@@ -84,7 +86,8 @@ def build(session: Session, finding_id: int) -> dict[str, Any]:
         },
         "decisions": {
             "events": events,
-            **_path(session, chain.DECISIONS, [s["seq"] for e in events for s in e["seals"]]),
+            "silences": silences,
+            **_path(session, chain.DECISIONS, [s["seq"] for e in (*events, *silences) for s in e["seals"]]),
         },
     }
 
@@ -132,7 +135,7 @@ def _seal(seal: TrailSeal) -> dict[str, Any]:
 
 def _batches(session: Session, tables: list[Table], window: Window, at: datetime) -> list[dict[str, Any]]:
     """Each batch holding rows of `tables` inside `window` (arrived by `at`): its seal, those rows' texts and its
-    sealed entries of each table."""
+    index entries of each table."""
     ids: dict[int, list[Table]] = {}
     for table in tables:
         for batch_id in batches_of(session, table, window, at):
@@ -177,17 +180,37 @@ def _rows(session: Session, table: Table, batch_id: int, window: Window) -> list
 
 def _events(session: Session, finding_id: int) -> list[dict[str, Any]]:
     """The finding's events as stored now, each with every decision seal of its row."""
-    table = decision_tables()["finding_events"]
-    ids = list(session.scalars(select(FindingEvent.id).where(FindingEvent.finding_id == finding_id)))
+    ids = session.scalars(select(FindingEvent.id).where(FindingEvent.finding_id == finding_id))
+    return _decisions(session, "finding_events", sorted(ids))
+
+
+def _silences(session: Session, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The silences (by matcher) that silenced or un-silenced the finding, as their events name them ("silence
+    #N: why"), each with every decision seal of its row: who silenced it, until when and why."""
+    ids = {
+        int(m.group(1))
+        for e in events
+        if (m := _SILENCE.search(_value(e, "reason"))) and _value(e, "action") in ("silenced", "unsilenced")
+    }
+    return _decisions(session, "silences", sorted(ids))
+
+
+_SILENCE = re.compile(r"silence #(\d+)")
+
+
+def _decisions(session: Session, name: str, ids: list[int]) -> list[dict[str, Any]]:
+    table = decision_tables()[name]
     out = []
-    for event_id in sorted(ids):
-        record = row_record(session, table, event_id) or {}
+    for row_id in ids:
+        record = row_record(session, table, row_id)
+        if record is None:
+            continue  # gone (a purge): its seals stay in the chain, verify tells a purge from a deletion
         seals = session.scalars(
             select(TrailSeal)
-            .where(TrailSeal.chain == chain.DECISIONS, TrailSeal.subject == subject_of(table.name, event_id))
+            .where(TrailSeal.chain == chain.DECISIONS, TrailSeal.subject == subject_of(table.name, row_id))
             .order_by(TrailSeal.seq)
         )
-        out.append({"table": table.name, "id": event_id, **record, "seals": [_seal(s) for s in seals]})
+        out.append({"table": table.name, "id": row_id, **record, "seals": [_seal(s) for s in seals]})
     return out
 
 
@@ -242,7 +265,7 @@ class ReceiptCheck:
 
 
 def check(receipt: dict[str, Any]) -> ReceiptCheck:
-    """Check a receipt offline: every row against its batch's sealed entries, the entries against the seal, each
+    """Check a receipt offline: every row against its batch's index entries, the entries against the index seal, each
     seal's hash, and each chain's path to its head."""
     if not isinstance(receipt, dict) or receipt.get("format") != FORMAT:
         found = receipt.get("format") if isinstance(receipt, dict) else type(receipt).__name__
@@ -257,6 +280,8 @@ def check(receipt: dict[str, Any]) -> ReceiptCheck:
         on_path = _walk(chain.DECISIONS, decisions["path"], decisions["head"], result)
         for event in decisions["events"]:
             _check_event(event, receipt["finding"]["id"], on_path, result)
+        for silence in decisions.get("silences") or []:
+            _check_event(silence, None, on_path, result)
     except (KeyError, TypeError, ValueError) as exc:
         raise ReceiptError(
             f"收据不完整或已损坏（{type(exc).__name__}: {exc}） / the receipt is incomplete or damaged ({exc!r})"
@@ -404,8 +429,9 @@ def _check_named(evidence: dict[str, Any], batches: list[dict[str, Any]], result
 
 
 def _check_event(
-    event: dict[str, Any], finding_id: int, on_path: dict[int, dict[str, Any]], result: ReceiptCheck
+    event: dict[str, Any], finding_id: int | None, on_path: dict[int, dict[str, Any]], result: ReceiptCheck
 ) -> None:
+    """A decision row against its last seal; a finding event (`finding_id`) must be one of that finding's."""
     subject = f"{event['table']}:{event['id']}"
     seals = event["seals"]
     result.decisions += 1
@@ -423,7 +449,7 @@ def _check_event(
         result.problems.append(
             Break("decision_changed", **where, detail="the row differs from its last seal")
         )
-    elif _value(event, "finding_id") != str(finding_id):
+    elif finding_id is not None and _value(event, "finding_id") != str(finding_id):
         result.problems.append(
             Break("decision_changed", **where, detail=f"not an event of finding {finding_id}")
         )

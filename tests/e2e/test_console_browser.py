@@ -172,6 +172,7 @@ def test_morning_round_in_the_browser(chromium: str, console: Console, tmp_path:
         b.click(f"table.list a[href='/findings/{target}']")
         assert b.url == f"{base}/findings/{target}"
         assert "VM-00017" in b.text("h1")
+        assert b.exists(f"a[href='/findings/{target}/receipt'][download]")  # its receipt, offered
         assert b.eval("document.querySelector(\"form[action$='/ack'] input[name=csrf]\").value") != ""
         b.fill("form[action$='/ack'] input[name=reason]", REASON)
         b.click("form[action$='/ack'] button[type=submit]")

@@ -9,18 +9,20 @@ import copy
 import json
 import tomllib
 from collections.abc import Callable, Iterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from click.testing import CliRunner
 from sqlalchemy import select
 
 from ops_watch.cli import main
 from ops_watch.cli.receipts import cli_check_receipt
 from ops_watch.config import Config, load_config
-from ops_watch.findings import engine
+from ops_watch.core.timeutil import utcnow
+from ops_watch.findings import engine, silences
 from ops_watch.findings.rules import load_rules
 from ops_watch.ingest import ingest_drop_folder
 from ops_watch.store import Store, open_store
@@ -28,6 +30,7 @@ from ops_watch.store.schema import EvidenceBatch, Finding, TrailHead, TrailSeal
 from ops_watch.trail import receipt
 from tests.conftest import dump_toml
 from tests.integration.test_staffing_examples import AS_OF, ROOT, ZONE, drop
+from tests.integration.test_web_console import Console, make_console  # noqa: F401  (a fixture)
 
 GHOST = ("ghost_on_duty", "2026-11-04 白班 YW-009")
 
@@ -231,7 +234,9 @@ def test_the_path_ends_at_the_first_head_published_after_the_seals(judged: tuple
     with store.session() as s:
         made = receipt.build(s, ghost.id)
         seqs = sorted(b[k]["seq"] for b in made["evidence"]["batches"] for k in ("seal", "index"))
-        used = seqs[-1]  # the last seal the finding rests on (an index): a head before it pins not all of them
+        used = seqs[
+            -1
+        ]  # the last seal the finding rests on (an index): a head before it pins not all of them
         last = made["evidence"]["path"][-1]
         assert last["seq"] >= used
         # A head published before the seal pins nothing of it; the first at or after it is the path's end.
@@ -261,3 +266,46 @@ def test_the_path_ends_at_the_first_head_published_after_the_seals(judged: tuple
     assert [link["seq"] for link in made["evidence"]["path"]] == list(range(seqs[0], used + 1))
     # That head's recorded hash is not the chain's: the receipt says so.
     assert [(p.what, p.seq) for p in receipt.check(made).problems] == [("head_mismatch", used)]
+
+
+def test_the_console_offers_the_receipt(
+    judged: tuple[Store, Config],
+    make_console: Callable[..., Console],  # noqa: F811
+) -> None:
+    """A finding's page links its receipt; the download is the receipt `findings receipt` writes, and it checks."""
+    store, _ = judged
+    ghost = _finding(store, *GHOST)
+    web = make_console(store)
+    http_ = web.session("viewer1")
+    assert f'href="/findings/{ghost.id}/receipt"' in http_.get(web.url(f"/findings/{ghost.id}")).text
+    got = http_.get(web.url(f"/findings/{ghost.id}/receipt"))
+    assert got.status_code == 200 and got.headers["content-type"].startswith("application/json")
+    assert f'filename="receipt-{ghost.id}.json"' in got.headers["content-disposition"]
+    made = got.json()
+    checked = receipt.check(made)
+    assert checked.ok and checked.rows > 0 and made["finding"]["id"] == ghost.id
+    missing = http_.get(web.url("/findings/999999/receipt"))
+    assert missing.status_code == 404 and "999999" in missing.text
+    anonymous = requests.get(web.url(f"/findings/{ghost.id}/receipt"), allow_redirects=False, timeout=10)
+    assert anonymous.status_code in (303, 401) and "evidence" not in anonymous.text
+
+
+def test_a_silence_by_matcher_comes_with_the_receipt(judged: tuple[Store, Config]) -> None:
+    """A finding silenced by a matcher: the receipt holds that silence (who, until when, why) with its seals, and
+    a silence row altered in the receipt is named."""
+    store, _ = judged
+    ghost = _finding(store, *GHOST)
+    silence, count = silences.create(
+        store, silences.Matchers(check=GHOST[0]), utcnow() + timedelta(days=3), "王主任", "整改期内"
+    )
+    assert count >= 1
+    with store.session() as s:
+        made = receipt.build(s, ghost.id)
+    (held,) = made["decisions"]["silences"]
+    assert (held["table"], held["id"]) == ("silences", silence.id)
+    assert "王主任" in held["row"] and "整改期内" in held["row"] and held["seals"]
+    assert receipt.check(made).ok
+    bad = copy.deepcopy(made)
+    bad["decisions"]["silences"][0]["row"] = held["row"].replace("整改期内", "服务商自行静默")
+    (problem,) = receipt.check(bad).problems
+    assert (problem.what, problem.subject) == ("decision_changed", f"silences:{silence.id}")

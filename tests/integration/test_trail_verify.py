@@ -369,13 +369,43 @@ def test_an_upsert_kind_ingested_again_stays_intact(site: tuple[Store, Config], 
     assert check(store).ok
 
 
-def corrected_staff(tmp_path: Path) -> Path:
-    """The staff registry with one name corrected (an upsert kind: the new file replaces the rows by key)."""
+def test_rows_replaced_before_their_batch_was_indexed_are_indexed_first(store: Store, tmp_path: Path) -> None:
+    """A registry corrected before the trail job ran: the first registry's batch is indexed on the spot, before
+    the correction replaces its rows, so verify can still tell its other rows and expects the replaced ones gone;
+    then a row of it changed is named."""
+    config = Config.model_validate({"paths": {"state_dir": str(tmp_path / "var")}})
+    first = ingest_file(store, config, "staff", ROOT / "examples" / "staff" / "staff.xlsx")
+    with store.session() as s:
+        assert not index.indexed(s, [first.batch_id])
+    second = ingest_file(store, config, "staff", corrected_staff(tmp_path, only="YW-001"))
+    with store.session() as s:
+        seals = s.scalars(select(TrailSeal).where(TrailSeal.chain == chain.EVIDENCE).order_by(TrailSeal.seq))
+        order = [(x.kind, trail_rows.batch_of(x.subject)) for x in seals]
+    # The first batch's index comes before the seal of the batch that replaced its rows.
+    assert order == [("batch", first.batch_id), (index.INDEX, first.batch_id), ("batch", second.batch_id)]
+    assert check(store).ok
+    staff = StaffMember.__table__
+    with store.engine.begin() as conn:
+        kept = (
+            conn.execute(select(staff.c.person_id).where(staff.c.batch_id == first.batch_id)).scalars().all()
+        )
+        assert kept  # rows the correction did not replace stay the first batch's
+        conn.execute(update(staff).where(staff.c.person_id == kept[0]).values(role="项目经理"))
+    assert found(check(store)) == [("row_changed", trail_rows.subject_of(first.batch_id), "staff", kept[0])]
+
+
+def corrected_staff(tmp_path: Path, only: str = "") -> Path:
+    """The staff registry with one name corrected (an upsert kind: the new file replaces the rows by key);
+    `only`: the file holds that person's row alone."""
     book = load_workbook(ROOT / "examples" / "staff" / "staff.xlsx")
     sheet = book.active
     for row in sheet.iter_rows():
         if row[0].value == "YW-001":
             row[1].value = "王建华"
+    if only:
+        for i in range(sheet.max_row, 1, -1):
+            if sheet.cell(i, 1).value not in (only, "工号"):  # the header kept
+                sheet.delete_rows(i)
     path = tmp_path / "staff-corrected.xlsx"
     book.save(path)
     return path

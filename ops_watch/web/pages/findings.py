@@ -9,7 +9,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -312,6 +312,31 @@ def _finding_page(
 @router.get("/findings/{finding_id}")
 def finding_page(request: Request, finding_id: int, session: Viewer) -> Response:
     return _finding_page(request, finding_id)
+
+
+@router.get("/findings/{finding_id}/receipt")
+def finding_receipt(request: Request, finding_id: int, session: Viewer) -> Response:
+    """The finding's receipt (docs/trail.md, "Receipts"), as `ops-watch findings receipt ID` writes it. Building
+    it may index the batches the trail job has not reached yet: that is written to the chain."""
+    # start-up: the trail's tables load with the one page that needs them
+    from ops_watch.trail import receipt
+
+    if not 0 < finding_id < MAX_ID:
+        raise Refused(404, f"没有编号为 {finding_id} 的问题。", f"No finding with id {finding_id}.")
+    with console(request).runtime.store.session() as s:
+        try:
+            built = receipt.build(s, finding_id)
+        except receipt.ReceiptError as exc:
+            raise Refused(404, str(exc), str(exc)) from exc
+    data = (json.dumps(built, ensure_ascii=False, indent=1) + "\n").encode()
+    name = quote(f"收据-{finding_id}.json")
+    return Response(
+        data,
+        media_type="application/json",
+        headers={
+            "content-disposition": f"attachment; filename=\"receipt-{finding_id}.json\"; filename*=UTF-8''{name}"
+        },
+    )
 
 
 def _act(
