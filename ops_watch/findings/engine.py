@@ -94,7 +94,8 @@ def _grounded(
         and without_grounds(before) == _as_stored(draft.evidence)
     ):
         return {**draft.evidence, **{k: before[k] for k in SEAL_KEYS if k in before}}
-    found = grounds(session, tables, draft.period_start, draft.period_end, ctx.at, ctx.zone)
+    start = draft.grounds_from or draft.period_start
+    found = grounds(session, tables, start, draft.period_end, ctx.at, ctx.zone)
     return {**draft.evidence, **found}
 
 

@@ -75,6 +75,9 @@ class FindingDraft:
     # still open is resolved. So a month judged once at its end and the same month replayed day by day record
     # the same findings (rule, subject, period).
     ended: bool = False
+    # Where the evidence the finding rests on starts, when before its period: a deadline missed rests on the
+    # record (or the plan) that set it (trail/grounds.py, the seals a finding names). None: its period's start.
+    grounds_from: datetime | None = None
 
     def fingerprint(self, rule_id: str) -> str:
         parts = [

@@ -440,6 +440,11 @@ def test_the_demo_records_and_plan_give_a_missed_inspection_and_an_overdue_recti
         "rectification-overdue 2026-11-04 运维记录",
     ]
     assert found["rectification-overdue 2026-11-04 运维记录"].evidence["days_overdue"] == 4
+    # It rests on the record that set its deadline: the finding names that record's batch seal (its period starts
+    # only at the deadline's end).
+    overdue = found["rectification-overdue 2026-11-04 运维记录"].evidence
+    assert [x["batch"] for x in overdue["seals"]] == [result.batch_id]
+    assert overdue["seals_from"].startswith("2026-11-04T00:00:00")
 
 
 # --- the CLI -----------------------------------------------------------------------------------------------

@@ -78,6 +78,7 @@ def inspection_missed(ctx: CheckContext, params: NoParams) -> Iterator[FindingDr
             },
             # Missed once the last day to record it has ended (the subject names the planned day).
             period_start=_days(ctx, last, last)[1],
+            grounds_from=_days(ctx, s.day, s.day)[0],  # the records (none of its area) since the planned day
         )
 
 
@@ -134,6 +135,7 @@ def rectification_overdue(ctx: CheckContext, params: NoParams) -> Iterator[Findi
             },
             # Overdue once the deadline day has ended (the subject names the inspection).
             period_start=_days(ctx, deadline, deadline)[1],
+            grounds_from=_days(ctx, r.day, r.day)[0],  # the record that set the deadline
         )
 
 
