@@ -66,23 +66,7 @@ def store_rows(
     detail: dict[str, Any],
 ) -> tuple[EvidenceBatch, Stored]:
     """Parse rows under `header` (the kind's column names) and store them as one batch of `kind`."""
-
-    batch = EvidenceBatch(
-        kind=kind.name,
-        source=source[:1024],
-        sha256=None,
-        received_at=now,
-        evidence_time=now,
-        status="accepted",
-        rows_total=0,
-        rows_ok=0,
-        rows_bad=0,
-        rows_duplicate=0,
-        detail="",
-        stored_path="",
-    )
-    session.add(batch)
-    session.flush()
+    batch = _new_batch(session, kind, source, now)
     counts = Stored()
     writer = RecordWriter(session, kind, batch.id, now)
     errors: list[dict[str, Any]] = []
@@ -123,4 +107,45 @@ def store_rows(
     return batch, counts
 
 
-__all__ = ["PollError", "Stored", "load_state", "save_state", "store_rows"]
+def store_records(
+    session: Session,
+    kind: RecordKind,
+    source: str,
+    records: Sequence[Any],
+    now: datetime,
+    detail: dict[str, Any],
+) -> EvidenceBatch:
+    """Records already built and checked (a command's, a console form's: `kind.build` ran on them) stored as one
+    batch of `kind`, with the kind's write mode: sealed like a file's, and a record replacing a stored one takes
+    it over from its batch as a corrected file would."""
+    batch = _new_batch(session, kind, source, now)
+    writer = RecordWriter(session, kind, batch.id, now)
+    for record in records:
+        writer.add_record(record)
+    batch.rows_ok = writer.stored()
+    batch.rows_total, batch.rows_duplicate = len(records), len(records) - batch.rows_ok
+    batch.detail = json.dumps(detail, ensure_ascii=False, default=str)
+    return batch
+
+
+def _new_batch(session: Session, kind: RecordKind, source: str, now: datetime) -> EvidenceBatch:
+    batch = EvidenceBatch(
+        kind=kind.name,
+        source=source[:1024],
+        sha256=None,
+        received_at=now,
+        evidence_time=now,
+        status="accepted",
+        rows_total=0,
+        rows_ok=0,
+        rows_bad=0,
+        rows_duplicate=0,
+        detail="",
+        stored_path="",
+    )
+    session.add(batch)
+    session.flush()
+    return batch
+
+
+__all__ = ["PollError", "Stored", "load_state", "save_state", "store_records", "store_rows"]

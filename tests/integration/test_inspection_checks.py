@@ -32,12 +32,14 @@ from ops_watch.ingest import ingest_file
 from ops_watch.jobs import run_reminders
 from ops_watch.store import open_store
 from ops_watch.store.schema import (
+    EvidenceBatch,
     Finding,
     InspectionPlan,
     InspectionRecord,
     OutboxMessage,
     PlannedInspection,
 )
+from ops_watch.trail.verify import verify
 
 REPO = Path(__file__).resolve().parents[2]
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -450,7 +452,7 @@ def test_the_demo_records_and_plan_give_a_missed_inspection_and_an_overdue_recti
 # --- the CLI -----------------------------------------------------------------------------------------------
 
 
-def test_the_commands(config):
+def test_the_commands(store, config):
     def cli(*args: str):
         return CliRunner().invoke(main, ["--config", str(config.source_path), "inspections", *args])
 
@@ -523,6 +525,15 @@ def test_the_commands(config):
 
     done = cli("rectified", "--date", "2026-11-04", "--area", "records", "--on", "2026-11-13")
     assert done.exit_code == 0 and "超过期限 2 天" in done.output
+    # Each record and rectification entered is a sealed batch naming the command: the trail stays intact.
+    with store.session() as s:
+        sources = s.scalars(select(EvidenceBatch.source).where(EvidenceBatch.kind == "inspection")).all()
+        assert [x.split(" (")[0] for x in sources] == [
+            "ops-watch inspections record",  # `ok` above: the others were refused
+            "ops-watch inspections rectified",
+        ]
+        report = verify(s)
+    assert report.ok, [b.text("en") for b in report.breaks]
     missing = cli("rectified", "--date", "2026-11-05", "--area", "records", "--on", "2026-11-13")
     assert missing.exit_code == 1 and "没有 2026-11-05 records 的检查记录" in missing.output
     bad_month = cli("plan", "--month", "2026-13")

@@ -8,7 +8,7 @@ import json
 import os
 import shutil
 import tomllib
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -16,6 +16,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import delete, func, insert, select, update
 
+from ops_watch.areas.governance.inspections.kind import InspectionRow, save_record
 from ops_watch.config import Config
 from ops_watch.findings import engine
 from ops_watch.findings.rules import load_rules
@@ -26,6 +27,7 @@ from ops_watch.store.schema import (
     EvidenceBatch,
     FindingEvent,
     HandoverShift,
+    InspectionRecord,
     StaffMember,
     TrailSeal,
     UtilizationHourly,
@@ -392,6 +394,40 @@ def test_rows_replaced_before_their_batch_was_indexed_are_indexed_first(store: S
         assert kept  # rows the correction did not replace stay the first batch's
         conn.execute(update(staff).where(staff.c.person_id == kept[0]).values(role="项目经理"))
     assert found(check(store)) == [("row_changed", trail_rows.subject_of(first.batch_id), "staff", kept[0])]
+
+
+def test_inspection_records_entered_by_hand_are_sealed_and_replace_a_files_lawfully(
+    site: tuple[Store, Config],
+) -> None:
+    """A record entered by `inspections record` or the console is a batch of its own, sealed; one that replaces
+    the record a file brought takes it over lawfully; a hand-entered record changed in SQL is named."""
+    store, _ = site
+    fixed = InspectionRow(
+        day=date(2026, 11, 4),
+        area="records",
+        inspector="李科长",
+        result="problems",
+        problems="交接班表无接班人签字",
+        rectify_by=date(2026, 11, 12),
+        rectified_on=date(2026, 11, 10),
+        note="已补签",
+    )
+    assert save_record(store, fixed, "控制台 console: 李科长")  # the file's record of that day and area
+    later = InspectionRow(date(2026, 11, 20), "site", "李科长", "pass", "", None, None, "")
+    assert not save_record(store, later, "ops-watch inspections record (root)")
+    assert check(store).ok
+    with store.session() as s:
+        entered = s.scalars(
+            select(EvidenceBatch).where(EvidenceBatch.source.like("ops-watch inspections%"))
+        ).one()
+        assert (entered.kind, entered.rows_ok) == ("inspection", 1)
+        assert index.index_new(s) == (2, [])
+    table = InspectionRecord.__table__
+    with store.engine.begin() as conn:
+        conn.execute(update(table).where(table.c.day == date(2026, 11, 20)).values(inspector="某人"))
+    assert found(check(store)) == [
+        ("row_changed", trail_rows.subject_of(entered.id), "inspection_records", "2026-11-20\tsite")
+    ]
 
 
 def corrected_staff(tmp_path: Path, only: str = "") -> Path:

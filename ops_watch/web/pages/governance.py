@@ -1,7 +1,7 @@
 """管理资料: audit materials with their submission times (`ops-watch audit status`), survey coverage (`survey
 coverage`), the archive (`archive status`); and, for the center's roles only (operator and up: the plan must not
 reach the contractor), the month's inspection plan (`inspections show`) with a form to record an inspection's
-result (`inspections record`: the same kind.build and model.save_record)."""
+result (`inspections record`: the same kind.build and kind.save_record)."""
 
 from __future__ import annotations
 
@@ -28,13 +28,12 @@ from ops_watch.areas.governance.audit.model import (
     status_row,
     timeliness,
 )
-from ops_watch.areas.governance.inspections.kind import RESULTS, build
+from ops_watch.areas.governance.inspections.kind import RESULTS, build, save_record
 from ops_watch.areas.governance.inspections.model import (
     STATUS_ZH,
     inspection_terms,
     parse_month,
     planned_statuses,
-    save_record,
     stored_plan,
     unplanned_records,
 )
@@ -295,7 +294,7 @@ def record_inspection(
         row = build(values, pctx)
     except CellError as exc:
         return refuse(exc.problem.text("zh"), exc.problem.text("en"))
-    replaced = save_record(rt.store, row)
+    replaced = save_record(rt.store, row, f"控制台 console: {session.account.name}")
     record(
         request,
         "inspection",

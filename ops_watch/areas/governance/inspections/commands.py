@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from ops_watch.areas.governance.inspections.kind import RESULTS, build
+from ops_watch.areas.governance.inspections.kind import RESULTS, InspectionRow, build, save_record
 from ops_watch.areas.governance.inspections.model import (
     STATUS_ZH,
     WEEKDAY_ZH,
@@ -18,7 +18,6 @@ from ops_watch.areas.governance.inspections.model import (
     parse_month,
     plan_month,
     planned_statuses,
-    save_record,
     stored_plan,
     unplanned_records,
 )
@@ -32,7 +31,7 @@ from ops_watch.cli.common import (
     runtime,
     show,
 )
-from ops_watch.core.timeutil import format_local, utcnow
+from ops_watch.core.timeutil import format_local
 from ops_watch.core.vocabulary import text as in_language
 from ops_watch.core.when import parse_date
 from ops_watch.formats import fields
@@ -402,7 +401,7 @@ def record_cmd(
                 f"--{(exc.column or 'result').replace('_', '-')}: {exc.problem.text(output_language())}",
                 EXIT_CONFIG,
             )
-        replaced = save_record(rt.store, row)
+        replaced = save_record(rt.store, row, f"ops-watch inspections record ({_login()})")
         verb = _t(rt, "已替换" if replaced else "已记录", "replaced" if replaced else "recorded")
         text = f"{verb}{_t(rt, '：', ': ')}{row.day} {area} {row.result}"
         if row.rectify_by:
@@ -454,8 +453,11 @@ def rectified_cmd(ctx: click.Context, date_text: str, area_text: str, on_text: s
                 )
             if on < day:
                 fail(_t(rt, f"--on：早于检查日期 {day}", f"--on: before the inspection ({day})"), EXIT_CONFIG)
-            record.rectified_on, record.updated_at = on, utcnow()
             late = (on - record.rectify_by).days if record.rectify_by and on > record.rectify_by else 0
+            fields_ = ("day", "area", "inspector", "result", "problems", "rectify_by", "note")
+            row = InspectionRow(**{f: getattr(record, f) for f in fields_}, rectified_on=on)
+        # A new record of its own (sealed, naming who entered it) replaces the one the file or command brought.
+        save_record(rt.store, row, f"ops-watch inspections rectified ({_login()})")
         text = _t(rt, f"已记录整改完成：{day} {area}，{on}", f"rectified: {day} {area} on {on}")
         if late:
             text += _t(rt, f"（超过期限 {late} 天）", f" ({late} day(s) after the deadline)")

@@ -13,9 +13,14 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from sqlalchemy import select
+
 from ops_watch.areas.governance.inspections.model import inspection_terms
+from ops_watch.core.timeutil import utcnow
 from ops_watch.formats import KINDS, fields
 from ops_watch.formats.spec import CellError, CellParser, Column, ParseContext, RecordKind, normalize_header
+from ops_watch.polled import store_records
+from ops_watch.store import Store
 from ops_watch.store.schema import InspectionRecord
 
 RESULTS = {
@@ -284,3 +289,22 @@ KIND = RecordKind(
 )
 
 KINDS.add(KIND.name, KIND)
+
+
+def save_record(store: Store, row: Any, source: str) -> bool:
+    """Keep an inspection's result (an `InspectionRow` of kind.build), replacing the record of the same day and
+    area; True when one was replaced. `ops-watch inspections record` and the console's form both use it. The
+    record is a batch of its own (`source`: who entered it, and where), sealed in the evidence chain like a file
+    of records; the record it replaces is taken over from its batch (trail/evidence.py, "superseded")."""
+    now = utcnow()
+    with store.session() as session:
+        replaced = (
+            session.scalar(
+                select(InspectionRecord.id).where(
+                    InspectionRecord.day == row.day, InspectionRecord.area == row.area
+                )
+            )
+            is not None
+        )
+        store_records(session, KIND, source, [row], now, {"entered": source})
+    return replaced

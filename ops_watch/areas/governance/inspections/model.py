@@ -538,23 +538,6 @@ def unplanned_records(
     return [r for r in records if r.id not in used]
 
 
-def save_record(store: Store, row: Any) -> bool:
-    """Keep an inspection's result (an `InspectionRow` of kind.build), replacing the record of the same day and
-    area; True when one was replaced. `ops-watch inspections record` and the console's form both use it."""
-    with store.session() as session:
-        stored = session.scalar(
-            select(InspectionRecord).where(InspectionRecord.day == row.day, InspectionRecord.area == row.area)
-        )
-        replaced = stored is not None
-        if stored is None:
-            stored = InspectionRecord(day=row.day, area=row.area)
-            session.add(stored)
-        stored.inspector, stored.result, stored.problems = row.inspector, row.result, row.problems
-        stored.rectify_by, stored.rectified_on, stored.note = row.rectify_by, row.rectified_on, row.note
-        stored.batch_id, stored.updated_at = None, utcnow()
-    return replaced
-
-
 # --- reminders ---------------------------------------------------------------------------------------------
 
 
