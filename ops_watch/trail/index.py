@@ -125,31 +125,54 @@ def _index(session: Session, seals: list[TrailSeal]) -> tuple[int, list[int]]:
 def _index_group(
     session: Session, group: list[tuple[TrailSeal, dict[str, tuple[int, str]]]]
 ) -> tuple[int, list[int]]:
-    by_id = {batch_of(seal.subject): (seal, sealed) for seal, sealed in group}
-    ids = sorted(b for b in by_id if b is not None)
+    """One read of each table the group's batches wrote, smallest first: a batch is indexed as soon as its last
+    table is read, so what is held at once is about one batch's entries (a large file's), not the group's."""
+    by_id = {b: (seal, sealed) for seal, sealed in group if (b := batch_of(seal.subject)) is not None}
+    ids = sorted(by_id)
+    if not ids:
+        return 0, []
     tables = {t.name: t for t in batch_tables()}
+    sizes: dict[str, int] = {}
+    for _, sealed in by_id.values():
+        for name, (n, _) in sealed.items():
+            sizes[name] = sizes.get(name, 0) + n
     reads: dict[int, dict[str, BatchRead]] = {}
-    for name in sorted({t for _, sealed in group for t in sealed}):
+    done: set[int] = set()
+    differ: set[int] = set()
+    for name in sorted(sizes, key=lambda t: (sizes[t], t)):
         table = tables.get(name)
         if table is None:
             continue  # a table this version no longer has: the batch stays unindexed, verify names it
         where = [table.c.batch_id >= ids[0], table.c.batch_id <= ids[-1]]
         for read in read_batches(session, table, *where, entries=True):
-            if read.batch_id in by_id and name in by_id[read.batch_id][1]:
-                reads.setdefault(read.batch_id, {})[name] = read
-    count, failed = 0, []
-    for batch_id in ids:
-        seal, sealed = by_id[batch_id]
-        now = reads.get(batch_id, {})
-        if all(t in now and (now[t].count, now[t].digest) == s for t, s in sealed.items()):
-            append_index(session, seal, {t: r.entries or {} for t, r in now.items()})
-            count += 1
-        else:
-            failed.append(batch_id)
-            log.warning(
-                "evidence batch not indexed: its rows differ from its seal", batch=batch_id, seal=seal.seq
-            )
-    return count, failed
+            held = by_id.get(read.batch_id) if read.batch_id is not None else None
+            if held is None or name not in held[1]:
+                continue
+            batch_id = read.batch_id
+            assert batch_id is not None
+            now = reads.setdefault(batch_id, {})
+            now[name] = read
+            if len(now) < len(held[1]):
+                continue  # another table of the batch is still to be read
+            del reads[batch_id]
+            (done if _index_batch(session, held[0], held[1], now) else differ).add(batch_id)
+    failed = [b for b in ids if b not in done]
+    for batch_id in failed:
+        if batch_id not in differ:
+            log.warning("evidence batch not indexed: rows of a table it sealed are gone", batch=batch_id)
+    return len(done), failed
+
+
+def _index_batch(
+    session: Session, seal: TrailSeal, sealed: dict[str, tuple[int, str]], now: dict[str, BatchRead]
+) -> bool:
+    if all((now[t].count, now[t].digest) == s for t, s in sealed.items()):
+        append_index(session, seal, {t: r.entries or {} for t, r in now.items()})
+        return True
+    log.warning(
+        "evidence batch not indexed: its rows differ from its seal", batch=seal.subject, seal=seal.seq
+    )
+    return False
 
 
 def _sealed_rows(seal: TrailSeal) -> dict[str, tuple[int, str]]:

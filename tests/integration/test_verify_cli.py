@@ -17,6 +17,7 @@ from ops_watch.config import load_config
 from ops_watch.ingest import ingest_drop_folder
 from ops_watch.store import open_store
 from ops_watch.store.schema import HandoverShift
+from ops_watch.trail import index
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -30,6 +31,8 @@ def ops(config_file: Callable[..., Path], store_url: str) -> Callable[..., Resul
     store = open_store(cfg.store_url)
     try:
         assert {r.status for r in ingest_drop_folder(store, cfg)} == {"accepted"}
+        with store.session() as s:  # the trail job's first step: each batch's rows named in its index
+            assert index.index_new(s) == (2, [])
     finally:
         store.dispose()
 
@@ -57,7 +60,7 @@ def _tamper(store_url: str) -> tuple[int, str]:
 def test_intact_exits_0_with_a_summary(ops: Callable[..., Result]) -> None:
     result = ops()
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("证据链完整。已校验：封印 2、批次 2、证据行 ")
+    assert result.output.startswith("证据链完整。已校验：封印 4、批次 2、证据行 ")  # 2 batches, 2 indexes
     english = ops(
         "--lang", "en", "--since-last"
     )  # the first run was intact: nothing new since (the last seal re-hashed)
