@@ -10,6 +10,9 @@ decimals as Python's str of the Decimal (money with its two places); JSON compac
 Left out of an evidence row: `batch_id` (the seal says the batch) and a surrogate `id` where the table has a key
 of its own (a database numbers rows in its own way; the key names the row). The row's key is its table's unique
 key (the one ingest writes by), else its `id`.
+
+A batch's rows of a table are sealed by their batch digest (ColumnsDigest: the values a column at a time); each
+row's digest (the first 16 bytes of sha256 of its line) is what a batch's index holds (trail/index.py).
 """
 
 from __future__ import annotations
@@ -111,8 +114,8 @@ def _serial(column: Column[Any]) -> bool:
 
 
 def entries_digest(entries: dict[str, bytes]) -> str:
-    """The digest of a batch's rows of one table: sha256 over "key<TAB>row digest hex<LF>" in the order the seal
-    lists them (the order they were written; trail/chain.py keeps that order), so a seal never has to hold a
+    """The digest of entries (a batch's index, a purge, a day of roll-ups): sha256 over "key<TAB>row digest
+    hex<LF>" in the order the seal lists them (trail/chain.py keeps that order), so a seal never has to hold a
     whole batch to sort it. Verify compares rows by key, whatever order the table keeps them in."""
     return lines_digest(f"{key}\t{digest.hex()}\n" for key, digest in entries.items())
 
