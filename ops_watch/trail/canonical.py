@@ -235,15 +235,3 @@ def joined(texts: Mapping[str, Sequence[str]], names: Sequence[str]) -> list[str
     if len(names) == 1:
         return list(texts[names[0]])
     return list(map("\t".join, zip(*(texts[n] for n in names), strict=True)))
-
-
-def keyed_digests(
-    columns: Sequence[str], key: Sequence[str], wanted: Sequence[str], rows: Sequence[Sequence[Any]]
-) -> tuple[list[str], list[bytes]]:
-    """(key texts, row digests) of rows given as tuples in `columns` order, computed a column at a time."""
-    if not rows:
-        return [], []
-    by_column = list(zip(*rows, strict=True))
-    where = {name: i for i, name in enumerate(columns)}
-    names = dict.fromkeys((*key, *wanted))
-    return text_entries({n: column_texts(by_column[where[n]]) for n in names}, key, wanted)

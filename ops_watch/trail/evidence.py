@@ -71,11 +71,8 @@ class Written:
     table: str
     mode: str
     source: Table  # the table written (a writer may write one no BatchRows mixin declares)
-    digest: ColumnsDigest
-
-    @property
-    def count(self) -> int:
-        return self.digest.count
+    digest: ColumnsDigest  # not taken for an upsert: its batch is read back at its seal
+    count: int = 0
 
 
 @dataclass
@@ -145,11 +142,11 @@ def note_columns(
         given = {
             n: [NULL if v is None else v for v in col] if None in col else col for n, col in given.items()
         }
+    written.count += count
     if mode != "upsert":
         written.digest.add_values(by_name, count, given)
         return
-    # An upsert's batch is read back at its seal (a row it replaces keeps its place): only its count is kept here.
-    written.digest.count += count
+    # An upsert's batch is read back at its seal (a row it replaces keeps its place): its keys' owners only.
     keys = joined({n: (given or {}).get(n) or column_texts(by_name[n]) for n in key}, key)
     took = {k: b for k, b in _owners(session, table, key, keys).items() if b is not None and b != batch_id}
     if took:

@@ -79,7 +79,7 @@ def ensure(session: Session, batch_ids: Iterable[int]) -> list[int]:
 
 def indexed(session: Session, batch_ids: Iterable[int]) -> set[int]:
     """Which of these batches have an index seal."""
-    return {b for b, s in _batch_seals(session, set(batch_ids), kind=INDEX).items()}
+    return set(_batch_seals(session, set(batch_ids), kind=INDEX))
 
 
 def index_seals(session: Session, batch_ids: Iterable[int]) -> dict[int, TrailSeal]:

@@ -18,11 +18,11 @@ from ops_watch.trail.canonical import (
     column_texts,
     entries_digest,
     key_text,
-    keyed_digests,
     row_columns,
     row_digest,
     row_text,
     table_key,
+    text_entries,
     value_text,
 )
 
@@ -122,7 +122,7 @@ def test_entries_pack_and_unpack_keys_with_tabs() -> None:
 
 
 def test_a_column_at_a_time_gives_what_row_by_row_gives() -> None:
-    """The writers and verify digest rows a column at a time (canonical.keyed_digests): the same keys and
+    """The writers and verify digest rows a column at a time (canonical.text_entries over column_texts): the same keys and
     digests as key_text and row_digest row by row, for every kind of value, escapes and NULLs included."""
     table = HandoverShift.__table__
     names = [c.name for c in table.columns]
@@ -133,7 +133,8 @@ def test_a_column_at_a_time_gives_what_row_by_row_gives() -> None:
         (3, date(2026, 10, 20), "白班", {"b": 1, "a": [Decimal("1.50")]}, at, None, "", "", at, 17),
     ]
     key, wanted = table_key(table), row_columns(table)
-    keys, digests = keyed_digests(names, key, wanted, rows)
+    by_column = list(zip(*rows, strict=True))
+    keys, digests = text_entries({n: column_texts(by_column[i]) for i, n in enumerate(names)}, key, wanted)
     where = {n: i for i, n in enumerate(names)}
     for row, got_key, got in zip(rows, keys, digests, strict=True):
         assert got_key == key_text([row[where[c]] for c in key])
