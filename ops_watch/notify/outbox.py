@@ -28,7 +28,7 @@ from ops_watch.notify.email import DeliveryError, email_transport
 from ops_watch.notify.groups import PlanResult, plan
 from ops_watch.notify.webhook import webhook_transport
 from ops_watch.store import Store
-from ops_watch.store.cluster import Fence
+from ops_watch.store.cluster import Fence, holds
 from ops_watch.store.schema import ClusterInstance, ClusterLeadership, OutboxMessage
 
 if TYPE_CHECKING:
@@ -161,6 +161,14 @@ def deliver_due(
         try:
             if not _claim(store, msg.id, me, fence):
                 continue  # another node took it, or it changed since it was listed
+            if fence is not None and not holds(store, fence):
+                # The claim's UPDATE saw the fence, but this process froze before its COMMIT and was overtaken
+                # meanwhile: the new leader passed the locked row by, so it is handed back unsent.
+                _unclaim(store, msg.id, me)
+                log.warning(
+                    "no longer leading: the other messages are left to the leader / 已非主节点，剩余消息由主节点发送"
+                )
+                break
         except OperationalError as exc:
             log.warning("store busy: messages wait for the next pass", error=str(exc.orig))
             break
@@ -212,6 +220,21 @@ def _claim(store: Store, message_id: int, me: str, fence: Fence | None = None) -
             .execution_options(synchronize_session=False)
         )
         return claimed.rowcount == 1
+
+
+def _unclaim(store: Store, message_id: int, me: str) -> None:
+    """Hand back a claim not acted on: the message is pending again, its attempts unchanged."""
+    with store.session() as session:
+        session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id == message_id,
+                OutboxMessage.status == "sending",
+                OutboxMessage.claimed_by == me,
+            )
+            .values(status="pending", claimed_by="", claimed_at=None)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def _claim_stands(

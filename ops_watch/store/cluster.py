@@ -104,6 +104,13 @@ def take_lead(store: Store, instance: str) -> Fence:
     return Fence(instance, epoch)
 
 
+def holds(store: Store, fence: Fence) -> bool:
+    """Whether the fence holds now, read in a transaction of its own: work claimed in a transaction that
+    committed after this instance was overtaken (frozen between the claim's UPDATE and its COMMIT) shows here."""
+    with store.session() as s:
+        return bool(s.scalar(select(fence.clause())))
+
+
 def beat(store: Store, instance: str, role: str) -> None:
     """This instance is alive (and in `role`): for `ops-watch status` and the others' judgement of it."""
     with store.session() as s:
@@ -200,6 +207,7 @@ __all__ = [
     "beat",
     "claim",
     "cluster_view",
+    "holds",
     "mark_stopped",
     "register",
     "release",
