@@ -313,7 +313,8 @@ def _record(store: Store, config: Config, at: datetime, outcome: _Outcome, resul
 def _write_outcome(
     session: Session, config: Config, at: datetime, outcome: _Outcome, result: DeliveryResult
 ) -> None:
-    row = session.get(OutboxMessage, outcome.message_id)
+    # Locked: a new leader releasing this claim meanwhile would otherwise have its state overwritten.
+    row = session.get(OutboxMessage, outcome.message_id, with_for_update=True)
     if row is None or row.status != "sending" or row.claimed_by != outcome.claimer:
         return  # released meanwhile (this sender was presumed gone) and sent or claimed by another
     row.attempts += 1
