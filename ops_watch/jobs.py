@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -26,6 +27,7 @@ from ops_watch.areas.staffing.doors import poll_doors
 from ops_watch.collect import collect_cycle
 from ops_watch.config import Config
 from ops_watch.core.log import get_logger, setup_logging
+from ops_watch.core.process import INSTANCE_ENV, working_for
 from ops_watch.core.timeutil import utcnow
 from ops_watch.findings import engine
 from ops_watch.ingest import ingest_drop_folder
@@ -393,9 +395,11 @@ CHILD_JOBS: dict[str, Callable[..., dict[str, Any]]] = {"report_weekly": _report
 CHILD_TIMEOUT_S = 3600
 
 
-def _child_main(job: str, config_path: str, conn: Any, *args: str) -> None:
+def _child_main(job: str, config_path: str, conn: Any, instance: str, *args: str) -> None:
     """In the spawned child: load the plug-ins and the settings as the daemon did, run one job, send its result
-    back, exit (and so return its memory)."""
+    back, exit (and so return its memory). Its database sessions carry the daemon's `instance`, so a new leader
+    ends them with the daemon's (store/leader.py)."""
+    os.environ[INSTANCE_ENV] = instance
     plugins.load()
     try:
         rt = open_runtime(Path(config_path))
@@ -423,7 +427,10 @@ def in_child(job: str, rt: Runtime, *args: str) -> dict[str, Any]:
     )  # a fresh interpreter: no copy of the daemon's threads or memory
     receive, send = context.Pipe(duplex=False)
     child = context.Process(
-        target=_child_main, args=(job, str(rt.config_path), send, *args), name=f"ops-watch-{job}", daemon=True
+        target=_child_main,
+        args=(job, str(rt.config_path), send, working_for(), *args),
+        name=f"ops-watch-{job}",
+        daemon=True,
     )
     child.start()
     send.close()

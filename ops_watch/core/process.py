@@ -5,10 +5,19 @@ from __future__ import annotations
 import os
 import socket
 
+# Set in a job's child process (jobs.in_child) to the daemon instance it works for.
+INSTANCE_ENV = "OPS_WATCH_INSTANCE"
+
 
 def this_process() -> str:
     """This process as recorded on a claim: "host:pid"."""
     return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def working_for() -> str:
+    """The daemon instance this process works for: itself ("host:pid"), or, in a job's child process, the daemon
+    that spawned it. Its database sessions carry that name (store/db.session_name)."""
+    return os.environ.get(INSTANCE_ENV) or this_process()
 
 
 def pid_alive(pid: int) -> bool:

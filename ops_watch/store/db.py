@@ -13,6 +13,7 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ops_watch.core.log import get_logger
+from ops_watch.core.process import working_for
 from ops_watch.store.loading import hide_loading
 from ops_watch.trail.hooks import install as seal_on_commit
 
@@ -64,6 +65,12 @@ def store_locked(exc: BaseException) -> bool:
     )
 
 
+def session_name(instance: str) -> str:
+    """The application_name of a daemon instance's PostgreSQL sessions (core/process.working_for): a new leader
+    ends the sessions of the instance it replaced by it (store/leader.py)."""
+    return f"ops-watch {instance}"[:63]
+
+
 def make_engine(url: str, busy_timeout_ms: int = 5000, password: str = "") -> Engine:
     try:
         parsed = make_url(url)
@@ -80,6 +87,7 @@ def make_engine(url: str, busy_timeout_ms: int = 5000, password: str = "") -> En
         kwargs["connect_args"] = {"timeout": busy_timeout_ms / 1000}
     elif parsed.get_backend_name() == "postgresql":
         kwargs["pool_pre_ping"] = True
+        kwargs["connect_args"] = {"application_name": session_name(working_for())}
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
     try:

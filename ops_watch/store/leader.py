@@ -8,7 +8,9 @@ stopped talking: its host frozen, the network cut. Then the lock is free and a s
 on the leader's side within the lease, and the leader also stops by its own clock: it leads only until `lease`
 (less a margin) after its last heartbeat that the server answered. A frozen leader that resumes finds that time
 passed before it runs anything; the epoch in `cluster_leadership` (store/cluster.py, the fencing token) refuses
-the outbox claims of an old leader whatever its clock says.
+the outbox claims of an old leader whatever its clock says. A new leader first ends the sessions the one before it
+left open (by application_name, store/db.session_name): a transaction frozen with its host would otherwise keep
+row locks that the new leader's jobs wait on.
 
 The bound, documented in docs/install.md: after a leader dies (SIGKILL, a crash) its connection closes at once
 and a standby leads within `heartbeat`; after its host freezes or its network is cut, within `lease` +
@@ -36,7 +38,7 @@ from ops_watch.core.log import get_logger
 from ops_watch.core.process import this_process
 from ops_watch.store import cluster
 from ops_watch.store.cluster import Fence
-from ops_watch.store.db import Store, StoreError
+from ops_watch.store.db import Store, StoreError, session_name
 
 log = get_logger(__name__)
 
@@ -210,6 +212,7 @@ class PgLeader:
         )
         if not got:
             return
+        self._end_sessions_of_previous()
         fence = cluster.take_lead(self.store, self.instance)
         self._valid_until = started + self.lease - MARGIN_SECONDS
         self._fence = fence
@@ -219,6 +222,40 @@ class PgLeader:
             epoch=fence.epoch,
         )
         self._on_gain()
+
+    def _end_sessions_of_previous(self) -> None:
+        """End the database sessions the instance that led before still has open (its host frozen, or its lease
+        run out under load): a transaction it was in when it stopped would otherwise hold its row locks, and a
+        job of this leader touching those rows would wait until it thaws. Its work there is rolled back; it was
+        done under an epoch that has passed. Found by application_name (store/db.session_name)."""
+        row = self._conn.execute("SELECT instance FROM cluster_leadership WHERE id = 1").fetchone()
+        previous = row[0] if row else ""
+        if not previous or previous == self.instance:
+            return
+        try:
+            ended = self._conn.execute(
+                "SELECT pid, pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND application_name = %s AND pid <> pg_backend_pid()",
+                (session_name(previous),),
+            ).fetchall()
+        except (
+            Exception
+        ) as exc:  # no right to signal them (another database role): the bound is then its thaw
+            log.warning(
+                "cannot end the sessions of the instance that led before; a transaction it left open may hold "
+                "rows until it thaws or dies (let both nodes use one database role) / "
+                "无法结束原主节点遗留的数据库会话",
+                previous=previous,
+                error=f"{type(exc).__name__}: {str(exc).strip()}",
+            )
+            return
+        if ended:
+            log.warning(
+                "ended the database sessions the instance that led before left open; their transactions are "
+                "rolled back / 已结束原主节点遗留的数据库会话，其未提交事务已回滚",
+                previous=previous,
+                sessions=sum(1 for _pid, done in ended if done),
+            )
 
     def _execute(self, sql: str, *before: str) -> None:
         self._conn.execute(sql, (*before, self.instance))

@@ -27,12 +27,14 @@ from sqlalchemy.engine import make_url
 
 from ops_watch import metrics
 from ops_watch.config import load_config
+from ops_watch.core.process import INSTANCE_ENV, this_process
 from ops_watch.core.timeutil import utcnow
 from ops_watch.ingest import ingest_drop_folder
 from ops_watch.notify.outbox import deliver_due, release_abandoned_claims
 from ops_watch.runtime import open_runtime
 from ops_watch.store import cluster, open_store
 from ops_watch.store.cluster import Fence
+from ops_watch.store.db import session_name
 from ops_watch.store.leader import LOCK_KEY, PgLeader
 from ops_watch.store.schema import EvidenceBatch, OutboxMessage, WorkClaim
 
@@ -381,6 +383,122 @@ def test_the_lock_passes_when_the_leaders_session_is_ended(pg_server: Any) -> No
         b.stop()
         b.store.dispose()
         store.dispose()
+        pg_server.drop_database(make_url(url).database)
+
+
+def _session_named(store: Any, name: str, url: str | None = None) -> Any:
+    """A psycopg connection with the application_name `name`, as another process's would have."""
+    import psycopg
+
+    engine = store.engine
+    cargs, cparams = engine.dialect.create_connect_args(make_url(url) if url else engine.url)
+    return psycopg.connect(*cargs, **{**cparams, "application_name": name})
+
+
+@pytest.mark.postgres
+def test_a_new_leader_ends_the_sessions_the_previous_leader_left_open(pg_server: Any) -> None:
+    # The old leader froze inside a job's transaction: its row lock would hold the new leader's job until it thawed.
+    url = pg_server.create_database()
+    store = open_store(url)
+    leader = PgLeader(store, "test", lease=3.0, heartbeat=0.5)
+    events = _Events()
+    frozen = bystander = None
+    try:
+        queue_messages(store, 1)
+        held = outbox(store)[0].id
+        for name in ("old:1", "standby:2"):
+            cluster.register(store, name, 1, "test")
+        cluster.take_lead(store, "old:1")
+        frozen = _session_named(store, session_name("old:1"))
+        frozen.execute("UPDATE outbox_messages SET attempts = 7 WHERE id = %s", (held,))  # left uncommitted
+        bystander = _session_named(store, session_name("standby:2"))
+        bystander.execute("SELECT 1")  # another instance, idle in a transaction too: not the one replaced
+        leader.start(events.gained.set, events.lose)
+        assert events.gained.wait(T_WAIT) and leader.leading()
+        assert cluster.cluster_view(store).leader == leader.instance
+        with pytest.raises(Exception, match="terminat"):
+            frozen.execute("SELECT 1")
+        with store.engine.connect() as conn:
+            conn.execute(
+                text("SET lock_timeout = '5s'")
+            )  # the row is free: no wait, and its change rolled back
+            row = conn.execute(
+                text("UPDATE outbox_messages SET attempts = attempts + 1 WHERE id = :id RETURNING attempts"),
+                {"id": held},
+            ).scalar_one()
+            conn.commit()
+        assert row == 1
+        assert bystander.execute("SELECT 1").fetchone() == (1,)
+    finally:
+        leader.stop()
+        for conn in (frozen, bystander):
+            if conn is not None:
+                conn.close()
+        store.dispose()
+        pg_server.drop_database(make_url(url).database)
+
+
+@pytest.mark.postgres
+def test_without_the_right_to_end_them_the_new_leader_still_leads(pg_server: Any) -> None:
+    # The nodes connect as different roles and the previous leader's is a superuser: nothing can be ended; the
+    # takeover must not fail on it.
+    url = pg_server.create_database()
+    store = open_store(url)
+    role = f"node_{os.getpid()}_{int(time.time())}"
+    with store.engine.connect() as conn:
+        try:
+            conn.execute(text(f"CREATE ROLE {role} LOGIN"))
+        except Exception as exc:
+            pytest.skip(f"cannot create a role on this server: {exc}")
+        conn.execute(text(f"GRANT ALL ON ALL TABLES IN SCHEMA public TO {role}"))
+        conn.execute(text(f"GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO {role}"))
+        conn.commit()
+    other_url = make_url(url).set(username=role).render_as_string(hide_password=False)
+    other = open_store(other_url)
+    leader = PgLeader(other, "test", lease=3.0, heartbeat=0.5)
+    events = _Events()
+    frozen = None
+    try:
+        cluster.register(store, "old:1", 1, "test")
+        cluster.take_lead(store, "old:1")
+        frozen = _session_named(store, session_name("old:1"))
+        frozen.execute("SELECT 1")
+        leader.start(events.gained.set, events.lose)
+        assert events.gained.wait(T_WAIT) and leader.leading()
+        assert cluster.cluster_view(store).leader == leader.instance
+        assert frozen.execute("SELECT 1").fetchone() == (1,)  # left as it was
+    finally:
+        leader.stop()
+        if frozen is not None:
+            frozen.close()
+        other.dispose()
+        store.dispose()
+        pg_server.drop_database(make_url(url).database)
+        with pg_server._connect() as admin:
+            admin.execute(f"DROP ROLE IF EXISTS {role}")
+
+
+@pytest.mark.postgres
+def test_a_store_names_its_sessions_after_the_daemon_it_works_for(
+    pg_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = pg_server.create_database()
+    try:
+        for owner, expected in ((None, this_process()), ("node9.center.local:99", "node9.center.local:99")):
+            if owner is None:
+                monkeypatch.delenv(INSTANCE_ENV, raising=False)
+            else:
+                monkeypatch.setenv(INSTANCE_ENV, owner)  # as in a job's child process (jobs.in_child)
+            store = open_store(url)
+            try:
+                with store.engine.connect() as conn:
+                    name = conn.execute(
+                        text("SELECT application_name FROM pg_stat_activity WHERE pid = pg_backend_pid()")
+                    ).scalar_one()
+            finally:
+                store.dispose()
+            assert name == f"ops-watch {expected}"
+    finally:
         pg_server.drop_database(make_url(url).database)
 
 
