@@ -66,8 +66,8 @@ def store_locked(exc: BaseException) -> bool:
 
 
 def session_name(instance: str) -> str:
-    """The application_name of a daemon instance's PostgreSQL sessions (core/process.working_for): a new leader
-    ends the sessions of the instance it replaced by it (store/leader.py)."""
+    """The application_name of a daemon instance's PostgreSQL sessions (core/process.working_for): by it a new
+    leader finds the sessions of the instance it replaced, and ends them (store/leader.py)."""
     return f"ops-watch {instance}"[:63]
 
 
