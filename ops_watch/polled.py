@@ -129,6 +129,7 @@ def store_records(
 
 
 def _new_batch(session: Session, kind: RecordKind, source: str, now: datetime) -> EvidenceBatch:
+    """The batch, flushed for its id; its counts, detail and stored_path are the columns' defaults until set."""
     batch = EvidenceBatch(
         kind=kind.name,
         source=source[:1024],
@@ -136,12 +137,6 @@ def _new_batch(session: Session, kind: RecordKind, source: str, now: datetime) -
         received_at=now,
         evidence_time=now,
         status="accepted",
-        rows_total=0,
-        rows_ok=0,
-        rows_bad=0,
-        rows_duplicate=0,
-        detail="",
-        stored_path="",
     )
     session.add(batch)
     session.flush()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import getpass
 import json
 from datetime import date, datetime
@@ -454,8 +455,8 @@ def rectified_cmd(ctx: click.Context, date_text: str, area_text: str, on_text: s
             if on < day:
                 fail(_t(rt, f"--on：早于检查日期 {day}", f"--on: before the inspection ({day})"), EXIT_CONFIG)
             late = (on - record.rectify_by).days if record.rectify_by and on > record.rectify_by else 0
-            fields_ = ("day", "area", "inspector", "result", "problems", "rectify_by", "note")
-            row = InspectionRow(**{f: getattr(record, f) for f in fields_}, rectified_on=on)
+            kept = {f.name: getattr(record, f.name) for f in dataclasses.fields(InspectionRow)}
+            row = InspectionRow(**{**kept, "rectified_on": on})
         # A new record of its own (sealed, naming who entered it) replaces the one the file or command brought.
         save_record(rt.store, row, f"ops-watch inspections rectified ({_login()})")
         text = _t(rt, f"已记录整改完成：{day} {area}，{on}", f"rectified: {day} {area} on {on}")
