@@ -108,6 +108,10 @@ class _Outcome:
 # Outcomes this process could not record yet (the store was locked), by store: written at the next pass. Their
 # messages stay claimed by this live process meanwhile, so no pass sends them again.
 _unrecorded: dict[str, list[_Outcome]] = {}
+# Messages this process may have claimed but did not try (the store failed between the claim and the attempt,
+# as in a database restart), by store: handed back at its next pass. Left alone, a live process's claim of its
+# own would stand until CLAIM_LEASE, and the message wait ten minutes for nothing.
+_untried: dict[str, set[int]] = {}
 
 
 def deliver_due(
@@ -129,9 +133,9 @@ def deliver_due(
     at = at or utcnow()
     result = DeliveryResult()
     key = str(store.engine.url)
-    if not _record_unrecorded(store, config, at, key, result):
-        return result  # the store is still locked: nothing new is claimed until the outcomes are written
     me = this_process()
+    if not _record_unrecorded(store, config, at, key, result) or not _hand_back_untried(store, key, me):
+        return result  # the store is still locked: nothing new is claimed until the last pass is tidied
     pick = transports(config)
     try:
         release_abandoned_claims(store, at)
@@ -159,18 +163,26 @@ def deliver_due(
                 )
                 break
         try:
-            if not _claim(store, msg.id, me, fence):
-                continue  # another node took it, or it changed since it was listed
-            if fence is not None and not holds(store, fence):
-                # The claim's UPDATE saw the fence, but this process froze before its COMMIT and was overtaken
-                # meanwhile: the new leader passed the locked row by, so it is handed back unsent.
+            claimed = _claim(store, msg.id, me, fence)
+            # The claim's UPDATE saw the fence, but this process may have frozen before its COMMIT and been
+            # overtaken meanwhile: the new leader passed the locked row by, so it is handed back unsent.
+            overtaken = claimed and fence is not None and not holds(store, fence)
+            if overtaken:
                 _unclaim(store, msg.id, me)
-                log.warning(
-                    "no longer leading: the other messages are left to the leader / 已非主节点，剩余消息由主节点发送"
-                )
-                break
-        except OperationalError as exc:
+        except Exception as exc:
+            # The store failed with the claim made or not (its COMMIT may have gone through unanswered), and the
+            # message was not tried: the next pass hands it back rather than leave it to CLAIM_LEASE.
+            _untried.setdefault(key, set()).add(msg.id)
+            if not isinstance(exc, OperationalError):
+                raise
             log.warning("store busy: messages wait for the next pass", error=str(exc.orig))
+            break
+        if not claimed:
+            continue  # another node took it, or it changed since it was listed
+        if overtaken:
+            log.warning(
+                "no longer leading: the other messages are left to the leader / 已非主节点，剩余消息由主节点发送"
+            )
             break
         error = ""
         try:
@@ -285,6 +297,20 @@ def release_abandoned_claims(store: Store, at: datetime) -> int:
                 claimed_by=claimed_by,
             )
     return released
+
+
+def _hand_back_untried(store: Store, key: str, me: str) -> bool:
+    """Pending again, attempts unchanged, whatever an earlier pass may have claimed and not tried; False if the
+    store still fails (they wait for the pass after)."""
+    waiting = sorted(_untried.pop(key, set()))
+    for i, message_id in enumerate(waiting):
+        try:
+            _unclaim(store, message_id, me)
+        except OperationalError as exc:
+            _untried.setdefault(key, set()).update(waiting[i:])
+            log.warning("store busy: messages wait for the next pass", error=str(exc.orig))
+            return False
+    return True
 
 
 def _record_unrecorded(store: Store, config: Config, at: datetime, key: str, result: DeliveryResult) -> bool:

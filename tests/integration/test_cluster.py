@@ -237,6 +237,67 @@ def test_a_claim_committed_after_its_sender_was_overtaken_is_handed_back_unsent(
         pg_server.drop_database(make_url(url).database)
 
 
+@pytest.mark.postgres
+def test_a_claim_the_store_failed_after_is_handed_back_at_the_next_pass(
+    config_file: Any, pg_server: Any, mail: MailServer
+) -> None:
+    # A database restart ended the leader's sessions just after its claim committed (tests/e2e/test_failover.py
+    # met this in CI): the message was not tried, and the same live leader, leading again, must send it at its
+    # next pass, not leave its own claim standing for CLAIM_LEASE (ten minutes).
+    url = pg_server.create_database()
+    config = _smtp_config(config_file, url, mail.port)
+    # The leader's store gives up on a lock after 0.3 s, so the fence's read below fails for real.
+    store = open_store(url + "?options=-c%20lock_timeout%3D300")
+    blocker = open_store(url)
+    try:
+        ids = queue_messages(store, 3)
+        cluster.register(store, "node1:1", 1, "test")
+        fence = cluster.take_lead(store, "node1:1")
+        release = threading.Event()
+        held: list[threading.Thread] = []
+
+        def hold_the_table() -> None:
+            with blocker.engine.connect() as conn:
+                conn.execute(text("LOCK TABLE cluster_leadership IN ACCESS EXCLUSIVE MODE"))
+                release.wait(30)
+                conn.rollback()
+
+        def on_execute(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+            if held or not statement.lstrip().upper().startswith("UPDATE OUTBOX_MESSAGES SET STATUS"):
+                return
+            # Another session asks for the leadership table while the claim (which read it) is open: granted as
+            # the claim commits, it holds the table when the fence is read again, and that read fails.
+            held.append(threading.Thread(target=hold_the_table, daemon=True))
+            held[0].start()
+            waiting = text(
+                "SELECT count(*) FROM pg_locks WHERE relation = 'cluster_leadership'::regclass AND NOT granted"
+            )
+            deadline = time.monotonic() + 10
+            with blocker.engine.connect() as probe:
+                while not probe.scalar(waiting) and time.monotonic() < deadline:
+                    time.sleep(0.02)
+
+        event.listen(store.engine, "after_cursor_execute", on_execute)
+        try:
+            assert deliver_due(store, config, lead=_Lead(fence)).sent == 0
+        finally:
+            event.remove(store.engine, "after_cursor_execute", on_execute)
+            release.set()
+            for thread in held:
+                thread.join(10)
+        assert held, "no claim was made: the test did not reach the window it is about"
+        assert mail.messages() == []
+        # The claim committed under a live process that still leads: only this process knows it was not tried.
+        assert sorted((m.status, m.claimed_by) for m in outbox(store))[-1] == ("sending", this_process())
+        assert deliver_due(store, config, lead=_Lead(fence)).sent == 3
+        assert sorted(str(m.message["Message-ID"]) for m in mail.messages()) == sorted(ids)
+        assert {(m.status, m.attempts) for m in outbox(store)} == {("sent", 1)}
+    finally:
+        blocker.dispose()
+        store.dispose()
+        pg_server.drop_database(make_url(url).database)
+
+
 def test_claims_of_an_instance_that_no_longer_leads_are_released(store: Any) -> None:
     queue_messages(store, 2)
     cluster.register(store, "node1:1", 1, "test")
