@@ -49,14 +49,17 @@ format = "json"
 """
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float = TIMEOUT, what: str = "condition") -> Any:
+def wait_for(
+    predicate: Callable[[], Any], timeout: float = TIMEOUT, what: str | Callable[[], str] = "condition"
+) -> Any:
+    """`what` may be a callable, so a daemon's output in it is read when the wait fails, not when it begins."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
         if value:
             return value
         time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what() if callable(what) else what}")
 
 
 class NotifyListener:

@@ -57,7 +57,7 @@ def _start_pair(tmp_path: Path, url: str, port: int, started: list[Daemon]) -> t
     """Node a, once it leads; then node b, once it is ready (a standby)."""
     a = Daemon(ha_config(tmp_path / "a", url, port, lease=LEASE, heartbeat=HEARTBEAT))
     started.append(a)
-    wait_for(lambda: leading(a), what="node a leading: " + a.output())
+    wait_for(lambda: leading(a), what=lambda: "node a leading: " + a.output())
     b = Daemon(ha_config(tmp_path / "b", url, port, lease=LEASE, heartbeat=HEARTBEAT))
     started.append(b)
     b.wait_event("ready")
@@ -67,6 +67,16 @@ def _start_pair(tmp_path: Path, url: str, port: int, started: list[Daemon]) -> t
 
 def _instance(daemon: Daemon) -> str:
     return next(e for e in daemon.events() if e["event"].startswith("leading"))["instance"]
+
+
+def _told(*daemons: Daemon) -> str:
+    """What the daemons said besides each message sent, for a failure message: where they are stuck shows."""
+    return "\n---\n".join(
+        "\n".join(json.dumps(e, ensure_ascii=False) for e in d.events() if e.get("event") != "message sent")[
+            -6000:
+        ]
+        for d in daemons
+    )
 
 
 def _delivered(server: MailServer) -> Counter[str]:
@@ -104,9 +114,15 @@ def test_sigkill_of_the_leader_the_standby_sends_the_rest(
         a.signal(signal.SIGKILL)
         assert a.wait() == -signal.SIGKILL
         # A killed process's connection closes: the lock is free at once, the standby leads at its next try.
-        wait_for(lambda: leading(b), timeout=HEARTBEAT + SLACK, what="node b taking over: " + b.output())
+        wait_for(
+            lambda: leading(b), timeout=HEARTBEAT + SLACK, what=lambda: "node b taking over: " + b.output()
+        )
         assert leader_instance(store) == _instance(b)
-        wait_for(lambda: sent_count(store) == len(ids), timeout=180, what="every message sent: " + b.output())
+        wait_for(
+            lambda: sent_count(store) == len(ids),
+            timeout=180,
+            what=lambda: "every message sent: " + b.output(),
+        )
         _assert_all_once_but_one(mail, ids)
         # The killed leader's claim was released: nothing is left claimed by anyone.
         status = _status(tmp_path / "b" / "config.toml")
@@ -136,7 +152,7 @@ def test_a_frozen_leader_is_replaced_and_resumed_sends_nothing(
             wait_for(
                 lambda: leading(b),
                 timeout=LEASE + HEARTBEAT + SLACK,
-                what="node b taking over: " + b.output(),
+                what=lambda: "node b taking over: " + b.output(),
             )
             wait_for(lambda: sent_count(store) >= 300, timeout=120, what="node b sending")
             seen = len(a.events())
@@ -146,7 +162,11 @@ def test_a_frozen_leader_is_replaced_and_resumed_sends_nothing(
             "no longer leading: jobs stop here", after=seen
         )  # the leadership's own, not a job's
         assert lost["level"] == "error"
-        wait_for(lambda: sent_count(store) == len(ids), timeout=180, what="every message sent: " + b.output())
+        wait_for(
+            lambda: sent_count(store) == len(ids),
+            timeout=180,
+            what=lambda: "every message sent: " + b.output(),
+        )
         after = a.events()[seen:]
         # Resumed, it sent nothing more: at most the one message whose DATA was under way when it froze.
         assert not [e for e in after if e["event"] == "message sent"], after
@@ -198,7 +218,7 @@ def test_a_database_restart_under_both_they_recover(tmp_path: Path, mail: MailSe
             wait_for(
                 lambda: sent_count(store) == len(ids),
                 timeout=180,
-                what="every message sent after the restart: " + a.output() + b.output(),
+                what=lambda: "every message sent after the restart: " + _told(a, b),
             )
             received = _delivered(mail)
             assert set(received) == set(ids)
