@@ -147,7 +147,7 @@ def deliver_due(
                 .limit(limit)
             ).all()
     except OperationalError as exc:
-        log.warning("store busy: messages wait for the next pass", error=str(exc.orig))
+        _busy(exc)
         return result
     down: set[tuple[str, str]] = set()
     for msg in due:
@@ -175,7 +175,7 @@ def deliver_due(
             _untried.setdefault(key, set()).add(msg.id)
             if not isinstance(exc, OperationalError):
                 raise
-            log.warning("store busy: messages wait for the next pass", error=str(exc.orig))
+            _busy(exc)
             break
         if not claimed:
             continue  # another node took it, or it changed since it was listed
@@ -299,6 +299,10 @@ def release_abandoned_claims(store: Store, at: datetime) -> int:
     return released
 
 
+def _busy(exc: OperationalError) -> None:
+    log.warning("store busy: messages wait for the next pass", error=str(exc.orig))
+
+
 def _hand_back_untried(store: Store, key: str, me: str) -> bool:
     """Pending again, attempts unchanged, whatever an earlier pass may have claimed and not tried; False if the
     store still fails (they wait for the pass after)."""
@@ -308,7 +312,7 @@ def _hand_back_untried(store: Store, key: str, me: str) -> bool:
             _unclaim(store, message_id, me)
         except OperationalError as exc:
             _untried.setdefault(key, set()).update(waiting[i:])
-            log.warning("store busy: messages wait for the next pass", error=str(exc.orig))
+            _busy(exc)
             return False
     return True
 
