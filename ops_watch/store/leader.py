@@ -238,9 +238,8 @@ class PgLeader:
                 "WHERE datname = current_database() AND application_name = %s AND pid <> pg_backend_pid()",
                 (session_name(previous),),
             ).fetchall()
-        except (
-            Exception
-        ) as exc:  # no right to signal them (another database role): the bound is then its thaw
+        except Exception as exc:
+            # No right to signal them (another database role): the bound is then its thaw.
             log.warning(
                 "cannot end the sessions of the instance that led before; a transaction it left open may hold "
                 "rows until it thaws or dies (let both nodes use one database role) / "
